@@ -1,0 +1,19 @@
+# A slim production image: migrations, then gunicorn, as a non-root user.
+# The q2 worker runs from the same image: `docker run IMAGE python manage.py qcluster`.
+FROM python:3.12-slim AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+COPY requirements.txt /tmp/requirements.txt
+RUN python -m venv /venv && /venv/bin/pip install -r /tmp/requirements.txt
+
+FROM python:3.12-slim
+ENV PATH=/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 DEBUG=false
+RUN useradd --create-home --uid 1000 mcloud
+COPY --from=build /venv /venv
+WORKDIR /app
+COPY --chown=mcloud:mcloud . .
+# collectstatic needs settings but no secrets: a throwaway key for the build step only.
+RUN SECRET_KEY=build-only-collectstatic-key-not-used-at-runtime-0123456789abcdef \
+    python manage.py collectstatic --noinput && chown -R mcloud:mcloud /app/var
+USER mcloud
+EXPOSE 8000
+CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py createcachetable && exec gunicorn mcloud.wsgi --config gunicorn.conf.py"]

@@ -1,0 +1,50 @@
+"""Writing the audit log. Callers pass display-safe data only, never a secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.http import HttpRequest
+
+from accounts.models import AuditEvent, Organization, User
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    """The client's address, trusting X-Forwarded-For only for TRUSTED_PROXY_COUNT hops."""
+    if request is None:
+        return None
+    hops = settings.TRUSTED_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if hops and forwarded:
+        chain = [part.strip() for part in forwarded.split(",") if part.strip()]
+        if len(chain) >= hops:
+            return chain[-hops]
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_record(
+    *,
+    organization: Organization | None,
+    action: str,
+    actor: User | None = None,
+    actor_label: str = "",
+    target: models.Model | None = None,
+    data: dict[str, Any] | None = None,
+    request: HttpRequest | None = None,
+) -> AuditEvent:
+    """Record that `actor` (or a system job named by `actor_label`) did `action` to `target`."""
+    if actor is None and request is not None and request.user.is_authenticated:
+        actor = request.user
+    return AuditEvent.objects.create(
+        organization=organization,
+        actor=actor,
+        actor_label=actor.email if actor is not None else (actor_label or "system"),
+        action=action,
+        target_type=target._meta.model_name if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_label=str(target)[:255] if target is not None else "",
+        data=data or {},
+        ip_address=client_ip(request),
+    )

@@ -1,0 +1,326 @@
+"""Writes for organizations, memberships and invitations. Views stay thin and call these."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models.functions import Lower
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts.audit import audit_record
+from accounts.exceptions import ActionRefused
+from accounts.models import Invitation, Membership, Organization, User, hash_token
+from accounts.roles import Role
+
+INVITATION_LIFETIME = timedelta(days=14)
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "organization"
+    slug, n = base, 1
+    while Organization.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def organization_create(*, name: str, owner: User, personal: bool = False) -> Organization:
+    """Create an organization with `owner` as its first owner."""
+    name = name.strip()
+    if not name:
+        raise ActionRefused("An organization needs a name.")
+    organization = Organization.objects.create(
+        name=name, slug=_unique_slug(name), is_personal=personal
+    )
+    Membership.objects.create(organization=organization, user=owner, role=Role.OWNER)
+    audit_record(
+        organization=organization, actor=owner, action="organization.created", target=organization
+    )
+    return organization
+
+
+def organization_create_personal(*, user: User) -> Organization:
+    """The organization every user gets at sign-up."""
+    label = user.get_full_name() or user.email.split("@")[0]
+    return organization_create(name=f"{label}'s organization", owner=user, personal=True)
+
+
+@transaction.atomic
+def organization_rename(
+    *, organization: Organization, name: str, request: HttpRequest | None = None
+) -> Organization:
+    name = name.strip()
+    if not name:
+        raise ActionRefused("An organization needs a name.")
+    old = organization.name
+    organization.name = name
+    organization.save(update_fields=["name"])
+    audit_record(
+        organization=organization,
+        action="organization.renamed",
+        target=organization,
+        data={"from": old, "to": name},
+        request=request,
+    )
+    return organization
+
+
+@transaction.atomic
+def organization_delete(
+    *, organization: Organization, confirm_name: str, request: HttpRequest | None = None
+) -> None:
+    """Delete the organization and everything it owns; the user types its name to confirm."""
+    if confirm_name.strip() != organization.name:
+        raise ActionRefused("Type the organization's name exactly to confirm the deletion.")
+    # The organization's own audit rows go with it; keep one global row of the deletion.
+    audit_record(
+        organization=None,
+        action="organization.deleted",
+        data={"organization": organization.name, "slug": organization.slug},
+        request=request,
+    )
+    organization.delete()
+
+
+def _owner_count(organization: Organization) -> int:
+    # Lock the owners' rows so two concurrent demotions cannot both pass the check.
+    return len(
+        Membership.objects.select_for_update()
+        .filter(organization=organization, role=Role.OWNER)
+        .values_list("pk", flat=True)
+    )
+
+
+def _check_may_manage(actor: Membership, target: Membership | None, new_role: Role | None) -> None:
+    if not actor.role_enum.allows(Role.ADMIN):
+        raise ActionRefused("Only admins and owners manage members.")
+    touches_owner = (target is not None and target.role == Role.OWNER) or new_role == Role.OWNER
+    if touches_owner and actor.role != Role.OWNER:
+        raise ActionRefused("Only an owner can grant or take away the owner role.")
+
+
+@dataclass(frozen=True)
+class MemberAddResult:
+    membership: Membership | None = None
+    invitation: Invitation | None = None
+
+
+@transaction.atomic
+def member_add(
+    *, actor: Membership, email: str, role: Role, request: HttpRequest
+) -> MemberAddResult:
+    """Add a member by e-mail: an existing user joins at once, an unknown address is invited."""
+    organization = actor.organization
+    role = Role(role)
+    _check_may_manage(actor, None, role)
+    email = User.objects.normalize_email(email.strip())
+    user = User.objects.filter(email__iexact=email).first()
+    if user is not None:
+        if Membership.objects.filter(organization=organization, user=user).exists():
+            raise ActionRefused(f"{user.email} is already a member of {organization.name}.")
+        membership = Membership.objects.create(organization=organization, user=user, role=role)
+        audit_record(
+            organization=organization,
+            action="member.added",
+            target=membership,
+            data={"email": user.email, "role": role.value},
+            request=request,
+        )
+        _notify(
+            request,
+            user.email,
+            "accounts/email/member_added",
+            {
+                "organization": organization,
+                "role": role.label,
+                "url": request.build_absolute_uri(reverse("home")),
+            },
+        )
+        return MemberAddResult(membership=membership)
+
+    # One pending invitation per address: a new one replaces the old link.
+    Invitation.objects.filter(
+        organization=organization, email__iexact=email, accepted_at__isnull=True
+    ).delete()
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        organization=organization,
+        email=email,
+        role=role,
+        token_hash=hash_token(token),
+        invited_by=actor.user,
+        expires_at=timezone.now() + INVITATION_LIFETIME,
+    )
+    audit_record(
+        organization=organization,
+        action="member.invited",
+        target=invitation,
+        data={"email": email, "role": role.value},
+        request=request,
+    )
+    url = request.build_absolute_uri(reverse("accounts:invitation_detail", args=[token]))
+    _notify(
+        request,
+        email,
+        "accounts/email/invitation",
+        {
+            "organization": organization,
+            "role": role.label,
+            "url": url,
+            "inviter": actor.user,
+            "expires_at": invitation.expires_at,
+        },
+    )
+    return MemberAddResult(invitation=invitation)
+
+
+def _notify(request: HttpRequest, to: str, template: str, context: dict) -> None:
+    subject = render_to_string(f"{template}_subject.txt", context, request).strip()
+    body = render_to_string(f"{template}_message.txt", context, request)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
+
+
+@transaction.atomic
+def membership_change_role(
+    *, actor: Membership, membership: Membership, role: Role, request: HttpRequest
+) -> Membership:
+    role = Role(role)
+    _check_may_manage(actor, membership, role)
+    demoting_owner = membership.role == Role.OWNER and role != Role.OWNER
+    if demoting_owner and _owner_count(membership.organization) <= 1:
+        raise ActionRefused("The last owner cannot be demoted; make someone else owner first.")
+    old = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit_record(
+        organization=membership.organization,
+        action="member.role_changed",
+        target=membership,
+        data={"email": membership.user.email, "from": old, "to": role.value},
+        request=request,
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, actor: Membership, membership: Membership, request: HttpRequest) -> None:
+    """Remove a member; removing oneself is leaving."""
+    if membership.pk != actor.pk:
+        _check_may_manage(actor, membership, None)
+    if membership.role == Role.OWNER and _owner_count(membership.organization) <= 1:
+        raise ActionRefused("The last owner cannot leave; transfer ownership first.")
+    action = "member.left" if membership.pk == actor.pk else "member.removed"
+    audit_record(
+        organization=membership.organization,
+        action=action,
+        target=membership,
+        data={"email": membership.user.email, "role": membership.role},
+        request=request,
+    )
+    membership.delete()
+
+
+@transaction.atomic
+def ownership_transfer(
+    *, actor: Membership, membership: Membership, request: HttpRequest
+) -> Membership:
+    """Make `membership` an owner and step the acting owner down to admin."""
+    if actor.role != Role.OWNER:
+        raise ActionRefused("Only an owner can transfer ownership.")
+    if membership.pk == actor.pk:
+        raise ActionRefused("Choose another member to transfer ownership to.")
+    membership.role = Role.OWNER
+    membership.save(update_fields=["role"])
+    actor.role = Role.ADMIN
+    actor.save(update_fields=["role"])
+    audit_record(
+        organization=actor.organization,
+        action="organization.ownership_transferred",
+        target=membership,
+        data={"from": actor.user.email, "to": membership.user.email},
+        request=request,
+    )
+    return membership
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, request: HttpRequest) -> None:
+    audit_record(
+        organization=invitation.organization,
+        action="member.invitation_revoked",
+        target=invitation,
+        data={"email": invitation.email},
+        request=request,
+    )
+    invitation.delete()
+
+
+def invitation_for_token(token: str) -> Invitation | None:
+    return (
+        Invitation.objects.select_related("organization", "invited_by")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+
+
+@transaction.atomic
+def invitation_accept(
+    *, invitation: Invitation, user: User, request: HttpRequest | None = None
+) -> Membership:
+    """Join the invitation's organization. The user must own the invited address."""
+    if not invitation.is_pending:
+        raise ActionRefused("This invitation has expired or was already used.")
+    if (
+        invitation.email.lower() != user.email.lower()
+        and not user.emailaddress_set.filter(email__iexact=invitation.email, verified=True).exists()
+    ):
+        raise ActionRefused(
+            f"This invitation was sent to {invitation.email}. "
+            "Log in with that address to accept it."
+        )
+    membership, created = Membership.objects.get_or_create(
+        organization=invitation.organization, user=user, defaults={"role": invitation.role}
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    if created:
+        audit_record(
+            organization=invitation.organization,
+            actor=user,
+            action="member.joined",
+            target=membership,
+            data={"email": user.email, "role": membership.role},
+            request=request,
+        )
+    return membership
+
+
+def invitations_accept_for_user(
+    *, user: User, request: HttpRequest | None = None
+) -> list[Membership]:
+    """Accept every pending invitation sent to one of the user's verified addresses."""
+    from allauth.account.models import EmailAddress
+
+    verified = {
+        e.lower()
+        for e in EmailAddress.objects.filter(user=user, verified=True).values_list(
+            "email", flat=True
+        )
+    }
+    pending = (
+        Invitation.objects.select_related("organization")
+        .annotate(email_lower=Lower("email"))
+        .filter(accepted_at__isnull=True, expires_at__gt=timezone.now(), email_lower__in=verified)
+    )
+    return [invitation_accept(invitation=inv, user=user, request=request) for inv in pending]

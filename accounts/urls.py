@@ -1,0 +1,26 @@
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("organizations/", views.organization_list, name="organization_list"),
+    path("organizations/new/", views.organization_create, name="organization_create"),
+    path("organizations/switch/", views.organization_switch, name="organization_switch"),
+    path("organization/settings/", views.organization_settings, name="organization_settings"),
+    path("organization/delete/", views.organization_delete, name="organization_delete"),
+    path("organization/transfer/", views.ownership_transfer, name="ownership_transfer"),
+    path("organization/leave/", views.organization_leave, name="organization_leave"),
+    path("organization/members/", views.member_list_view, name="member_list"),
+    path("organization/members/add/", views.member_add, name="member_add"),
+    path("organization/members/<int:pk>/role/", views.member_role, name="member_role"),
+    path("organization/members/<int:pk>/remove/", views.member_remove, name="member_remove"),
+    path(
+        "organization/invitations/<int:pk>/revoke/",
+        views.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path("organization/audit/", views.audit_log, name="audit_log"),
+    path("invitations/<str:token>/", views.invitation_detail, name="invitation_detail"),
+]

@@ -1,0 +1,287 @@
+"""Organization, membership, invitation and audit-log pages."""
+
+from __future__ import annotations
+
+from allauth.account.adapter import get_adapter
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from accounts import services
+from accounts.exceptions import ActionRefused
+from accounts.forms import ConfirmNameForm, MemberAddForm, OrganizationForm, RoleForm
+from accounts.models import AuditEvent, Invitation, Membership
+from accounts.roles import Role
+from accounts.selectors import audit_event_list, member_list, pending_invitation_list
+from accounts.tenancy import (
+    OrgRequest,
+    current_membership,
+    get_for_org,
+    org_view,
+    set_current_organization,
+)
+
+
+@org_view(Role.VIEWER)
+def home(request: OrgRequest) -> HttpResponse:
+    """The organization's overview, the landing page after log-in."""
+    return render(
+        request,
+        "accounts/home.html",
+        {
+            "member_count": Membership.objects.filter(organization=request.organization).count(),
+            "recent_events": audit_event_list(organization=request.organization)[:8]
+            if request.role.allows(Role.ADMIN)
+            else [],
+        },
+    )
+
+
+@login_required
+def organization_list(request: HttpRequest) -> HttpResponse:
+    memberships = Membership.objects.filter(user=request.user).select_related("organization")
+    return render(request, "accounts/organization_list.html", {"memberships": memberships})
+
+
+@login_required
+def organization_create(request: HttpRequest) -> HttpResponse:
+    form = OrganizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            organization = services.organization_create(
+                name=form.cleaned_data["name"], owner=request.user
+            )
+        except ActionRefused as refused:
+            form.add_error("name", refused.message)
+        else:
+            set_current_organization(request, organization)
+            messages.success(request, f"Created {organization.name}. You are its owner.")
+            return redirect("home")
+    return render(request, "accounts/organization_form.html", {"form": form})
+
+
+@login_required
+@require_POST
+def organization_switch(request: HttpRequest) -> HttpResponse:
+    membership = (
+        Membership.objects.filter(
+            user=request.user, organization_id=request.POST.get("organization")
+        )
+        .select_related("organization")
+        .first()
+    )
+    if membership is None:
+        messages.error(request, "You are not a member of that organization.")
+    else:
+        set_current_organization(request, membership.organization)
+        messages.info(request, f"Switched to {membership.organization.name}.")
+    # Objects of the previous organization are 404s now, so go back only to plain pages.
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = ""
+    return redirect(next_url or "home")
+
+
+@org_view(Role.OWNER)
+def organization_settings(request: OrgRequest) -> HttpResponse:
+    form = OrganizationForm(request.POST or None, initial={"name": request.organization.name})
+    if request.method == "POST" and form.is_valid():
+        services.organization_rename(
+            organization=request.organization, name=form.cleaned_data["name"], request=request
+        )
+        messages.success(request, "The organization was renamed.")
+        return redirect("accounts:organization_settings")
+    return render(
+        request,
+        "accounts/organization_settings.html",
+        {
+            "form": form,
+            "delete_form": ConfirmNameForm(),
+            "others": member_list(organization=request.organization).exclude(
+                pk=request.membership.pk
+            ),
+        },
+    )
+
+
+@org_view(Role.OWNER)
+@require_POST
+def organization_delete(request: OrgRequest) -> HttpResponse:
+    form = ConfirmNameForm(request.POST)
+    name = request.organization.name
+    try:
+        if not form.is_valid():
+            raise ActionRefused("Type the organization's name to confirm the deletion.")
+        services.organization_delete(
+            organization=request.organization,
+            confirm_name=form.cleaned_data["confirm_name"],
+            request=request,
+        )
+    except ActionRefused as refused:
+        messages.error(request, refused.message)
+        return redirect("accounts:organization_settings")
+    messages.success(request, f"{name} and everything in it was deleted.")
+    return redirect("home")
+
+
+@org_view(Role.OWNER)
+@require_POST
+def ownership_transfer(request: OrgRequest) -> HttpResponse:
+    target = get_for_org(Membership, request, pk=request.POST.get("membership"))
+    try:
+        services.ownership_transfer(actor=request.membership, membership=target, request=request)
+    except ActionRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, f"{target.user.email} is now an owner; you are an admin.")
+    return redirect("accounts:member_list")
+
+
+@org_view(Role.VIEWER)
+def member_list_view(request: OrgRequest) -> HttpResponse:
+    can_manage = request.role.allows(Role.ADMIN)
+    return render(
+        request,
+        "accounts/member_list.html",
+        {
+            "members": member_list(organization=request.organization),
+            "invitations": pending_invitation_list(organization=request.organization)
+            if can_manage
+            else [],
+            "add_form": MemberAddForm(),
+            "can_manage": can_manage,
+            "roles": Role.choices,
+        },
+    )
+
+
+@org_view(Role.ADMIN)
+@require_POST
+def member_add(request: OrgRequest) -> HttpResponse:
+    form = MemberAddForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
+        return redirect("accounts:member_list")
+    try:
+        result = services.member_add(
+            actor=request.membership,
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            request=request,
+        )
+    except ActionRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        if result.membership:
+            messages.success(request, f"{result.membership.user.email} joined the organization.")
+        else:
+            messages.success(request, f"An invitation was sent to {result.invitation.email}.")
+    return redirect("accounts:member_list")
+
+
+@org_view(Role.ADMIN)
+@require_POST
+def member_role(request: OrgRequest, pk: int) -> HttpResponse:
+    membership = get_for_org(Membership.objects.select_related("user"), request, pk=pk)
+    form = RoleForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ActionRefused("Choose a valid role.")
+        services.membership_change_role(
+            actor=request.membership,
+            membership=membership,
+            role=form.cleaned_data["role"],
+            request=request,
+        )
+    except ActionRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, f"{membership.user.email} is now {membership.role}.")
+    return redirect("accounts:member_list")
+
+
+@org_view(Role.ADMIN)
+@require_POST
+def member_remove(request: OrgRequest, pk: int) -> HttpResponse:
+    membership = get_for_org(Membership.objects.select_related("user"), request, pk=pk)
+    try:
+        services.membership_remove(actor=request.membership, membership=membership, request=request)
+    except ActionRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, f"{membership.user.email} was removed.")
+    return redirect("accounts:member_list")
+
+
+@org_view(Role.VIEWER)
+@require_POST
+def organization_leave(request: OrgRequest) -> HttpResponse:
+    try:
+        services.membership_remove(
+            actor=request.membership, membership=request.membership, request=request
+        )
+    except ActionRefused as refused:
+        messages.error(request, refused.message)
+        return redirect("accounts:member_list")
+    messages.success(request, f"You left {request.organization.name}.")
+    return redirect("accounts:organization_list")
+
+
+@org_view(Role.ADMIN)
+@require_POST
+def invitation_revoke(request: OrgRequest, pk: int) -> HttpResponse:
+    invitation = get_for_org(Invitation, request, pk=pk, accepted_at__isnull=True)
+    services.invitation_revoke(invitation=invitation, request=request)
+    messages.success(request, f"The invitation to {invitation.email} was revoked.")
+    return redirect("accounts:member_list")
+
+
+def invitation_detail(request: HttpRequest, token: str) -> HttpResponse:
+    """The page an invitation link opens; anyone holding the link may see it."""
+    invitation = services.invitation_for_token(token)
+    if invitation is None or not invitation.is_pending:
+        return render(request, "accounts/invitation_invalid.html", status=404)
+    if request.method == "POST" and request.user.is_authenticated:
+        try:
+            membership = services.invitation_accept(
+                invitation=invitation, user=request.user, request=request
+            )
+        except ActionRefused as refused:
+            messages.error(request, refused.message)
+        else:
+            set_current_organization(request, membership.organization)
+            messages.success(request, f"You joined {membership.organization.name}.")
+            return redirect("home")
+    elif not request.user.is_authenticated:
+        # Whoever holds the link reads that mailbox: sign-up with this address needs no
+        # second verification e-mail, and the invitation is accepted at log-in.
+        get_adapter(request).stash_verified_email(request, invitation.email)
+    return render(
+        request,
+        "accounts/invitation_detail.html",
+        {"invitation": invitation, "membership": current_membership(request)},
+    )
+
+
+@org_view(Role.ADMIN)
+def audit_log(request: OrgRequest) -> HttpResponse:
+    events = audit_event_list(
+        organization=request.organization, action=request.GET.get("action", "")
+    )
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    actions = (
+        AuditEvent.objects.filter(organization=request.organization)
+        .order_by("action")
+        .values_list("action", flat=True)
+        .distinct()
+    )
+    return render(
+        request,
+        "accounts/audit_log.html",
+        {"page": page, "actions": actions, "action": request.GET.get("action", "")},
+    )

@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.contrib.auth.decorators import login_required
+from django.urls import include, path
+
+from accounts.views import home
+from mcloud.health import health
+
+# Staff sign in to the admin through allauth too, so MFA and rate limits apply there.
+admin.site.login = login_required(admin.site.login)
+admin.site.site_header = "mcloud administration"
+admin.site.site_title = "mcloud admin"
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("health", health, name="health"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include("accounts.urls")),
+]

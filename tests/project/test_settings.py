@@ -1,0 +1,56 @@
+"""Production settings: refuse a default SECRET_KEY; `check --deploy` stays clean."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "Kx8v2mQ9-production-like-secret-zP4rT7wY1uE3oI6aS5dF0gH-jL8",
+    "ALLOWED_HOSTS": "mcloud.example.com",
+    "CSRF_TRUSTED_ORIGINS": "https://mcloud.example.com",
+    "STATIC_MANIFEST": "true",
+}
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    # Only what a fresh production host would have: nothing from the test run leaks in.
+    base = {k: os.environ[k] for k in ("PATH", "HOME", "PYENV_VERSION") if k in os.environ}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_check_deploy_is_clean_under_production_settings():
+    out = _manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "System check identified no issues" in out.stdout
+
+
+def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
+    env = {**PRODUCTION}
+    del env["SECRET_KEY"]
+    out = _manage("check", **env)
+    assert out.returncode != 0
+    assert "SECRET_KEY is missing or is a default value" in out.stderr
+
+
+def test_it_refuses_a_default_secret_key_when_debug_is_off():
+    out = _manage("check", **{**PRODUCTION, "SECRET_KEY": "change-me"})
+    assert out.returncode != 0
+    assert "SECRET_KEY is missing or is a default value" in out.stderr
+
+
+def test_it_runs_with_no_configuration_in_development():
+    out = _manage("check", DEBUG="true")
+    assert out.returncode == 0, out.stderr
