@@ -36,3 +36,18 @@ def screenshot():
         page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
 
     return _take
+
+
+@pytest.fixture
+def log_in(live_server):
+    """Sign `user` in through the real log-in form."""
+    from tests.conftest import PASSWORD
+
+    def _log_in(page, user) -> None:
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("input[name=login]", user.email)
+        page.fill("input[name=password]", PASSWORD)
+        page.get_by_role("button", name="Sign In").click()
+        page.wait_for_url(f"{live_server.url}/")
+
+    return _log_in

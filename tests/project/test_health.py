@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 
-from tests.processes import running
+from tests.processes import app_env, running
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,3 +93,40 @@ def test_a_page_answers_a_clean_503_when_the_database_is_unreachable():
     assert status == "503"
     assert "temporarily unavailable" in body
     assert "Traceback" not in body
+
+
+def _redis_url() -> str:
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis does not answer at {url}, and CI requires it.")
+        pytest.skip(f"Redis does not answer at {url}")
+    return url
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_sees_a_live_cluster_on_the_redis_broker():
+    url = _redis_url()
+    script = (
+        "import time; from django.test import Client\n"
+        "for _ in range(60):\n"
+        "    body = Client().get('/health', HTTP_HOST='127.0.0.1').json()\n"
+        "    if body['queue']['ok']: break\n"
+        "    time.sleep(0.5)\n"
+        "print(json.dumps(body))"
+    )
+    with running("qcluster", REDIS_URL=url):
+        out = subprocess.run(
+            [sys.executable, "manage.py", "shell", "--no-imports", "-c", "import json\n" + script],
+            cwd=ROOT,
+            env=app_env(REDIS_URL=url, ALLOWED_HOSTS="127.0.0.1"),
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=True,
+        )
+    body = json.loads(out.stdout.strip().splitlines()[-1])
+    assert body["queue"]["broker"] == "redis"
+    assert body["queue"]["ok"] is True, body
