@@ -1,5 +1,13 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class InventoryConfig(AppConfig):
     name = "inventory"
+    verbose_name = "Inventory and cloud accounts"
+
+    def ready(self) -> None:
+        from inventory.schedules import ensure_schedules
+
+        # After django_q's tables exist; once per migrate, for this app only.
+        post_migrate.connect(ensure_schedules, sender=self)

@@ -34,6 +34,19 @@ if not DEBUG and (
         "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
     )
 
+# --- Encryption of secrets at rest (see mcloud/crypto.py) -------------------------------
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+if not FIELD_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS is missing and DEBUG is off. Set it to one or more Fernet "
+            "keys, newest first, for example the output of: python -c 'from "
+            "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+        )
+    from mcloud.crypto import derive_development_key
+
+    FIELD_ENCRYPTION_KEYS = [derive_development_key(SECRET_KEY)]
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -173,6 +186,7 @@ ACCOUNT_EMAIL_VERIFICATION = "optional" if DEBUG else "mandatory"
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[mcloud] "
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+MFA_ADAPTER = "accounts.mfa.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "mcloud"
 
@@ -255,6 +269,30 @@ LOGGING = {
         "werkzeug": {"level": "ERROR"},
     },
 }
+
+# --- Cloud providers -------------------------------------------------------------------
+# Endpoints default to the real clouds; tests and the sandbox point them at the emulators.
+AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")
+AWS_CA_BUNDLE = env.str("AWS_CA_BUNDLE", default="")
+AZURE_ARM_ENDPOINT = env.str("AZURE_ARM_ENDPOINT", default="https://management.azure.com")
+AZURE_AUTHORITY_HOST = env.str("AZURE_AUTHORITY_HOST", default="login.microsoftonline.com")
+AZURE_CA_BUNDLE = env.str("AZURE_CA_BUNDLE", default="")
+GCP_COMPUTE_ENDPOINT = env.str("GCP_COMPUTE_ENDPOINT", default="")
+GCP_STORAGE_ENDPOINT = env.str("GCP_STORAGE_ENDPOINT", default="")
+GCP_BIGQUERY_ENDPOINT = env.str("GCP_BIGQUERY_ENDPOINT", default="")
+GCP_TOKEN_URI = env.str("GCP_TOKEN_URI", default="")
+CLOUD_TIMEOUT = env.float("CLOUD_TIMEOUT", default=10.0)
+CLOUD_RETRIES = env.int("CLOUD_RETRIES", default=4)
+
+# --- Provider health -------------------------------------------------------------------
+HEALTH_CHECK_INTERVAL_MINUTES = env.int("HEALTH_CHECK_INTERVAL_MINUTES", default=5)
+HEALTH_DEGRADED_MS = env.int("HEALTH_DEGRADED_MS", default=2000)
+HEALTH_PAUSE_AFTER_FAILURES = env.int("HEALTH_PAUSE_AFTER_FAILURES", default=5)
+# A connection test (manual or scheduled) gives up after this many seconds.
+CONNECTION_TEST_TIMEOUT = env.float("CONNECTION_TEST_TIMEOUT", default=8.0)
+
+# The app's public address, for links in e-mails sent by background jobs.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # --- First superuser (created by `manage.py ensure_superuser`) -------------------------
 SUPERUSER_EMAIL = env.str("SUPERUSER_EMAIL", default="admin@localhost")

@@ -88,3 +88,62 @@ def login() -> Callable[[User], Client]:
         return client
 
     return _login
+
+
+# --- Cloud emulators ---------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def _aws_server():
+    from emulators.aws import AwsEmulator
+
+    with AwsEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def aws(_aws_server, settings, monkeypatch):
+    """moto's server, reset, with the app pointed at it. mcloud's own AWS identity (used to
+    assume customer roles) is the emulator's admin user."""
+    _aws_server.reset()
+    settings.AWS_ENDPOINT_URL = _aws_server.url
+    key_id, secret = _aws_server.admin_key
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    return _aws_server
+
+
+@pytest.fixture(scope="session")
+def _azure_server():
+    from emulators.azure import AzureFake
+
+    server = AzureFake().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def azure(_azure_server, settings):
+    """The Azure fake, reset, with the app pointed at it."""
+    _azure_server.reset()
+    settings.AZURE_ARM_ENDPOINT = _azure_server.base_url
+    settings.AZURE_AUTHORITY_HOST = _azure_server.authority
+    settings.AZURE_CA_BUNDLE = _azure_server.ca_bundle
+    return _azure_server
+
+
+@pytest.fixture(scope="session")
+def _gcp_server():
+    from emulators.gcp import GcpFake
+
+    server = GcpFake().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def gcp(_gcp_server, settings):
+    """The GCP fake, reset, with the app pointed at it."""
+    _gcp_server.reset()
+    settings.GCP_COMPUTE_ENDPOINT = _gcp_server.url
+    settings.GCP_STORAGE_ENDPOINT = _gcp_server.url
+    settings.GCP_BIGQUERY_ENDPOINT = _gcp_server.url
+    return _gcp_server

@@ -14,6 +14,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "mcloud.example.com",
     "CSRF_TRUSTED_ORIGINS": "https://mcloud.example.com",
     "STATIC_MANIFEST": "true",
+    "FIELD_ENCRYPTION_KEYS": "JoSLCvFRg3bVmLKdHV2TJhkkD8vD4V9E5ZQUWRTVZQY=",
 }
 
 
@@ -54,3 +55,11 @@ def test_it_refuses_a_default_secret_key_when_debug_is_off():
 def test_it_runs_with_no_configuration_in_development():
     out = _manage("check", DEBUG="true")
     assert out.returncode == 0, out.stderr
+
+
+def test_it_refuses_to_start_without_encryption_keys_when_debug_is_off():
+    env = {**PRODUCTION}
+    del env["FIELD_ENCRYPTION_KEYS"]
+    out = _manage("check", **env)
+    assert out.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS is missing and DEBUG is off" in out.stderr

@@ -1,0 +1,109 @@
+"""moto's server on 127.0.0.1, with IAM authentication switched on.
+
+moto accepts any access key by default; a cloud that accepts anything cannot test a bad
+credential. `AwsEmulator` creates an admin user for seeding, then makes moto check every
+request's signature and IAM policy, as AWS does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import boto3
+import requests
+from moto.server import ThreadedMotoServer
+
+ACCOUNT_ID = "123456789012"  # moto's default account
+ADMIN_POLICY = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+)
+
+
+class AwsEmulator:
+    def __init__(self, port: int = 0) -> None:
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self.admin_key: tuple[str, str] = ("", "")
+        self.url = ""
+
+    def start(self) -> AwsEmulator:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.url = f"http://{host}:{port}"
+        self.reset()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> AwsEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- state -----------------------------------------------------------------------
+    def _enforce_auth(self, on: bool) -> None:
+        count = "0" if on else "inf"
+        requests.post(f"{self.url}/moto-api/reset-auth", data=count, timeout=10).raise_for_status()
+
+    def reset(self) -> None:
+        """Forget everything, recreate the admin user, and switch authentication on."""
+        requests.post(f"{self.url}/moto-api/reset", timeout=10).raise_for_status()
+        self._enforce_auth(False)
+        iam = boto3.client(
+            "iam",
+            region_name="us-east-1",
+            endpoint_url=self.url,
+            aws_access_key_id="bootstrap",
+            aws_secret_access_key="bootstrap",
+        )
+        self.admin_key = self._user_with_key(iam, "emulator-admin", ADMIN_POLICY)
+        self._enforce_auth(True)
+
+    @staticmethod
+    def _user_with_key(iam: Any, name: str, policy: str) -> tuple[str, str]:
+        iam.create_user(UserName=name)
+        iam.put_user_policy(UserName=name, PolicyName="access", PolicyDocument=policy)
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return key["AccessKeyId"], key["SecretAccessKey"]
+
+    def client(self, service: str, region: str = "us-east-1") -> Any:
+        """A boto3 client signed with the admin key, for seeding the emulator."""
+        key_id, secret = self.admin_key
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=self.url,
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+        )
+
+    def create_user_key(self, name: str, policy: str = ADMIN_POLICY) -> tuple[str, str]:
+        """An IAM user with an access key (id, secret), as a customer would create."""
+        return self._user_with_key(self.client("iam"), name, policy)
+
+    def create_role(self, name: str, *, external_id: str = "", policy: str = ADMIN_POLICY) -> str:
+        """A role that our admin identity may assume (with `external_id` when given)."""
+        condition = {"StringEquals": {"sts:ExternalId": external_id}} if external_id else {}
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    # moto matches principals exactly, so name the admin user, not the
+                    # account root that real trust policies usually name.
+                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:user/emulator-admin"},
+                    "Action": "sts:AssumeRole",
+                    **({"Condition": condition} if condition else {}),
+                }
+            ],
+        }
+        iam = self.client("iam")
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+            "Arn"
+        ]
+        iam.put_role_policy(RoleName=name, PolicyName="access", PolicyDocument=policy)
+        return arn

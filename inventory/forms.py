@@ -1,0 +1,316 @@
+"""Cloud account forms, one per provider.
+
+Secret fields are write-only: they never render a value, and left blank on an edit they keep
+what is stored. Each form turns its input into `config` (shown) and `secrets` (encrypted).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from django import forms
+from django.core.exceptions import ValidationError
+
+from inventory.models import CloudAccount, Provider
+from inventory.regions import AWS_REGIONS
+
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{12,124}$")
+PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+TENANT_DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$", re.IGNORECASE)
+SECRET_KEPT = "A value is stored. Leave this blank to keep it."
+
+
+def _secret_field(label: str, *, required: bool = True, textarea: bool = False) -> forms.Field:
+    widget = (
+        forms.Textarea(attrs={"rows": 6, "autocomplete": "off", "spellcheck": "false"})
+        if textarea
+        else forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
+    )
+    return forms.CharField(label=label, required=required, strip=True, widget=widget)
+
+
+def _split(text: str) -> list[str]:
+    return [part for part in re.split(r"[\s,;]+", text or "") if part]
+
+
+class CloudAccountForm(forms.Form):
+    """Fields every provider shares; subclasses add theirs and map them."""
+
+    provider: Provider
+    secret_fields: tuple[str, ...] = ()
+
+    name = forms.CharField(max_length=100, help_text="How this account is shown, e.g. aws-prod.")
+    enabled = forms.BooleanField(
+        required=False,
+        initial=True,
+        help_text=("Disabled accounts are neither checked nor synced."),
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        account: CloudAccount | None = None,
+        organization: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        self.account = account
+        self.organization = organization
+        if account is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "name": account.name,
+                    "enabled": account.enabled,
+                    **self.initial_from(account.config),
+                },
+            )
+        super().__init__(*args, **kwargs)
+        for name in self.secret_fields:
+            if account is not None and account.secrets.get(name):
+                self.fields[name].required = False
+                self.fields[name].help_text = SECRET_KEPT
+
+    def initial_from(self, config: dict[str, Any]) -> dict[str, Any]:
+        return dict(config)
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        others = CloudAccount.objects.filter(organization=self.organization, name__iexact=name)
+        if self.account is not None:
+            others = others.exclude(pk=self.account.pk)
+        if others.exists():
+            raise ValidationError("Another cloud account of this organization has this name.")
+        return name
+
+    def secrets(self) -> dict[str, str]:
+        """The stored secrets with the ones typed in replacing them."""
+        stored = dict(self.account.secrets) if self.account is not None else {}
+        typed = {k: self.cleaned_data[k] for k in self.secret_fields if self.cleaned_data.get(k)}
+        return {**stored, **typed}
+
+    def config(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class AwsAccountForm(CloudAccountForm):
+    provider = Provider.AWS
+    secret_fields = ("secret_access_key", "session_token")
+
+    auth_method = forms.ChoiceField(
+        label="How mcloud signs in",
+        choices=[("role", "Assume an IAM role (recommended)"), ("keys", "An access key")],
+        widget=forms.RadioSelect,
+        initial="role",
+    )
+    role_arn = forms.CharField(
+        label="Role ARN",
+        required=False,
+        help_text="e.g. arn:aws:iam::123456789012:role/mcloud-reader",
+    )
+    access_key_id = forms.CharField(label="Access key ID", required=False)
+    secret_access_key = _secret_field("Secret access key", required=False)
+    session_token = _secret_field("Session token (optional)", required=False)
+    regions_mode = forms.ChoiceField(
+        label="Regions",
+        choices=[("all", "Every region enabled for the account"), ("list", "Only these regions")],
+        widget=forms.RadioSelect,
+        initial="all",
+    )
+    regions = forms.MultipleChoiceField(
+        choices=[(r, r) for r in AWS_REGIONS], required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    def initial_from(self, config: dict[str, Any]) -> dict[str, Any]:
+        return {**config, "regions_mode": "list" if config.get("regions") else "all"}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("auth_method") == "role":
+            if not ROLE_ARN.match(data.get("role_arn", "")):
+                self.add_error(
+                    "role_arn",
+                    "Enter a role ARN such as arn:aws:iam::123456789012:role/mcloud-reader.",
+                )
+        elif data.get("auth_method") == "keys":
+            if not ACCESS_KEY_ID.match(data.get("access_key_id", "")):
+                self.add_error(
+                    "access_key_id",
+                    "An access key ID starts with AKIA or ASIA followed by letters and digits.",
+                )
+            if not self.secrets().get("secret_access_key"):
+                self.add_error("secret_access_key", "Enter the secret access key.")
+        if data.get("regions_mode") == "list" and not data.get("regions"):
+            self.add_error("regions", "Choose at least one region, or cover every region.")
+        return data
+
+    def config(self) -> dict[str, Any]:
+        d = self.cleaned_data
+        by_role = d["auth_method"] == "role"
+        return {
+            "auth_method": d["auth_method"],
+            "role_arn": d["role_arn"] if by_role else "",
+            "access_key_id": "" if by_role else d["access_key_id"],
+            "regions": sorted(d["regions"]) if d["regions_mode"] == "list" else [],
+        }
+
+    def secrets(self) -> dict[str, str]:
+        if self.cleaned_data.get("auth_method") == "role":
+            return {}  # a role needs no stored secret: drop any old key
+        return super().secrets()
+
+
+def _is_guid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+class AzureAccountForm(CloudAccountForm):
+    provider = Provider.AZURE
+    secret_fields = ("client_secret",)
+
+    tenant_id = forms.CharField(
+        label="Tenant (directory) ID",
+        help_text="A GUID, or a domain such as contoso.onmicrosoft.com.",
+    )
+    client_id = forms.CharField(label="Client (application) ID")
+    client_secret = _secret_field("Client secret")
+    subscription_ids = forms.CharField(
+        label="Subscription IDs",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One or more, separated by new lines or commas.",
+    )
+
+    def initial_from(self, config: dict[str, Any]) -> dict[str, Any]:
+        return {**config, "subscription_ids": "\n".join(config.get("subscription_ids", []))}
+
+    def clean_tenant_id(self) -> str:
+        value = self.cleaned_data["tenant_id"].strip()
+        if not (_is_guid(value) or TENANT_DOMAIN.match(value)):
+            raise ValidationError("A tenant ID is a GUID or a domain name.")
+        return value
+
+    def clean_client_id(self) -> str:
+        value = self.cleaned_data["client_id"].strip()
+        if not _is_guid(value):
+            raise ValidationError(
+                "A client ID is a GUID such as 00000000-0000-0000-0000-000000000000."
+            )
+        return value
+
+    def clean_subscription_ids(self) -> list[str]:
+        ids = _split(self.cleaned_data["subscription_ids"])
+        bad = [i for i in ids if not _is_guid(i)]
+        if bad:
+            raise ValidationError(f"Not a subscription ID: {', '.join(bad)}.")
+        if not ids:
+            raise ValidationError("Enter at least one subscription ID.")
+        return list(dict.fromkeys(i.lower() for i in ids))
+
+    def config(self) -> dict[str, Any]:
+        d = self.cleaned_data
+        return {
+            "tenant_id": d["tenant_id"],
+            "client_id": d["client_id"],
+            "subscription_ids": d["subscription_ids"],
+        }
+
+
+KEY_FIELDS = ("type", "project_id", "private_key_id", "private_key", "client_email", "token_uri")
+
+
+def parse_service_account_key(text: str) -> dict[str, Any]:
+    """The key as a dict, or a ValidationError that says what is wrong with it."""
+    try:
+        key = json.loads(text)
+    except ValueError:
+        raise ValidationError(
+            "This is not JSON. Paste the whole key file that Google "
+            "created for the service account."
+        ) from None
+    if not isinstance(key, dict) or key.get("type") != "service_account":
+        raise ValidationError(
+            'This is not a service-account key: its "type" must be "service_account".'
+        )
+    missing = [f for f in KEY_FIELDS if not key.get(f)]
+    if missing:
+        raise ValidationError(f"The key lacks {', '.join(missing)}.")
+    try:
+        load_pem_private_key(key["private_key"].encode(), password=None)
+    except (ValueError, TypeError):
+        raise ValidationError("The key's private_key is not a valid PEM private key.") from None
+    return key
+
+
+class GcpAccountForm(CloudAccountForm):
+    provider = Provider.GCP
+    secret_fields = ("service_account_key",)
+
+    service_account_key = _secret_field("Service-account key (JSON)", required=False, textarea=True)
+    key_file = forms.FileField(label="…or upload the key file", required=False)
+    project_ids = forms.CharField(
+        label="Project IDs",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One or more; the key's own project when left blank.",
+    )
+
+    def initial_from(self, config: dict[str, Any]) -> dict[str, Any]:
+        return {"project_ids": "\n".join(config.get("project_ids", []))}
+
+    def clean_key_file(self) -> str:
+        upload = self.cleaned_data.get("key_file")
+        if not upload:
+            return ""
+        if upload.size > 64 * 1024:
+            raise ValidationError("A service-account key is a small JSON file; this is too big.")
+        try:
+            return upload.read().decode()
+        except UnicodeDecodeError:
+            raise ValidationError("The uploaded file is not a JSON key.") from None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        text = data.get("key_file") or data.get("service_account_key") or ""
+        if text:
+            try:
+                self._key = parse_service_account_key(text)
+            except ValidationError as error:
+                field = "key_file" if data.get("key_file") else "service_account_key"
+                self.add_error(field, error)
+                return data
+        elif self.account is not None and self.account.secrets.get("service_account_key"):
+            self._key = json.loads(self.account.secrets["service_account_key"])
+        else:
+            self.add_error("service_account_key", "Paste or upload the service-account key.")
+            return data
+        ids = _split(data.get("project_ids", ""))
+        bad = [i for i in ids if not PROJECT_ID.match(i)]
+        if bad:
+            self.add_error("project_ids", f"Not a project ID: {', '.join(bad)}.")
+        data["project_ids"] = list(dict.fromkeys(ids)) or [self._key["project_id"]]
+        return data
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "client_email": self._key["client_email"],
+            "key_id": self._key["private_key_id"],
+            "project_ids": self.cleaned_data["project_ids"],
+        }
+
+    def secrets(self) -> dict[str, str]:
+        return {"service_account_key": json.dumps(self._key)}
+
+
+FORMS: dict[str, type[CloudAccountForm]] = {
+    Provider.AWS: AwsAccountForm,
+    Provider.AZURE: AzureAccountForm,
+    Provider.GCP: GcpAccountForm,
+}

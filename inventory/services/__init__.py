@@ -1,0 +1,1 @@
+"""Writes of the inventory app, one module per concern."""

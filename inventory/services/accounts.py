@@ -1,0 +1,143 @@
+"""Creating, changing, pausing and deleting cloud accounts. Audited; never logs secrets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.audit import audit_record
+from accounts.models import Organization, User
+from inventory.models import CloudAccount
+
+
+def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+
+
+@transaction.atomic
+def cloud_account_create(
+    *,
+    organization: Organization,
+    provider: str,
+    name: str,
+    enabled: bool,
+    config: dict[str, Any],
+    secrets: dict[str, str],
+    request: HttpRequest,
+) -> CloudAccount:
+    account = CloudAccount.objects.create(
+        organization=organization,
+        provider=provider,
+        name=name,
+        enabled=enabled,
+        config=config,
+        secrets=secrets,
+        created_by=request.user if request.user.is_authenticated else None,
+    )
+    audit_record(
+        organization=organization,
+        action="cloud_account.created",
+        target=account,
+        data={"provider": provider, "config": config},
+        request=request,
+    )
+    return account
+
+
+@transaction.atomic
+def cloud_account_update(
+    *,
+    account: CloudAccount,
+    name: str,
+    enabled: bool,
+    config: dict[str, Any],
+    secrets: dict[str, str],
+    request: HttpRequest,
+) -> CloudAccount:
+    """Save the form's values. Audit entries name the secrets that changed, never their values."""
+    changed = _changes(
+        {"name": account.name, "enabled": account.enabled, **account.config},
+        {"name": name, "enabled": enabled, **config},
+    )
+    secrets_changed = _changes(account.secrets, secrets)
+    account.name, account.enabled, account.config, account.secrets = name, enabled, config, secrets
+    account.save()
+    audit_record(
+        organization=account.organization,
+        action="cloud_account.updated",
+        target=account,
+        data={"changed": changed, "secrets_replaced": secrets_changed},
+        request=request,
+    )
+    return account
+
+
+@transaction.atomic
+def cloud_account_set_enabled(
+    *, account: CloudAccount, enabled: bool, request: HttpRequest
+) -> CloudAccount:
+    account.enabled = enabled
+    account.save(update_fields=["enabled", "updated_at"])
+    audit_record(
+        organization=account.organization,
+        action="cloud_account.enabled" if enabled else "cloud_account.disabled",
+        target=account,
+        request=request,
+    )
+    return account
+
+
+@transaction.atomic
+def cloud_account_pause(*, account: CloudAccount, reason: str) -> CloudAccount:
+    account.paused_at = timezone.now()
+    account.pause_reason = reason[:500]
+    account.save(update_fields=["paused_at", "pause_reason", "updated_at"])
+    audit_record(
+        organization=account.organization,
+        action="cloud_account.paused",
+        target=account,
+        actor_label="health check",
+        data={"reason": reason},
+    )
+    return account
+
+
+@transaction.atomic
+def cloud_account_resume(*, account: CloudAccount, request: HttpRequest) -> CloudAccount:
+    account.paused_at = None
+    account.pause_reason = ""
+    account.consecutive_failures = 0
+    account.save(update_fields=["paused_at", "pause_reason", "consecutive_failures", "updated_at"])
+    audit_record(
+        organization=account.organization,
+        action="cloud_account.resumed",
+        target=account,
+        request=request,
+    )
+    return account
+
+
+@transaction.atomic
+def cloud_account_delete(*, account: CloudAccount, request: HttpRequest) -> None:
+    audit_record(
+        organization=account.organization,
+        action="cloud_account.deleted",
+        target=account,
+        data={"provider": account.provider, "name": account.name},
+        request=request,
+    )
+    account.delete()
+
+
+def account_admin_emails(organization: Organization) -> list[str]:
+    """Who hears about an account in trouble: the organization's admins and owners."""
+    return list(
+        User.objects.filter(
+            memberships__organization=organization,
+            memberships__role__in=["admin", "owner"],
+            is_active=True,
+        ).values_list("email", flat=True)
+    )

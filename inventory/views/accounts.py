@@ -1,0 +1,163 @@
+"""Cloud account pages: list, detail, add, edit, test, pause/resume, disable, delete."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from accounts.roles import Role
+from accounts.tenancy import OrgRequest, get_for_org, org_view
+from inventory.clouds import external_id_for
+from inventory.forms import FORMS
+from inventory.models import CloudAccount, Provider
+from inventory.selectors import cloud_account_list, health_history
+from inventory.services import accounts as services
+from inventory.services.health import connection_check
+
+
+@org_view(Role.VIEWER)
+def account_list(request: OrgRequest) -> HttpResponse:
+    return render(
+        request,
+        "inventory/cloudaccount_list.html",
+        {
+            "accounts": cloud_account_list(organization=request.organization),
+            "providers": Provider.choices,
+            "can_manage": request.role.allows(Role.ADMIN),
+        },
+    )
+
+
+@org_view(Role.VIEWER)
+def account_detail(request: OrgRequest, pk: int) -> HttpResponse:
+    account = get_for_org(CloudAccount.objects.select_related("latest_health"), request, pk=pk)
+    return render(
+        request,
+        "inventory/cloudaccount_detail.html",
+        {
+            "account": account,
+            "checks": health_history(account=account),
+            "secrets_set": sorted(k for k, v in account.secrets.items() if v),
+            "external_id": external_id_for(request.organization)
+            if account.provider == Provider.AWS
+            else "",
+            "can_manage": request.role.allows(Role.ADMIN),
+        },
+    )
+
+
+@org_view(Role.ADMIN)
+def account_create(request: OrgRequest) -> HttpResponse:
+    provider = request.GET.get("provider", "")
+    if provider not in FORMS:
+        return render(
+            request, "inventory/cloudaccount_choose.html", {"providers": Provider.choices}
+        )
+    form = FORMS[provider](
+        request.POST or None, request.FILES or None, organization=request.organization
+    )
+    if request.method == "POST" and form.is_valid():
+        account = services.cloud_account_create(
+            organization=request.organization,
+            provider=provider,
+            name=form.cleaned_data["name"],
+            enabled=form.cleaned_data["enabled"],
+            config=form.config(),
+            secrets=form.secrets(),
+            request=request,
+        )
+        messages.success(request, f"Added {account.name}. Test its connection below.")
+        return redirect("inventory:account_detail", pk=account.pk)
+    return render(
+        request,
+        "inventory/cloudaccount_form.html",
+        {
+            "form": form,
+            "provider": Provider(provider),
+            "external_id": external_id_for(request.organization),
+        },
+    )
+
+
+@org_view(Role.ADMIN)
+def account_edit(request: OrgRequest, pk: int) -> HttpResponse:
+    account = get_for_org(CloudAccount, request, pk=pk)
+    form = FORMS[account.provider](
+        request.POST or None,
+        request.FILES or None,
+        account=account,
+        organization=request.organization,
+    )
+    if request.method == "POST" and form.is_valid():
+        services.cloud_account_update(
+            account=account,
+            name=form.cleaned_data["name"],
+            enabled=form.cleaned_data["enabled"],
+            config=form.config(),
+            secrets=form.secrets(),
+            request=request,
+        )
+        messages.success(request, f"Saved {account.name}.")
+        return redirect("inventory:account_detail", pk=account.pk)
+    return render(
+        request,
+        "inventory/cloudaccount_form.html",
+        {
+            "form": form,
+            "provider": Provider(account.provider),
+            "account": account,
+            "external_id": external_id_for(request.organization),
+        },
+    )
+
+
+@org_view(Role.ADMIN)
+@require_POST
+@vary_on_headers("HX-Request")
+def account_test(request: OrgRequest, pk: int) -> HttpResponse:
+    """Test the connection now; HTMX swaps the answer in place."""
+    account = get_for_org(CloudAccount, request, pk=pk)
+    check = connection_check(account=account, request=request)
+    if request.htmx:
+        return render(
+            request, "inventory/htmx/test_result.html", {"check": check, "account": account}
+        )
+    level = messages.SUCCESS if check.status == "healthy" else messages.WARNING
+    messages.add_message(request, level, check.message)
+    return redirect("inventory:account_detail", pk=account.pk)
+
+
+@org_view(Role.ADMIN)
+@require_POST
+def account_resume(request: OrgRequest, pk: int) -> HttpResponse:
+    account = get_for_org(CloudAccount, request, pk=pk)
+    services.cloud_account_resume(account=account, request=request)
+    messages.success(request, f"{account.name} is active again.")
+    return redirect("inventory:account_detail", pk=account.pk)
+
+
+@org_view(Role.ADMIN)
+@require_POST
+def account_toggle(request: OrgRequest, pk: int) -> HttpResponse:
+    account = get_for_org(CloudAccount, request, pk=pk)
+    services.cloud_account_set_enabled(
+        account=account, enabled=not account.enabled, request=request
+    )
+    messages.success(request, f"{account.name} is {'enabled' if account.enabled else 'disabled'}.")
+    return redirect("inventory:account_detail", pk=account.pk)
+
+
+@org_view(Role.ADMIN)
+def account_delete(request: OrgRequest, pk: int) -> HttpResponse:
+    account = get_for_org(CloudAccount, request, pk=pk)
+    if request.method == "POST":
+        if request.POST.get("confirm_name", "").strip() != account.name:
+            messages.error(request, "Type the account's name exactly to delete it.")
+        else:
+            services.cloud_account_delete(account=account, request=request)
+            messages.success(request, f"Deleted {account.name}.")
+            return redirect("inventory:account_list")
+    return render(request, "inventory/cloudaccount_confirm_delete.html", {"account": account})

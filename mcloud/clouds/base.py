@@ -1,0 +1,75 @@
+"""What adapters take and return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class CloudError(Exception):
+    """A provider refused or failed. `message` is display-safe: no secret, no stack trace.
+
+    `permanent` means retrying will not help (bad credentials, missing permission); the
+    caller flags the account instead of retrying.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False, code: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where each provider's APIs answer. Defaults are the real clouds; tests and the
+    sandbox point them at the local emulators."""
+
+    aws_endpoint_url: str | None = None
+    aws_ca_bundle: str | None = None
+    azure_arm_url: str = "https://management.azure.com"
+    azure_authority: str = "login.microsoftonline.com"
+    azure_ca_bundle: str | None = None
+    gcp_compute_endpoint: str | None = None
+    gcp_storage_endpoint: str | None = None
+    gcp_bigquery_endpoint: str | None = None
+    gcp_token_uri: str | None = None
+    timeout: float = 10.0
+    retries: int = 4
+
+
+@dataclass(frozen=True)
+class AwsCredentials:
+    """Either an access key, or a role assumed from the app's own AWS identity."""
+
+    access_key_id: str = ""
+    secret_access_key: str = field(default="", repr=False)
+    session_token: str = field(default="", repr=False)
+    role_arn: str = ""
+    external_id: str = ""
+    regions: tuple[str, ...] = ()  # empty: every region enabled for the account
+
+
+@dataclass(frozen=True)
+class AzureCredentials:
+    tenant_id: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    subscription_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GcpCredentials:
+    key_info: dict[str, Any] = field(repr=False)
+    project_ids: tuple[str, ...] = ()
+
+
+Credentials = AwsCredentials | AzureCredentials | GcpCredentials
+
+
+@dataclass(frozen=True)
+class ConnectionResult:
+    """The answer of a connection test, as a plain sentence."""
+
+    message: str
+    identity: str = ""

@@ -1,0 +1,86 @@
+"""Connection tests of AWS accounts: the real boto3 against moto's server."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from emulators.base import FakeServer
+from emulators.proxy import ForwardingProxy
+from inventory.models import HealthStatus
+from inventory.services.health import connection_check
+from tests.inventory.factories import aws_account, aws_role_account
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_good_access_key_connects_and_is_healthy(aws, org):
+    account = aws_account(org, aws.create_user_key("mcloud-reader"))
+    check = connection_check(account=account)
+    assert check.status == HealthStatus.HEALTHY
+    assert check.message == "Connected as arn:aws:iam::123456789012:user/mcloud-reader"
+    assert check.response_ms is not None
+    account.refresh_from_db()
+    assert account.latest_health == check
+    assert account.consecutive_failures == 0
+
+
+def test_an_unknown_access_key_is_an_error_with_aws_reason(aws, org):
+    account = aws_account(org, ("AKIAUNKNOWNKEY000000", "nope"))
+    check = connection_check(account=account)
+    assert check.status == HealthStatus.ERROR
+    assert check.message == "AWS rejected the access key (InvalidClientTokenId)"
+    account.refresh_from_db()
+    assert account.consecutive_failures == 1
+
+
+def test_a_wrong_secret_is_an_error(aws, org):
+    key_id, _ = aws.create_user_key("mcloud-reader")
+    check = connection_check(account=aws_account(org, (key_id, "wrong-secret")))
+    assert check.message == "AWS rejected the access key (SignatureDoesNotMatch)"
+
+
+def test_a_role_is_assumed_with_the_organization_external_id(aws, org):
+    from inventory.clouds import external_id_for
+
+    arn = aws.create_role("mcloud-reader", external_id=external_id_for(org))
+    check = connection_check(account=aws_role_account(org, arn))
+    assert check.status == HealthStatus.HEALTHY, check.message
+    assert check.message == (
+        "Connected as arn:aws:sts::123456789012:assumed-role/mcloud-reader/mcloud"
+    )
+
+
+def test_a_role_that_requires_another_external_id_is_refused(aws, org):
+    arn = aws.create_role("mcloud-reader", external_id="someone-elses-id")
+    check = connection_check(account=aws_role_account(org, arn))
+    assert check.status == HealthStatus.ERROR
+    assert check.message.startswith("AWS denied the request to assume the role (AccessDenied)")
+
+
+def test_a_slow_answer_is_degraded(aws, org, settings):
+    settings.HEALTH_DEGRADED_MS = 300
+    with ForwardingProxy(aws.url) as proxy:
+        proxy.faults.set(latency=0.4)
+        settings.AWS_ENDPOINT_URL = proxy.url
+        check = connection_check(account=aws_account(org, aws.create_user_key("slowpoke")))
+    assert check.status == HealthStatus.DEGRADED
+    assert check.response_ms >= 400
+    assert "slow" in check.message
+
+
+def test_an_endpoint_that_never_answers_does_not_hang_the_worker(org, settings):
+    settings.CONNECTION_TEST_TIMEOUT = 1.5
+    with FakeServer() as silent:
+        silent.faults.set(latency=30)
+        settings.AWS_ENDPOINT_URL = silent.url
+        started = time.monotonic()
+        check = connection_check(account=aws_account(org, ("AKIAEXAMPLEKEY000000", "x")))
+        elapsed = time.monotonic() - started
+    assert elapsed < 5
+    assert check.status == HealthStatus.ERROR
+    assert check.message in {
+        "AWS did not answer within 1.5 seconds",
+        "AWS did not answer in time while trying to check the credentials",
+    }

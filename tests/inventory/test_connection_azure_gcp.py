@@ -1,0 +1,110 @@
+"""Connection tests of Azure and GCP accounts: the real SDKs against the local fakes."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from inventory.models import HealthStatus
+from inventory.services.health import connection_check
+from tests.inventory.factories import azure_account, gcp_account
+
+pytestmark = pytest.mark.django_db
+
+TENANT = "11111111-2222-3333-4444-555555555555"
+CLIENT = "66666666-7777-8888-9999-000000000000"
+SUB_A = "aaaaaaaa-0000-0000-0000-000000000001"
+SUB_B = "aaaaaaaa-0000-0000-0000-000000000002"
+
+
+@pytest.fixture
+def azure_app(azure):
+    azure.add_subscription(SUB_A, "Production", TENANT)
+    azure.add_subscription(SUB_B, "Staging", TENANT)
+    azure.add_app(TENANT, CLIENT, "the-client-secret", [SUB_A])
+    return azure
+
+
+def test_a_good_azure_secret_reads_the_subscriptions(azure_app, org):
+    check = connection_check(
+        account=azure_account(org, TENANT, CLIENT, "the-client-secret", [SUB_A])
+    )
+    assert check.status == HealthStatus.HEALTHY, check.message
+    assert check.message == f"Connected as application {CLIENT} to subscription Production"
+
+
+def test_a_wrong_azure_secret_is_an_error_with_the_aadsts_reason(azure_app, org):
+    check = connection_check(account=azure_account(org, TENANT, CLIENT, "wrong", [SUB_A]))
+    assert check.status == HealthStatus.ERROR
+    assert check.message == (
+        "Azure rejected the client secret (AADSTS7000215: Invalid client secret provided.)"
+    )
+    assert "wrong" not in check.message
+
+
+def test_an_ungranted_subscription_is_an_error(azure_app, org):
+    check = connection_check(
+        account=azure_account(org, TENANT, CLIENT, "the-client-secret", [SUB_A, SUB_B])
+    )
+    assert check.status == HealthStatus.ERROR
+    assert check.message == (
+        f"Azure denied the request to read subscription {SUB_B} (AuthorizationFailed)"
+    )
+
+
+def test_a_slow_azure_answer_is_degraded(azure_app, org, settings):
+    settings.HEALTH_DEGRADED_MS = 300
+    azure_app.faults.set(latency=0.4)
+    check = connection_check(
+        account=azure_account(org, TENANT, CLIENT, "the-client-secret", [SUB_A])
+    )
+    assert check.status == HealthStatus.DEGRADED
+    assert check.response_ms >= 400
+
+
+def test_an_azure_endpoint_that_never_answers_does_not_hang(azure_app, org, settings):
+    settings.CONNECTION_TEST_TIMEOUT = 1.5
+    azure_app.faults.set(latency=30)
+    started = time.monotonic()
+    check = connection_check(
+        account=azure_account(org, TENANT, CLIENT, "the-client-secret", [SUB_A])
+    )
+    assert time.monotonic() - started < 5
+    assert check.status == HealthStatus.ERROR
+
+
+def test_a_good_gcp_key_reads_the_projects(gcp, org):
+    key = gcp.add_service_account("acme-prod", projects=["acme-prod", "acme-data"])
+    check = connection_check(account=gcp_account(org, key, ["acme-prod", "acme-data"]))
+    assert check.status == HealthStatus.HEALTHY, check.message
+    assert check.message == (f"Connected as {key['client_email']} to projects acme-prod, acme-data")
+
+
+def test_a_revoked_gcp_key_is_an_error(gcp, org):
+    key = gcp.add_service_account("acme-prod")
+    gcp.revoke_key(key["client_email"], tokens=True)
+    check = connection_check(account=gcp_account(org, key))
+    assert check.status == HealthStatus.ERROR
+    assert check.message == "GCP rejected the service-account key (UNAUTHENTICATED)"
+
+
+def test_a_gcp_project_without_access_is_an_error(gcp, org):
+    key = gcp.add_service_account("acme-prod")
+    gcp.add_project("someone-else")
+    check = connection_check(account=gcp_account(org, key, ["someone-else"]))
+    assert check.status == HealthStatus.ERROR
+    assert check.message.startswith("GCP denied the request to read project someone-else (")
+
+
+def test_a_slow_gcp_answer_is_degraded_and_a_dead_one_does_not_hang(gcp, org, settings):
+    key = gcp.add_service_account("acme-prod")
+    account = gcp_account(org, key)
+    settings.HEALTH_DEGRADED_MS = 300
+    gcp.faults.set(latency=0.4)
+    assert connection_check(account=account).status == HealthStatus.DEGRADED
+    settings.CONNECTION_TEST_TIMEOUT = 1.5
+    gcp.faults.set(latency=30)
+    started = time.monotonic()
+    assert connection_check(account=account).status == HealthStatus.ERROR
+    assert time.monotonic() - started < 5
