@@ -122,9 +122,15 @@ def account_test(request: OrgRequest, pk: int) -> HttpResponse:
     account = get_for_org(CloudAccount, request, pk=pk)
     check = connection_check(account=account, request=request)
     if request.htmx:
-        return render(
-            request, "inventory/htmx/test_result.html", {"check": check, "account": account}
-        )
+        # The answer in place, and the state and history panels refreshed out of band.
+        account.latest_health = check
+        context = {
+            "check": check,
+            "account": account,
+            "can_manage": True,
+            "checks": health_history(account=account),
+        }
+        return render(request, "inventory/htmx/test_result.html", context)
     level = messages.SUCCESS if check.status == "healthy" else messages.WARNING
     messages.add_message(request, level, check.message)
     return redirect("inventory:account_detail", pk=account.pk)

@@ -87,6 +87,10 @@ def test_a_manual_test_answers_inline_through_htmx(aws, org, login, ada):
     assert "<html" not in body
     assert 'id="test-result"' in body
     assert "Connected as arn:aws:iam::123456789012:user/reader" in body
+    # The state and the history panel are refreshed out of band, with this check in them.
+    assert 'id="account-state" hx-swap-oob="true">Healthy<' in body
+    assert 'id="health-panel" hx-swap-oob="true"' in body
+    assert body.count("Connected as arn:aws:iam::123456789012:user/reader") == 2
     event = AuditEvent.objects.get(action="cloud_account.tested")
     assert event.data["status"] == "healthy"
 
