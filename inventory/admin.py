@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from inventory.models import AwsExternalId, CloudAccount, ProviderHealth
+from inventory.models import (
+    AwsExternalId,
+    CloudAccount,
+    ProviderHealth,
+    Resource,
+    ResourceEvent,
+    SyncRun,
+)
 
 
 @admin.register(CloudAccount)
@@ -48,3 +55,54 @@ class AwsExternalIdAdmin(admin.ModelAdmin):
     list_display = ["organization", "value", "created_at"]
     search_fields = ["organization__name", "value"]
     list_select_related = ["organization"]
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "queued_at",
+        "account",
+        "organization",
+        "status",
+        "trigger",
+        "created",
+        "updated",
+        "removed",
+        "scopes_done",
+        "scopes_total",
+    ]
+    list_filter = ["status", "trigger", "queued_at"]
+    search_fields = ["account__name", "organization__name", "error"]
+    list_select_related = ["account", "organization"]
+    raw_id_fields = ["account", "organization", "requested_by"]
+    date_hierarchy = "queued_at"
+
+
+@admin.register(Resource)
+class ResourceAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "type",
+        "provider",
+        "region",
+        "status",
+        "account",
+        "organization",
+        "last_seen",
+        "deleted_at",
+    ]
+    list_filter = ["provider", "type", "status", "deleted_at"]
+    search_fields = ["name", "resource_id", "account__name", "organization__name"]
+    list_select_related = ["account", "organization"]
+    raw_id_fields = ["account", "organization"]
+    show_full_result_count = False  # counting 100,000 rows on every page is wasted work
+
+
+@admin.register(ResourceEvent)
+class ResourceEventAdmin(admin.ModelAdmin):
+    list_display = ["occurred_at", "resource", "kind", "old_status", "new_status", "account"]
+    list_filter = ["kind", "occurred_at"]
+    search_fields = ["resource__name", "resource__resource_id"]
+    list_select_related = ["resource", "account"]
+    raw_id_fields = ["resource", "account", "organization", "sync_run"]
+    show_full_result_count = False

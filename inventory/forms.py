@@ -48,7 +48,16 @@ class CloudAccountForm(forms.Form):
     enabled = forms.BooleanField(
         required=False,
         initial=True,
-        help_text=("Disabled accounts are neither checked nor synced."),
+        help_text="Disabled accounts are neither checked nor synced.",
+    )
+
+    sync_interval_minutes = forms.IntegerField(
+        label="Sync every (minutes)",
+        min_value=5,
+        max_value=24 * 60,
+        initial=30,
+        required=False,
+        help_text="How often mcloud refreshes this account's inventory.",
     )
 
     def __init__(
@@ -66,10 +75,13 @@ class CloudAccountForm(forms.Form):
                 {
                     "name": account.name,
                     "enabled": account.enabled,
+                    "sync_interval_minutes": account.sync_interval_minutes,
                     **self.initial_from(account.config),
                 },
             )
         super().__init__(*args, **kwargs)
+        for shared in ("sync_interval_minutes", "enabled"):  # after the provider's own fields
+            self.fields[shared] = self.fields.pop(shared)
         for name in self.secret_fields:
             if account is not None and account.secrets.get(name):
                 self.fields[name].required = False
@@ -77,6 +89,12 @@ class CloudAccountForm(forms.Form):
 
     def initial_from(self, config: dict[str, Any]) -> dict[str, Any]:
         return dict(config)
+
+    def clean_sync_interval_minutes(self) -> int:
+        value = self.cleaned_data.get("sync_interval_minutes")
+        if value:
+            return value
+        return self.account.sync_interval_minutes if self.account else 30
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

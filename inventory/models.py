@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -52,6 +53,18 @@ class CloudAccount(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    sync_interval_minutes = models.PositiveIntegerField(
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(24 * 60)],
+        help_text="How often the inventory of this account is synced.",
+    )
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    is_sandbox = models.BooleanField(
+        default=False, help_text="Points at the local emulators (the sandbox estate)."
+    )
+    # The sync lease: at most one sync per account, across every worker on every host.
+    lease_token = models.CharField(max_length=32, blank=True, editable=False)
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -132,3 +145,166 @@ class AwsExternalId(models.Model):
 
     def __str__(self) -> str:
         return self.value
+
+
+class ResourceType(models.TextChoices):
+    VM = "vm", "Virtual machine"
+    DISK = "disk", "Disk"
+    STORAGE = "storage", "Storage"
+    NETWORK = "network", "Network"
+    DATABASE = "database", "Database"
+
+
+class SyncRun(models.Model):
+    """One sync of one account: its progress while it runs, its outcome after."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Partly failed"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "Sync now"
+        SCHEDULED = "scheduled", "Schedule"
+        COMMAND = "command", "Command line"
+        SANDBOX = "sandbox", "Sandbox"
+        DEPLOYMENT = "deployment", "After a deployment"
+
+    FINAL = (State.SUCCEEDED, State.PARTIAL, State.FAILED)
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(CloudAccount, on_delete=models.CASCADE, related_name="sync_runs")
+    status = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    trigger = models.CharField(max_length=12, choices=Trigger.choices, default=Trigger.MANUAL)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    scopes_total = models.PositiveIntegerField(default=0)
+    scopes_done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+    scope_errors = models.JSONField(
+        default=dict, blank=True, help_text="Region, subscription or project -> its error."
+    )
+    error = models.CharField(max_length=500, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        indexes = [
+            models.Index(fields=["account", "-queued_at"]),
+            models.Index(fields=["organization", "-finished_at"]),
+            models.Index(fields=["status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"sync of {self.account} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+    @property
+    def summary(self) -> str:
+        """ "aws-prod: +12 new, 3 removed, 5 changed", as the activity feed shows it."""
+        return (
+            f"{self.account.name}: +{self.created} new, {self.removed} removed, "
+            f"{self.updated} changed"
+        )
+
+
+class Resource(models.Model):
+    """A VM, disk, bucket, network or database as the last sync saw it.
+
+    Unique per (cloud account, provider resource id). A resource that disappears from a
+    complete listing keeps its row with `deleted_at` set; one that comes back is revived.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(CloudAccount, on_delete=models.CASCADE, related_name="resources")
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    resource_id = models.CharField(max_length=500)
+    name = models.CharField(max_length=255)
+    type = models.CharField(max_length=10, choices=ResourceType.choices)
+    region = models.CharField(max_length=64)
+    scope = models.CharField(
+        max_length=128, help_text="The region, subscription or project whose listing holds it."
+    )
+    status = models.CharField(max_length=16)
+    tags = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    fingerprint = models.CharField(max_length=32, help_text="Hash of the synced fields.")
+    created_at = models.DateTimeField(null=True, blank=True, help_text="As the provider says.")
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "resource_id"], name="resource_unique_id")
+        ]
+        indexes = [
+            models.Index(fields=["account", "scope"]),
+            models.Index(fields=["organization", "deleted_at", "type", "status"]),
+            models.Index(fields=["organization", "provider"]),
+            models.Index(fields=["organization", "region"]),
+            models.Index(fields=["organization", "name"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ResourceEvent(models.Model):
+    """A change a sync saw: created, started, stopped, deleted, back again."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        STATUS = "status", "Status changed"
+        DELETED = "deleted", "Deleted"
+        RESTORED = "restored", "Back again"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(CloudAccount, on_delete=models.CASCADE, related_name="+")
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="events")
+    sync_run = models.ForeignKey(
+        SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    old_status = models.CharField(max_length=16, blank=True)
+    new_status = models.CharField(max_length=16, blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "-occurred_at"]),
+            models.Index(fields=["resource", "-occurred_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource} {self.kind}"
+
+    @property
+    def verb(self) -> str:
+        """What happened, in the words the activity feed uses."""
+        if self.kind == self.Kind.STATUS:
+            return {"running": "started", "stopped": "stopped", "terminated": "terminated"}.get(
+                self.new_status, f"is now {self.new_status}"
+            )
+        return self.get_kind_display().lower()

@@ -1,4 +1,7 @@
-"""The django-q2 schedules of the inventory app, kept in step with the settings."""
+"""The django-q2 schedules of the inventory app, kept in step with settings and accounts.
+
+Schedule names are unique by our own convention (the table does not enforce it).
+"""
 
 from __future__ import annotations
 
@@ -7,17 +10,46 @@ from typing import Any
 from django.conf import settings
 from django_q.models import Schedule
 
+from inventory.models import CloudAccount
+
 HEALTH_CHECKS = "inventory: provider health checks"
+RECOVER_RUNS = "inventory: recover abandoned syncs"
+
+
+def _sync_name(account_id: int) -> str:
+    return f"inventory: sync account {account_id}"
 
 
 def ensure_schedules(**kwargs: Any) -> None:
-    """Create or update the schedules (run after every `migrate`)."""
+    """Create or update the app-wide schedules (run after every `migrate`)."""
+    for name, func, minutes in (
+        (HEALTH_CHECKS, "inventory.tasks.check_all_accounts",
+         settings.HEALTH_CHECK_INTERVAL_MINUTES),
+        (RECOVER_RUNS, "inventory.tasks.recover_abandoned_runs", 5),
+    ):  # fmt: skip
+        Schedule.objects.update_or_create(
+            name=name,
+            defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes,
+                      "repeats": -1},
+        )  # fmt: skip
+
+
+def account_schedule_update(account: CloudAccount) -> None:
+    """One sync schedule per enabled account, at the account's interval."""
+    if not account.enabled:
+        account_schedule_delete(account.pk)
+        return
     Schedule.objects.update_or_create(
-        name=HEALTH_CHECKS,
+        name=_sync_name(account.pk),
         defaults={
-            "func": "inventory.tasks.check_all_accounts",
+            "func": "inventory.tasks.sync_account",
+            "args": repr((account.pk,)),
             "schedule_type": Schedule.MINUTES,
-            "minutes": settings.HEALTH_CHECK_INTERVAL_MINUTES,
+            "minutes": account.sync_interval_minutes,
             "repeats": -1,
         },
     )
+
+
+def account_schedule_delete(account_id: int) -> None:
+    Schedule.objects.filter(name=_sync_name(account_id)).delete()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django_q.tasks import async_task
 
-from inventory.models import CloudAccount, ProviderHealth
+from inventory.models import CloudAccount, ProviderHealth, SyncRun
 from inventory.services.health import connection_check
+from inventory.services.sync import cloud_account_sync, runs_recover_abandoned
 
 
 def check_all_accounts() -> int:
@@ -21,11 +22,42 @@ def check_all_accounts() -> int:
 
 
 def check_account(account_id: int) -> str | None:
-    account = (
+    account = _active_account(account_id)
+    if account is None:  # deleted, disabled or paused since it was queued
+        return None
+    return connection_check(account=account, trigger=ProviderHealth.Trigger.SCHEDULED).status
+
+
+def sync_account(account_id: int, trigger: str = SyncRun.Trigger.SCHEDULED) -> str | None:
+    """Scheduled per account, and queued by "Sync now" (with the run to fill in)."""
+    account = _active_account(account_id)
+    if account is None:
+        return None
+    run = cloud_account_sync(account=account, trigger=trigger)
+    return run.status if run else "skipped: another sync was running"
+
+
+def sync_run(run_id: int) -> str | None:
+    """Carry out a queued run (from "Sync now")."""
+    run = SyncRun.objects.select_related("account__organization").filter(pk=run_id).first()
+    if run is None or run.status != SyncRun.State.QUEUED:
+        return None
+    if not run.account.is_active:
+        run.status, run.error = SyncRun.State.FAILED, "The account is disabled or paused."
+        run.save(update_fields=["status", "error"])
+        return run.status
+    finished = cloud_account_sync(account=run.account, run=run)
+    return finished.status if finished else None
+
+
+def recover_abandoned_runs() -> int:
+    """Scheduled: runs whose worker died are marked failed."""
+    return runs_recover_abandoned()
+
+
+def _active_account(account_id: int) -> CloudAccount | None:
+    return (
         CloudAccount.objects.filter(pk=account_id, enabled=True, paused_at__isnull=True)
         .select_related("organization")
         .first()
     )
-    if account is None:  # deleted, disabled or paused since it was queued
-        return None
-    return connection_check(account=account, trigger=ProviderHealth.Trigger.SCHEDULED).status

@@ -6,6 +6,7 @@ all (and DEBUG on) the app runs on SQLite under `var/` with django-q2's ORM brok
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -122,8 +123,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-    # A file, not memory, so that worker subprocesses started by tests share the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # A file, not memory, so that worker subprocesses started by tests share the test
+    # database; one per test process, so that two test runs never share one.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -290,6 +292,13 @@ HEALTH_DEGRADED_MS = env.int("HEALTH_DEGRADED_MS", default=2000)
 HEALTH_PAUSE_AFTER_FAILURES = env.int("HEALTH_PAUSE_AFTER_FAILURES", default=5)
 # A connection test (manual or scheduled) gives up after this many seconds.
 CONNECTION_TEST_TIMEOUT = env.float("CONNECTION_TEST_TIMEOUT", default=8.0)
+
+# --- Inventory sync --------------------------------------------------------------------
+SYNC_DEFAULT_INTERVAL_MINUTES = env.int("SYNC_DEFAULT_INTERVAL_MINUTES", default=30)
+# Regions (subscriptions, projects) of one account listed at the same time.
+SYNC_CONCURRENCY = env.int("SYNC_CONCURRENCY", default=8)
+# A sync holds its account's lease this long between renewals; a dead worker's lease expires.
+SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=300)
 
 # The app's public address, for links in e-mails sent by background jobs.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")

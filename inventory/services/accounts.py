@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.models import Organization, User
 from inventory.models import CloudAccount
+from inventory.schedules import account_schedule_delete, account_schedule_update
 
 
 def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -27,6 +28,7 @@ def cloud_account_create(
     config: dict[str, Any],
     secrets: dict[str, str],
     request: HttpRequest,
+    sync_interval_minutes: int = 30,
 ) -> CloudAccount:
     account = CloudAccount.objects.create(
         organization=organization,
@@ -35,8 +37,10 @@ def cloud_account_create(
         enabled=enabled,
         config=config,
         secrets=secrets,
+        sync_interval_minutes=sync_interval_minutes,
         created_by=request.user if request.user.is_authenticated else None,
     )
+    account_schedule_update(account)
     audit_record(
         organization=organization,
         action="cloud_account.created",
@@ -56,15 +60,20 @@ def cloud_account_update(
     config: dict[str, Any],
     secrets: dict[str, str],
     request: HttpRequest,
+    sync_interval_minutes: int | None = None,
 ) -> CloudAccount:
     """Save the form's values. Audit entries name the secrets that changed, never their values."""
+    interval = sync_interval_minutes or account.sync_interval_minutes
     changed = _changes(
-        {"name": account.name, "enabled": account.enabled, **account.config},
-        {"name": name, "enabled": enabled, **config},
-    )
+        {"name": account.name, "enabled": account.enabled,
+         "sync_interval_minutes": account.sync_interval_minutes, **account.config},
+        {"name": name, "enabled": enabled, "sync_interval_minutes": interval, **config},
+    )  # fmt: skip
     secrets_changed = _changes(account.secrets, secrets)
     account.name, account.enabled, account.config, account.secrets = name, enabled, config, secrets
+    account.sync_interval_minutes = interval
     account.save()
+    account_schedule_update(account)
     audit_record(
         organization=account.organization,
         action="cloud_account.updated",
@@ -81,6 +90,7 @@ def cloud_account_set_enabled(
 ) -> CloudAccount:
     account.enabled = enabled
     account.save(update_fields=["enabled", "updated_at"])
+    account_schedule_update(account)
     audit_record(
         organization=account.organization,
         action="cloud_account.enabled" if enabled else "cloud_account.disabled",
@@ -129,6 +139,7 @@ def cloud_account_delete(*, account: CloudAccount, request: HttpRequest) -> None
         data={"provider": account.provider, "name": account.name},
         request=request,
     )
+    account_schedule_delete(account.pk)
     account.delete()
 
 

@@ -67,6 +67,7 @@ def account_create(request: OrgRequest) -> HttpResponse:
             enabled=form.cleaned_data["enabled"],
             config=form.config(),
             secrets=form.secrets(),
+            sync_interval_minutes=form.cleaned_data["sync_interval_minutes"],
             request=request,
         )
         messages.success(request, f"Added {account.name}. Test its connection below.")
@@ -98,6 +99,7 @@ def account_edit(request: OrgRequest, pk: int) -> HttpResponse:
             enabled=form.cleaned_data["enabled"],
             config=form.config(),
             secrets=form.secrets(),
+            sync_interval_minutes=form.cleaned_data["sync_interval_minutes"],
             request=request,
         )
         messages.success(request, f"Saved {account.name}.")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -16,7 +19,16 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from mcloud.clouds.base import AwsCredentials, CloudError, ConnectionResult, Endpoints
+from mcloud.clouds.base import (
+    AwsCredentials,
+    CloudError,
+    ConnectionResult,
+    Endpoints,
+    ResourceRecord,
+    ResourceType,
+    Status,
+)
+from mcloud.clouds.prices import hourly_price
 
 # Error codes that retrying cannot fix.
 _PERMANENT = {
@@ -102,8 +114,216 @@ class AwsAdapter:
             answer = self.client("ec2").describe_regions(AllRegions=False)
         return sorted(r["RegionName"] for r in answer["Regions"])
 
+    # --- inventory ---------------------------------------------------------------------
+    def scopes(self) -> list[str]:
+        """Each region, plus the global scope that holds the S3 buckets."""
+        return [*self.regions(), GLOBAL_SCOPE]
+
+    def list_scope(self, scope: str) -> list[ResourceRecord]:
+        """Every resource of one region (or every bucket, for the global scope), paged to
+        the end. Raises CloudError when any listing of the scope fails."""
+        if scope == GLOBAL_SCOPE:
+            with translate_errors("list the S3 buckets"):
+                return self._buckets()
+        records: list[ResourceRecord] = []
+        with translate_errors(f"list the resources of {scope}"):
+            ec2 = self.client("ec2", scope)
+            records += self._instances(ec2, scope)
+            records += self._volumes(ec2, scope)
+            records += self._vpcs(ec2, scope)
+            records += self._databases(self.client("rds", scope), scope)
+        return records
+
+    @staticmethod
+    def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dict]:
+        for page in client.get_paginator(operation).paginate(**kwargs):
+            yield from page.get(key, [])
+
+    def _instances(self, ec2: Any, region: str) -> list[ResourceRecord]:
+        records = []
+        for reservation in self._pages(ec2, "describe_instances", "Reservations"):
+            for i in reservation["Instances"]:
+                tags = _tags(i.get("Tags"))
+                state = i["State"]["Name"]
+                metadata = {
+                    "instance_type": i.get("InstanceType"),
+                    "private_ip": i.get("PrivateIpAddress"),
+                    "public_ip": i.get("PublicIpAddress"),
+                    "vpc_id": i.get("VpcId"),
+                    "subnet_id": i.get("SubnetId"),
+                    "security_groups": [g["GroupId"] for g in i.get("SecurityGroups", [])],
+                    "availability_zone": i.get("Placement", {}).get("AvailabilityZone"),
+                    "image_id": i.get("ImageId"),
+                    "platform": i.get("PlatformDetails") or i.get("Platform") or "Linux/UNIX",
+                    "launch_time": _iso(i.get("LaunchTime")),
+                    "provider_status": state,
+                    "cost_per_hour": hourly_price("aws", i.get("InstanceType")),
+                }
+                records.append(
+                    ResourceRecord(
+                        resource_id=i["InstanceId"],
+                        name=tags.get("Name") or i["InstanceId"],
+                        type=ResourceType.VM,
+                        region=region,
+                        status=_EC2_STATES.get(state, Status.UNKNOWN),
+                        created_at=i.get("LaunchTime"),
+                        tags=tags,
+                        metadata=metadata,
+                    )
+                )
+        return records
+
+    def _volumes(self, ec2: Any, region: str) -> list[ResourceRecord]:
+        records = []
+        for v in self._pages(ec2, "describe_volumes", "Volumes"):
+            tags = _tags(v.get("Tags"))
+            metadata = {
+                "size_gb": v.get("Size"),
+                "volume_type": v.get("VolumeType"),
+                "encrypted": v.get("Encrypted"),
+                "availability_zone": v.get("AvailabilityZone"),
+                "attached_to": [a["InstanceId"] for a in v.get("Attachments", [])],
+                "provider_status": v["State"],
+            }
+            records.append(
+                ResourceRecord(
+                    resource_id=v["VolumeId"],
+                    name=tags.get("Name") or v["VolumeId"],
+                    type=ResourceType.DISK,
+                    region=region,
+                    status=_VOLUME_STATES.get(v["State"], Status.UNKNOWN),
+                    created_at=v.get("CreateTime"),
+                    tags=tags,
+                    metadata=metadata,
+                )
+            )
+        return records
+
+    def _vpcs(self, ec2: Any, region: str) -> list[ResourceRecord]:
+        records = []
+        for v in self._pages(ec2, "describe_vpcs", "Vpcs"):
+            tags = _tags(v.get("Tags"))
+            records.append(
+                ResourceRecord(
+                    resource_id=v["VpcId"],
+                    name=tags.get("Name") or v["VpcId"],
+                    type=ResourceType.NETWORK,
+                    region=region,
+                    status=Status.AVAILABLE if v.get("State") == "available" else Status.PENDING,
+                    tags=tags,
+                    metadata={
+                        "cidr_block": v.get("CidrBlock"),
+                        "is_default": v.get("IsDefault", False),
+                        "provider_status": v.get("State"),
+                    },
+                )
+            )
+        return records
+
+    def _databases(self, rds: Any, region: str) -> list[ResourceRecord]:
+        records = []
+        for d in self._pages(rds, "describe_db_instances", "DBInstances"):
+            state = d.get("DBInstanceStatus", "")
+            metadata = {
+                "instance_class": d.get("DBInstanceClass"),
+                "engine": d.get("Engine"),
+                "engine_version": d.get("EngineVersion"),
+                "storage_gb": d.get("AllocatedStorage"),
+                "endpoint": (d.get("Endpoint") or {}).get("Address"),
+                "multi_az": d.get("MultiAZ"),
+                "vpc_id": (d.get("DBSubnetGroup") or {}).get("VpcId"),
+                "provider_status": state,
+                "cost_per_hour": hourly_price("aws", d.get("DBInstanceClass")),
+            }
+            records.append(
+                ResourceRecord(
+                    resource_id=d["DBInstanceArn"],
+                    name=d["DBInstanceIdentifier"],
+                    type=ResourceType.DATABASE,
+                    region=region,
+                    status=_RDS_STATES.get(state, Status.UNKNOWN),
+                    created_at=d.get("InstanceCreateTime"),
+                    tags=_tags(d.get("TagList")),
+                    metadata=metadata,
+                )
+            )
+        return records
+
+    def _buckets(self) -> list[ResourceRecord]:
+        s3 = self.client("s3")
+        buckets = list(self._pages(s3, "list_buckets", "Buckets"))
+        # Location and tags are one call each per bucket: ask for them side by side.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            details = list(pool.map(lambda b: self._bucket_details(s3, b["Name"]), buckets))
+        return [
+            ResourceRecord(
+                resource_id=f"arn:aws:s3:::{b['Name']}",
+                name=b["Name"],
+                type=ResourceType.STORAGE,
+                region=region,
+                status=Status.AVAILABLE,
+                created_at=b.get("CreationDate"),
+                tags=tags,
+                metadata={"provider_status": "available"},
+            )
+            for b, (region, tags) in zip(buckets, details, strict=True)
+        ]
+
+    @staticmethod
+    def _bucket_details(s3: Any, name: str) -> tuple[str, dict[str, str]]:
+        location = s3.get_bucket_location(Bucket=name).get("LocationConstraint")
+        region = _LEGACY_LOCATIONS.get(location, location) or "us-east-1"
+        try:
+            tags = _tags(s3.get_bucket_tagging(Bucket=name).get("TagSet"))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchTagSet":
+                raise
+            tags = {}
+        return region, tags
+
+
+GLOBAL_SCOPE = "global"
+# S3 reports the oldest regions with legacy names.
+_LEGACY_LOCATIONS = {"EU": "eu-west-1", "US": "us-east-1"}
+_EC2_STATES = {
+    "pending": Status.PENDING,
+    "running": Status.RUNNING,
+    "stopping": Status.STOPPING,
+    "stopped": Status.STOPPED,
+    "shutting-down": Status.STOPPING,
+    "terminated": Status.TERMINATED,
+}
+_VOLUME_STATES = {
+    "creating": Status.PENDING,
+    "available": Status.AVAILABLE,
+    "in-use": Status.IN_USE,
+    "deleting": Status.DELETING,
+    "deleted": Status.TERMINATED,
+    "error": Status.ERROR,
+}
+_RDS_STATES = {
+    "available": Status.RUNNING,
+    "creating": Status.PENDING,
+    "starting": Status.PENDING,
+    "backing-up": Status.RUNNING,
+    "modifying": Status.RUNNING,
+    "stopping": Status.STOPPING,
+    "stopped": Status.STOPPED,
+    "deleting": Status.DELETING,
+    "failed": Status.ERROR,
+}
+
+
+def _tags(tag_list: list[dict] | None) -> dict[str, str]:
+    return {t["Key"]: t.get("Value", "") for t in tag_list or []}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
 
 _KEY_ERRORS = {
+    "AuthFailure",  # EC2's word for a key it does not accept
     "InvalidClientTokenId",
     "SignatureDoesNotMatch",
     "InvalidAccessKeyId",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -65,6 +66,48 @@ class GcpCredentials:
 
 
 Credentials = AwsCredentials | AzureCredentials | GcpCredentials
+
+
+class ResourceType:
+    VM = "vm"
+    DISK = "disk"
+    STORAGE = "storage"
+    NETWORK = "network"
+    DATABASE = "database"
+
+
+class Status:
+    """Statuses normalized across providers; the provider's own word stays in metadata."""
+
+    RUNNING = "running"
+    PENDING = "pending"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    TERMINATED = "terminated"
+    AVAILABLE = "available"
+    IN_USE = "in_use"
+    DELETING = "deleting"
+    ERROR = "error"
+    UNKNOWN = "unknown"
+
+
+@dataclass
+class ResourceRecord:
+    """One resource as an adapter lists it, before it becomes a database row.
+
+    `metadata` holds what the provider says beyond the common fields: instance type or size,
+    public and private IPs, VPC / subnet / security groups, launch time, `provider_status`,
+    and an estimated `cost_per_hour` where the price table knows the type.
+    """
+
+    resource_id: str
+    name: str
+    type: str
+    region: str
+    status: str
+    created_at: datetime | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,27 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
 from google.api_core import exceptions as gexc
 from google.api_core.retry import Retry, if_exception_type
 from google.auth import exceptions as auth_exc
-from google.cloud import compute_v1
+from google.cloud import compute_v1, storage
+from google.cloud.storage.retry import DEFAULT_RETRY as STORAGE_RETRY
 from google.oauth2 import service_account
 
-from mcloud.clouds.base import CloudError, ConnectionResult, Endpoints, GcpCredentials
+from mcloud.clouds.base import (
+    CloudError,
+    ConnectionResult,
+    Endpoints,
+    GcpCredentials,
+    ResourceRecord,
+    ResourceType,
+    Status,
+)
+from mcloud.clouds.prices import hourly_price
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 _TRANSIENT = (
@@ -24,6 +35,7 @@ _TRANSIENT = (
     gexc.BadGateway,
     gexc.GatewayTimeout,
 )
+COMPUTE_MAX_RESULTS = 500  # the most Compute accepts per page
 
 
 class GcpAdapter:
@@ -83,6 +95,238 @@ class GcpAdapter:
             message=f"Connected as {self.client_email} to {_plural('project', names)}",
             identity=self.client_email,
         )
+
+    # --- inventory ---------------------------------------------------------------------
+    def scopes(self) -> list[str]:
+        """One scope per project the account covers."""
+        return list(self.credentials.project_ids)
+
+    def list_scope(self, scope: str) -> list[ResourceRecord]:
+        """Every instance, disk, network and bucket of one project, paged to the end. Raises
+        CloudError when any listing of the project fails."""
+        records: list[ResourceRecord] = []
+        with translate_errors(f"list the instances of project {scope}"):
+            records += self._instances(scope)
+        with translate_errors(f"list the disks of project {scope}"):
+            records += self._disks(scope)
+        with translate_errors(f"list the networks of project {scope}"):
+            records += self._networks(scope)
+        with translate_errors(f"list the buckets of project {scope}"):
+            records += self._buckets(scope)
+        return records
+
+    def _call_options(self) -> dict[str, Any]:
+        """timeout and retry for a Compute call; the pager reuses them for every page."""
+        return {
+            "timeout": self.endpoints.timeout,
+            "retry": self.retry() if self.endpoints.retries else None,
+        }
+
+    def _aggregated(self, client_class: type, request: Any, key: str) -> Iterator[Any]:
+        """The items of an aggregated list, page after page, zone by zone; scopes that only
+        carry a warning (NO_RESULTS_ON_PAGE) hold no items and are skipped.
+
+        google-cloud-compute 1.57 has no `return_partial_success` field on its aggregated-list
+        requests, so an unreachable zone fails the whole listing (a transient CloudError)
+        instead of arriving as one more warning."""
+        pager = self.compute(client_class).aggregated_list(request=request, **self._call_options())
+        for _scope, scoped in pager:
+            yield from getattr(scoped, key)
+
+    def _instances(self, project: str) -> list[ResourceRecord]:
+        request = compute_v1.AggregatedListInstancesRequest(
+            project=project, max_results=COMPUTE_MAX_RESULTS
+        )
+        records = []
+        for i in self._aggregated(compute_v1.InstancesClient, request, "instances"):
+            zone = _last(i.zone)
+            machine_type = _last(i.machine_type)
+            nic = i.network_interfaces[0] if i.network_interfaces else None
+            nat = next((a.nat_i_p for a in nic.access_configs if a.nat_i_p), None) if nic else None
+            created = _timestamp(i.creation_timestamp)
+            metadata = {
+                "machine_type": machine_type,
+                "private_ip": (nic.network_i_p or None) if nic else None,
+                "public_ip": nat,
+                "network": _path(nic.network) if nic else None,
+                "subnetwork": _path(nic.subnetwork) if nic else None,
+                "zone": zone,
+                "instance_id": str(i.id) if i.id else None,
+                "provider_status": i.status,
+                "cost_per_hour": hourly_price("gcp", machine_type),
+                "created": created.isoformat() if created else None,
+            }
+            records.append(
+                ResourceRecord(
+                    resource_id=f"projects/{project}/zones/{zone}/instances/{i.name}",
+                    name=i.name,
+                    type=ResourceType.VM,
+                    region=_zone_region(zone),
+                    status=_INSTANCE_STATUSES.get(i.status, Status.UNKNOWN),
+                    created_at=created,
+                    tags=dict(i.labels),
+                    metadata=metadata,
+                )
+            )
+        return records
+
+    def _disks(self, project: str) -> list[ResourceRecord]:
+        request = compute_v1.AggregatedListDisksRequest(
+            project=project, max_results=COMPUTE_MAX_RESULTS
+        )
+        records = []
+        for d in self._aggregated(compute_v1.DisksClient, request, "disks"):
+            # Zonal disks name their zone; regional (replicated) disks their region.
+            zone = _last(d.zone) if d.zone else None
+            region = _zone_region(zone) if zone else _last(d.region)
+            where = f"zones/{zone}" if zone else f"regions/{region}"
+            status = _DISK_STATUSES.get(d.status, Status.UNKNOWN)
+            if d.status == "READY":
+                status = Status.IN_USE if d.users else Status.AVAILABLE
+            records.append(
+                ResourceRecord(
+                    resource_id=f"projects/{project}/{where}/disks/{d.name}",
+                    name=d.name,
+                    type=ResourceType.DISK,
+                    region=region,
+                    status=status,
+                    created_at=_timestamp(d.creation_timestamp),
+                    tags=dict(d.labels),
+                    metadata={
+                        "size_gb": int(d.size_gb) if d.size_gb else None,
+                        "disk_type": _last(d.type_),
+                        "zone": zone,
+                        "users": [_path(u) for u in d.users],
+                        "provider_status": d.status,
+                    },
+                )
+            )
+        return records
+
+    def _networks(self, project: str) -> list[ResourceRecord]:
+        request = compute_v1.ListNetworksRequest(project=project, max_results=COMPUTE_MAX_RESULTS)
+        pager = self.compute(compute_v1.NetworksClient).list(
+            request=request, **self._call_options()
+        )
+        records = []
+        for n in pager:
+            # Auto-mode networks have one subnetwork per region, each named like the network.
+            subnetworks = [f"{_last(_parent(s))}/{_last(s)}" for s in n.subnetworks]
+            records.append(
+                ResourceRecord(
+                    resource_id=f"projects/{project}/global/networks/{n.name}",
+                    name=n.name,
+                    type=ResourceType.NETWORK,
+                    region=GLOBAL_REGION,
+                    status=Status.AVAILABLE,
+                    created_at=_timestamp(n.creation_timestamp),
+                    metadata={
+                        "auto_create_subnetworks": n.auto_create_subnetworks,
+                        "subnetwork_count": len(subnetworks),
+                        "subnetworks": subnetworks,
+                        "routing_mode": n.routing_config.routing_mode or None,
+                        "mtu": n.mtu or None,
+                        "provider_status": "available",
+                    },
+                )
+            )
+        return records
+
+    def storage_client(self, project: str) -> storage.Client:
+        return storage.Client(
+            project=project,
+            credentials=self.google_credentials(),
+            client_options=self._options(self.endpoints.gcp_storage_endpoint),
+        )
+
+    def storage_retry(self) -> Retry | None:
+        """Cloud Storage's own retry (429, 5xx, dropped connections), on this adapter's
+        backoff and overall deadline."""
+        if not self.endpoints.retries:
+            return None
+        return STORAGE_RETRY.with_delay(initial=0.2, maximum=5.0, multiplier=2.0).with_timeout(
+            self.endpoints.timeout * (self.endpoints.retries + 1)
+        )
+
+    def _buckets(self, project: str) -> list[ResourceRecord]:
+        buckets = self.storage_client(project).list_buckets(
+            timeout=self.endpoints.timeout, retry=self.storage_retry()
+        )
+        records = []
+        for b in buckets:  # the iterator fetches the following pages, with the same retry
+            records.append(
+                ResourceRecord(
+                    resource_id=f"projects/_/buckets/{b.name}",
+                    name=b.name,
+                    type=ResourceType.STORAGE,
+                    region=(b.location or "").lower(),
+                    status=Status.AVAILABLE,
+                    created_at=_utc(b.time_created),
+                    tags=dict(b.labels or {}),
+                    metadata={
+                        "storage_class": b.storage_class,
+                        "location_type": b.location_type,
+                        "provider_status": "available",
+                    },
+                )
+            )
+        return records
+
+
+GLOBAL_REGION = "global"
+_INSTANCE_STATUSES = {
+    "RUNNING": Status.RUNNING,
+    "PROVISIONING": Status.PENDING,
+    "STAGING": Status.PENDING,
+    "REPAIRING": Status.PENDING,
+    "STOPPING": Status.STOPPING,
+    "SUSPENDING": Status.STOPPING,
+    "TERMINATED": Status.STOPPED,  # Compute's word for a stopped instance, not a deleted one
+    "SUSPENDED": Status.STOPPED,
+    "STOPPED": Status.STOPPED,
+}
+# READY is in_use or available, depending on whether any instance uses the disk.
+_DISK_STATUSES = {
+    "CREATING": Status.PENDING,
+    "RESTORING": Status.PENDING,
+    "FAILED": Status.ERROR,
+    "DELETING": Status.DELETING,
+}
+_COMPUTE_PATH = re.compile(r"^.*?/(?=projects/)")
+
+
+def _last(url: str) -> str:
+    """The last segment of a resource URL: .../machineTypes/e2-medium -> e2-medium."""
+    return url.rstrip("/").rsplit("/", 1)[-1] if url else ""
+
+
+def _parent(url: str) -> str:
+    """.../regions/us-east1/subnetworks/default -> .../regions/us-east1."""
+    return url.rstrip("/").rsplit("/", 2)[0] if url else ""
+
+
+def _path(url: str) -> str | None:
+    """A resource URL as its path from "projects/", the form resource ids take here."""
+    return _COMPUTE_PATH.sub("", url) if url else None
+
+
+def _zone_region(zone: str) -> str:
+    """us-central1-a -> us-central1."""
+    return zone.rsplit("-", 1)[0]
+
+
+def _timestamp(value: str) -> datetime | None:
+    """Compute's RFC 3339 creationTimestamp, in UTC."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value else None
 
 
 def _plural(noun: str, names: list[str]) -> str:

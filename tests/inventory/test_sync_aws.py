@@ -1,0 +1,194 @@
+"""Syncing AWS accounts: the real sync code and boto3 against moto's server."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import AuditEvent
+from emulators.proxy import ForwardingProxy
+from inventory.models import Resource, ResourceEvent, SyncRun
+from inventory.services.sync import cloud_account_sync
+from tests.inventory import aws_estate
+from tests.inventory.factories import aws_account
+
+pytestmark = pytest.mark.django_db
+
+REGIONS = ["eu-west-1", "us-east-1"]
+
+
+@pytest.fixture
+def account(aws, org):
+    return aws_account(org, aws.create_user_key("reader"), regions=REGIONS)
+
+
+def _rows(account, **filters):
+    return Resource.objects.filter(account=account, **filters)
+
+
+def test_every_type_lands_normalized(aws, account):
+    web = aws_estate.instances(aws, "eu-west-1", 2, Name="web", env="prod")
+    aws.client("ec2", "eu-west-1").stop_instances(InstanceIds=[web[1]])
+    aws_estate.instances(aws, "us-east-1", 1)
+    aws_estate.bucket(aws, "acme-logs", "eu-west-1")
+    aws_estate.database(aws, "orders", "us-east-1")
+
+    run = cloud_account_sync(account=account)
+
+    assert run.status == SyncRun.State.SUCCEEDED, run.scope_errors
+    assert (run.scopes_total, run.scopes_done) == (3, 3)  # two regions and the global scope
+    vm = _rows(account).get(resource_id=web[0])
+    assert (vm.name, vm.type, vm.region, vm.status, vm.provider) == (
+        "web",
+        "vm",
+        "eu-west-1",
+        "running",
+        "aws",
+    )
+    assert vm.tags == {"Name": "web", "env": "prod"}
+    assert vm.metadata["instance_type"] == "t3.micro"
+    assert vm.metadata["cost_per_hour"] == 0.0104
+    assert vm.metadata["private_ip"].startswith("10.")
+    assert vm.metadata["vpc_id"].startswith("vpc-")
+    assert isinstance(vm.metadata["security_groups"], list)
+    assert vm.created_at is not None
+    assert _rows(account).get(resource_id=web[1]).status == "stopped"
+    assert _rows(account).get(resource_id=web[1]).metadata["provider_status"] == "stopped"
+    bucket = _rows(account).get(name="acme-logs")
+    assert (bucket.type, bucket.region, bucket.scope, bucket.tags) == (
+        "storage",
+        "eu-west-1",
+        "global",
+        {"team": "data"},
+    )
+    db = _rows(account).get(type="database")
+    assert (db.name, db.region, db.status, db.metadata["engine"]) == (
+        "orders",
+        "us-east-1",
+        "running",
+        "postgres",
+    )
+    assert _rows(account, type="disk").count() == 3  # a root volume per instance
+    assert _rows(account, type="network").count() == 2  # each region's default VPC
+    assert run.created == _rows(account).count() == 10
+    account.refresh_from_db()
+    assert account.last_synced_at == run.finished_at
+    actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
+    assert actions[-2:] == ["sync.started", "sync.finished"]
+
+
+def test_a_second_sync_without_change_only_moves_last_seen(aws, account):
+    aws_estate.instances(aws, "eu-west-1", 3)
+    cloud_account_sync(account=account)
+    before = {r.pk: (r.fingerprint, r.updated_at, r.first_seen) for r in _rows(account)}
+    run = cloud_account_sync(account=account)
+    assert (run.created, run.updated, run.removed) == (0, 0, 0)
+    assert run.unchanged == len(before)
+    after = {r.pk: (r.fingerprint, r.updated_at, r.first_seen) for r in _rows(account)}
+    assert after == before
+    assert all(r.last_seen >= run.started_at for r in _rows(account))
+
+
+def test_stale_resources_are_marked_deleted_and_revived(aws, account):
+    ids = aws_estate.instances(aws, "eu-west-1", 2)
+    cloud_account_sync(account=account)
+    ec2 = aws.client("ec2", "eu-west-1")
+    ec2.stop_instances(InstanceIds=[ids[0]])
+    ec2.terminate_instances(InstanceIds=[ids[1]])
+    run = cloud_account_sync(account=account)
+    assert _rows(account).get(resource_id=ids[0]).status == "stopped"
+    assert _rows(account).get(resource_id=ids[1]).status == "terminated"
+    kinds = {
+        (e.resource.resource_id, e.kind, e.old_status, e.new_status)
+        for e in ResourceEvent.objects.filter(sync_run=run).select_related("resource")
+    }
+    assert (ids[0], "status", "running", "stopped") in kinds
+
+    # A volume deleted in the cloud disappears from the listing: the row stays, marked.
+    volume = ec2.create_volume(Size=5, AvailabilityZone="eu-west-1a")["VolumeId"]
+    cloud_account_sync(account=account)
+    ec2.delete_volume(VolumeId=volume)
+    run = cloud_account_sync(account=account)
+    row = _rows(account).get(resource_id=volume)
+    assert row.deleted_at is not None
+    assert run.removed == 1
+    assert ResourceEvent.objects.get(resource=row, kind="deleted").sync_run == run
+
+    # The same id listed again (moto lets us fake a return by re-creating a bucket).
+    aws_estate.bucket(aws, "comes-back", "us-east-1")
+    cloud_account_sync(account=account)
+    aws.client("s3").delete_bucket_tagging(Bucket="comes-back")
+    aws.client("s3").delete_bucket(Bucket="comes-back")
+    cloud_account_sync(account=account)
+    assert _rows(account).get(name="comes-back").deleted_at is not None
+    aws_estate.bucket(aws, "comes-back", "us-east-1")
+    run = cloud_account_sync(account=account)
+    revived = _rows(account).get(name="comes-back")
+    assert revived.deleted_at is None
+    assert ResourceEvent.objects.filter(resource=revived, kind="restored").exists()
+
+
+def test_a_failing_region_keeps_its_old_rows_and_the_run_is_partial(aws, account, settings):
+    aws_estate.instances(aws, "eu-west-1", 2)
+    aws_estate.instances(aws, "us-east-1", 2)
+    cloud_account_sync(account=account)
+    aws.client("ec2", "us-east-1").terminate_instances(
+        InstanceIds=[r.resource_id for r in _rows(account, region="us-east-1", type="vm")]
+    )
+    with ForwardingProxy(aws.url) as proxy:
+        proxy.fail_when = lambda r: "/eu-west-1/" in r.headers.get("authorization", "")
+        settings.AWS_ENDPOINT_URL = proxy.url
+        run = cloud_account_sync(account=account)
+    assert run.status == SyncRun.State.PARTIAL
+    assert list(run.scope_errors) == ["eu-west-1"]
+    assert "AccessDenied" in run.scope_errors["eu-west-1"]
+    # eu-west-1 failed: nothing there was removed. us-east-1 listed fine: updated.
+    assert _rows(account, region="eu-west-1", deleted_at__isnull=True).count() > 0
+    assert not _rows(account, region="eu-west-1", deleted_at__isnull=False).exists()
+    assert set(_rows(account, region="us-east-1", type="vm").values_list("status", flat=True)) == {
+        "terminated"
+    }
+
+
+def test_throttling_and_server_errors_are_retried_to_the_same_result(aws, account, settings, org):
+    aws_estate.instances(aws, "eu-west-1", 4)
+    aws_estate.instances(aws, "us-east-1", 3)
+    aws_estate.bucket(aws, "retry-bucket", "eu-west-1")
+    clean = cloud_account_sync(account=account)
+    expected = set(_rows(account).values_list("resource_id", "status", "fingerprint"))
+
+    flaky = aws_account(org, aws.create_user_key("flaky"), regions=REGIONS, name="aws-flaky")
+    settings.CLOUD_RETRIES = 6
+    with ForwardingProxy(aws.url) as proxy:
+        proxy.faults.retry_after = 0
+        proxy.faults.set(rate=0.2, kinds=("429", "500", "drop"), seed=7)
+        settings.AWS_ENDPOINT_URL = proxy.url
+        run = cloud_account_sync(account=flaky)
+        injected = proxy.faults.injected
+    assert injected > 0
+    assert run.status == SyncRun.State.SUCCEEDED, run.scope_errors
+    assert set(_rows(flaky).values_list("resource_id", "status", "fingerprint")) == expected
+    assert run.created == clean.created
+
+
+def test_a_run_that_cannot_list_regions_fails_cleanly(aws, org):
+    bad = aws_account(org, ("AKIAUNKNOWNKEY000000", "nope"), regions=[])
+    run = cloud_account_sync(account=bad)
+    assert run.status == SyncRun.State.FAILED
+    assert run.error == "AWS rejected the access key (AuthFailure)"
+    assert AuditEvent.objects.filter(action="sync.failed").exists()
+    assert not Resource.objects.exists()
+
+
+def test_two_organizations_holding_the_same_cloud_account_do_not_collide(aws, org, other_org):
+    key = aws.create_user_key("shared")
+    ids = aws_estate.instances(aws, "eu-west-1", 2)
+    mine = aws_account(org, key, regions=["eu-west-1"])
+    theirs = aws_account(other_org, key, regions=["eu-west-1"])
+    cloud_account_sync(account=mine)
+    cloud_account_sync(account=theirs)
+    aws.client("ec2", "eu-west-1").stop_instances(InstanceIds=[ids[0]])
+    cloud_account_sync(account=theirs)
+    assert Resource.objects.filter(resource_id=ids[0]).count() == 2
+    assert _rows(mine).get(resource_id=ids[0]).status == "running"
+    assert _rows(theirs).get(resource_id=ids[0]).status == "stopped"
+    assert _rows(mine).get(resource_id=ids[0]).organization == org
