@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inventory.views import accounts
+from inventory.views import accounts, sync
 
 app_name = "inventory"
 
@@ -13,4 +13,6 @@ urlpatterns = [
     path("cloud-accounts/<int:pk>/resume/", accounts.account_resume, name="account_resume"),
     path("cloud-accounts/<int:pk>/toggle/", accounts.account_toggle, name="account_toggle"),
     path("cloud-accounts/<int:pk>/delete/", accounts.account_delete, name="account_delete"),
+    path("cloud-accounts/<int:pk>/sync/", sync.sync_now, name="sync_now"),
+    path("sync-runs/<int:pk>/progress/", sync.sync_run_progress, name="sync_run_progress"),
 ]

@@ -13,7 +13,12 @@ from accounts.tenancy import OrgRequest, get_for_org, org_view
 from inventory.clouds import external_id_for
 from inventory.forms import FORMS
 from inventory.models import CloudAccount, Provider
-from inventory.selectors import cloud_account_list, health_history
+from inventory.selectors import (
+    cloud_account_list,
+    health_history,
+    sync_run_active,
+    sync_run_list,
+)
 from inventory.services import accounts as services
 from inventory.services.health import connection_check
 
@@ -40,6 +45,9 @@ def account_detail(request: OrgRequest, pk: int) -> HttpResponse:
         {
             "account": account,
             "checks": health_history(account=account),
+            "runs": sync_run_list(account=account),
+            "active_run": sync_run_active(account=account),
+            "can_sync": request.role.allows(Role.MEMBER),
             "secrets_set": sorted(k for k, v in account.secrets.items() if v),
             "external_id": external_id_for(request.organization)
             if account.provider == Provider.AWS
