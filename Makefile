@@ -5,10 +5,13 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev browser migrate clean
+.PHONY: run test demo lint format install install-dev browser migrate clean
 
 run: install migrate ## Set up and run the web server and a q2 worker on 127.0.0.1:8000
 	DEBUG=$${DEBUG:-true} bin/run-dev $(HOST) $(PORT)
+
+demo: install ## Load the sandbox estate (needs the emulators of `make run` running)
+	DEBUG=$${DEBUG:-true} $(PY) manage.py demo
 
 test: install-dev browser ## Lint, then the tests on SQLite, then on PostgreSQL when one answers
 	bin/run-tests

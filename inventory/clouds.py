@@ -8,6 +8,12 @@ from typing import Any
 from django.conf import settings
 
 from inventory.models import AwsExternalId, CloudAccount, Provider
+from inventory.sandbox import (
+    sandbox_config,
+    sandbox_description,
+    sandbox_endpoints,
+    sandbox_secrets,
+)
 from mcloud.clouds.base import (
     AwsCredentials,
     AzureCredentials,
@@ -40,8 +46,11 @@ def external_id_for(organization: Any) -> str:
     return AwsExternalId.objects.get_or_create(organization=organization)[0].value
 
 
-def credentials_for(account: CloudAccount) -> Credentials:
+def credentials_for(account: CloudAccount, sandbox: dict[str, Any] | None = None) -> Credentials:
     config, secrets = account.config, account.secrets
+    if sandbox is not None:  # the emulators' credentials of today, never stored
+        config = sandbox_config(account.provider, sandbox)
+        secrets = sandbox_secrets(account.provider, sandbox)
     if account.provider == Provider.AWS:
         by_role = config.get("auth_method") == "role"
         return AwsCredentials(
@@ -66,6 +75,9 @@ def credentials_for(account: CloudAccount) -> Credentials:
 
 
 def adapter_for(account: CloudAccount, **endpoint_overrides: Any) -> Any:
+    sandbox = sandbox_description() if account.is_sandbox else None
+    if sandbox is not None:
+        endpoint_overrides = {**sandbox_endpoints(account.provider, sandbox), **endpoint_overrides}
     return adapter_class(account.provider)(
-        credentials_for(account), endpoints(**endpoint_overrides)
+        credentials_for(account, sandbox), endpoints(**endpoint_overrides)
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inventory.views import accounts, sync
+from inventory.views import accounts, sandbox, sync
 
 app_name = "inventory"
 
@@ -14,5 +14,6 @@ urlpatterns = [
     path("cloud-accounts/<int:pk>/toggle/", accounts.account_toggle, name="account_toggle"),
     path("cloud-accounts/<int:pk>/delete/", accounts.account_delete, name="account_delete"),
     path("cloud-accounts/<int:pk>/sync/", sync.sync_now, name="sync_now"),
+    path("sandbox/", sandbox.sandbox_create, name="sandbox_create"),
     path("sync-runs/<int:pk>/progress/", sync.sync_run_progress, name="sync_run_progress"),
 ]

@@ -103,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.organization",
+                "inventory.context_processors.sandbox",
             ],
         },
     },
@@ -299,6 +300,10 @@ SYNC_DEFAULT_INTERVAL_MINUTES = env.int("SYNC_DEFAULT_INTERVAL_MINUTES", default
 SYNC_CONCURRENCY = env.int("SYNC_CONCURRENCY", default=8)
 # A sync holds its account's lease this long between renewals; a dead worker's lease expires.
 SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=300)
+
+# --- Sandbox estate (the local emulators, `python -m emulators`) --------------------------
+SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
+SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:4569").rstrip("/")
 
 # The app's public address, for links in e-mails sent by background jobs.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")

@@ -147,3 +147,57 @@ def gcp(_gcp_server, settings):
     settings.GCP_STORAGE_ENDPOINT = _gcp_server.url
     settings.GCP_BIGQUERY_ENDPOINT = _gcp_server.url
     return _gcp_server
+
+
+@pytest.fixture(scope="session")
+def _sandbox_process():
+    """`python -m emulators` in its own process (moto's state is per process, so it cannot
+    share one with the `aws` fixture), on four free ports."""
+    import random
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    from tests.processes import ROOT
+
+    def free(base: int) -> bool:
+        for port in range(base, base + 4):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    return False
+        return True
+
+    base = next(p for p in iter(lambda: random.randrange(20000, 60000), None) if free(p))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emulators", "--port", str(base), "--drift-seconds", "3600"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{base + 3}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/sandbox.json", timeout=1).ok:
+                break
+        except requests.RequestException:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        raise RuntimeError("the sandbox emulators did not start")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def sandbox(_sandbox_process, settings):
+    settings.SANDBOX_URL = _sandbox_process
+    settings.SANDBOX_ENABLED = True
+    return _sandbox_process

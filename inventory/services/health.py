@@ -43,11 +43,10 @@ def connection_check(
     # network call runs in the executor, with one retry at most and socket timeouts within
     # the overall deadline.
     deadline = settings.CONNECTION_TEST_TIMEOUT
-    adapter = adapter_for(account, timeout=max(1.0, deadline / 2), retries=1)
     started = time.monotonic()
-    future = _executor.submit(adapter.test_connection)
     try:
-        result = future.result(timeout=deadline)
+        adapter = adapter_for(account, timeout=max(1.0, deadline / 2), retries=1)
+        result = _executor.submit(adapter.test_connection).result(timeout=deadline)
     except FutureTimeout:
         status, message = (
             HealthStatus.ERROR,

@@ -94,6 +94,9 @@ def account_create(request: OrgRequest) -> HttpResponse:
 @org_view(Role.ADMIN)
 def account_edit(request: OrgRequest, pk: int) -> HttpResponse:
     account = get_for_org(CloudAccount, request, pk=pk)
+    if account.is_sandbox:
+        messages.info(request, "Sandbox accounts take their credentials from the emulators.")
+        return redirect("inventory:account_detail", pk=account.pk)
     form = FORMS[account.provider](
         request.POST or None,
         request.FILES or None,

@@ -1,0 +1,73 @@
+"""Run the emulators with the sandbox estate, for development and the demo.
+
+    python -m emulators [--port 4566] [--drift-seconds 300]
+
+AWS (moto) answers on PORT, Azure on PORT+1, GCP on PORT+2, and the control endpoint on
+PORT+3: `GET /sandbox.json` tells the app how to reach each emulator and with which
+credentials (they are made fresh at every start and exist only in memory).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import threading
+
+from emulators import estate
+from emulators.aws import AwsEmulator
+from emulators.azure import AzureFake
+from emulators.base import FakeServer, Request, Response
+from emulators.gcp import GcpFake
+
+logger = logging.getLogger("emulators")
+
+
+class Sandbox:
+    def __init__(self, port: int = 0, seed: int = 2026) -> None:
+        ports = (port, port + 1, port + 2, port + 3) if port else (0, 0, 0, 0)
+        self.aws = AwsEmulator(port=ports[0])
+        self.azure = AzureFake(port=ports[1])
+        self.gcp = GcpFake(port=ports[2])
+        self.control = FakeServer(port=ports[3], name="sandbox-control")
+        self.seed = seed
+        self.credentials = estate.SandboxCredentials()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+
+        @self.control.route("GET", r"/sandbox\.json", faults=False)
+        def describe(request: Request) -> Response:
+            return Response.json(dataclasses.asdict(self.credentials))
+
+    @property
+    def url(self) -> str:
+        return self.control.url
+
+    def start(self) -> Sandbox:
+        self.aws.start()
+        self.azure.start()
+        self.gcp.start()
+        self.credentials = estate.build(self.aws, self.azure, self.gcp, seed=self.seed)
+        self.control.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for server in (self.control, self.gcp, self.azure, self.aws):
+            server.stop()
+
+    def drift_forever(self, seconds: float) -> None:
+        """Change the estate a little every `seconds` until stopped."""
+        rng = random.Random(self.seed + 1)
+        while not self._stop.wait(seconds):
+            with self._lock:
+                try:
+                    logger.info("drift: %s", estate.drift(self.aws, self.azure, self.gcp, rng))
+                except Exception:  # a failed drift must not stop the emulators
+                    logger.exception("drift failed")
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

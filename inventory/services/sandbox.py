@@ -1,0 +1,56 @@
+"""Loading the sandbox estate: an organization whose accounts point at the local emulators."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from accounts.exceptions import ActionRefused
+from accounts.models import Membership, Organization, User
+from accounts.roles import Role
+from accounts.services import organization_create
+from inventory.models import CloudAccount, Provider, SyncRun
+from inventory.sandbox import sandbox_config, sandbox_description
+from inventory.schedules import account_schedule_update
+from inventory.services.sync import cloud_account_sync
+from mcloud.clouds.base import CloudError
+
+SANDBOX_ACCOUNTS = {
+    Provider.AWS: "aws-sandbox",
+    Provider.AZURE: "azure-sandbox",
+    Provider.GCP: "gcp-sandbox",
+}
+
+
+def sandbox_load(*, owner: User, organization: Organization | None = None) -> Organization:
+    """Create (or complete) a sandbox organization owned by `owner`, with one account per
+    provider. Running it again changes nothing."""
+    try:
+        description = sandbox_description()
+    except CloudError as error:
+        raise ActionRefused(error.message) from None
+    with transaction.atomic():
+        if organization is None:
+            organization = organization_create(name="Sandbox", owner=owner)
+        Membership.objects.get_or_create(
+            organization=organization, user=owner, defaults={"role": Role.OWNER}
+        )
+        for provider, name in SANDBOX_ACCOUNTS.items():
+            account, created = CloudAccount.objects.get_or_create(
+                organization=organization,
+                name=name,
+                defaults={"provider": provider, "is_sandbox": True, "created_by": owner,
+                          "config": sandbox_config(provider, description)},
+            )  # fmt: skip
+            if created:
+                account_schedule_update(account)
+    return organization
+
+
+def sandbox_sync(*, organization: Organization) -> list[SyncRun]:
+    """Sync every sandbox account of the organization now, through the real sync code."""
+    runs = []
+    for account in CloudAccount.objects.filter(organization=organization, is_sandbox=True):
+        run = cloud_account_sync(account=account, trigger=SyncRun.Trigger.SANDBOX)
+        if run is not None:
+            runs.append(run)
+    return runs
