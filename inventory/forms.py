@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from django import forms
 from django.core.exceptions import ValidationError
 
-from inventory.models import CloudAccount, Provider
+from inventory.models import CloudAccount, Provider, default_sync_interval
 from inventory.regions import AWS_REGIONS
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
@@ -55,7 +55,6 @@ class CloudAccountForm(forms.Form):
         label="Sync every (minutes)",
         min_value=5,
         max_value=24 * 60,
-        initial=30,
         required=False,
         help_text="How often mcloud refreshes this account's inventory.",
     )
@@ -80,6 +79,7 @@ class CloudAccountForm(forms.Form):
                 },
             )
         super().__init__(*args, **kwargs)
+        self.fields["sync_interval_minutes"].initial = default_sync_interval()
         for shared in ("sync_interval_minutes", "enabled"):  # after the provider's own fields
             self.fields[shared] = self.fields.pop(shared)
         for name in self.secret_fields:
@@ -94,7 +94,7 @@ class CloudAccountForm(forms.Form):
         value = self.cleaned_data.get("sync_interval_minutes")
         if value:
             return value
-        return self.account.sync_interval_minutes if self.account else 30
+        return self.account.sync_interval_minutes if self.account else default_sync_interval()
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

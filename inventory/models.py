@@ -25,6 +25,10 @@ class HealthStatus(models.TextChoices):
     ERROR = "error", "Error"
 
 
+def default_sync_interval() -> int:
+    return settings.SYNC_DEFAULT_INTERVAL_MINUTES
+
+
 class CloudAccount(models.Model):
     """An organization's connection to one AWS account, Azure tenant or GCP service account.
 
@@ -54,7 +58,7 @@ class CloudAccount(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     sync_interval_minutes = models.PositiveIntegerField(
-        default=30,
+        default=default_sync_interval,
         validators=[MinValueValidator(5), MaxValueValidator(24 * 60)],
         help_text="How often the inventory of this account is synced.",
     )

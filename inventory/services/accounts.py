@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import Organization, User
-from inventory.models import CloudAccount
+from inventory.models import CloudAccount, default_sync_interval
 from inventory.schedules import account_schedule_delete, account_schedule_update
 
 
@@ -28,7 +28,7 @@ def cloud_account_create(
     config: dict[str, Any],
     secrets: dict[str, str],
     request: HttpRequest,
-    sync_interval_minutes: int = 30,
+    sync_interval_minutes: int | None = None,
 ) -> CloudAccount:
     account = CloudAccount.objects.create(
         organization=organization,
@@ -37,7 +37,7 @@ def cloud_account_create(
         enabled=enabled,
         config=config,
         secrets=secrets,
-        sync_interval_minutes=sync_interval_minutes,
+        sync_interval_minutes=sync_interval_minutes or default_sync_interval(),
         created_by=request.user if request.user.is_authenticated else None,
     )
     account_schedule_update(account)

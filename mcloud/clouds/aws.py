@@ -112,7 +112,14 @@ class AwsAdapter:
             return list(self.credentials.regions)
         with translate_errors("list the enabled regions"):
             answer = self.client("ec2").describe_regions(AllRegions=False)
-        return sorted(r["RegionName"] for r in answer["Regions"])
+        # Only the account's own partition: its keys mean nothing in China or GovCloud.
+        session = self.session()
+        home = session.get_partition_for_region(_DEFAULT_REGION)
+        return sorted(
+            r["RegionName"]
+            for r in answer["Regions"]
+            if session.get_partition_for_region(r["RegionName"]) == home
+        )
 
     # --- inventory ---------------------------------------------------------------------
     def scopes(self) -> list[str]:

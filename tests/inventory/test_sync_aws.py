@@ -192,3 +192,17 @@ def test_two_organizations_holding_the_same_cloud_account_do_not_collide(aws, or
     assert _rows(mine).get(resource_id=ids[0]).status == "running"
     assert _rows(theirs).get(resource_id=ids[0]).status == "stopped"
     assert _rows(mine).get(resource_id=ids[0]).organization == org
+
+
+def test_an_account_without_a_region_list_covers_every_enabled_region(aws, org):
+    listed = aws.client("ec2").describe_regions()["Regions"]
+    # moto also lists China and GovCloud, other partitions the account's keys cannot reach.
+    enabled = {r["RegionName"] for r in listed if not r["RegionName"].startswith(("cn-", "us-gov"))}
+    ids = aws_estate.instances(aws, "sa-east-1", 1) + aws_estate.instances(aws, "eu-north-1", 1)
+    account = aws_account(org, aws.create_user_key("everywhere"), regions=[])
+    run = cloud_account_sync(account=account)
+    assert run.status == SyncRun.State.SUCCEEDED, run.scope_errors
+    assert len(enabled) > 15
+    assert run.scopes_total == len(enabled) + 1  # every region, and the global scope
+    assert set(_rows(account, type="vm").values_list("resource_id", flat=True)) == set(ids)
+    assert _rows(account, type="network").count() == len(enabled)  # a default VPC each
