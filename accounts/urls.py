@@ -5,6 +5,7 @@ from accounts import views
 app_name = "accounts"
 
 urlpatterns = [
+    path("organization/", views.home, name="organization_overview"),
     path("organizations/", views.organization_list, name="organization_list"),
     path("organizations/new/", views.organization_create, name="organization_create"),
     path("organizations/switch/", views.organization_switch, name="organization_switch"),

@@ -83,7 +83,7 @@ def floor(account, rows: list) -> float:
         cursor.execute("DELETE FROM inventory_resource")
     columns = ["organization_id", "account_id", "provider", "resource_id", "name", "type",
                "region", "scope", "status", "tags", "metadata", "fingerprint", "created_at",
-               "first_seen", "last_seen", "updated_at"]  # fmt: skip
+               "first_seen", "last_seen", "updated_at", "deployment_ref"]  # fmt: skip
     cast = "::jsonb" if connection.vendor == "postgresql" else ""
     marks = ", ".join(f"%s{cast}" if c in ("tags", "metadata") else "%s" for c in columns)
     sql = f"INSERT INTO {Resource._meta.db_table} ({', '.join(columns)}) VALUES ({marks})"
@@ -91,7 +91,7 @@ def floor(account, rows: list) -> float:
     now = timezone.now()
     values = [
         (account.organization_id, account.pk, "aws", r.resource_id, r.name, r.type, r.region,
-         r.region, r.status, *serialize(r), r.created_at, now, now, now)
+         r.region, r.status, *serialize(r), r.created_at, now, now, now, "")
         for r in rows
     ]  # fmt: skip
     with transaction.atomic(), connection.cursor() as cursor:

@@ -6,6 +6,7 @@ from inventory.models import (
     ProviderHealth,
     Resource,
     ResourceEvent,
+    SavedView,
     SyncRun,
 )
 
@@ -106,3 +107,11 @@ class ResourceEventAdmin(admin.ModelAdmin):
     list_select_related = ["resource", "account"]
     raw_id_fields = ["resource", "account", "organization", "sync_run"]
     show_full_result_count = False
+
+
+@admin.register(SavedView)
+class SavedViewAdmin(admin.ModelAdmin):
+    list_display = ["name", "organization", "owner", "shared", "created_at"]
+    list_filter = ["shared"]
+    search_fields = ["name", "organization__name", "owner__email"]
+    list_select_related = ["organization", "owner"]

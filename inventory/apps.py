@@ -7,7 +7,10 @@ class InventoryConfig(AppConfig):
     verbose_name = "Inventory and cloud accounts"
 
     def ready(self) -> None:
+        from inventory.dashboard import register_default_tiles
         from inventory.schedules import ensure_schedules
+
+        register_default_tiles()
 
         # After django_q's tables exist; once per migrate, for this app only.
         post_migrate.connect(ensure_schedules, sender=self)

@@ -151,6 +151,11 @@ class AwsExternalId(models.Model):
         return self.value
 
 
+# Resources that mcloud's Terraform deployments create carry this tag, with the deployment's
+# id: the inventory tells managed from unmanaged resources by it.
+MANAGED_TAG = "mcloud-deployment"
+
+
 class ResourceType(models.TextChoices):
     VM = "vm", "Virtual machine"
     DISK = "disk", "Disk"
@@ -251,6 +256,11 @@ class Resource(models.Model):
     tags = models.JSONField(default=dict, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     fingerprint = models.CharField(max_length=32, help_text="Hash of the synced fields.")
+    deployment_ref = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text=f"The {MANAGED_TAG!r} tag: the deployment that made it.",
+    )
     created_at = models.DateTimeField(null=True, blank=True, help_text="As the provider says.")
     first_seen = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now)
@@ -267,7 +277,9 @@ class Resource(models.Model):
             models.Index(fields=["organization", "deleted_at", "type", "status"]),
             models.Index(fields=["organization", "provider"]),
             models.Index(fields=["organization", "region"]),
-            models.Index(fields=["organization", "name"]),
+            models.Index(fields=["organization", "deleted_at", "name"]),
+            models.Index(fields=["organization", "deleted_at", "last_seen"]),
+            models.Index(fields=["organization", "deployment_ref"]),
         ]
 
     def __str__(self) -> str:
@@ -312,3 +324,27 @@ class ResourceEvent(models.Model):
                 self.new_status, f"is now {self.new_status}"
             )
         return self.get_kind_display().lower()
+
+
+class SavedView(models.Model):
+    """A named inventory filter, for its owner or shared with the whole organization."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=1000, help_text="The list's URL query string.")
+    shared = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "owner", "name"], name="savedview_unique_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name

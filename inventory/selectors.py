@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import Organization
-from inventory.models import CloudAccount, ProviderHealth, SyncRun
+from inventory.filters import ResourceFilters, apply_filters
+from inventory.models import (
+    CloudAccount,
+    ProviderHealth,
+    Resource,
+    ResourceEvent,
+    SavedView,
+    SyncRun,
+)
 
 
 def cloud_account_list(*, organization: Organization) -> QuerySet[CloudAccount]:
@@ -31,4 +39,37 @@ def sync_run_active(*, account: CloudAccount) -> SyncRun | None:
         .select_related("account")
         .order_by("-queued_at")
         .first()
+    )
+
+
+def account_choices(*, organization: Organization) -> list[CloudAccount]:
+    return list(
+        CloudAccount.objects.filter(organization=organization).only("id", "name").order_by("name")
+    )
+
+
+def region_choices(*, organization: Organization) -> list[str]:
+    return list(
+        Resource.objects.filter(organization=organization)
+        .order_by("region")
+        .values_list("region", flat=True)
+        .distinct()
+    )
+
+
+def resource_list(*, organization: Organization, filters: ResourceFilters) -> QuerySet[Resource]:
+    return apply_filters(Resource.objects.filter(organization=organization), filters)
+
+
+def resource_events(*, resource: Resource, limit: int = 50) -> list[ResourceEvent]:
+    return list(resource.events.select_related("sync_run").order_by("-occurred_at", "-id")[:limit])
+
+
+def saved_view_list(*, organization: Organization, user: object) -> list[SavedView]:
+    """The user's own views and the organization's shared ones."""
+    return list(
+        SavedView.objects.filter(organization=organization)
+        .filter(Q(owner=user) | Q(shared=True))
+        .select_related("owner")
+        .order_by("name")
     )

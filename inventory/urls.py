@@ -1,10 +1,13 @@
 from django.urls import path
 
-from inventory.views import accounts, sandbox, sync
+from inventory.views import accounts, dashboard, resources, sandbox, sync
 
 app_name = "inventory"
 
 urlpatterns = [
+    path("dashboard/tiles/<slug:name>/", dashboard.dashboard_tile, name="dashboard_tile"),
+    path("dashboard/freshness/", dashboard.dashboard_freshness, name="dashboard_freshness"),
+    path("dashboard/sync/", dashboard.dashboard_sync, name="dashboard_sync"),
     path("cloud-accounts/", accounts.account_list, name="account_list"),
     path("cloud-accounts/new/", accounts.account_create, name="account_create"),
     path("cloud-accounts/<int:pk>/", accounts.account_detail, name="account_detail"),
@@ -15,5 +18,15 @@ urlpatterns = [
     path("cloud-accounts/<int:pk>/delete/", accounts.account_delete, name="account_delete"),
     path("cloud-accounts/<int:pk>/sync/", sync.sync_now, name="sync_now"),
     path("sandbox/", sandbox.sandbox_create, name="sandbox_create"),
+    path("inventory/", resources.resource_list, name="resource_list"),
+    path("inventory/vms/", resources.vm_list, name="vm_list"),
+    path("inventory/export.csv", resources.resource_export, name="resource_export"),
+    path("inventory/resources/<int:pk>/", resources.resource_detail, name="resource_detail"),
+    path("inventory/views/", resources.saved_view_create, name="saved_view_create"),
+    path(
+        "inventory/views/<int:pk>/delete/",
+        resources.saved_view_delete,
+        name="saved_view_delete",
+    ),
     path("sync-runs/<int:pk>/progress/", sync.sync_run_progress, name="sync_run_progress"),
 ]

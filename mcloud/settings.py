@@ -301,6 +301,13 @@ SYNC_CONCURRENCY = env.int("SYNC_CONCURRENCY", default=8)
 # A sync holds its account's lease this long between renewals; a dead worker's lease expires.
 SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=300)
 
+# --- Provisioning (Terraform) ------------------------------------------------------------
+# The binary (Terraform 1.x or OpenTofu) and a plugin directory for offline `init`.
+TERRAFORM_BIN = env.str("TERRAFORM_BIN", default="terraform")
+TERRAFORM_PLUGIN_DIR = env.str("TERRAFORM_PLUGIN_DIR", default=str(VAR_DIR / "terraform-plugins"))
+TERRAFORM_RUN_TIMEOUT = env.int("TERRAFORM_RUN_TIMEOUT", default=3600)
+TERRAFORM_CANCEL_GRACE_SECONDS = env.int("TERRAFORM_CANCEL_GRACE_SECONDS", default=10)
+
 # --- Sandbox estate (the local emulators, `python -m emulators`) --------------------------
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:4569").rstrip("/")

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 
-from accounts.views import home
+from inventory.views.dashboard import dashboard
 from mcloud.health import health
 
 # Staff sign in to the admin through allauth too, so MFA and rate limits apply there.
@@ -11,7 +11,7 @@ admin.site.site_header = "mcloud administration"
 admin.site.site_title = "mcloud admin"
 
 urlpatterns = [
-    path("", home, name="home"),
+    path("", dashboard, name="home"),
     path("health", health, name="health"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

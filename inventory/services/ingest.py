@@ -22,7 +22,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
-from inventory.models import CloudAccount, Resource, ResourceEvent, SyncRun
+from inventory.models import MANAGED_TAG, CloudAccount, Resource, ResourceEvent, SyncRun
 from mcloud.clouds.base import ResourceRecord
 
 BATCH_SIZE = 1000
@@ -42,6 +42,7 @@ UPSERT_FIELDS = [
     "last_seen",
     "updated_at",
     "deleted_at",
+    "deployment_ref",
 ]
 UPSERT_COLUMNS = [*INSERT_ONLY, *UPSERT_FIELDS]
 
@@ -163,7 +164,7 @@ def _upsert(
             account.organization_id, account.pk, account.provider, record.resource_id, stamp,
             record.name[:255], record.type, record.region, scope, record.status,
             tags, metadata, fp, ops.adapt_datetimefield_value(record.created_at), stamp, stamp,
-            None,
+            None, str(record.tags.get(MANAGED_TAG, ""))[:64],
         )
         for record, tags, metadata, fp in writes
     ]  # fmt: skip

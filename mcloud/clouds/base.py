@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 
@@ -63,6 +64,8 @@ class AzureCredentials:
 class GcpCredentials:
     key_info: dict[str, Any] = field(repr=False)
     project_ids: tuple[str, ...] = ()
+    # The standard Cloud Billing export table, "project.dataset.table", when costs are read.
+    billing_table: str = ""
 
 
 Credentials = AwsCredentials | AzureCredentials | GcpCredentials
@@ -107,6 +110,20 @@ class ResourceRecord:
     status: str
     created_at: datetime | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CostRecord:
+    """One day's cost of one service (in one region, of one resource where the provider
+    says), in the currency the provider bills in."""
+
+    date: date
+    service: str
+    amount: Decimal
+    currency: str
+    region: str = ""
+    resource_id: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
 
 

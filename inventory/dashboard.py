@@ -1,0 +1,118 @@
+"""The dashboard's tiles. Each is computed by its own function with a fixed number of
+queries (aggregates, not per-row work), so a tile costs the same with 100 or 100,000
+resources. Billing replaces the two cost tiles when it is installed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Max, Q, QuerySet
+from django.http import HttpRequest
+
+from inventory.extensions import Tile, register_tile
+from inventory.models import CloudAccount, Provider, Resource, ResourceEvent, SyncRun
+
+PROVIDER_LABELS = dict(Provider.choices)
+
+
+def _live(request: HttpRequest) -> QuerySet[Resource]:
+    return Resource.objects.filter(organization=request.organization, deleted_at__isnull=True)
+
+
+def resource_totals(request: HttpRequest) -> dict[str, Any]:
+    counts = _live(request).aggregate(
+        total=Count("id"),
+        vms=Count("id", filter=Q(type="vm")),
+        running_vms=Count("id", filter=Q(type="vm", status="running")),
+        stopped_vms=Count("id", filter=Q(type="vm", status="stopped")),
+        storage=Count("id", filter=Q(type="storage")),
+        disks=Count("id", filter=Q(type="disk")),
+        networks=Count("id", filter=Q(type="network")),
+        databases=Count("id", filter=Q(type="database")),
+    )
+    return {"counts": counts}
+
+
+def resources_by_provider(request: HttpRequest) -> dict[str, Any]:
+    rows = dict(
+        _live(request)
+        .order_by()
+        .values_list("provider")
+        .annotate(n=Count("id"))
+        .values_list("provider", "n")
+    )
+    return {"bars": bars([(PROVIDER_LABELS[p], rows.get(p, 0), p) for p in PROVIDER_LABELS])}
+
+
+def bars(items: list[tuple[str, float, str]]) -> list[dict[str, Any]]:
+    """Rows of a horizontal bar chart: label, value, width in percent of the largest, key."""
+    largest = max((value for _, value, _ in items), default=0) or 1
+    return [
+        {"label": label, "value": value, "percent": round(100 * value / largest, 1), "key": key}
+        for label, value, key in items
+    ]
+
+
+def provider_health(request: HttpRequest) -> dict[str, Any]:
+    accounts = (
+        CloudAccount.objects.filter(organization=request.organization)
+        .select_related("latest_health")
+        .defer("secrets")
+        .order_by("name")
+    )
+    return {"accounts": list(accounts)}
+
+
+def recent_activity(request: HttpRequest, limit: int = 12) -> dict[str, Any]:
+    """The latest changes syncs recorded, and each finished sync once, newest first."""
+    events = list(
+        ResourceEvent.objects.filter(organization=request.organization)
+        .select_related("resource", "account")
+        .order_by("-occurred_at", "-id")[:limit]
+    )
+    runs = list(
+        SyncRun.objects.filter(organization=request.organization, status__in=SyncRun.FINAL)
+        .select_related("account")
+        .order_by("-finished_at", "-id")[:limit]
+    )
+    items = [("event", e.occurred_at, e) for e in events] + [
+        ("run", r.finished_at, r) for r in runs
+    ]
+    items.sort(key=lambda item: item[1], reverse=True)
+    return {"items": items[:limit]}
+
+
+def last_updated(request: HttpRequest) -> dict[str, Any]:
+    latest = CloudAccount.objects.filter(organization=request.organization).aggregate(
+        synced=Max("last_synced_at")
+    )["synced"]
+    running = SyncRun.objects.filter(
+        organization=request.organization, status__in=[SyncRun.State.QUEUED, SyncRun.State.RUNNING]
+    ).count()
+    return {"last_synced": latest, "running": running}
+
+
+def no_cost_data(request: HttpRequest) -> dict[str, Any]:
+    """Until billing imports costs, the cost tiles say so."""
+    return {"no_cost_data": True}
+
+
+DEFAULT_TILES = [
+    Tile("resources", "Resources", "inventory/tiles/resources.html", resource_totals),
+    Tile("running_vms", "Running VMs", "inventory/tiles/running_vms.html", resource_totals),
+    Tile("storage", "Storage", "inventory/tiles/storage.html", resource_totals),
+    Tile("cost_mtd", "Month to date", "inventory/tiles/no_cost.html", no_cost_data),
+    Tile("by_provider", "Resources by provider", "inventory/tiles/by_provider.html",
+         resources_by_provider, width="col-lg-6"),
+    Tile("cost_by_provider", "Cost by provider", "inventory/tiles/no_cost.html", no_cost_data,
+         width="col-lg-6"),
+    Tile("health", "Provider health", "inventory/tiles/health.html", provider_health,
+         width="col-lg-6"),
+    Tile("activity", "Recent activity", "inventory/tiles/activity.html", recent_activity,
+         width="col-lg-6"),
+]  # fmt: skip
+
+
+def register_default_tiles() -> None:
+    for tile in DEFAULT_TILES:
+        register_tile(tile)

@@ -1,0 +1,46 @@
+"""How the apps built on the inventory (billing, provisioning) add to its pages without the
+inventory importing them: they register panels of the resource page and tiles of the
+dashboard from their AppConfig.ready()."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+
+from inventory.models import Resource
+
+
+@dataclass(frozen=True)
+class ResourcePanel:
+    """A card on the resource page: `context` returns None when it has nothing to show."""
+
+    name: str
+    template: str
+    context: Callable[[HttpRequest, Resource], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A dashboard tile: its own HTMX partial, refreshed on an interval and after syncs."""
+
+    name: str
+    title: str
+    template: str
+    context: Callable[[HttpRequest], dict[str, Any]]
+    width: str = "col-md-6 col-xl-3"
+
+
+RESOURCE_PANELS: dict[str, ResourcePanel] = {}
+TILES: dict[str, Tile] = {}
+
+
+def register_resource_panel(panel: ResourcePanel) -> None:
+    RESOURCE_PANELS[panel.name] = panel
+
+
+def register_tile(tile: Tile) -> None:
+    """Add a tile, or replace one of the same name (billing replaces the cost tiles)."""
+    TILES[tile.name] = tile

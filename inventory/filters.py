@@ -1,0 +1,140 @@
+"""The inventory's filters: one form, read from the URL, shared by the list, the VM list,
+the CSV export and saved views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import forms
+from django.db.models import CharField, Q, QuerySet
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
+
+from inventory.models import CloudAccount, Provider, Resource, ResourceType
+
+SORTS = {
+    "name": "name",
+    "type": "type",
+    "provider": "provider",
+    "region": "region",
+    "status": "status",
+    "last_seen": "last_seen",
+}
+PAGE_SIZES = (25, 50, 100, 200)
+STATUSES = (
+    "running", "stopped", "pending", "stopping", "terminated", "available", "in_use",
+    "deleting", "error", "unknown",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ResourceFilters:
+    provider: str = ""
+    account: int | None = None
+    region: str = ""
+    type: str = ""
+    status: str = ""
+    tag_key: str = ""
+    tag_value: str | None = None
+    q: str = ""
+    include_deleted: bool = False
+    managed: str = ""  # "", "managed", "unmanaged"
+    sort: str = "name"
+    descending: bool = False
+
+
+class ResourceFilterForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search",
+        widget=forms.TextInput(attrs={"placeholder": "Name or id", "type": "search"}),
+    )
+    provider = forms.ChoiceField(required=False, choices=[("", "Any provider"), *Provider.choices])
+    account = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, choices=[])
+    region = forms.ChoiceField(required=False, choices=[])
+    type = forms.ChoiceField(required=False, choices=[("", "Any type"), *ResourceType.choices])
+    status = forms.ChoiceField(
+        required=False, choices=[("", "Any status")] + [(s, s.replace("_", " ")) for s in STATUSES]
+    )
+    tag = forms.CharField(
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": "key or key=value"}),
+    )
+    managed = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Managed or not"),
+            ("managed", "Managed by mcloud"),
+            ("unmanaged", "Unmanaged"),
+        ],
+    )
+    include_deleted = forms.BooleanField(required=False, label="Include deleted")
+    sort = forms.CharField(required=False)
+    per_page = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=50,
+        choices=[(n, f"{n} per page") for n in PAGE_SIZES],
+    )
+
+    def __init__(
+        self, data: dict | None, *, accounts: list[CloudAccount], regions: list[str]
+    ) -> None:
+        super().__init__(data)
+        self.fields["account"].choices = [("", "Any account")] + [(a.pk, a.name) for a in accounts]
+        self.fields["region"].choices = [("", "Any region")] + [(r, r) for r in regions]
+
+    def filters(self) -> ResourceFilters:
+        """The valid filters; an invalid value is ignored rather than failing the page."""
+        self.is_valid()
+        data = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
+        sort = data.get("sort") or "name"
+        descending = sort.startswith("-")
+        sort = sort.lstrip("-")
+        tag = (data.get("tag") or "").strip()
+        key, _, value = tag.partition("=")
+        return ResourceFilters(
+            provider=data.get("provider") or "",
+            account=data.get("account"),
+            region=data.get("region") or "",
+            type=data.get("type") or "",
+            status=data.get("status") or "",
+            tag_key=key.strip(),
+            tag_value=value.strip() if "=" in tag else None,
+            q=(data.get("q") or "").strip(),
+            include_deleted=bool(data.get("include_deleted")),
+            managed=data.get("managed") or "",
+            sort=sort if sort in SORTS else "name",
+            descending=descending,
+        )
+
+    def page_size(self) -> int:
+        self.is_valid()
+        if "per_page" in self.errors:
+            return 50
+        return self.cleaned_data.get("per_page") or 50
+
+
+def apply_filters(rows: QuerySet[Resource], f: ResourceFilters) -> QuerySet[Resource]:
+    if not f.include_deleted:
+        rows = rows.filter(deleted_at__isnull=True)
+    exact = {"provider": f.provider, "account_id": f.account, "region": f.region,
+             "type": f.type, "status": f.status}  # fmt: skip
+    rows = rows.filter(**{k: v for k, v in exact.items() if v})
+    if f.tag_key:
+        # The key is taken literally (colons, dots and "__" included), never as a path.
+        rows = rows.filter(tags__has_key=f.tag_key)
+        if f.tag_value is not None:
+            # Cast to text: compared as JSON, a plain string would not parse.
+            value = Cast(KeyTextTransform(f.tag_key, "tags"), output_field=CharField())
+            rows = rows.alias(tag_value=value).filter(tag_value=f.tag_value)
+    if f.q:
+        rows = rows.filter(Q(name__icontains=f.q) | Q(resource_id__icontains=f.q))
+    if f.managed == "managed":
+        rows = rows.exclude(deployment_ref="")
+    elif f.managed == "unmanaged":
+        rows = rows.filter(deployment_ref="")
+    order = SORTS[f.sort]
+    return rows.order_by(f"-{order}" if f.descending else order, "id")

@@ -1,0 +1,170 @@
+"""The inventory: one list of every resource with filters in the URL, the VM list, the CSV
+export, saved views and the resource page."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpResponse, QueryDict, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from accounts.roles import Role
+from accounts.tenancy import OrgRequest, get_for_org, org_view
+from inventory.extensions import RESOURCE_PANELS
+from inventory.filters import ResourceFilterForm
+from inventory.models import Resource, SavedView
+from inventory.selectors import (
+    account_choices,
+    region_choices,
+    resource_events,
+    saved_view_list,
+)
+from inventory.selectors import resource_list as resource_list_selector
+
+LIST_FIELDS = ("id", "name", "resource_id", "type", "provider", "region", "status", "first_seen",
+               "last_seen", "deleted_at", "deployment_ref", "tags", "account__name")  # fmt: skip
+FILTER_KEYS = ("q", "provider", "account", "region", "type", "status", "tag", "managed",
+               "include_deleted", "sort", "per_page")  # fmt: skip
+CSV_COLUMNS = ("provider", "account", "type", "name", "resource_id", "region", "status",
+               "tags", "first_seen", "last_seen", "deleted_at", "managed_by")  # fmt: skip
+
+
+def _form(request: OrgRequest, data: dict | None = None) -> ResourceFilterForm:
+    return ResourceFilterForm(
+        request.GET if data is None else data,
+        accounts=account_choices(organization=request.organization),
+        regions=region_choices(organization=request.organization),
+    )
+
+
+@org_view(Role.VIEWER)
+@vary_on_headers("HX-Request")
+def resource_list(request: OrgRequest) -> HttpResponse:
+    """Every resource, filtered, sorted and paged; HTMX gets the results only."""
+    return _render_list(request, vm_only=False)
+
+
+@org_view(Role.VIEWER)
+@vary_on_headers("HX-Request")
+def vm_list(request: OrgRequest) -> HttpResponse:
+    """The virtual machines, with the provider, region and status filters."""
+    return _render_list(request, vm_only=True)
+
+
+def _render_list(request: OrgRequest, *, vm_only: bool) -> HttpResponse:
+    data = request.GET.copy()
+    if vm_only:
+        data["type"] = "vm"
+    form = _form(request, data)
+    page = Paginator(_rows(request, form), form.page_size()).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "vm_only": vm_only,
+               "saved_views": saved_view_list(organization=request.organization,
+                                              user=request.user),
+               "query": _query(request.GET)}  # fmt: skip
+    template = "inventory/resource_list.html"
+    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
+        template += "#results"
+    return render(request, template, context)
+
+
+def _rows(request: OrgRequest, form: ResourceFilterForm) -> QuerySet[Resource]:
+    return (
+        resource_list_selector(organization=request.organization, filters=form.filters())
+        .select_related("account")
+        .only(*LIST_FIELDS)
+    )
+
+
+def _query(params: QueryDict) -> str:
+    """The filter part of a query string (known filters only, no page), for saved views and
+    the export link."""
+    clean = QueryDict(mutable=True)
+    for key in FILTER_KEYS:
+        for value in params.getlist(key):
+            if value:
+                clean.appendlist(key, value[:200])
+    return clean.urlencode()
+
+
+def _csv_cell(value: object) -> str:
+    """Cells a spreadsheet would run as a formula (=, +, -, @) are neutralized with a quote."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@org_view(Role.VIEWER)
+def resource_export(request: OrgRequest) -> StreamingHttpResponse:
+    """Exactly what the current filter matches, as CSV, streamed in chunks."""
+    rows = _rows(request, _form(request))
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield writer.writerow(CSV_COLUMNS)
+        for r in rows.iterator(chunk_size=2000):
+            tags = ";".join(f"{k}={v}" for k, v in sorted(r.tags.items()))
+            yield writer.writerow([_csv_cell(v) for v in (
+                r.provider, r.account.name, r.type, r.name, r.resource_id, r.region, r.status,
+                tags, r.first_seen.isoformat() if r.first_seen else "",
+                r.last_seen.isoformat(), r.deleted_at.isoformat() if r.deleted_at else "",
+                r.deployment_ref)])  # fmt: skip
+
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="mcloud-inventory-{stamp}.csv"'
+    return response
+
+
+@org_view(Role.VIEWER)
+def resource_detail(request: OrgRequest, pk: int) -> HttpResponse:
+    resource = get_for_org(Resource.objects.select_related("account"), request, pk=pk)
+    panels = []
+    for panel in RESOURCE_PANELS.values():
+        context = panel.context(request, resource)
+        if context is not None:
+            panels.append((panel.template, context))
+    return render(request, "inventory/resource_detail.html", {
+        "resource": resource, "events": resource_events(resource=resource), "panels": panels,
+        "metadata": sorted(resource.metadata.items()), "tags": sorted(resource.tags.items()),
+    })  # fmt: skip
+
+
+@org_view(Role.VIEWER)
+@require_POST
+def saved_view_create(request: OrgRequest) -> HttpResponse:
+    name = request.POST.get("name", "").strip()[:80]
+    shared = request.POST.get("shared") == "on" and request.role.allows(Role.MEMBER)
+    query = _query(QueryDict(request.POST.get("query", "")))
+    if not name:
+        messages.error(request, "Give the view a name.")
+    else:
+        SavedView.objects.update_or_create(
+            organization=request.organization, owner=request.user, name=name,
+            defaults={"query": query, "shared": shared},
+        )  # fmt: skip
+        messages.success(request, f"Saved the view {name!r}.")
+    return redirect(f"{reverse('inventory:resource_list')}?{query}")
+
+
+@org_view(Role.VIEWER)
+@require_POST
+def saved_view_delete(request: OrgRequest, pk: int) -> HttpResponse:
+    view = get_for_org(SavedView, request, pk=pk)
+    if view.owner_id != request.user.pk and not (view.shared and request.role.allows(Role.ADMIN)):
+        messages.error(request, "Only its owner (or an admin, for a shared view) can delete it.")
+    else:
+        view.delete()
+        messages.success(request, f"Deleted the view {view.name!r}.")
+    return redirect("inventory:resource_list")
