@@ -8,9 +8,10 @@ from accounts.exceptions import ActionRefused
 from accounts.models import Membership, Organization, User
 from accounts.roles import Role
 from accounts.services import organization_create
-from inventory.models import CloudAccount, Provider, SyncRun
+from inventory.models import CloudAccount, Provider, ProviderHealth, SyncRun
 from inventory.sandbox import sandbox_config, sandbox_description
 from inventory.schedules import account_schedule_update
+from inventory.services.health import connection_check
 from inventory.services.sync import cloud_account_sync
 from mcloud.clouds.base import CloudError
 
@@ -47,9 +48,10 @@ def sandbox_load(*, owner: User, organization: Organization | None = None) -> Or
 
 
 def sandbox_sync(*, organization: Organization) -> list[SyncRun]:
-    """Sync every sandbox account of the organization now, through the real sync code."""
+    """Check and sync every sandbox account of the organization now, with the real code."""
     runs = []
     for account in CloudAccount.objects.filter(organization=organization, is_sandbox=True):
+        connection_check(account=account, trigger=ProviderHealth.Trigger.SCHEDULED)
         run = cloud_account_sync(account=account, trigger=SyncRun.Trigger.SANDBOX)
         if run is not None:
             runs.append(run)

@@ -61,6 +61,7 @@ def vm_list(request: OrgRequest) -> HttpResponse:
 
 def _render_list(request: OrgRequest, *, vm_only: bool) -> HttpResponse:
     data = request.GET.copy()
+    data.setdefault("per_page", "50")
     if vm_only:
         data["type"] = "vm"
     form = _form(request, data)

@@ -37,5 +37,6 @@ def sandbox_create(request: HttpRequest) -> HttpResponse:
         transaction.on_commit(
             lambda run_id=run.pk: async_task("inventory.tasks.sync_run", run_id, group="syncs")
         )
+        transaction.on_commit(lambda pk=account.pk: async_task("inventory.tasks.check_account", pk))
     messages.success(request, f"{organization.name} is ready: its accounts are syncing now.")
     return redirect("inventory:account_list")
