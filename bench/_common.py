@@ -48,6 +48,7 @@ def setup_django(url: str) -> None:
         "SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG",
         "FIELD_ENCRYPTION_KEYS": "JoSLCvFRg3bVmLKdHV2TJhkkD8vD4V9E5ZQUWRTVZQY=",
         "Q_SYNC": "true", "REDIS_URL": "", "STATIC_MANIFEST": "false",
+        "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost", "SECURE_SSL_REDIRECT": "false",
     })  # fmt: skip
     sys.path.insert(0, str(ROOT))
     import django
@@ -59,10 +60,10 @@ def setup_django(url: str) -> None:
 
 def run_child(script: str, *args: str) -> dict:
     """Run this benchmark for one backend in a fresh process; return its JSON line."""
-    out = subprocess.run(
-        [sys.executable, script, *args], cwd=ROOT, check=True, capture_output=True, text=True
-    )
+    out = subprocess.run([sys.executable, script, *args], cwd=ROOT, capture_output=True,
+                         text=True)  # fmt: skip
     sys.stderr.write(out.stderr)
+    out.check_returncode()
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -6,41 +6,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Max, Q, QuerySet, Sum
 from django.http import HttpRequest
 
 from inventory.extensions import Tile, register_tile
-from inventory.models import CloudAccount, Provider, Resource, ResourceEvent, SyncRun
+from inventory.models import CloudAccount, Provider, ResourceEvent, ResourceTally, SyncRun
 
 PROVIDER_LABELS = dict(Provider.choices)
 
 
-def _live(request: HttpRequest) -> QuerySet[Resource]:
-    return Resource.objects.filter(organization=request.organization, deleted_at__isnull=True)
+def _tallies(request: HttpRequest) -> QuerySet[ResourceTally]:
+    """The live counts of the organization's resources (see ResourceTally)."""
+    return ResourceTally.objects.filter(organization=request.organization, live=True)
 
 
 def resource_totals(request: HttpRequest) -> dict[str, Any]:
-    counts = _live(request).aggregate(
-        total=Count("id"),
-        vms=Count("id", filter=Q(type="vm")),
-        running_vms=Count("id", filter=Q(type="vm", status="running")),
-        stopped_vms=Count("id", filter=Q(type="vm", status="stopped")),
-        storage=Count("id", filter=Q(type="storage")),
-        disks=Count("id", filter=Q(type="disk")),
-        networks=Count("id", filter=Q(type="network")),
-        databases=Count("id", filter=Q(type="database")),
+    counts = _tallies(request).aggregate(
+        total=Sum("count"),
+        vms=Sum("count", filter=Q(type="vm")),
+        running_vms=Sum("count", filter=Q(type="vm", status="running")),
+        stopped_vms=Sum("count", filter=Q(type="vm", status="stopped")),
+        storage=Sum("count", filter=Q(type="storage")),
+        disks=Sum("count", filter=Q(type="disk")),
+        networks=Sum("count", filter=Q(type="network")),
+        databases=Sum("count", filter=Q(type="database")),
     )
-    return {"counts": counts}
+    return {"counts": {k: v or 0 for k, v in counts.items()}}
 
 
 def resources_by_provider(request: HttpRequest) -> dict[str, Any]:
-    rows = dict(
-        _live(request)
-        .order_by()
-        .values_list("provider")
-        .annotate(n=Count("id"))
-        .values_list("provider", "n")
-    )
+    rows = dict(_tallies(request).order_by().values_list("provider").annotate(n=Sum("count")))
     return {"bars": bars([(PROVIDER_LABELS[p], rows.get(p, 0), p) for p in PROVIDER_LABELS])}
 
 

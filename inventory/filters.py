@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django import forms
+from django.db import connection
 from django.db.models import CharField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
@@ -131,10 +133,34 @@ def apply_filters(rows: QuerySet[Resource], f: ResourceFilters) -> QuerySet[Reso
             value = Cast(KeyTextTransform(f.tag_key, "tags"), output_field=CharField())
             rows = rows.alias(tag_value=value).filter(tag_value=f.tag_value)
     if f.q:
-        rows = rows.filter(Q(name__icontains=f.q) | Q(resource_id__icontains=f.q))
+        rows = rows.filter(search(f.q))
     if f.managed == "managed":
         rows = rows.exclude(deployment_ref="")
     elif f.managed == "unmanaged":
         rows = rows.filter(deployment_ref="")
     order = SORTS[f.sort]
     return rows.order_by(f"-{order}" if f.descending else order, "id")
+
+
+def search(text: str) -> Q:
+    """Name or id containing `text`, through the trigram index (see migration 0006)."""
+    if connection.vendor == "sqlite" and len(text) >= 3:
+        phrase = '"' + text.replace('"', '""') + '"'
+        matches = RawSQL(
+            "SELECT rowid FROM inventory_resource_search WHERE inventory_resource_search MATCH %s",
+            [phrase],
+        )
+        return Q(id__in=matches)
+    # PostgreSQL's pg_trgm indexes serve these (and SQLite scans for 1-2 letters).
+    return Q(name__icontains=text) | Q(resource_id__icontains=text)
+
+
+def tally_filters(f: ResourceFilters) -> dict[str, object] | None:
+    """The filters as ResourceTally lookups, or None when a filter needs the rows."""
+    if f.tag_key or f.q or f.managed:
+        return None
+    lookups: dict[str, object] = {} if f.include_deleted else {"live": True}
+    exact = {"provider": f.provider, "account_id": f.account, "region": f.region,
+             "type": f.type, "status": f.status}  # fmt: skip
+    lookups.update({k: v for k, v in exact.items() if v})
+    return lookups

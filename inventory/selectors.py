@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
 
 from accounts.models import Organization
-from inventory.filters import ResourceFilters, apply_filters
+from inventory.filters import ResourceFilters, apply_filters, tally_filters
 from inventory.models import (
     CloudAccount,
     ProviderHealth,
     Resource,
     ResourceEvent,
+    ResourceTally,
     SavedView,
     SyncRun,
 )
@@ -50,11 +51,23 @@ def account_choices(*, organization: Organization) -> list[CloudAccount]:
 
 def region_choices(*, organization: Organization) -> list[str]:
     return list(
-        Resource.objects.filter(organization=organization)
+        ResourceTally.objects.filter(organization=organization)
         .order_by("region")
         .values_list("region", flat=True)
         .distinct()
     )
+
+
+def resource_count(*, organization: Organization, filters: ResourceFilters) -> int | None:
+    """The number of matching resources from the tallies, or None when the filters need the
+    rows themselves (tags, search, managed)."""
+    lookups = tally_filters(filters)
+    if lookups is None:
+        return None
+    found = ResourceTally.objects.filter(organization=organization, **lookups).aggregate(
+        n=Sum("count")
+    )
+    return found["n"] or 0
 
 
 def resource_list(*, organization: Organization, filters: ResourceFilters) -> QuerySet[Resource]:

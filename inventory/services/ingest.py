@@ -20,9 +20,17 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
-from inventory.models import MANAGED_TAG, CloudAccount, Resource, ResourceEvent, SyncRun
+from inventory.models import (
+    MANAGED_TAG,
+    CloudAccount,
+    Resource,
+    ResourceEvent,
+    ResourceTally,
+    SyncRun,
+)
 from mcloud.clouds.base import ResourceRecord
 
 BATCH_SIZE = 1000
@@ -131,6 +139,7 @@ def ingest_scope(
             last_seen=now
         ).update(last_seen=now)
 
+        _retally(account, scope)
         ids = _primary_keys(account, [rid for rid, *_ in events])
         ResourceEvent.objects.bulk_create(
             [_event(account, run, ids[rid], kind, old, new, now) for rid, kind, old, new in events]
@@ -197,6 +206,28 @@ def _copy_and_merge(raw: Any, table: str, names: str, conflict: str, rows: list[
     raw.execute(
         f"INSERT INTO {table} ({names}) SELECT {names} "  # noqa: S608 - names only
         f"FROM mcloud_resource_stage {conflict}"
+    )
+
+
+def _retally(account: CloudAccount, scope: str) -> None:
+    """Rewrite the scope's tallies (counts per region, type, status) from its rows."""
+    ResourceTally.objects.filter(account=account, scope=scope).delete()
+    groups = (
+        Resource.objects.filter(account=account, scope=scope)
+        .values("region", "type", "status")
+        .annotate(live=Count("id", filter=Q(deleted_at__isnull=True)),
+                  gone=Count("id", filter=Q(deleted_at__isnull=False)))
+        .order_by()
+    )  # fmt: skip
+    common = {"organization_id": account.organization_id, "account_id": account.pk,
+              "scope": scope, "provider": account.provider}  # fmt: skip
+    ResourceTally.objects.bulk_create(
+        ResourceTally(
+            **common, region=g["region"], type=g["type"], status=g["status"], live=live, count=n
+        )
+        for g in groups
+        for live, n in ((True, g["live"]), (False, g["gone"]))
+        if n
     )
 
 

@@ -24,6 +24,7 @@ from inventory.models import Resource, SavedView
 from inventory.selectors import (
     account_choices,
     region_choices,
+    resource_count,
     resource_events,
     saved_view_list,
 )
@@ -65,7 +66,11 @@ def _render_list(request: OrgRequest, *, vm_only: bool) -> HttpResponse:
     if vm_only:
         data["type"] = "vm"
     form = _form(request, data)
-    page = Paginator(_rows(request, form), form.page_size()).get_page(request.GET.get("page"))
+    paginator = Paginator(_rows(request, form), form.page_size())
+    known = resource_count(organization=request.organization, filters=form.filters())
+    if known is not None:
+        paginator.count = known  # from the tallies: no COUNT over every row
+    page = paginator.get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "vm_only": vm_only,
                "saved_views": saved_view_list(organization=request.organization,
                                               user=request.user),

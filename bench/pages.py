@@ -1,0 +1,162 @@
+"""Page speed at scale: the dashboard, the inventory and a resource page with 100,000
+resources, against the same pages with 1,000.
+
+    python bench/pages.py
+
+Builds each database through the real ingest (3 providers, 30 regions; a second listing
+changes 5% of the statuses so the activity feed has events), then takes the median of
+repeated renders through Django's test client. The dashboard is a page of tiles that the
+browser loads side by side, so its figure is the slowest of the page and its tiles (the sum
+is printed too). Targets: large over small at most 3x for every page; on SQLite the
+dashboard under 150 ms and the list under 100 ms (median).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import database_url, postgres_available, run_child, setup_django, table
+
+SIZES = {"small": 1_000, "large": 100_000}
+PROVIDERS = ("aws", "azure", "gcp")
+REGIONS = 30
+REPEAT = 15
+
+
+def build(size: int) -> tuple:
+    from accounts.models import Membership, Organization, User
+    from inventory.models import CloudAccount
+    from inventory.services.ingest import ingest_scope
+    from mcloud.clouds.base import ResourceRecord
+
+    org = Organization.objects.create(name="Bench", slug="bench")
+    user = User.objects.create_user(email="bench@example.test", password="x" * 20)
+    Membership.objects.create(organization=org, user=user, role="owner")
+    per_region = size // (len(PROVIDERS) * REGIONS)
+    types = ("vm", "vm", "vm", "disk", "disk", "storage", "network", "database")
+    launched = datetime(2026, 1, 1, tzinfo=UTC)
+    for provider in PROVIDERS:
+        account = CloudAccount.objects.create(
+            organization=org, name=f"{provider}-bench", provider=provider
+        )
+        for region_no in range(REGIONS):
+            region = f"{provider}-region-{region_no}"
+
+            def records(generation: int, provider=provider, region=region,
+                        region_no=region_no) -> list:  # fmt: skip
+                return [
+                    ResourceRecord(
+                        resource_id=f"{region}-{n}", name=f"{provider}-{region_no}-node-{n:05d}",
+                        type=types[n % len(types)], region=region,
+                        status="stopped" if (n + generation * (n % 20 == 0)) % 4 == 0
+                        else "running",
+                        created_at=launched, tags={"env": ("prod", "dev", "test")[n % 3],
+                                                   "team": f"team-{n % 12}"},
+                        metadata={"instance_type": "t3.micro", "private_ip": f"10.0.{n % 250}.1"},
+                    )
+                    for n in range(per_region)
+                ]  # fmt: skip
+
+            ingest_scope(account=account, scope=region, records=records(0))
+            ingest_scope(account=account, scope=region, records=records(1))
+    # Planner statistics, as autovacuum (PostgreSQL) or `ANALYZE` keep them in production.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return org, user
+
+
+def median_ms(client, url: str, **headers: str) -> float:
+    times = []
+    for _ in range(REPEAT):
+        started = time.perf_counter()
+        response = client.get(url, headers=headers)
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    return statistics.median(times)
+
+
+def child(backend: str, size_name: str) -> None:
+    setup_django(database_url(backend, f"bench_pages_{size_name}"))
+    from django.test import Client
+    from django.urls import reverse
+
+    from accounts.tenancy import SESSION_KEY
+    from inventory.extensions import TILES
+    from inventory.models import Resource
+
+    org, user = build(SIZES[size_name])
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[SESSION_KEY] = org.pk
+    session.save()
+    htmx = {"HX-Request": "true"}
+    results: dict[str, float] = {"dashboard_page": median_ms(client, reverse("home"))}
+    for name in TILES:
+        results[f"tile_{name}"] = median_ms(
+            client, reverse("inventory:dashboard_tile", args=[name]), **htmx
+        )
+    results["freshness"] = median_ms(client, reverse("inventory:dashboard_freshness"), **htmx)
+    inventory = reverse("inventory:resource_list")
+    results["list_filtered"] = median_ms(client, f"{inventory}?provider=aws&type=vm&status=running"
+                                         "&tag=env%3Dprod")  # fmt: skip
+    results["list_page_50"] = median_ms(client, f"{inventory}?page=50&per_page=20")
+    results["list_search"] = median_ms(client, f"{inventory}?q=node-00042")
+    results["list_htmx"] = median_ms(client, f"{inventory}?provider=gcp&sort=-last_seen", **htmx)
+    resource = Resource.objects.filter(organization=org).order_by("pk")[1000 % SIZES[size_name]]
+    results["resource_page"] = median_ms(
+        client, reverse("inventory:resource_detail", args=[resource.pk])
+    )
+    results["resources"] = Resource.objects.filter(organization=org).count()
+    print(json.dumps({"backend": backend, "size": size_name, **results}))
+
+
+def main() -> None:
+    backends = ["sqlite"] + (["postgresql"] if postgres_available() else [])
+    if len(backends) == 1:
+        print("PostgreSQL does not answer on 127.0.0.1:5432: measuring SQLite only.")
+    figures: dict[str, float] = {}
+    for backend in backends:
+        small = run_child(__file__, "--backend", backend, "--size", "small")
+        large = run_child(__file__, "--backend", backend, "--size", "large")
+        pages = [k for k in small if k not in ("backend", "size", "resources")]
+        rows = [(page, f"{small[page]:.1f}", f"{large[page]:.1f}",
+                 f"{large[page] / small[page]:.2f}x") for page in pages]  # fmt: skip
+        dash = [k for k in pages if k.startswith(("dashboard", "tile_", "freshness"))]
+        lists = [k for k in pages if k.startswith("list_")]
+        dash_small, dash_large = max(small[k] for k in dash), max(large[k] for k in dash)
+        rows.append(("dashboard (slowest request)", f"{dash_small:.1f}", f"{dash_large:.1f}",
+                     f"{dash_large / dash_small:.2f}x"))  # fmt: skip
+        rows.append(("dashboard (all requests)", f"{sum(small[k] for k in dash):.1f}",
+                     f"{sum(large[k] for k in dash):.1f}", ""))  # fmt: skip
+        print(f"\n{backend}: median ms over {REPEAT} renders, {small['resources']:,} vs "
+              f"{large['resources']:,} resources\n")  # fmt: skip
+        print(table(rows, ("page", "small ms", "large ms", "large/small")))
+        worst_dash = max(large[k] / small[k] for k in dash)
+        worst_list = max(large[k] / small[k] for k in [*lists, "resource_page"])
+        if backend == "sqlite":
+            figures.update(dashboard_large_vs_small=round(worst_dash, 2),
+                           inventory_large_vs_small=round(worst_list, 2),
+                           dashboard_ms=round(dash_large, 1),
+                           inventory_ms=round(max(large[k] for k in lists), 1))  # fmt: skip
+        else:
+            figures[f"dashboard_ms_{backend}"] = round(dash_large, 1)
+            figures[f"inventory_ms_{backend}"] = round(max(large[k] for k in lists), 1)
+    print("\nTargets: large/small <= 3x; on SQLite dashboard < 150 ms, list < 100 ms.")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    if "--backend" in sys.argv:
+        child(sys.argv[sys.argv.index("--backend") + 1], sys.argv[sys.argv.index("--size") + 1])
+    else:
+        main()
