@@ -19,19 +19,20 @@ test: install-dev browser ## Lint, then the tests on SQLite, then on PostgreSQL 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt bin/install-terraform
 	bin/make-venv $(VENV)
 	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements.txt
+	bin/install-terraform $(VENV) var/terraform-plugins
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $@
 
-browser: ## Debian's Chromium for the browser tests (Playwright cannot download one here)
-	@command -v chromium >/dev/null || { \
+browser: ## Debian's Chromium for the browser tests (Playwright cannot download one), wrk for bench/load.py
+	@command -v chromium >/dev/null && command -v wrk >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium wrk >/dev/null; }
 
 migrate:
 	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput

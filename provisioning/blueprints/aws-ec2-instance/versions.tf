@@ -1,0 +1,18 @@
+terraform {
+  required_version = ">= 1.0.3"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.0"
+    }
+  }
+}
+
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = merge({ "managed-by" = "mcloud" }, var.tags)
+  }
+}

@@ -1,0 +1,632 @@
+"""Run Terraform for one provisioning run, as safely as a worker can.
+
+Each `plan()` or `apply()` builds a private working directory from the blueprint's files, runs
+`terraform init` and the step itself, and removes the directory afterwards whatever happens.
+Terraform keeps no state on the worker: it reads and writes it through the http backend that
+`state_server.StateServer` serves from this process, backed by the caller's `StateStore`.
+
+What keeps user input and secrets where they belong:
+- variables reach Terraform as a `terraform.tfvars.json` (non-sensitive ones) or as
+  `TF_VAR_<name>` in its environment (sensitive ones), never as arguments or shell text;
+- the process gets a minimal environment built here (plus the cloud credentials of
+  `RunSpec.env`), never the worker's own;
+- the plan file holds every variable value and a state snapshot, so it lives in an anonymous
+  in-memory file (memfd) rather than in the working directory; so do `show -json` and
+  `output -json`, whose output holds sensitive values;
+- output lines have the values of sensitive variables and the state server's password masked,
+  as a backstop to Terraform's own masking.
+
+Module boundaries: this engine imports neither Django settings nor models. The app layer builds
+a `TerraformConfig` from its settings and implements a `StateStore` of its own.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from provisioning.hcl import check_files
+from provisioning.state_server import (
+    InMemoryStateStore,
+    StateLock,
+    StateServer,
+    StateStore,
+    state_serial,
+)
+
+__all__ = [
+    "ApplyResult",
+    "InMemoryStateStore",
+    "PlanResult",
+    "PlanSummary",
+    "RunSpec",
+    "StateLock",
+    "StateStore",
+    "TerraformConfig",
+    "TerraformError",
+    "TerraformRun",
+    "find_terraform",
+    "plan_state_serial",
+    "state_serial",
+]
+
+logger = logging.getLogger(__name__)
+
+BACKEND_FILE = "_mcloud_backend.tf"
+TFVARS_FILE = "terraform.tfvars.json"
+SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"  # enough for local-exec's /bin/sh and coreutils
+NOT_STARTED = -signal.SIGINT  # exit code of a step that a cancel or timeout kept from starting
+_RESERVED_ENV = re.compile(r"TF_\w*|HOME|PATH|TMPDIR|CHECKPOINT_DISABLE")
+# Terraform 1.0.3's http backend logs each request on stderr even without TF_LOG.
+_BACKEND_NOISE = re.compile(r"\d{4}/\d\d/\d\d [\d:]{8} \[DEBUG\] [A-Z]+ http://127\.0\.0\.1:\d+/")
+STALE_NO_STATE = (
+    "[mcloud] Refused to apply a stale plan: it was made before the deployment had any state,"
+    " and state has been saved since. Plan again."
+)
+_MIN_MASKED = 4  # shorter secrets would mask ordinary words
+
+
+class TerraformError(Exception):
+    """Terraform cannot run here at all (missing binary or plugins, bad arguments)."""
+
+
+@dataclass(frozen=True)
+class TerraformConfig:
+    binary: str  # a path, or a name looked up next to the running Python, then on PATH
+    plugin_dir: str | os.PathLike[str]
+    timeout: float = 3600  # seconds for one plan() or apply(), all its steps together
+    cancel_grace: float = 10  # seconds between SIGINT, SIGTERM and SIGKILL
+
+
+@dataclass
+class RunSpec:
+    files: dict[str, str]  # the blueprint: relative path -> text
+    variables: dict[str, Any] = field(default_factory=dict)
+    sensitive: set[str] = field(default_factory=set)  # names whose values are secret
+    env: dict[str, str] = field(default_factory=dict)  # cloud credentials: AWS_*, ARM_*, ...
+
+
+@dataclass
+class PlanSummary:
+    create: int = 0
+    update: int = 0
+    replace: int = 0
+    destroy: int = 0
+    changes: list[dict[str, Any]] = field(default_factory=list)  # address, type, actions
+    outputs: list[str] = field(default_factory=list)  # outputs whose value changes
+
+    @property
+    def has_changes(self) -> bool:
+        """Whether applying would do anything (new output values alone are worth an apply)."""
+        return bool(self.changes or self.outputs)
+
+    @classmethod
+    def from_plan_json(cls, doc: dict[str, Any]) -> PlanSummary:
+        summary = cls()
+        for change in doc.get("resource_changes") or []:
+            actions = list((change.get("change") or {}).get("actions") or [])
+            if actions in (["no-op"], ["read"]):
+                continue
+            if actions == ["create"]:
+                summary.create += 1
+            elif actions == ["update"]:
+                summary.update += 1
+            elif actions == ["delete"]:
+                summary.destroy += 1
+            elif sorted(actions) == ["create", "delete"]:
+                summary.replace += 1
+            summary.changes.append(
+                {"address": change.get("address"), "type": change.get("type"), "actions": actions}
+            )
+        for name, change in (doc.get("output_changes") or {}).items():
+            if (change or {}).get("actions") != ["no-op"]:
+                summary.outputs.append(name)
+        return summary
+
+
+@dataclass
+class PlanResult:
+    exit_code: int
+    plan: bytes | None  # the plan file; holds variable values and state: store it encrypted
+    summary: PlanSummary
+    state_serial: int | None  # the state serial the plan was made against
+    cancelled: bool = False
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and self.plan is not None
+
+
+@dataclass
+class ApplyResult:
+    exit_code: int
+    outputs: dict[str, dict[str, Any]]  # name -> value, sensitive, type
+    cancelled: bool = False
+    timed_out: bool = False
+    # State that Terraform could not save and neither could we: the caller must keep it.
+    unsaved_state: bytes | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+def find_terraform(binary: str = "terraform") -> str:
+    """The absolute path of the Terraform to run.
+
+    A bare name is looked up first beside the running Python (the venv's `bin/terraform`,
+    which bin/install-terraform puts there at the pinned version), then on PATH.
+    """
+    if os.sep in binary:
+        candidates = [Path(binary).resolve()]
+    else:
+        found = shutil.which(binary)
+        candidates = [Path(sys.prefix) / "bin" / binary, *([Path(found)] if found else [])]
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate.absolute())
+    raise TerraformError(
+        f"Terraform ({binary}) was not found beside {sys.executable} nor on PATH: "
+        "run bin/install-terraform, or set TERRAFORM_BIN."
+    )
+
+
+def plan_state_serial(plan: bytes) -> int | None:
+    """The serial of the state snapshot inside a plan file: what Terraform checks on apply."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(plan)) as archive:
+            return state_serial(archive.read("tfstate"))
+    except (zipfile.BadZipFile, KeyError):
+        return None
+
+
+class TerraformRun:
+    """One provisioning run: plan, apply, or both, possibly in different worker processes.
+
+    `on_output` gets every line Terraform prints (stdout and stderr merged, no colour), in the
+    calling thread, plus a few lines of ours ("$ terraform plan ...", "[mcloud] ..."). `cancel()`
+    may be called from any thread; a cancelled run stays cancelled. Cancelling and running out
+    of time both interrupt Terraform like Ctrl-C (SIGINT to its process group, so it saves state
+    and releases the lock), then SIGTERM, then SIGKILL, `cancel_grace` seconds apart; the result
+    reports them as `cancelled` and `timed_out` rather than raising.
+    """
+
+    def __init__(
+        self, config: TerraformConfig, store: StateStore, on_output: Callable[[str], None]
+    ) -> None:
+        self.config = config
+        self.store = store
+        self._on_output = on_output
+        self._binary = find_terraform(config.binary)
+        self._plugin_dir = Path(config.plugin_dir).absolute()
+        if not self._plugin_dir.is_dir():
+            raise TerraformError(
+                f"The provider directory {self._plugin_dir} does not exist: "
+                "run bin/install-terraform, or set TERRAFORM_PLUGIN_DIR."
+            )
+        self._mutex = threading.Lock()
+        self._process: _Process | None = None
+        self._lines: queue.Queue[str | None] | None = None
+        self._cancelled = False
+        self._timed_out = False
+        self._deadline = 0.0
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    # --- the two operations --------------------------------------------------------------------
+
+    def plan(self, spec: RunSpec, *, destroy: bool = False) -> PlanResult:
+        """`init`, `plan -out`, `show -json`: the plan file and a summary of its changes.
+
+        Raises BlueprintError, before running anything, for files the runner must not write
+        (see `hcl.check_files`); Terraform's own errors come back as a failed result.
+        """
+        check_files(spec.files)
+        with self._session(spec, with_variables=True) as session:
+            empty = PlanSummary()
+            code = self._step(session, "init", "-input=false", "-no-color", session.plugin_arg)
+            if code:
+                return self._plan_result(code, None, empty)
+            plan_file = session.memfile("tfplan")
+            args = ["-input=false", "-no-color", f"-out={plan_file.path}"]
+            code = self._step(session, "plan", *args, *(["-destroy"] if destroy else []))
+            if code:
+                return self._plan_result(code, None, empty)
+            plan = plan_file.read()
+            shown = session.memfile("show.json")
+            code = self._step(session, "show", "-json", plan_file.path, stdout=shown)
+            if code:
+                return self._plan_result(code, None, empty)
+            summary = PlanSummary.from_plan_json(json.loads(shown.read()))
+            return self._plan_result(0, plan, summary)
+
+    def apply(self, spec: RunSpec, plan: bytes) -> ApplyResult:
+        """`init`, `apply <plan>`, `output -json`. The variables come from the plan file.
+
+        Terraform refuses a plan whose state snapshot is older than the stored state ("Saved
+        plan is stale"); the caller can spare itself the run by comparing `state_serial()` of
+        the store with `PlanResult.state_serial` first.
+        """
+        check_files(spec.files)
+        with self._session(spec, with_variables=False) as session:
+            code = self._step(session, "init", "-input=false", "-no-color", session.plugin_arg)
+            if code:
+                return self._apply_result(code, {})
+            plan_file = session.memfile("tfplan", plan)
+            session.server.expect_empty_state(plan_state_serial(plan) is None)
+            code = self._step(session, "apply", "-input=false", "-no-color", plan_file.path)
+            session.server.expect_empty_state(False)
+            if session.server.refused_stale:
+                self._emit(STALE_NO_STATE)
+            unsaved = self._salvage_state(session)
+            if code or unsaved is not None:
+                return self._apply_result(code or 1, {}, unsaved)
+            shown = session.memfile("outputs.json")
+            code = self._step(session, "output", "-json", "-no-color", stdout=shown)
+            if code:
+                return self._apply_result(code, {})
+            outputs = {
+                name: {k: doc.get(k) for k in ("value", "sensitive", "type")}
+                for name, doc in json.loads(shown.read() or b"{}").items()
+            }
+            return self._apply_result(0, outputs)
+
+    def cancel(self) -> None:
+        """Stop the run: interrupt the running step and start no other."""
+        with self._mutex:
+            if self._cancelled:
+                return
+            self._cancelled = True
+            process = self._process
+        self._note("Cancel requested: interrupting Terraform.")
+        if process is not None:
+            process.stop(self.config.cancel_grace)
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def _plan_result(self, code: int, plan: bytes | None, summary: PlanSummary) -> PlanResult:
+        serial = plan_state_serial(plan) if plan is not None else None
+        return PlanResult(code, plan, summary, serial, self._cancelled, self._timed_out)
+
+    def _apply_result(
+        self, code: int, outputs: dict[str, dict[str, Any]], unsaved: bytes | None = None
+    ) -> ApplyResult:
+        return ApplyResult(code, outputs, self._cancelled, self._timed_out, unsaved)
+
+    @contextmanager
+    def _session(self, spec: RunSpec, *, with_variables: bool) -> Iterator[_Session]:
+        self._timed_out = False
+        self._deadline = time.monotonic() + self.config.timeout
+        with ExitStack() as stack:
+            root = Path(tempfile.mkdtemp(prefix="mcloud-tf-"))  # mode 0700
+            stack.callback(shutil.rmtree, root, ignore_errors=True)
+            server = stack.enter_context(StateServer(self.store))
+            session = _Session(root, self._plugin_dir, server)
+            stack.callback(session.close_memfiles)
+            session.write_files(spec, with_variables=with_variables)
+            session.env = _environment(spec, session, with_variables=with_variables)
+            session.secrets = _secrets(spec, server)
+            yield session
+
+    def _step(self, session: _Session, *args: str, stdout: _MemFile | None = None) -> int:
+        """Run one Terraform command to its end; its exit code (negative: killed by a signal).
+
+        With `stdout`, the command's output goes to that memory file and only stderr is shown.
+        """
+        lines: queue.Queue[str | None] = queue.Queue()
+        with self._mutex:  # so that cancel() sees either no process, or this one
+            remaining = self._deadline - time.monotonic()
+            self._timed_out = self._timed_out or remaining <= 0
+            cancelled, timed_out = self._cancelled, self._timed_out
+            if not (cancelled or timed_out):
+                popen = subprocess.Popen(  # noqa: S603 (user input never becomes an argument)
+                    [self._binary, *args],
+                    cwd=session.work,
+                    env=session.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=stdout.fd if stdout else subprocess.PIPE,
+                    stderr=subprocess.PIPE if stdout else subprocess.STDOUT,
+                    start_new_session=True,  # its own process group, for cancel()
+                )
+                process = self._process = _Process(popen)
+                self._lines = lines
+        if cancelled or timed_out:
+            why = "the run was cancelled" if cancelled else "the run is out of time"
+            self._emit(f"[mcloud] Not running terraform {args[0]}: {why}.")
+            return NOT_STARTED
+        self._emit("$ terraform " + " ".join(session.display(a) for a in args), session)
+        timer = threading.Timer(remaining, self._on_timeout, args=(process,))
+        timer.daemon = True
+        timer.start()
+        stream = popen.stderr if stdout else popen.stdout
+        assert stream is not None
+        reader = threading.Thread(target=_pump, args=(stream, lines), daemon=True)
+        reader.start()
+        try:
+            self._relay(process, lines, session)
+            return process.reap()
+        finally:
+            timer.cancel()
+            with self._mutex:
+                self._process = None
+                self._lines = None
+            if not process.reaped.is_set():  # on_output raised: leave nothing running
+                process.signal(signal.SIGKILL)
+                process.reap()
+            reader.join(timeout=1)
+            if not reader.is_alive():  # else a leftover holds the pipe: closing would block
+                stream.close()
+
+    def _relay(self, process: _Process, lines: queue.Queue[str | None], session: _Session) -> None:
+        """Pass lines on until Terraform closes its output.
+
+        A process that Terraform left behind could hold the pipe open after Terraform exits;
+        its group is killed then, rather than waiting for it.
+        """
+        exited_at: float | None = None
+        while True:
+            try:
+                line = lines.get(timeout=0.25)
+            except queue.Empty:
+                if exited_at is None and process.exited():
+                    exited_at = time.monotonic()
+                elif exited_at is not None and time.monotonic() - exited_at > 2:
+                    process.signal(signal.SIGKILL)
+                continue
+            if line is None:
+                return
+            self._emit(line, session)
+
+    def _emit(self, line: str, session: _Session | None = None) -> None:
+        if _BACKEND_NOISE.match(line):
+            return
+        for secret in session.secrets if session else ():
+            line = line.replace(secret, "(masked)")
+        self._on_output(line)
+
+    def _note(self, message: str) -> None:
+        """A line of ours, from any thread: it goes through the running step's relay."""
+        with self._mutex:
+            lines = self._lines
+        if lines is not None:
+            lines.put(f"[mcloud] {message}")
+        else:
+            logger.info("terraform run: %s", message)
+
+    def _on_timeout(self, process: _Process) -> None:
+        with self._mutex:
+            self._timed_out = True
+        self._note(f"The run exceeded {self.config.timeout:g} s: interrupting Terraform.")
+        process.stop(self.config.cancel_grace)
+
+    def _salvage_state(self, session: _Session) -> bytes | None:
+        """Terraform writes errored.tfstate when it cannot save the state; keep it off the disk.
+
+        Returns the state only when it could not be saved here either.
+        """
+        errored = session.work / "errored.tfstate"
+        if not errored.exists():
+            return None
+        data = errored.read_bytes()
+        errored.unlink()
+        if session.server.lock_is_free_or_ours():
+            try:
+                self.store.save(data)
+            except Exception:  # any failure: the caller gets the bytes instead
+                logger.exception("saving errored.tfstate to the store failed")
+            else:
+                self._emit("[mcloud] Terraform could not save the state; mcloud saved it.")
+                return None
+        self._emit("[mcloud] Terraform could not save the state; it is kept with the run.")
+        return data
+
+
+@dataclass
+class _MemFile:
+    """An anonymous in-memory file Terraform can open by path (Linux memfd).
+
+    The path names our own descriptor through /proc/<our pid>: Terraform 1.0.3 re-executes
+    itself under panicwrap, so a descriptor handed down would not reach the process doing the
+    work. Where memfd is missing, a file in the private workspace stands in.
+    """
+
+    name: str
+    fd: int
+    path: str
+
+    @classmethod
+    def create(cls, name: str, fallback_dir: Path) -> _MemFile:
+        if hasattr(os, "memfd_create") and Path(f"/proc/{os.getpid()}/fd").is_dir():
+            fd = os.memfd_create(name, os.MFD_CLOEXEC)
+            return cls(name, fd, f"/proc/{os.getpid()}/fd/{fd}")
+        path = fallback_dir / name
+        return cls(name, os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), str(path))
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        offset = 0
+        while offset < len(view):
+            offset += os.pwrite(self.fd, view[offset:], offset)
+
+    def read(self) -> bytes:
+        size = os.fstat(self.fd).st_size
+        chunks, offset = [], 0
+        while offset < size:
+            chunk = os.pread(self.fd, size - offset, offset)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            offset += len(chunk)
+        return b"".join(chunks)
+
+
+class _Session:
+    """The private directory of one plan() or apply(): root/{work,home,tmp}, all mode 0700."""
+
+    def __init__(self, root: Path, plugin_dir: Path, server: StateServer) -> None:
+        self.root = root
+        self.work = root / "work"
+        self.home = root / "home"
+        self.tmp = root / "tmp"
+        for path in (self.work, self.home, self.tmp):
+            path.mkdir(mode=0o700)
+        self.server = server
+        self.plugin_arg = f"-plugin-dir={plugin_dir}"
+        self.env: dict[str, str] = {}
+        self.secrets: list[str] = []
+        self._memfiles: list[_MemFile] = []
+
+    def memfile(self, name: str, data: bytes | None = None) -> _MemFile:
+        memfile = _MemFile.create(name, self.root)
+        self._memfiles.append(memfile)
+        if data is not None:
+            memfile.write(data)
+        return memfile
+
+    def display(self, arg: str) -> str:
+        """Arguments as a person reads them in the log: the memfd paths by their names."""
+        for memfile in self._memfiles:
+            arg = arg.replace(memfile.path, memfile.name)
+        return arg
+
+    def close_memfiles(self) -> None:
+        for memfile in self._memfiles:
+            os.close(memfile.fd)
+
+    def write_files(self, spec: RunSpec, *, with_variables: bool) -> None:
+        for relative, text in spec.files.items():
+            _write_private(self.work, relative, text)
+        # Our backend block, empty: its settings come from TF_HTTP_* so they stay out of plans.
+        _write_private(self.work, BACKEND_FILE, 'terraform {\n  backend "http" {}\n}\n')
+        if with_variables:
+            plain = {
+                name: value
+                for name, value in spec.variables.items()
+                if name not in spec.sensitive and value is not None
+            }
+            _write_private(self.work, TFVARS_FILE, json.dumps(plain, indent=2))
+
+
+class _Process:
+    """A Terraform process leading its own process group (with its providers and provisioners).
+
+    Signals go to the group only until the leader is reaped, so a recycled process id is
+    never signalled.
+    """
+
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        self.popen = popen
+        self.reaped = threading.Event()
+        self._mutex = threading.Lock()
+        self._stopping = False
+
+    def signal(self, sig: int) -> None:
+        with self._mutex:
+            if self.reaped.is_set():
+                return
+            with suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, sig)
+
+    def exited(self) -> bool:
+        info = os.waitid(os.P_PID, self.popen.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        return info is not None
+
+    def reap(self) -> int:
+        # Wait without reaping, so the group id stays ours while leftovers are killed.
+        os.waitid(os.P_PID, self.popen.pid, os.WEXITED | os.WNOWAIT)
+        self.signal(signal.SIGKILL)
+        with self._mutex:
+            code = self.popen.wait()
+            self.reaped.set()
+        return code
+
+    def stop(self, grace: float) -> None:
+        """SIGINT, then SIGTERM, then SIGKILL, `grace` seconds apart, in a thread of its own."""
+        with self._mutex:
+            if self._stopping:
+                return
+            self._stopping = True
+
+        def escalate() -> None:
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+                self.signal(sig)
+                if self.reaped.wait(grace):
+                    return
+
+        threading.Thread(target=escalate, name="terraform-stop", daemon=True).start()
+
+
+def _pump(stream: IO[bytes], lines: queue.Queue[str | None]) -> None:
+    try:
+        for raw in stream:
+            lines.put(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+    except (OSError, ValueError):  # the pipe was closed under us
+        pass
+    finally:
+        lines.put(None)
+
+
+def _write_private(work: Path, relative: str, text: str) -> None:
+    target = work / relative
+    if work.resolve() not in target.resolve().parents:
+        raise TerraformError(f"{relative}: outside the working directory")
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    with os.fdopen(os.open(target, flags, 0o600), "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _environment(spec: RunSpec, session: _Session, *, with_variables: bool) -> dict[str, str]:
+    """Terraform's whole environment: ours, the run's credentials, the sensitive variables."""
+    reserved = sorted(name for name in spec.env if _RESERVED_ENV.fullmatch(name))
+    if reserved:
+        raise TerraformError(f"RunSpec.env may not set {', '.join(reserved)}")
+    env = dict(spec.env)
+    env.update(
+        PATH=SAFE_PATH,
+        HOME=str(session.home),
+        TMPDIR=str(session.tmp),
+        TF_IN_AUTOMATION="1",
+        TF_INPUT="0",
+        CHECKPOINT_DISABLE="1",
+        **session.server.backend_env(),
+    )
+    if with_variables:
+        for name in sorted(spec.sensitive & spec.variables.keys()):
+            value = spec.variables[name]
+            if value is not None:
+                env[f"TF_VAR_{name}"] = value if isinstance(value, str) else json.dumps(value)
+    return env
+
+
+def _secrets(spec: RunSpec, server: StateServer) -> list[str]:
+    found = {server.password}
+    for name in spec.sensitive & spec.variables.keys():
+        value = spec.variables[name]
+        if value is None:
+            continue
+        found.add(value if isinstance(value, str) else json.dumps(value))
+        if isinstance(value, str):
+            found.add(json.dumps(value)[1:-1])  # as it appears inside JSON or HCL strings
+    # Longest first, so a secret containing another is masked whole.
+    return sorted((s for s in found if len(s) >= _MIN_MASKED), key=len, reverse=True)
