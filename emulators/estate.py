@@ -4,15 +4,23 @@ Several AWS regions, two Azure subscriptions and two GCP projects, with a few hu
 resources of every type, tags, and a mix of running and stopped machines. The same seed
 builds the same estate (names, shapes, states; moto picks its own instance ids). `drift()`
 changes it a little, as real estates change, so that syncs have something to report.
+
+Three months of daily costs (COST_DAYS, up to yesterday) follow the estate: what runs where,
+at list prices, quieter at weekends, growing slowly, with some noise. AWS's go to the Cost
+Explorer proxy (moto cannot answer arbitrary periods), Azure's to the fake's Cost Management,
+GCP's to a standard billing export table in BigQuery (GCP_BILLING_TABLE).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from emulators.aws import AwsEmulator
+from emulators.aws_costs import CostExplorerProxy
 from emulators.azure import AzureFake
 from emulators.gcp import GcpFake
 
@@ -31,6 +39,8 @@ TEAMS = ("web", "data", "platform", "payments")
 AWS_TYPES = ("t3.micro", "t3.small", "t3.medium", "m5.large", "c5.large")
 AZURE_SIZES = ("Standard_B1s", "Standard_B2s", "Standard_D2s_v3", "Standard_D4s_v3")
 GCP_TYPES = ("e2-small", "e2-medium", "e2-standard-2", "n2-standard-4")
+COST_DAYS = 92  # about three months, up to yesterday
+GCP_BILLING_TABLE = "acme-web-prod.billing.gcp_billing_export_v1"
 
 
 @dataclass
@@ -42,11 +52,30 @@ class SandboxCredentials:
     gcp: dict[str, Any] = field(default_factory=dict)
 
 
-def build(aws: AwsEmulator, azure: AzureFake, gcp: GcpFake, seed: int = 2026) -> SandboxCredentials:
+def build(
+    aws: AwsEmulator,
+    azure: AzureFake,
+    gcp: GcpFake,
+    seed: int = 2026,
+    *,
+    aws_costs: CostExplorerProxy | None = None,
+    today: dt.date | None = None,
+) -> SandboxCredentials:
+    """The estate, and its costs up to the day before `today` (UTC). AWS costs need the Cost
+    Explorer proxy that fronts moto; without one there are none."""
     rng = random.Random(seed)
-    return SandboxCredentials(
+    credentials = SandboxCredentials(
         aws=build_aws(aws, rng), azure=build_azure(azure, rng), gcp=build_gcp(gcp, rng)
     )
+    days = cost_days(today)
+    # A generator of its own, so that costs leave the estate's names and shapes as they were.
+    cost_rng = random.Random(f"costs-{seed}")
+    if aws_costs is not None:
+        aws_costs.add_costs(aws_cost_rows(aws, cost_rng, days))
+    for subscription_id, rows in azure_cost_rows(azure, cost_rng, days).items():
+        azure.add_costs(subscription_id, rows)
+    gcp.add_billing_rows(GCP_BILLING_TABLE, gcp_billing_rows(gcp, cost_rng, days))
+    return credentials
 
 
 # --- AWS ---------------------------------------------------------------------------------
@@ -193,7 +222,153 @@ def build_gcp(gcp: GcpFake, rng: random.Random) -> dict[str, Any]:
         email="mcloud-sandbox@acme-web-prod.iam.gserviceaccount.com",
         projects=list(GCP_PROJECTS),
     )
-    return {"endpoint": gcp.url, "key": key, "project_ids": list(GCP_PROJECTS)}
+    return {"endpoint": gcp.url, "key": key, "project_ids": list(GCP_PROJECTS),
+            "billing_table": GCP_BILLING_TABLE}  # fmt: skip
+
+
+# --- costs -------------------------------------------------------------------------------
+# List prices (USD): per hour for machines, per GB-month for storage. Enough for plausible sums.
+AWS_HOURLY = {"t3.micro": 0.0104, "t3.small": 0.0208, "t3.medium": 0.0416, "m5.large": 0.096,
+              "c5.large": 0.085, "db.t3.micro": 0.017}  # fmt: skip
+AWS_REGION_PRICE = {"us-east-1": 1.0, "eu-west-1": 1.1, "ap-southeast-2": 1.26}
+AZURE_HOURLY = {"Standard_B1s": 0.0104, "Standard_B2s": 0.0416, "Standard_D2s_v3": 0.096,
+                "Standard_D4s_v3": 0.192}  # fmt: skip
+AZURE_PREMIUM_DISK_MONTHLY = {64: 10.21, 128: 19.71, 256: 38.01, 512: 73.22, 1024: 135.17}
+GCP_HOURLY = {"e2-small": 0.0168, "e2-medium": 0.0335, "e2-standard-2": 0.067,
+              "n2-standard-4": 0.1942}  # fmt: skip
+GCP_DISK_MONTHLY_GB = {"pd-balanced": 0.10, "pd-ssd": 0.17, "pd-standard": 0.04}
+EC2_COMPUTE = "Amazon Elastic Compute Cloud - Compute"  # Cost Explorer's SERVICE values
+EC2_OTHER = "EC2 - Other"  # EBS volumes, snapshots, NAT, data transfer
+MONTH_DAYS = 30.4
+
+
+def cost_days(today: dt.date | None = None) -> list[dt.date]:
+    """The COST_DAYS days before `today` (UTC), oldest first."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    return [today - dt.timedelta(days=n) for n in range(COST_DAYS, 0, -1)]
+
+
+def _busy(day: dt.date, index: int, rng: random.Random, weekend: float) -> float:
+    """How much of the estate runs on a day: `weekend` of it on Saturdays and Sundays, 12%
+    more at the end of the three months than at the start, give or take 4%."""
+    growth = 1 + 0.12 * index / COST_DAYS
+    return (weekend if day.weekday() >= 5 else 1.0) * growth * rng.uniform(0.96, 1.04)
+
+
+def _money(amount: float) -> Decimal:
+    return Decimal(f"{amount:.6f}")
+
+
+def aws_cost_rows(aws: AwsEmulator, rng: random.Random, days: list[dt.date]) -> list[dict]:
+    """Per day and region: EC2 compute for the running instances, EC2 - Other for the EBS
+    volumes, RDS, CloudWatch; S3 in each bucket's region."""
+    rows: list[dict[str, Any]] = []
+    for region in AWS_REGIONS:
+        ec2, rds = aws.client("ec2", region), aws.client("rds", region)
+        price = AWS_REGION_PRICE.get(region, 1.1)
+        running = [i["InstanceType"] for r in ec2.describe_instances()["Reservations"]
+                   for i in r["Instances"] if i["State"]["Name"] == "running"]  # fmt: skip
+        compute = sum(AWS_HOURLY.get(t, 0.05) for t in running) * 24 * price
+        volumes = sum(v["Size"] for v in ec2.describe_volumes()["Volumes"]) * 0.08 / MONTH_DAYS
+        databases = rds.describe_db_instances()["DBInstances"]
+        database = sum(AWS_HOURLY.get(d["DBInstanceClass"], 0.02) * 24 + d["AllocatedStorage"]
+                       * 0.115 / MONTH_DAYS for d in databases) * price  # fmt: skip
+        for index, day in enumerate(days):
+            for service, amount in (
+                (EC2_COMPUTE, compute * _busy(day, index, rng, weekend=0.78)),
+                (EC2_OTHER, volumes * price + rng.uniform(0.2, 1.5)),  # plus data transfer
+                ("Amazon Relational Database Service", database * rng.uniform(0.99, 1.01)),
+                ("AmazonCloudWatch", rng.uniform(0.3, 0.9)),
+            ):
+                rows.append({"date": day, "service": service, "region": region,
+                             "cost": _money(amount)})  # fmt: skip
+    s3 = aws.client("s3")
+    for bucket in s3.list_buckets()["Buckets"]:
+        location = s3.get_bucket_location(Bucket=bucket["Name"])["LocationConstraint"]
+        stored_gb = rng.uniform(50, 6000)
+        for index, day in enumerate(days):
+            amount = stored_gb * (1 + index / 400) * 0.023 / MONTH_DAYS + rng.uniform(0.01, 0.3)
+            rows.append({"date": day, "service": "Amazon Simple Storage Service",
+                         "region": location or "us-east-1", "cost": _money(amount)})  # fmt: skip
+    return rows
+
+
+def azure_cost_rows(
+    azure: AzureFake, rng: random.Random, days: list[dt.date]
+) -> dict[str, list[dict]]:
+    """Per subscription and day: Virtual Machines for each running VM (by resource id; staging
+    ones mostly off at weekends), Storage for each managed disk and storage account."""
+    costs: dict[str, list[dict[str, Any]]] = {}
+    for index, subscription_id in enumerate(AZURE_SUBSCRIPTIONS):
+        weekend = 0.9 if index == 0 else 0.35
+        daily: list[tuple[str, str, str, float, float]] = []  # service, id, location, cost, busy
+        for vm in azure.resources(subscription_id, "Microsoft.Compute/virtualMachines"):
+            if azure.power_state(vm["id"]) in ("running", "starting", "stopping"):
+                size = vm["properties"]["hardwareProfile"]["vmSize"]
+                cost = AZURE_HOURLY.get(size, 0.1) * 24
+                daily.append(("Virtual Machines", vm["id"], vm["location"], cost, weekend))
+        for disk in azure.resources(subscription_id, "Microsoft.Compute/disks"):
+            size = disk["properties"]["diskSizeGB"]
+            monthly = AZURE_PREMIUM_DISK_MONTHLY.get(size, size * 0.15)
+            daily.append(("Storage", disk["id"], disk["location"], monthly / MONTH_DAYS, 1.0))
+        for account in azure.resources(subscription_id, "Microsoft.Storage/storageAccounts"):
+            stored = rng.uniform(100, 4000) * 0.0184 / MONTH_DAYS
+            daily.append(("Storage", account["id"], account["location"], stored, 1.0))
+        rows = costs[subscription_id] = []
+        for n, day in enumerate(days):
+            for service, resource_id, location, cost, weekend_share in daily:
+                amount = cost * _busy(day, n, rng, weekend_share) if weekend_share < 1 else cost
+                rows.append({"date": day, "service": service, "resource_id": resource_id,
+                             "location": location, "cost": _money(amount)})  # fmt: skip
+    return costs
+
+
+def gcp_billing_rows(gcp: GcpFake, rng: random.Random, days: list[dt.date]) -> list[dict]:
+    """Rows of a standard billing export: per project, region and day, Compute Engine for the
+    running instances (four six-hour rows; n2 machines earn a sustained use discount as a
+    credit) and their persistent disks, and Cloud Storage per bucket location (multi-region
+    buckets have no region)."""
+    rows: list[dict[str, Any]] = []
+    for project in GCP_PROJECTS:
+        machines: dict[str, list[float]] = {}  # region -> [cost per hour, n2 share of it]
+        for instance in gcp.resources(project, "instance"):
+            if instance["status"] != "RUNNING":
+                continue
+            region = instance["zone"].rsplit("/", 1)[1].rsplit("-", 1)[0]
+            machine = instance["machineType"].rsplit("/", 1)[1]
+            price = GCP_HOURLY.get(machine, 0.05)
+            entry = machines.setdefault(region, [0.0, 0.0])
+            entry[0] += price
+            entry[1] += price if machine.startswith("n2-") else 0.0
+        disks: dict[str, float] = {}  # region -> cost per day
+        for disk in gcp.resources(project, "disk"):
+            region = disk["zone"].rsplit("/", 1)[1].rsplit("-", 1)[0]
+            kind = disk["type"].rsplit("/", 1)[1]
+            monthly = int(disk["sizeGb"]) * GCP_DISK_MONTHLY_GB.get(kind, 0.1)
+            disks[region] = disks.get(region, 0.0) + monthly / MONTH_DAYS
+        buckets = [
+            (b["location"], rng.uniform(100, 9000)) for b in gcp.resources(project, "bucket")
+        ]
+        for index, day in enumerate(days):
+            start = dt.datetime.combine(day, dt.time(), dt.UTC)
+            busy = _busy(day, index, rng, weekend=0.85)
+            for region, (hourly, n2) in sorted(machines.items()):
+                for quarter in range(4):
+                    rows.append({"usage_start_time": start + dt.timedelta(hours=6 * quarter),
+                                 "service": "Compute Engine", "region": region, "project": project,
+                                 "cost": round(hourly * 6 * busy, 6),
+                                 "credits": round(-0.2 * n2 * 6 * busy, 6)})  # fmt: skip
+            for region, daily in sorted(disks.items()):
+                rows.append({"usage_start_time": start, "service": "Compute Engine",
+                             "region": region, "project": project,
+                             "cost": round(daily, 6)})  # fmt: skip
+            for location, stored_gb in buckets:
+                regional = location.lower() if "-" in location else ""
+                cost = stored_gb * (1 + index / 300) * 0.02 / MONTH_DAYS + rng.uniform(0, 0.05)
+                rows.append({"usage_start_time": start + dt.timedelta(hours=1),
+                             "service": "Cloud Storage", "region": regional, "project": project,
+                             "cost": round(cost, 6), "credits": -0.01})  # fmt: skip
+    return rows
 
 
 # --- drift -------------------------------------------------------------------------------

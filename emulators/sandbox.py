@@ -2,9 +2,12 @@
 
     python -m emulators [--port 4566] [--drift-seconds 300]
 
-AWS (moto) answers on PORT, Azure on PORT+1, GCP on PORT+2, and the control endpoint on
-PORT+3: `GET /sandbox.json` tells the app how to reach each emulator and with which
-credentials (they are made fresh at every start and exist only in memory).
+AWS answers on PORT, Azure on PORT+1, GCP on PORT+2, and the control endpoint on PORT+3:
+`GET /sandbox.json` tells the app how to reach each emulator and with which credentials (they
+are made fresh at every start and exist only in memory).
+
+AWS's port is a Cost Explorer proxy (`emulators.aws_costs`): it answers GetCostAndUsage from the
+estate's daily costs and forwards every other request to moto, which listens on a free port.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import threading
 
 from emulators import estate
 from emulators.aws import AwsEmulator
+from emulators.aws_costs import CostExplorerProxy
 from emulators.azure import AzureFake
 from emulators.base import FakeServer, Request, Response
 from emulators.gcp import GcpFake
@@ -26,7 +30,8 @@ logger = logging.getLogger("emulators")
 class Sandbox:
     def __init__(self, port: int = 0, seed: int = 2026) -> None:
         ports = (port, port + 1, port + 2, port + 3) if port else (0, 0, 0, 0)
-        self.aws = AwsEmulator(port=ports[0])
+        self.aws = AwsEmulator()  # on a free port, behind the Cost Explorer proxy
+        self.aws_costs = CostExplorerProxy(port=ports[0])
         self.azure = AzureFake(port=ports[1])
         self.gcp = GcpFake(port=ports[2])
         self.control = FakeServer(port=ports[3], name="sandbox-control")
@@ -45,15 +50,21 @@ class Sandbox:
 
     def start(self) -> Sandbox:
         self.aws.start()
+        self.aws_costs.target = self.aws.url
+        self.aws_costs.start()
+        # From now on everyone reaches moto through the proxy: the estate, drift, the app.
+        self.aws.url = self.aws_costs.url
         self.azure.start()
         self.gcp.start()
-        self.credentials = estate.build(self.aws, self.azure, self.gcp, seed=self.seed)
+        self.credentials = estate.build(
+            self.aws, self.azure, self.gcp, seed=self.seed, aws_costs=self.aws_costs
+        )
         self.control.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        for server in (self.control, self.gcp, self.azure, self.aws):
+        for server in (self.control, self.gcp, self.azure, self.aws_costs, self.aws):
             server.stop()
 
     def drift_forever(self, seconds: float) -> None:

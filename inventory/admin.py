@@ -6,6 +6,7 @@ from inventory.models import (
     ProviderHealth,
     Resource,
     ResourceEvent,
+    ResourceTally,
     SavedView,
     SyncRun,
 )
@@ -115,3 +116,11 @@ class SavedViewAdmin(admin.ModelAdmin):
     list_filter = ["shared"]
     search_fields = ["name", "organization__name", "owner__email"]
     list_select_related = ["organization", "owner"]
+
+
+@admin.register(ResourceTally)
+class ResourceTallyAdmin(admin.ModelAdmin):
+    list_display = ["account", "scope", "region", "type", "status", "live", "count"]
+    list_filter = ["provider", "type", "live"]
+    search_fields = ["account__name", "scope", "region"]
+    list_select_related = ["account"]

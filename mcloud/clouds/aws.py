@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -23,6 +24,7 @@ from mcloud.clouds.base import (
     AwsCredentials,
     CloudError,
     ConnectionResult,
+    CostRecord,
     Endpoints,
     ResourceRecord,
     ResourceType,
@@ -44,6 +46,7 @@ _PERMANENT = {
     "OptInRequired",
 }
 _DEFAULT_REGION = "us-east-1"
+COST_METRIC = "UnblendedCost"
 
 
 class AwsAdapter:
@@ -287,6 +290,50 @@ class AwsAdapter:
                 raise
             tags = {}
         return region, tags
+
+    # --- costs -------------------------------------------------------------------------
+    def costs(self, start: date, end: date) -> list[CostRecord]:
+        """Daily unblended costs from `start` to `end` (exclusive) per service and region, from
+        Cost Explorer, paged to the end. Zero amounts are kept (the importer decides).
+
+        Cost Explorer is global (its endpoint is in us-east-1) and charges for every request,
+        pages included. Costs without a region (tax, support) come as "NoRegion": region ""."""
+        if start >= end:
+            return []  # Cost Explorer refuses an empty period
+        ce = self.client("ce", _DEFAULT_REGION)
+        request: dict[str, Any] = {
+            "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
+            "Granularity": "DAILY",
+            "Metrics": [COST_METRIC],
+            "GroupBy": [
+                {"Type": "DIMENSION", "Key": "SERVICE"},
+                {"Type": "DIMENSION", "Key": "REGION"},
+            ],
+        }
+        records: list[CostRecord] = []
+        with translate_errors("read the costs from Cost Explorer"):
+            while True:
+                page = ce.get_cost_and_usage(**request)
+                for period in page.get("ResultsByTime", []):
+                    day = date.fromisoformat(period["TimePeriod"]["Start"])
+                    estimated = bool(period.get("Estimated", False))
+                    for group in period.get("Groups", []):
+                        service, region = [*group["Keys"], "", ""][:2]
+                        metric = group["Metrics"][COST_METRIC]
+                        records.append(
+                            CostRecord(
+                                date=day,
+                                service=service,
+                                amount=Decimal(str(metric["Amount"])),
+                                currency=metric.get("Unit", ""),
+                                region="" if region == "NoRegion" else region,
+                                metadata={"estimated": estimated},
+                            )
+                        )
+                token = page.get("NextPageToken")
+                if not token:
+                    return records
+                request["NextPageToken"] = token
 
 
 GLOBAL_SCOPE = "global"

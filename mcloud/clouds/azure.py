@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from enum import Enum
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from azure.core.exceptions import (
     AzureError,
@@ -19,6 +21,8 @@ from azure.core.exceptions import (
 )
 from azure.identity import ClientSecretCredential
 from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.costmanagement import CostManagementClient
+from azure.mgmt.costmanagement import models as cost_models
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.resource import SubscriptionClient
 from azure.mgmt.storage import StorageManagementClient
@@ -27,6 +31,7 @@ from mcloud.clouds.base import (
     AzureCredentials,
     CloudError,
     ConnectionResult,
+    CostRecord,
     Endpoints,
     ResourceRecord,
     ResourceType,
@@ -39,6 +44,7 @@ ARM_SCOPE = "https://management.azure.com/.default"
 PUBLIC_AUTHORITY = "login.microsoftonline.com"
 _AADSTS = re.compile(r"(AADSTS\d+): ([^.\r\n]*\.)")
 _RESOURCE_GROUP = re.compile(r"/resourceGroups/([^/]+)", re.IGNORECASE)
+COST_QUERY_MAX_DAYS = 365  # Cost Management refuses a custom period longer than a year
 
 
 class AzureAdapter:
@@ -228,6 +234,81 @@ class AzureAdapter:
             )
         return records
 
+    # --- costs -------------------------------------------------------------------------
+    def costs(self, start: date, end: date) -> list[CostRecord]:
+        """Daily pre-tax actual costs from `start` to `end` (exclusive) per service and
+        resource, for each subscription of the account, from the Cost Management query API,
+        paged to the end.
+
+        A query takes at most two groupings, and service and resource use both, so records
+        carry no region (a second query by ResourceLocation could add it). Cost Management
+        spells resource ids in lower case; they are kept as given, with the subscription in
+        metadata. Longer periods than a year are read a year at a time."""
+        client = self.client(CostManagementClient)
+        records: list[CostRecord] = []
+        for subscription_id in self.credentials.subscription_ids:
+            with translate_errors(f"read the costs of subscription {subscription_id}"):
+                for first, last in _windows(start, end, COST_QUERY_MAX_DAYS):
+                    records += self._subscription_costs(client, subscription_id, first, last)
+        return records
+
+    def _subscription_costs(
+        self, client: Any, subscription_id: str, first: date, last: date
+    ) -> list[CostRecord]:
+        """One subscription's costs from `first` to `last`, both included (as Azure counts)."""
+        scope = f"/subscriptions/{subscription_id}"
+        query = cost_models.QueryDefinition(
+            type="ActualCost",
+            timeframe="Custom",
+            time_period=cost_models.QueryTimePeriod(
+                from_property=datetime.combine(first, time.min, UTC),
+                to=datetime.combine(last, time(23, 59, 59), UTC),
+            ),
+            dataset=cost_models.QueryDataset(
+                granularity="Daily",
+                aggregation={
+                    "totalCost": cost_models.QueryAggregation(name="PreTaxCost", function="Sum")
+                },
+                grouping=[
+                    cost_models.QueryGrouping(type="Dimension", name="ServiceName"),
+                    cost_models.QueryGrouping(type="Dimension", name="ResourceId"),
+                ],
+            ),
+        )
+        records: list[CostRecord] = []
+        result = client.query.usage(scope, query)
+        seen: set[str] = set()
+        while True:
+            columns = {(c.name or "").lower(): i for i, c in enumerate(result.columns or [])}
+            amount = columns.get("pretaxcost", columns.get("totalcost"))
+            if amount is None or "usagedate" not in columns:
+                raise CloudError(
+                    "Azure answered the cost query without cost or date columns",
+                    code="UnexpectedAnswer",
+                )
+            for row in result.rows or []:
+                records.append(
+                    CostRecord(
+                        date=_usage_date(row[columns["usagedate"]]),
+                        service=_cell(row, columns.get("servicename")),
+                        amount=Decimal(str(row[amount])),
+                        currency=_cell(row, columns.get("currency")),
+                        resource_id=_cell(row, columns.get("resourceid")),
+                        metadata={"subscription_id": subscription_id},
+                    )
+                )
+            if not result.next_link:
+                return records
+            # The next page: the same query POSTed again with the link's $skiptoken.
+            token = parse_qs(urlsplit(result.next_link).query).get("$skiptoken", [""])[0]
+            if not token or token in seen:
+                raise CloudError(
+                    f"Azure gave an unusable next page for the costs of {subscription_id}",
+                    code="Paging",
+                )
+            seen.add(token)
+            result = client.query.usage(scope, query, params={"$skiptoken": token})
+
 
 # Power states (the x of an instance view's "PowerState/x"); the word itself stays in metadata.
 _POWER_STATES = {
@@ -291,6 +372,26 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _windows(start: date, end: date, days: int) -> Iterator[tuple[date, date]]:
+    """[start, end) as inclusive (first, last) periods of at most `days` days."""
+    while start < end:
+        stop = min(end, start + timedelta(days=days))
+        yield start, stop - timedelta(days=1)
+        start = stop
+
+
+def _usage_date(value: Any) -> date:
+    """UsageDate comes as a number (20261001), or as text in some API versions."""
+    text = str(int(value)) if isinstance(value, int | float) else str(value)
+    if text.isdigit() and len(text) == 8:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    return date.fromisoformat(text[:10])
+
+
+def _cell(row: list[Any], index: int | None) -> str:
+    return "" if index is None or row[index] is None else str(row[index])
 
 
 @contextmanager

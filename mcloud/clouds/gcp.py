@@ -5,20 +5,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import requests
 from google.api_core import exceptions as gexc
 from google.api_core.retry import Retry, if_exception_type
 from google.auth import exceptions as auth_exc
-from google.cloud import compute_v1, storage
+from google.cloud import bigquery, compute_v1, storage
+from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY as BIGQUERY_JOB_RETRY
+from google.cloud.bigquery.retry import DEFAULT_RETRY as BIGQUERY_RETRY
 from google.cloud.storage.retry import DEFAULT_RETRY as STORAGE_RETRY
 from google.oauth2 import service_account
 
 from mcloud.clouds.base import (
     CloudError,
     ConnectionResult,
+    CostRecord,
     Endpoints,
     GcpCredentials,
     ResourceRecord,
@@ -36,6 +40,12 @@ _TRANSIENT = (
     gexc.GatewayTimeout,
 )
 COMPUTE_MAX_RESULTS = 500  # the most Compute accepts per page
+# "project.dataset.table" of a billing export. Checked strictly because a table name cannot be a
+# query parameter: it goes into the SQL text.
+BILLING_TABLE = re.compile(
+    r"(?P<project>[a-z][a-z0-9-]{4,28}[a-z0-9])\.\w{1,1024}\.[\w-]{1,1024}", re.ASCII
+)
+BILLING_QUERY_WAIT = 300.0  # seconds a billing query may run before it is cancelled
 
 
 class GcpAdapter:
@@ -272,6 +282,89 @@ class GcpAdapter:
             )
         return records
 
+    # --- costs -------------------------------------------------------------------------
+    def bigquery_client(self, project: str) -> bigquery.Client:
+        return bigquery.Client(
+            project=project,
+            credentials=self.google_credentials(),
+            client_options=self._options(self.endpoints.gcp_bigquery_endpoint),
+        )
+
+    def bigquery_retry(self, job: bool = False) -> Retry | None:
+        """BigQuery's own retry predicates (of API calls, or of whole failed query jobs), on
+        this adapter's backoff and overall deadline."""
+        if not self.endpoints.retries:
+            return None
+        base = BIGQUERY_JOB_RETRY if job else BIGQUERY_RETRY
+        return base.with_delay(initial=0.2, maximum=5.0, multiplier=2.0).with_timeout(
+            self.endpoints.timeout * (self.endpoints.retries + 1)
+        )
+
+    def costs(self, start: date, end: date) -> list[CostRecord]:
+        """Daily costs from `start` to `end` (exclusive), one record per day, project, service,
+        region (and resource, from a detailed export), read with one grouped query on the
+        account's Cloud Billing export table. Credits (discounts, free tier) are included.
+
+        The job runs in the table's project, so the service account needs BigQuery Job User
+        there and Data Viewer on the export dataset. The standard export has no `resource`
+        column (only the detailed one has); the table's schema decides which query runs."""
+        table = self.credentials.billing_table.strip()
+        found = BILLING_TABLE.fullmatch(table)
+        if not found:
+            message = (
+                f"The billing export table {table!r} is not a valid project.dataset.table name"
+                if table
+                else "No Cloud Billing export table is set for this account"
+            )
+            raise CloudError(message, permanent=True, code="BillingTable")
+        if start >= end:
+            return []
+        client = self.bigquery_client(found["project"])
+        config = bigquery.QueryJobConfig(
+            query_parameters=[
+                bigquery.ScalarQueryParameter("start", "DATE", start),
+                bigquery.ScalarQueryParameter("end", "DATE", end),
+            ]
+        )
+        try:
+            with translate_errors(f"read the billing export {table}"):
+                return self._billing_rows(client, table, config)
+        except TimeoutError:  # the query outlived BILLING_QUERY_WAIT and was cancelled
+            raise CloudError(
+                f"GCP did not finish the billing query on {table} in time", code="Timeout"
+            ) from None
+        finally:
+            client.close()
+
+    def _billing_rows(
+        self, client: bigquery.Client, table: str, config: bigquery.QueryJobConfig
+    ) -> list[CostRecord]:
+        schema = client.get_table(
+            table, retry=self.bigquery_retry(), timeout=self.endpoints.timeout
+        ).schema
+        detailed = any(f.name == "resource" for f in schema)
+        rows = client.query_and_wait(
+            _billing_query(table, detailed=detailed),
+            job_config=config,
+            api_timeout=self.endpoints.timeout,
+            wait_timeout=BILLING_QUERY_WAIT,
+            retry=self.bigquery_retry(),
+            job_retry=self.bigquery_retry(job=True),
+        )
+        # Iterating fetches the following pages (jobs.getQueryResults), with the same retry.
+        return [
+            CostRecord(
+                date=row["usage_date"],
+                service=row["service"] or "",
+                amount=Decimal(str(row["cost"])),
+                currency=row["currency"] or "",
+                region=row["region"],
+                resource_id=row.get("resource_id", ""),
+                metadata={"project_id": row["project_id"]},
+            )
+            for row in rows
+        ]
+
 
 GLOBAL_REGION = "global"
 _INSTANCE_STATUSES = {
@@ -331,6 +424,24 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def _plural(noun: str, names: list[str]) -> str:
     return f"{noun}{'s' if len(names) != 1 else ''} {', '.join(names)}"
+
+
+def _billing_query(table: str, *, detailed: bool) -> str:
+    """Daily sums per project, service and region (and resource, from a detailed export) of
+    cost plus credits, in NUMERIC so that amounts stay exact (the export holds FLOAT64). Days
+    are UTC dates of usage_start_time. `table` must have passed BILLING_TABLE."""
+    resource = "\n  IFNULL(resource.name, '') AS resource_id," if detailed else ""
+    return f"""SELECT
+  DATE(usage_start_time) AS usage_date,
+  IFNULL(project.id, '') AS project_id,
+  service.description AS service,
+  IFNULL(location.region, '') AS region,{resource}
+  currency AS currency,
+  SUM(CAST(cost AS NUMERIC))
+    + SUM(IFNULL((SELECT SUM(CAST(c.amount AS NUMERIC)) FROM UNNEST(credits) AS c), 0)) AS cost
+FROM `{table}`
+WHERE DATE(usage_start_time) >= @start AND DATE(usage_start_time) < @end
+GROUP BY {", ".join(str(n) for n in range(1, 6 + detailed))}"""  # noqa: S608 - table checked
 
 
 _REQUEST_PREFIX = re.compile(r"^(GET|POST|PUT|PATCH|DELETE) \S+: ")

@@ -1,0 +1,214 @@
+"""Cost Explorer for the sandbox: a ForwardingProxy in front of moto that answers
+`GetCostAndUsage` itself, from a table of daily costs, and forwards every other request.
+
+moto's Cost Explorer replays queued static results, one per distinct request body, so it cannot
+answer whatever date range an app asks for. This answers the JSON 1.1 request
+(`POST /`, `X-Amz-Target: AWSInsightsIndexService.GetCostAndUsage`) the way Cost Explorer does:
+
+- `TimePeriod`: `Start` included, `End` excluded (ISO dates, Start before End).
+- `Granularity` DAILY or MONTHLY: one `ResultsByTime` entry per day or month of the period,
+  empty ones included; `Estimated` is true from the first day of the current month on.
+- `Metrics`: any of the cost metrics (UnblendedCost, BlendedCost, AmortizedCost,
+  NetUnblendedCost, NetAmortizedCost), all the same amount here (no reservations, no credits).
+- `GroupBy`: up to two DIMENSION groupings among SERVICE and REGION (`Groups`, and
+  `GroupDefinitions`); without any, each period has its `Total`. `Filter` is not supported.
+- Paging: whole periods, at most `page_size` groups per page, `NextPageToken` while more remain.
+
+Errors are Cost Explorer's JSON errors (`ValidationException`, `InvalidNextTokenException`). It
+does not check request signatures: the requests it answers never reach moto.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import threading
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from emulators.base import Request, Response
+from emulators.proxy import ForwardingProxy
+
+TARGET = "AWSInsightsIndexService.GetCostAndUsage"
+COST_METRICS = (
+    "UnblendedCost",
+    "BlendedCost",
+    "AmortizedCost",
+    "NetUnblendedCost",
+    "NetAmortizedCost",
+)
+DIMENSIONS = ("SERVICE", "REGION")
+
+
+class _Invalid(Exception):
+    def __init__(self, message: str, kind: str = "ValidationException") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class CostExplorerProxy(ForwardingProxy):
+    """moto behind, Cost Explorer's GetCostAndUsage in front. Set `target` (moto's URL) before
+    the first forwarded request if it was not known at construction."""
+
+    def __init__(self, target: str = "", *, port: int = 0, currency: str = "USD") -> None:
+        super().__init__(target)
+        self._port = port  # ForwardingProxy always asks for a free port
+        self.name = "aws-cost-explorer"
+        self.page_size = 500  # groups per page
+        self.currency = currency
+        self._costs: dict[tuple[dt.date, str, str], Decimal] = {}
+        self._costs_lock = threading.Lock()
+
+    # --- state ------------------------------------------------------------------------
+    def add_costs(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Daily rows: date, service, region ("NoRegion" for none), cost; rows of the same
+        day, service and region add up."""
+        checked = []
+        for row in rows:
+            if missing := {"date", "service", "region", "cost"} - row.keys():
+                raise KeyError(f"cost row without {sorted(missing)}: {row!r}")
+            day = row["date"]
+            if isinstance(day, dt.datetime) or not isinstance(day, dt.date):
+                raise TypeError(f"date must be a datetime.date, not {day!r}")
+            checked.append(((day, str(row["service"]), str(row["region"])), _decimal(row)))
+        with self._costs_lock:
+            for key, cost in checked:
+                self._costs[key] = self._costs.get(key, Decimal(0)) + cost
+
+    def clear_costs(self) -> None:
+        with self._costs_lock:
+            self._costs.clear()
+
+    # --- wire -------------------------------------------------------------------------
+    def dispatch(self, request: Request) -> tuple[Response, bool]:
+        if request.method == "POST" and request.headers.get("x-amz-target") == TARGET:
+            try:
+                return _json(self._cost_and_usage(request.json() or {})), True
+            except _Invalid as exc:
+                return _json({"__type": exc.kind, "Message": str(exc)}, 400), True
+            except (ValueError, TypeError, AttributeError) as exc:
+                return _json({"__type": "ValidationException", "Message": str(exc)}, 400), True
+        return super().dispatch(request)
+
+    def _cost_and_usage(self, body: dict[str, Any]) -> dict[str, Any]:
+        period = body.get("TimePeriod") or {}
+        try:
+            start = dt.date.fromisoformat(period["Start"])
+            end = dt.date.fromisoformat(period["End"])
+        except (KeyError, TypeError, ValueError):
+            raise _Invalid("TimePeriod needs Start and End dates as yyyy-MM-dd") from None
+        if start >= end:
+            raise _Invalid("Start date (inclusive) must be before end date (exclusive)")
+        granularity = body.get("Granularity")
+        if granularity not in ("DAILY", "MONTHLY"):
+            raise _Invalid(f"Granularity {granularity} is not supported here")
+        metrics = body.get("Metrics") or []
+        if not metrics or any(m not in COST_METRICS for m in metrics):
+            raise _Invalid(f"Metrics must be cost metrics among {', '.join(COST_METRICS)}")
+        if body.get("Filter"):
+            raise _Invalid("The sandbox's Cost Explorer does not filter")
+        group_by = body.get("GroupBy") or []
+        keys = [g.get("Key") for g in group_by]
+        if len(keys) > 2 or len(set(keys)) != len(keys):
+            raise _Invalid("GroupBy takes at most two distinct groupings")
+        if any(g.get("Type") != "DIMENSION" or g.get("Key") not in DIMENSIONS for g in group_by):
+            raise _Invalid(f"GroupBy supports the DIMENSIONs {' and '.join(DIMENSIONS)} only")
+
+        periods = _periods(start, end, granularity)
+        first = 0
+        if token := body.get("NextPageToken"):
+            first = _decode_token(token, start, end)
+        with self._costs_lock:
+            costs = [(key, cost) for key, cost in self._costs.items() if start <= key[0] < end]
+        results, sizes = [], []
+        for begin, stop in periods[first:]:
+            sums: dict[tuple[str, ...], Decimal] = {}
+            for (day, service, region), cost in costs:
+                if begin <= day < stop:
+                    key = tuple(service if k == "SERVICE" else region for k in keys)
+                    sums[key] = sums.get(key, Decimal(0)) + cost
+            results.append(self._period(begin, stop, metrics, sums, grouped=bool(keys)))
+            sizes.append(max(1, len(sums)))
+            if sum(sizes) >= self.page_size:
+                break
+        answer: dict[str, Any] = {"ResultsByTime": results, "DimensionValueAttributes": []}
+        if keys:
+            answer["GroupDefinitions"] = [{"Type": "DIMENSION", "Key": k} for k in keys]
+        following = first + len(results)
+        if following < len(periods):
+            answer["NextPageToken"] = _encode_token(following, start, end)
+        return answer
+
+    def _period(
+        self,
+        begin: dt.date,
+        stop: dt.date,
+        metrics: list[str],
+        sums: dict[tuple[str, ...], Decimal],
+        *,
+        grouped: bool,
+    ) -> dict[str, Any]:
+        def amounts(total: Decimal) -> dict[str, Any]:
+            return {m: {"Amount": _amount(total), "Unit": self.currency} for m in metrics}
+
+        this_month = dt.datetime.now(dt.UTC).date().replace(day=1)
+        entry: dict[str, Any] = {
+            "TimePeriod": {"Start": begin.isoformat(), "End": stop.isoformat()},
+            "Total": {} if grouped else amounts(sum(sums.values(), Decimal(0))),
+            "Groups": [
+                {"Keys": list(key), "Metrics": amounts(total)}
+                for key, total in sorted(sums.items())
+            ]
+            if grouped
+            else [],
+            "Estimated": stop > this_month,
+        }
+        return entry
+
+
+def _periods(start: dt.date, end: dt.date, granularity: str) -> list[tuple[dt.date, dt.date]]:
+    periods, begin = [], start
+    while begin < end:
+        if granularity == "DAILY":
+            stop = begin + dt.timedelta(days=1)
+        else:
+            stop = (begin.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        periods.append((begin, min(stop, end)))
+        begin = min(stop, end)
+    return periods
+
+
+def _decimal(row: dict[str, Any]) -> Decimal:
+    return Decimal(str(row["cost"]))
+
+
+def _amount(value: Decimal) -> str:
+    """Cost Explorer's amounts: decimal text with up to 10 decimals, no exponent."""
+    text = format(value.quantize(Decimal("1e-10")).normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def _encode_token(index: int, start: dt.date, end: dt.date) -> str:
+    raw = json.dumps({"i": index, "s": start.isoformat(), "e": end.isoformat()})
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_token(token: str, start: dt.date, end: dt.date) -> int:
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if (decoded["s"], decoded["e"]) == (start.isoformat(), end.isoformat()):
+            return int(decoded["i"])
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        pass
+    raise _Invalid("Invalid NextPageToken", "InvalidNextTokenException")
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(
+        status,
+        json.dumps(data).encode(),
+        {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "sandbox-ce"},
+    )
