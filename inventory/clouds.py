@@ -71,6 +71,7 @@ def credentials_for(account: CloudAccount, sandbox: dict[str, Any] | None = None
     return GcpCredentials(
         key_info=json.loads(secrets.get("service_account_key") or "{}"),
         project_ids=tuple(config.get("project_ids", ())),
+        billing_table=config.get("billing_table", ""),
     )
 
 

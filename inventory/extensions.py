@@ -35,6 +35,9 @@ class Tile:
 
 RESOURCE_PANELS: dict[str, ResourcePanel] = {}
 TILES: dict[str, Tile] = {}
+# Steps that finish loading a sandbox organization (import its costs, deploy "hello"),
+# called with (organization, owner) after its accounts are synced.
+SANDBOX_STEPS: dict[str, Callable[[Any, Any], str]] = {}
 
 
 def register_resource_panel(panel: ResourcePanel) -> None:
@@ -44,3 +47,8 @@ def register_resource_panel(panel: ResourcePanel) -> None:
 def register_tile(tile: Tile) -> None:
     """Add a tile, or replace one of the same name (billing replaces the cost tiles)."""
     TILES[tile.name] = tile
+
+
+def register_sandbox_step(name: str, step: Callable[[Any, Any], str]) -> None:
+    """A step returns a line of what it did, for `manage.py demo` to print."""
+    SANDBOX_STEPS[name] = step

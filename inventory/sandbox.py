@@ -53,7 +53,8 @@ def sandbox_config(provider: str, description: dict[str, Any]) -> dict[str, Any]
                 "subscription_ids": azure["subscription_ids"]}  # fmt: skip
     gcp = description["gcp"]
     return {"client_email": gcp["key"]["client_email"], "key_id": gcp["key"]["private_key_id"],
-            "project_ids": gcp["project_ids"]}  # fmt: skip
+            "project_ids": gcp["project_ids"],
+            "billing_table": gcp.get("billing_table", "")}  # fmt: skip
 
 
 def sandbox_secrets(provider: str, description: dict[str, Any]) -> dict[str, str]:

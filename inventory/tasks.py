@@ -61,3 +61,13 @@ def _active_account(account_id: int) -> CloudAccount | None:
         .select_related("organization")
         .first()
     )
+
+
+def finish_sandbox(organization_id: int, owner_id: int) -> list[str]:
+    """After the "Load a sandbox estate" button: the steps other apps add (costs, hello)."""
+    from accounts.models import Organization, User
+    from inventory.extensions import SANDBOX_STEPS
+
+    organization = Organization.objects.get(pk=organization_id)
+    owner = User.objects.get(pk=owner_id)
+    return [step(organization, owner) for step in SANDBOX_STEPS.values()]

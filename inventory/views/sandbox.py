@@ -38,5 +38,8 @@ def sandbox_create(request: HttpRequest) -> HttpResponse:
             lambda run_id=run.pk: async_task("inventory.tasks.sync_run", run_id, group="syncs")
         )
         transaction.on_commit(lambda pk=account.pk: async_task("inventory.tasks.check_account", pk))
+    transaction.on_commit(
+        lambda: async_task("inventory.tasks.finish_sandbox", organization.pk, request.user.pk)
+    )
     messages.success(request, f"{organization.name} is ready: its accounts are syncing now.")
     return redirect("inventory:account_list")

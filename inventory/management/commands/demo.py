@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.exceptions import ActionRefused
 from accounts.models import Organization, User
+from inventory.extensions import SANDBOX_STEPS
 from inventory.services.sandbox import sandbox_load, sandbox_sync
 
 SLUG = "sandbox"
@@ -43,6 +44,8 @@ class Command(BaseCommand):
         )
         for run in sandbox_sync(organization=organization):
             self.stdout.write(f"  {run.summary} [{run.get_status_display()}]")
+        for step in SANDBOX_STEPS.values():
+            self.stdout.write(f"  {step(organization, owner)}")
         self.stdout.write(
             self.style.SUCCESS(f"Done. Log in as {owner.email} and switch to {organization.name}.")
         )
