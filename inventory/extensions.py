@@ -35,6 +35,8 @@ class Tile:
 
 RESOURCE_PANELS: dict[str, ResourcePanel] = {}
 TILES: dict[str, Tile] = {}
+# Called with (account, run) after each "Sync now" (billing imports the account's costs).
+SYNC_FOLLOWUPS: dict[str, Callable[[Any, Any], None]] = {}
 # Steps that finish loading a sandbox organization (import its costs, deploy "hello"),
 # called with (organization, owner) after its accounts are synced.
 SANDBOX_STEPS: dict[str, Callable[[Any, Any], str]] = {}
@@ -52,3 +54,7 @@ def register_tile(tile: Tile) -> None:
 def register_sandbox_step(name: str, step: Callable[[Any, Any], str]) -> None:
     """A step returns a line of what it did, for `manage.py demo` to print."""
     SANDBOX_STEPS[name] = step
+
+
+def register_sync_followup(name: str, followup: Callable[[Any, Any], None]) -> None:
+    SYNC_FOLLOWUPS[name] = followup

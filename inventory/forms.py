@@ -21,6 +21,9 @@ from inventory.regions import AWS_REGIONS
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{12,124}$")
 PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+BILLING_TABLE = re.compile(
+    r"^[a-z][a-z0-9-]{4,28}[a-z0-9]\.[A-Za-z0-9_]{1,1024}\.[A-Za-z0-9_-]{1,1024}$"
+)
 TENANT_DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$", re.IGNORECASE)
 SECRET_KEPT = "A value is stored. Leave this blank to keep it."
 
@@ -273,6 +276,13 @@ class GcpAccountForm(CloudAccountForm):
 
     service_account_key = _secret_field("Service-account key (JSON)", required=False, textarea=True)
     key_file = forms.FileField(label="…or upload the key file", required=False)
+    billing_table = forms.CharField(
+        label="Billing export table",
+        required=False,
+        max_length=300,
+        help_text="Where Cloud Billing exports costs to BigQuery, as project.dataset.table "
+        "(standard or detailed export). Leave blank to skip costs.",
+    )
     project_ids = forms.CharField(
         label="Project IDs",
         required=False,
@@ -281,7 +291,10 @@ class GcpAccountForm(CloudAccountForm):
     )
 
     def initial_from(self, config: dict[str, Any]) -> dict[str, Any]:
-        return {"project_ids": "\n".join(config.get("project_ids", []))}
+        return {
+            "project_ids": "\n".join(config.get("project_ids", [])),
+            "billing_table": config.get("billing_table", ""),
+        }
 
     def clean_key_file(self) -> str:
         upload = self.cleaned_data.get("key_file")
@@ -293,6 +306,12 @@ class GcpAccountForm(CloudAccountForm):
             return upload.read().decode()
         except UnicodeDecodeError:
             raise ValidationError("The uploaded file is not a JSON key.") from None
+
+    def clean_billing_table(self) -> str:
+        value = self.cleaned_data["billing_table"].strip().strip("`")
+        if value and not BILLING_TABLE.match(value):
+            raise ValidationError("Write the table as project.dataset.table.")
+        return value
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -321,6 +340,7 @@ class GcpAccountForm(CloudAccountForm):
             "client_email": self._key["client_email"],
             "key_id": self._key["private_key_id"],
             "project_ids": self.cleaned_data["project_ids"],
+            "billing_table": self.cleaned_data.get("billing_table", ""),
         }
 
     def secrets(self) -> dict[str, str]:

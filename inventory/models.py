@@ -7,6 +7,7 @@ import secrets
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -280,6 +281,8 @@ class Resource(models.Model):
             models.Index(fields=["organization", "deleted_at", "name"]),
             models.Index(fields=["organization", "deleted_at", "last_seen"]),
             models.Index(fields=["organization", "deployment_ref"]),
+            # Costs name resources in lower case (Azure does): they are matched on this.
+            models.Index(Lower("resource_id"), name="resource_id_lower"),
         ]
 
     def __str__(self) -> str:

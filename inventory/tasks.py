@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django_q.tasks import async_task
 
+from inventory.extensions import SYNC_FOLLOWUPS
 from inventory.models import CloudAccount, ProviderHealth, SyncRun
 from inventory.services.health import connection_check
 from inventory.services.sync import cloud_account_sync, runs_recover_abandoned
@@ -47,6 +48,9 @@ def sync_run(run_id: int) -> str | None:
         run.save(update_fields=["status", "error"])
         return run.status
     finished = cloud_account_sync(account=run.account, run=run)
+    if finished is not None and finished.trigger == SyncRun.Trigger.MANUAL:
+        for followup in SYNC_FOLLOWUPS.values():
+            followup(run.account, finished)
     return finished.status if finished else None
 
 

@@ -301,6 +301,12 @@ SYNC_CONCURRENCY = env.int("SYNC_CONCURRENCY", default=8)
 # A sync holds its account's lease this long between renewals; a dead worker's lease expires.
 SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=300)
 
+# --- Billing ---------------------------------------------------------------------------
+# The first import of an account fetches this many days; later ones re-fetch the recent
+# days that providers restate.
+BILLING_BACKFILL_DAYS = env.int("BILLING_BACKFILL_DAYS", default=90)
+BILLING_RESTATE_DAYS = env.int("BILLING_RESTATE_DAYS", default=5)
+
 # --- Provisioning (Terraform) ------------------------------------------------------------
 # The binary (Terraform 1.x or OpenTofu) and a plugin directory for offline `init`.
 TERRAFORM_BIN = env.str("TERRAFORM_BIN", default="terraform")

@@ -198,6 +198,7 @@ def test_a_gcp_key_is_pasted_or_uploaded_and_defaults_the_project(login, ada, or
         "client_email": key["client_email"],
         "key_id": key["private_key_id"],
         "project_ids": ["my-project-1"],
+        "billing_table": "",
     }
     assert json.loads(account.secrets["service_account_key"]) == key
 

@@ -1,0 +1,75 @@
+from django.contrib import admin
+
+from billing.models import (
+    BillingSettings,
+    Budget,
+    BudgetAlert,
+    CostDaily,
+    CostData,
+    CostResourceMonth,
+    ImportRun,
+)
+
+
+@admin.register(CostData)
+class CostDataAdmin(admin.ModelAdmin):
+    list_display = ["date", "account", "service", "region", "resource_id", "amount", "currency"]
+    list_filter = ["provider", "currency", "date"]
+    search_fields = ["service", "resource_id", "account__name", "organization__name"]
+    list_select_related = ["account"]
+    raw_id_fields = ["account", "organization"]
+    show_full_result_count = False
+
+
+@admin.register(CostDaily)
+class CostDailyAdmin(admin.ModelAdmin):
+    list_display = ["date", "account", "service", "region", "amount", "currency"]
+    list_filter = ["provider", "currency"]
+    search_fields = ["service", "account__name"]
+    list_select_related = ["account"]
+    raw_id_fields = ["account", "organization"]
+    show_full_result_count = False
+
+
+@admin.register(CostResourceMonth)
+class CostResourceMonthAdmin(admin.ModelAdmin):
+    list_display = ["month", "account", "resource_id", "amount", "currency"]
+    list_filter = ["provider", "month"]
+    search_fields = ["resource_id", "account__name"]
+    list_select_related = ["account"]
+    raw_id_fields = ["account", "organization"]
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(admin.ModelAdmin):
+    list_display = ["started_at", "account", "status", "start", "end", "rows", "error"]
+    list_filter = ["status"]
+    search_fields = ["account__name", "error"]
+    list_select_related = ["account"]
+    raw_id_fields = ["account", "organization"]
+
+
+@admin.register(Budget)
+class BudgetAdmin(admin.ModelAdmin):
+    list_display = ["name", "organization", "account", "amount", "currency", "basis"]
+    list_filter = ["basis", "currency"]
+    search_fields = ["name", "organization__name"]
+    list_select_related = ["organization", "account"]
+    raw_id_fields = ["organization", "account", "created_by"]
+
+
+@admin.register(BudgetAlert)
+class BudgetAlertAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "budget", "month", "threshold", "spent", "acknowledged_at"]
+    list_filter = ["threshold", "month"]
+    search_fields = ["budget__name", "organization__name"]
+    list_select_related = ["budget"]
+    raw_id_fields = ["organization", "budget", "acknowledged_by"]
+
+
+@admin.register(BillingSettings)
+class BillingSettingsAdmin(admin.ModelAdmin):
+    list_display = ["organization", "currency"]
+    search_fields = ["organization__name"]
+    # The webhook secret is never shown.
+    exclude = ["webhook"]

@@ -1,0 +1,120 @@
+"""What billing adds to the inventory's pages: the cost tiles of the dashboard, a budget
+alerts tile, the cost of a resource this month, an import after each "Sync now", and the
+sandbox's costs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from billing.models import BudgetAlert, CostData
+from billing.selectors import (
+    CostFilters,
+    breakdown,
+    cost_summary,
+    resource_cost_this_month,
+)
+from inventory.dashboard import bars
+from inventory.extensions import (
+    ResourcePanel,
+    Tile,
+    register_resource_panel,
+    register_sandbox_step,
+    register_sync_followup,
+    register_tile,
+)
+from inventory.models import CloudAccount
+
+
+def _has_costs(request: HttpRequest) -> bool:
+    return CostData.objects.filter(organization=request.organization).exists()
+
+
+def cost_mtd(request: HttpRequest) -> dict[str, Any]:
+    if not _has_costs(request):
+        return {"no_cost_data": True}
+    return {"summary": cost_summary(organization=request.organization, today=timezone.localdate())}
+
+
+def cost_by_provider(request: HttpRequest) -> dict[str, Any]:
+    if not _has_costs(request):
+        return {"no_cost_data": True}
+    today = timezone.localdate()
+    summary = cost_summary(organization=request.organization, today=today)
+    rows = breakdown(
+        organization=request.organization,
+        start=today.replace(day=1),
+        end=today + timezone.timedelta(days=1),
+        by="provider",
+        filters=CostFilters(),
+        currency=summary.currency,
+        rates=summary.rates,
+    )
+    chart = [(r["label"], r["total"] or 0, r["key"]) for r in rows]
+    return {
+        "bars": [{**b, "display": f"{b['value']:,.2f} {summary.currency}"} for b in bars(chart)],
+        "rows": rows,
+        "summary": summary,
+    }
+
+
+def budget_alerts(request: HttpRequest) -> dict[str, Any]:
+    alerts = (
+        BudgetAlert.objects.filter(organization=request.organization, acknowledged_at__isnull=True)
+        .select_related("budget")
+        .order_by("-created_at")[:5]
+    )
+    return {"alerts": list(alerts)}
+
+
+def resource_cost(request: HttpRequest, resource: Any) -> dict[str, Any] | None:
+    money = resource_cost_this_month(resource=resource, today=timezone.localdate())
+    return {"money": money} if money else None
+
+
+def import_after_sync(account: CloudAccount, run: Any) -> None:
+    transaction.on_commit(
+        lambda: async_task("billing.tasks.import_account_costs", account.pk, group="cost-imports")
+    )
+
+
+def sandbox_costs(organization: Any, owner: Any) -> str:
+    from billing.services.budgets import budgets_evaluate
+    from billing.services.imports import cost_import
+
+    rows = 0
+    for account in CloudAccount.objects.filter(organization=organization, is_sandbox=True):
+        rows += cost_import(account=account).rows
+    budgets_evaluate(organization=organization)
+    return f"costs: {rows:,} daily rows imported"
+
+
+def register() -> None:
+    register_tile(Tile("cost_mtd", "Month to date", "billing/tiles/cost_mtd.html", cost_mtd))
+    register_tile(
+        Tile(
+            "cost_by_provider",
+            "Cost by provider, this month",
+            "billing/tiles/cost_by_provider.html",
+            cost_by_provider,
+            width="col-lg-6",
+        )
+    )
+    register_tile(
+        Tile(
+            "budget_alerts",
+            "Budget alerts",
+            "billing/tiles/alerts.html",
+            budget_alerts,
+            width="col-lg-6",
+        )
+    )
+    register_resource_panel(
+        ResourcePanel("cost", "billing/panels/resource_cost.html", resource_cost)
+    )
+    register_sync_followup("billing", import_after_sync)
+    register_sandbox_step("billing", sandbox_costs)

@@ -1,0 +1,157 @@
+"""The billing page's selection (period, grouping, filters), budgets and settings."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from billing.models import BillingSettings, Budget
+from billing.selectors import CostFilters
+from inventory.models import CloudAccount, Provider
+
+PERIODS = [
+    ("this_month", "This month"),
+    ("last_month", "Last month"),
+    ("last_30", "Last 30 days"),
+    ("last_90", "Last 90 days"),
+    ("custom", "Custom range"),
+]
+MAX_DAYS = 400
+
+
+class CostSelectionForm(forms.Form):
+    period = forms.ChoiceField(choices=PERIODS, required=False)
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="Included."
+    )
+    group = forms.ChoiceField(
+        choices=[("provider", "Stack by provider"), ("service", "Stack by service")],
+        required=False,
+    )
+    provider = forms.ChoiceField(choices=[("", "Any provider"), *Provider.choices], required=False)
+    account = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, choices=[])
+    service = forms.CharField(required=False, max_length=200)
+    region = forms.CharField(required=False, max_length=64)
+
+    def __init__(self, data: Any, *, accounts: list[CloudAccount], today: date) -> None:
+        super().__init__(data)
+        self.today = today
+        self.fields["account"].choices = [("", "Any account")] + [(a.pk, a.name) for a in accounts]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("period") == "custom":
+            start, end = data.get("start"), data.get("end")
+            if not start or not end:
+                raise ValidationError("A custom range needs a start and an end.")
+            if end < start:
+                raise ValidationError("The end of the range is before its start.")
+            if (end - start).days > MAX_DAYS:
+                raise ValidationError(f"Choose a range of at most {MAX_DAYS} days.")
+        return data
+
+    def date_range(self) -> tuple[date, date, str]:
+        """[start, end) of the chosen period and its label; this month when invalid."""
+        data = self.cleaned_data if self.is_valid() else {}
+        today, choice = self.today, data.get("period") or "this_month"
+        month_start = today.replace(day=1)
+        if choice == "last_month":
+            start = (month_start - timedelta(days=1)).replace(day=1)
+            return start, month_start, f"{start:%B %Y}"
+        if choice in ("last_30", "last_90"):
+            days = 30 if choice == "last_30" else 90
+            return today - timedelta(days=days - 1), today + timedelta(days=1), f"Last {days} days"
+        if choice == "custom":
+            start, end = data["start"], data["end"]
+            return start, end + timedelta(days=1), f"{start:%Y-%m-%d} to {end:%Y-%m-%d}"
+        return month_start, today + timedelta(days=1), f"{today:%B %Y} to date"
+
+    def filters(self) -> CostFilters:
+        data = self.cleaned_data if self.is_valid() else {}
+        return CostFilters(
+            provider=data.get("provider") or "",
+            account=data.get("account"),
+            service=data.get("service") or "",
+            region=data.get("region") or "",
+        )
+
+    def stack_by(self) -> str:
+        return (self.cleaned_data.get("group") if self.is_valid() else "") or "provider"
+
+
+class BudgetForm(forms.ModelForm):
+    thresholds = forms.CharField(initial="50, 80, 100", help_text="Percentages, comma-separated.")
+
+    class Meta:
+        model = Budget
+        fields = ["name", "account", "amount", "basis", "thresholds", "webhook_url"]
+        help_texts = {
+            "webhook_url": "Optional: mcloud POSTs each crossing as JSON, signed with "
+            "the organization's webhook secret."
+        }
+
+    def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = CloudAccount.objects.filter(organization=organization)
+        self.fields["account"].empty_label = "The whole organization"
+        if self.instance.pk:
+            self.initial["thresholds"] = ", ".join(str(t) for t in self.instance.thresholds)
+
+    def clean_thresholds(self) -> list[int]:
+        raw = [part.strip() for part in self.cleaned_data["thresholds"].split(",") if part.strip()]
+        try:
+            values = sorted({int(part) for part in raw})
+        except ValueError:
+            raise ValidationError("Thresholds are whole percentages, e.g. 50, 80, 100.") from None
+        if not values or any(v < 1 or v > 500 for v in values):
+            raise ValidationError("Give one to a few percentages between 1 and 500.")
+        return values
+
+    def clean_amount(self) -> Any:
+        amount = self.cleaned_data["amount"]
+        if amount <= 0:
+            raise ValidationError("A budget is more than zero.")
+        return amount
+
+
+class BillingSettingsForm(forms.ModelForm):
+    rates = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text='One per line: "EUR 1.08" means 1 EUR is 1.08 of your currency.',
+    )
+
+    class Meta:
+        model = BillingSettings
+        fields = ["currency", "rates"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial["rates"] = "\n".join(f"{k} {v}" for k, v in self.instance.rates.items())
+
+    def clean_currency(self) -> str:
+        value = self.cleaned_data["currency"].strip().upper()
+        if len(value) != 3 or not value.isalpha():
+            raise ValidationError("A currency is a three-letter code such as USD or EUR.")
+        return value
+
+    def clean_rates(self) -> dict[str, float]:
+        rates = {}
+        for number, line in enumerate(self.cleaned_data["rates"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            parts = line.split()
+            try:
+                code, value = parts[0].upper(), float(parts[1])
+            except (IndexError, ValueError):
+                raise ValidationError(
+                    f'Line {number}: write a code and a rate, e.g. "EUR 1.08".'
+                ) from None
+            if len(code) != 3 or value <= 0:
+                raise ValidationError(f"Line {number}: not a currency code and a positive rate.")
+            rates[code] = value
+        return rates

@@ -1,0 +1,194 @@
+"""Imported costs, their rollups, imports, budgets and their alerts."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Organization
+from inventory.models import CloudAccount, Provider
+from mcloud.fields import EncryptedJSONField
+
+AMOUNT = {"max_digits": 18, "decimal_places": 6}
+
+
+class CostData(models.Model):
+    """One day's cost of one service (in one region, of one resource where the provider says),
+    as imported. Replaced, never summed twice, when a provider restates recent days."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(CloudAccount, on_delete=models.CASCADE, related_name="costs")
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    date = models.DateField()
+    billing_period = models.CharField(max_length=7, help_text="YYYY-MM")
+    service = models.CharField(max_length=200)
+    region = models.CharField(max_length=64, blank=True)
+    resource_id = models.CharField(max_length=500, blank=True)
+    amount = models.DecimalField(**AMOUNT)
+    currency = models.CharField(max_length=3)
+    metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "date", "service", "region", "resource_id", "currency"],
+                name="costdata_unique_row",
+            )
+        ]
+        indexes = [models.Index(fields=["account", "resource_id", "date"])]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.service} {self.amount} {self.currency}"
+
+
+class CostDaily(models.Model):
+    """CostData summed per account, day, service, region and currency (no resource), rewritten
+    by each import in the same transaction: charts and totals read this, not a million rows."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(CloudAccount, on_delete=models.CASCADE, related_name="+")
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    date = models.DateField()
+    service = models.CharField(max_length=200)
+    region = models.CharField(max_length=64, blank=True)
+    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(**AMOUNT)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "date"]),
+            models.Index(fields=["account", "date"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.service} {self.amount} {self.currency}"
+
+
+class CostResourceMonth(models.Model):
+    """A resource's cost per month (resource-level rows only), for the top resources."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(CloudAccount, on_delete=models.CASCADE, related_name="+")
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    month = models.DateField(help_text="The first day of the month.")
+    resource_id = models.CharField(max_length=500)
+    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(**AMOUNT)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "month", "-amount"]),
+            models.Index(fields=["account", "month"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.resource_id} {self.amount} {self.currency}"
+
+
+class ImportRun(models.Model):
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(CloudAccount, on_delete=models.CASCADE, related_name="imports")
+    status = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
+    start = models.DateField()
+    end = models.DateField(help_text="Exclusive.")
+    rows = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["account", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"cost import of {self.account} ({self.status})"
+
+
+def _webhook_secret() -> dict[str, str]:
+    return {"secret": secrets.token_hex(32)}
+
+
+class BillingSettings(models.Model):
+    """An organization's currency for totals, the rates it converts with, and the secret that
+    signs its budget webhooks."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="billing_settings"
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    rates = models.JSONField(
+        default=dict, blank=True, help_text='1 unit of each currency in `currency`: {"EUR": 1.08}'
+    )
+    webhook = EncryptedJSONField(default=_webhook_secret)
+
+    def __str__(self) -> str:
+        return f"billing settings of {self.organization}"
+
+
+class Budget(models.Model):
+    class Basis(models.TextChoices):
+        ACTUAL = "actual", "Actual cost"
+        FORECAST = "forecast", "Forecast to month end"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(
+        CloudAccount,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Empty: the whole organization.",
+    )
+    name = models.CharField(max_length=100)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD")
+    basis = models.CharField(max_length=10, choices=Basis.choices, default=Basis.ACTUAL)
+    thresholds = models.JSONField(default=list, help_text="Percentages, e.g. [50, 80, 100].")
+    webhook_url = models.URLField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BudgetAlert(models.Model):
+    """A threshold of a budget crossed in a month: one per (budget, month, threshold), so
+    the admins hear of each crossing once."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    budget = models.ForeignKey(Budget, on_delete=models.CASCADE, related_name="alerts")
+    month = models.DateField(help_text="The first day of the month.")
+    threshold = models.PositiveIntegerField()
+    spent = models.DecimalField(max_digits=14, decimal_places=2)
+    basis = models.CharField(max_length=10, choices=Budget.Basis.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    webhook_status = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["budget", "month", "threshold"], name="budgetalert_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.budget} {self.threshold}% of {self.month:%Y-%m}"

@@ -1,0 +1,20 @@
+"""The django-q2 schedule of billing (named uniquely by convention)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_q.models import Schedule
+
+COST_IMPORTS = "billing: daily cost import"
+
+
+def ensure_schedules(**kwargs: Any) -> None:
+    Schedule.objects.update_or_create(
+        name=COST_IMPORTS,
+        defaults={
+            "func": "billing.tasks.import_all_costs",
+            "schedule_type": Schedule.DAILY,
+            "repeats": -1,
+        },
+    )

@@ -1,0 +1,277 @@
+"""Reads of billing. Figures come from the rollups (CostDaily, CostResourceMonth), so they
+cost the same with ten thousand or a million imported rows."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import Lower
+
+from accounts.models import Organization
+from billing.models import BillingSettings, CostDaily, CostResourceMonth
+from billing.money import ZERO, Money, percent_change
+from inventory.models import CloudAccount, Provider, Resource
+
+DIMENSIONS = ("provider", "account", "service", "region")
+
+
+@dataclass(frozen=True)
+class CostFilters:
+    provider: str = ""
+    account: int | None = None
+    service: str = ""
+    region: str = ""
+
+    def q(self) -> Q:
+        lookups = {
+            "provider": self.provider,
+            "account_id": self.account,
+            "service": self.service,
+            "region": self.region,
+        }
+        return Q(**{k: v for k, v in lookups.items() if v not in ("", None)})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            k: v
+            for k, v in {
+                "provider": self.provider,
+                "account": self.account,
+                "service": self.service,
+                "region": self.region,
+            }.items()
+            if v
+        }
+
+
+def billing_settings(organization: Organization) -> BillingSettings:
+    return BillingSettings.objects.get_or_create(organization=organization)[0]
+
+
+def _daily(organization: Organization, filters: CostFilters) -> QuerySet[CostDaily]:
+    return CostDaily.objects.filter(organization=organization).filter(filters.q())
+
+
+def _money(rows: QuerySet) -> Money:
+    money = Money()
+    for row in rows.values("currency").annotate(total=Sum("amount")).order_by():
+        money.add(row["currency"], row["total"] or ZERO)
+    return money
+
+
+@dataclass
+class Summary:
+    month_to_date: Money
+    forecast: Money
+    last_month_same_day: Money
+    daily_rate: Money
+    currency: str
+    rates: dict[str, float] = field(default_factory=dict)
+
+    def total(self, money: Money) -> Decimal | None:
+        return money.converted(self.currency, self.rates)
+
+    @property
+    def change(self) -> float | None:
+        return percent_change(self.total(self.month_to_date), self.total(self.last_month_same_day))
+
+
+def cost_summary(
+    *, organization: Organization, today: date, filters: CostFilters = CostFilters()
+) -> Summary:
+    """Month to date, the forecast to month end (the run-rate of the last 7 complete days)
+    and last month's total to the same day."""
+    rows = _daily(organization, filters)
+    month_start = today.replace(day=1)
+    mtd = _money(rows.filter(date__gte=month_start, date__lte=today))
+    complete = _money(rows.filter(date__gte=month_start, date__lt=today))
+    week = _money(rows.filter(date__gte=today - timedelta(days=7), date__lt=today))
+    remaining = calendar.monthrange(today.year, today.month)[1] - today.day + 1
+    forecast, rate = Money(), Money()
+    for code in set(complete.amounts) | set(week.amounts):
+        daily = week.amounts.get(code, ZERO) / 7
+        rate.add(code, daily)
+        forecast.add(code, complete.amounts.get(code, ZERO) + daily * remaining)
+    last_start = (month_start - timedelta(days=1)).replace(day=1)
+    last_days = calendar.monthrange(last_start.year, last_start.month)[1]
+    last_same = last_start.replace(day=min(today.day, last_days))
+    last = _money(rows.filter(date__gte=last_start, date__lte=last_same))
+    settings = billing_settings(organization)
+    return Summary(mtd, forecast, last, rate, settings.currency, settings.rates)
+
+
+def daily_series(
+    *,
+    organization: Organization,
+    start: date,
+    end: date,
+    group: str,
+    filters: CostFilters,
+    currency: str,
+    rates: dict[str, float],
+    top: int = 6,
+) -> dict[str, Any]:
+    """Per day, the cost of each of the `top` groups (provider or service) and "Other", in
+    the display currency; amounts in a currency without a rate are left out and counted."""
+    field_name = "provider" if group == "provider" else "service"
+    rows = (
+        _daily(organization, filters)
+        .filter(date__gte=start, date__lt=end)
+        .values("date", field_name, "currency")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    per_day: dict[date, dict[str, Decimal]] = {}
+    totals: dict[str, Decimal] = {}
+    left_out = Money()
+    for row in rows:
+        converted = Money({row["currency"]: row["total"]}).converted(currency, rates)
+        if converted is None:
+            left_out.add(row["currency"], row["total"])
+            continue
+        key = row[field_name]
+        per_day.setdefault(row["date"], {})
+        per_day[row["date"]][key] = per_day[row["date"]].get(key, ZERO) + converted
+        totals[key] = totals.get(key, ZERO) + converted
+    keep = [k for k, _ in sorted(totals.items(), key=lambda kv: -kv[1])[:top]]
+    days = []
+    day = start
+    while day < end:
+        values = per_day.get(day, {})
+        other = sum((v for k, v in values.items() if k not in keep), ZERO)
+        days.append(
+            {
+                "date": day,
+                "values": [values.get(k, ZERO) for k in keep] + [other],
+                "total": sum(values.values(), ZERO),
+            }
+        )
+        day += timedelta(days=1)
+    labels = [dict(Provider.choices).get(k, k) if field_name == "provider" else k for k in keep]
+    return {
+        "days": days,
+        "groups": [*labels, "Other"],
+        "keys": [*keep, "other"],
+        "left_out": left_out,
+    }
+
+
+def breakdown(
+    *,
+    organization: Organization,
+    start: date,
+    end: date,
+    by: str,
+    filters: CostFilters,
+    currency: str,
+    rates: dict[str, float],
+    sort: str = "-amount",
+) -> list[dict[str, Any]]:
+    """Cost per provider, account, service or region over [start, end), with each row's
+    share; sortable by amount or name."""
+    column = "account_id" if by == "account" else by
+    rows = (
+        _daily(organization, filters)
+        .filter(date__gte=start, date__lt=end)
+        .values(column, "currency")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    grouped: dict[Any, Money] = {}
+    for row in rows:
+        grouped.setdefault(row[column], Money()).add(row["currency"], row["total"])
+    names = _names(organization, by, grouped)
+    result = []
+    for key, money in grouped.items():
+        result.append(
+            {
+                "key": key,
+                "label": names.get(key, key) or "(none)",
+                "money": money,
+                "total": money.converted(currency, rates),
+            }
+        )
+    grand = sum((r["total"] for r in result if r["total"] is not None), ZERO)
+    for r in result:
+        r["share"] = float(r["total"] / grand * 100) if grand and r["total"] is not None else None
+    descending = sort.startswith("-")
+    if sort.lstrip("-") == "name":
+        result.sort(key=lambda r: str(r["label"]).lower(), reverse=descending)
+    else:
+        result.sort(
+            key=lambda r: r["total"] if r["total"] is not None else ZERO, reverse=descending
+        )
+    return result
+
+
+def _names(organization: Organization, by: str, grouped: dict) -> dict[Any, str]:
+    if by == "account":
+        return dict(
+            CloudAccount.objects.filter(
+                organization=organization, pk__in=list(grouped)
+            ).values_list("pk", "name")
+        )
+    if by == "provider":
+        return dict(Provider.choices)
+    return {}
+
+
+def top_resources(
+    *, organization: Organization, start: date, end: date, filters: CostFilters, limit: int = 10
+) -> list[dict[str, Any]]:
+    """The most expensive resources in the months of [start, end), linked to the inventory
+    where the resource is known (matched case-insensitively: Azure lower-cases its ids)."""
+    q = Q(
+        **{
+            k: v
+            for k, v in {"provider": filters.provider, "account_id": filters.account}.items()
+            if v
+        }
+    )
+    rows = list(
+        CostResourceMonth.objects.filter(
+            organization=organization, month__gte=start.replace(day=1), month__lt=end
+        )
+        .filter(q)
+        .values("account_id", "resource_id", "currency", "provider")
+        .annotate(total=Sum("amount"))
+        .order_by("-total")[:limit]
+    )
+    known = {
+        (r["account_id"], r["rid"]): (r["pk"], r["name"])
+        for r in Resource.objects.filter(organization=organization)
+        .annotate(rid=Lower("resource_id"))
+        .filter(rid__in=[r["resource_id"] for r in rows])
+        .values("account_id", "rid", "pk", "name")
+    }
+    for row in rows:
+        row["resource"] = known.get((row["account_id"], row["resource_id"]))
+    return rows
+
+
+def resource_cost_this_month(*, resource: Resource, today: date) -> Money:
+    from billing.models import CostData
+
+    rows = CostData.objects.filter(
+        account_id=resource.account_id,
+        resource_id=resource.resource_id.lower(),
+        date__gte=today.replace(day=1),
+        date__lte=today,
+    )
+    return _money(rows)
+
+
+def choices(organization: Organization) -> dict[str, list]:
+    """Services and regions that have costs, for the filter selects."""
+    rows = CostDaily.objects.filter(organization=organization)
+    return {
+        "services": list(rows.order_by("service").values_list("service", flat=True).distinct()),
+        "regions": list(
+            rows.exclude(region="").order_by("region").values_list("region", flat=True).distinct()
+        ),
+    }

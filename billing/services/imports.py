@@ -1,0 +1,165 @@
+"""Importing an account's costs: back-fill on the first import, then re-fetch recent days.
+
+Providers restate recent days, so an import replaces every row of the days it fetched, in
+one transaction with the rollups: a failed import changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from accounts.audit import audit_record
+from billing.models import CostDaily, CostData, CostResourceMonth, ImportRun
+from inventory.clouds import adapter_for
+from inventory.models import CloudAccount
+from mcloud.clouds.base import CloudError, CostRecord
+
+logger = logging.getLogger(__name__)
+BATCH = 2000
+
+
+def import_window(account: CloudAccount, today: date) -> tuple[date, date]:
+    """[start, end): the last BILLING_BACKFILL_DAYS at first, then BILLING_RESTATE_DAYS."""
+    end = today + timedelta(days=1)  # today's partial costs too
+    has_costs = CostData.objects.filter(account=account).exists()
+    days = settings.BILLING_RESTATE_DAYS if has_costs else settings.BILLING_BACKFILL_DAYS
+    return end - timedelta(days=days), end
+
+
+def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRun:
+    """Fetch the account's costs of the window and replace the stored days with them."""
+    today = today or timezone.localdate()
+    start, end = import_window(account, today)
+    run = ImportRun.objects.create(
+        organization_id=account.organization_id, account=account, start=start, end=end
+    )
+    try:
+        records = adapter_for(account).costs(start, end)
+        with transaction.atomic():
+            run.rows = cost_records_replace(account=account, start=start, end=end, records=records)
+    except CloudError as error:
+        return _finish(run, ImportRun.State.FAILED, error.message)
+    except Exception as error:
+        logger.exception("Cost import %s of account %s failed", run.pk, account.pk)
+        return _finish(
+            run, ImportRun.State.FAILED, f"Unexpected error ({error.__class__.__name__})"
+        )
+    return _finish(run, ImportRun.State.SUCCEEDED, "")
+
+
+def cost_records_replace(
+    *, account: CloudAccount, start: date, end: date, records: list[CostRecord]
+) -> int:
+    """Make the stored costs of [start, end) exactly `records`, rollups included. Call it in
+    a transaction."""
+    CostData.objects.filter(account=account, date__gte=start, date__lt=end).delete()
+    rows: dict[tuple, CostData] = {}
+    for r in records:
+        if not start <= r.date < end:
+            continue  # a provider answering more than asked: keep to the window
+        # Resource ids compare without case in every cloud, and Azure's costs send them in
+        # lower case: store them so, and match inventory resources on LOWER(resource_id).
+        key = (r.date, r.service[:200], r.region[:64], r.resource_id[:500].lower(), r.currency)
+        if key in rows:  # the same line twice (e.g. credits apart): one row, summed
+            rows[key].amount += r.amount
+            continue
+        rows[key] = CostData(
+            organization_id=account.organization_id,
+            account=account,
+            provider=account.provider,
+            date=r.date,
+            billing_period=f"{r.date:%Y-%m}",
+            service=key[1],
+            region=key[2],
+            resource_id=key[3],
+            amount=r.amount,
+            currency=r.currency,
+            metadata=r.metadata,
+        )
+    CostData.objects.bulk_create(rows.values(), batch_size=BATCH)
+    _rollup(account, start, end)
+    return len(rows)
+
+
+def _rollup(account: CloudAccount, start: date, end: date) -> None:
+    """Rewrite the daily and per-resource monthly rollups the window touches."""
+    CostDaily.objects.filter(account=account, date__gte=start, date__lt=end).delete()
+    daily = (
+        CostData.objects.filter(account=account, date__gte=start, date__lt=end)
+        .values("date", "service", "region", "currency")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    CostDaily.objects.bulk_create(
+        (
+            CostDaily(
+                organization_id=account.organization_id,
+                account=account,
+                provider=account.provider,
+                date=d["date"],
+                service=d["service"],
+                region=d["region"],
+                currency=d["currency"],
+                amount=d["total"],
+            )
+            for d in daily
+        ),
+        batch_size=BATCH,
+    )
+    # Whole months, because a month's total needs every day of it.
+    first = start.replace(day=1)
+    last = (end - timedelta(days=1)).replace(day=1)
+    CostResourceMonth.objects.filter(account=account, month__gte=first, month__lte=last).delete()
+    monthly = (
+        CostData.objects.filter(account=account, date__gte=first, date__lt=_next_month(last))
+        .exclude(resource_id="")
+        .annotate(month=TruncMonth("date"))
+        .values("month", "resource_id", "currency")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    CostResourceMonth.objects.bulk_create(
+        (
+            CostResourceMonth(
+                organization_id=account.organization_id,
+                account=account,
+                provider=account.provider,
+                month=m["month"],
+                resource_id=m["resource_id"],
+                currency=m["currency"],
+                amount=m["total"],
+            )
+            for m in monthly
+        ),
+        batch_size=BATCH,
+    )
+
+
+def _next_month(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _finish(run: ImportRun, state: str, error: str) -> ImportRun:
+    run.status, run.error, run.finished_at = state, error[:500], timezone.now()
+    run.save(update_fields=["status", "error", "finished_at", "rows"])
+    audit_record(
+        organization=run.account.organization,
+        action="costs.imported" if state == ImportRun.State.SUCCEEDED else "costs.import_failed",
+        target=run.account,
+        actor_label="cost import",
+        data={
+            "run": run.pk,
+            "start": run.start.isoformat(),
+            "end": run.end.isoformat(),
+            "rows": run.rows,
+            "error": run.error,
+        },
+    )
+    return run

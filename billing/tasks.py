@@ -1,0 +1,34 @@
+"""django-q2 tasks of billing: they take ids and call a service."""
+
+from __future__ import annotations
+
+from django_q.tasks import async_task
+
+from billing.services.budgets import budgets_evaluate
+from billing.services.imports import cost_import
+from inventory.models import CloudAccount
+
+
+def import_all_costs() -> int:
+    """Daily: queue a cost import of every enabled, unpaused account."""
+    ids = list(
+        CloudAccount.objects.filter(enabled=True, paused_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
+    for account_id in ids:
+        async_task("billing.tasks.import_account_costs", account_id, group="cost-imports")
+    return len(ids)
+
+
+def import_account_costs(account_id: int) -> str | None:
+    account = (
+        CloudAccount.objects.filter(pk=account_id, enabled=True, paused_at__isnull=True)
+        .select_related("organization")
+        .first()
+    )
+    if account is None:
+        return None
+    run = cost_import(account=account)
+    budgets_evaluate(organization=account.organization)
+    return f"{run.status}: {run.rows} rows"

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from billing import views
+
+app_name = "billing"
+
+urlpatterns = [
+    path("billing/", views.overview, name="overview"),
+    path("billing/export.csv", views.export, name="export"),
+    path("billing/import/", views.import_now, name="import_now"),
+    path("billing/budgets/", views.budget_list, name="budget_list"),
+    path("billing/budgets/new/", views.budget_edit, name="budget_create"),
+    path("billing/budgets/<int:pk>/", views.budget_edit, name="budget_edit"),
+    path("billing/budgets/<int:pk>/delete/", views.budget_delete, name="budget_delete"),
+    path("billing/alerts/<int:pk>/acknowledge/", views.alert_ack, name="alert_ack"),
+    path("billing/settings/", views.settings_view, name="settings"),
+]

@@ -1,0 +1,306 @@
+"""The billing section: figures, the daily chart, breakdowns, top resources, the CSV, budgets
+and their alerts, and the organization's billing settings."""
+
+from __future__ import annotations
+
+import csv
+import secrets
+from collections.abc import Iterator
+
+from django.contrib import messages
+from django.db import transaction
+from django.db.models import Sum
+from django.http import HttpResponse, QueryDict, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_q.tasks import async_task
+
+from accounts.audit import audit_record
+from accounts.roles import Role
+from accounts.tenancy import OrgRequest, get_for_org, org_view
+from billing.charts import stacked_bars
+from billing.forms import BillingSettingsForm, BudgetForm, CostSelectionForm
+from billing.models import Budget, BudgetAlert, CostDaily, ImportRun
+from billing.selectors import (
+    DIMENSIONS,
+    billing_settings,
+    breakdown,
+    choices,
+    cost_summary,
+    daily_series,
+    top_resources,
+)
+from billing.services.budgets import alert_acknowledge, budget_spent
+from inventory.models import CloudAccount
+from inventory.selectors import account_choices
+
+KEEP = ("period", "start", "end", "group", "provider", "account", "service", "region")
+
+
+def _selection(request: OrgRequest) -> CostSelectionForm:
+    return CostSelectionForm(
+        request.GET,
+        today=timezone.localdate(),
+        accounts=account_choices(organization=request.organization),
+    )
+
+
+def _query(request: OrgRequest, **changes: str) -> str:
+    """The current selection as a query string, with `changes` applied."""
+    params = QueryDict(mutable=True)
+    for key in KEEP:
+        if request.GET.get(key):
+            params[key] = request.GET[key]
+    for key, value in changes.items():
+        if value:
+            params[key] = value
+        else:
+            params.pop(key, None)
+    return params.urlencode()
+
+
+@org_view(Role.VIEWER)
+@vary_on_headers("HX-Request")
+def overview(request: OrgRequest) -> HttpResponse:
+    form = _selection(request)
+    start, end, label = form.date_range()
+    filters = form.filters()
+    today = timezone.localdate()
+    summary = cost_summary(organization=request.organization, today=today, filters=filters)
+    common = {
+        "organization": request.organization,
+        "start": start,
+        "end": end,
+        "filters": filters,
+        "currency": summary.currency,
+        "rates": summary.rates,
+    }
+    series = daily_series(**common, group=form.stack_by())
+    tables = []
+    for by in DIMENSIONS:
+        sort = request.GET.get(f"sort_{by}", "-amount")
+        rows = breakdown(**common, by=by, sort=sort)
+        for row in rows:
+            row["link"] = "?" + _query(request, **{by: str(row["key"] or "")})
+        tables.append(
+            {
+                "by": by,
+                "rows": rows,
+                "sort": sort,
+                "sort_links": {
+                    key: "?" + _query(request, **{f"sort_{by}": key})
+                    for key in ("name", "-name", "amount", "-amount")
+                },
+            }
+        )
+    context = {
+        "form": form,
+        "label": label,
+        "summary": summary,
+        "chart": stacked_bars(series, summary.currency),
+        "left_out": series["left_out"],
+        "tables": tables,
+        "top": top_resources(
+            organization=request.organization, start=start, end=end, filters=filters
+        ),
+        "active_filters": filters.as_dict(),
+        "query": _query(request),
+        "clear_links": {key: "?" + _query(request, **{key: ""}) for key in filters.as_dict()},
+        "choices": choices(request.organization),
+        "imports": ImportRun.objects.filter(organization=request.organization).select_related(
+            "account"
+        )[:5],
+        "has_costs": CostDaily.objects.filter(organization=request.organization).exists(),
+        "can_import": request.role.allows(Role.MEMBER),
+    }
+    template = "billing/overview.html"
+    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
+        template += "#results"
+    return render(request, template, context)
+
+
+def _cell(value: object) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@org_view(Role.VIEWER)
+def export(request: OrgRequest) -> StreamingHttpResponse:
+    """The daily costs of the current selection, streamed as CSV."""
+    form = _selection(request)
+    start, end, _ = form.date_range()
+    rows = (
+        CostDaily.objects.filter(organization=request.organization, date__gte=start, date__lt=end)
+        .filter(form.filters().q())
+        .values("date", "provider", "account__name", "service", "region", "currency")
+        .annotate(amount=Sum("amount"))
+        .order_by("date", "provider", "account__name", "service", "region")
+    )
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield writer.writerow(
+            ["date", "provider", "account", "service", "region", "currency", "amount"]
+        )
+        for r in rows.iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    _cell(v)
+                    for v in (
+                        r["date"],
+                        r["provider"],
+                        r["account__name"],
+                        r["service"],
+                        r["region"],
+                        r["currency"],
+                        r["amount"],
+                    )
+                ]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="mcloud-costs-{start:%Y%m%d}-{end:%Y%m%d}.csv"'
+    )
+    return response
+
+
+@org_view(Role.MEMBER)
+@require_POST
+def import_now(request: OrgRequest) -> HttpResponse:
+    accounts = CloudAccount.objects.filter(
+        organization=request.organization, enabled=True, paused_at__isnull=True
+    )
+    for account in accounts:
+        transaction.on_commit(
+            lambda pk=account.pk: async_task(
+                "billing.tasks.import_account_costs", pk, group="cost-imports"
+            )
+        )
+    messages.info(request, f"Importing the costs of {len(accounts)} account(s).")
+    return redirect("billing:overview")
+
+
+@org_view(Role.VIEWER)
+def budget_list(request: OrgRequest) -> HttpResponse:
+    today = timezone.localdate()
+    budgets = list(
+        Budget.objects.filter(organization=request.organization).select_related("account")
+    )
+    for budget in budgets:
+        budget.spent = budget_spent(budget, today)
+        budget.percent = (
+            float(budget.spent / budget.amount * 100) if budget.spent is not None else None
+        )
+    alerts = BudgetAlert.objects.filter(organization=request.organization).select_related(
+        "budget", "acknowledged_by"
+    )[:30]
+    return render(
+        request,
+        "billing/budgets.html",
+        {
+            "budgets": budgets,
+            "alerts": alerts,
+            "can_manage": request.role.allows(Role.ADMIN),
+            "can_ack": request.role.allows(Role.MEMBER),
+            "currency": billing_settings(request.organization).currency,
+        },
+    )
+
+
+@org_view(Role.ADMIN)
+def budget_edit(request: OrgRequest, pk: int | None = None) -> HttpResponse:
+    budget = get_for_org(Budget, request, pk=pk) if pk else None
+    form = BudgetForm(request.POST or None, instance=budget, organization=request.organization)
+    if request.method == "POST" and form.is_valid():
+        budget = form.save(commit=False)
+        budget.organization = request.organization
+        budget.currency = billing_settings(request.organization).currency
+        budget.created_by = budget.created_by or request.user
+        budget.save()
+        audit_record(
+            organization=request.organization,
+            target=budget,
+            request=request,
+            action="budget.updated" if pk else "budget.created",
+            data={
+                "amount": str(budget.amount),
+                "thresholds": budget.thresholds,
+                "basis": budget.basis,
+            },
+        )
+        messages.success(request, f"Saved the budget {budget.name}.")
+        return redirect("billing:budget_list")
+    return render(
+        request,
+        "billing/budget_form.html",
+        {
+            "form": form,
+            "budget": budget,
+            "currency": billing_settings(request.organization).currency,
+        },
+    )
+
+
+@org_view(Role.ADMIN)
+@require_POST
+def budget_delete(request: OrgRequest, pk: int) -> HttpResponse:
+    budget = get_for_org(Budget, request, pk=pk)
+    audit_record(
+        organization=request.organization, action="budget.deleted", target=budget, request=request
+    )
+    budget.delete()
+    messages.success(request, f"Deleted the budget {budget.name}.")
+    return redirect("billing:budget_list")
+
+
+@org_view(Role.MEMBER)
+@require_POST
+def alert_ack(request: OrgRequest, pk: int) -> HttpResponse:
+    alert = get_for_org(BudgetAlert, request, pk=pk)
+    alert_acknowledge(alert=alert, user=request.user)
+    messages.success(request, "The alert is acknowledged.")
+    return redirect("home" if request.POST.get("next") == "home" else "billing:budget_list")
+
+
+@org_view(Role.ADMIN)
+def settings_view(request: OrgRequest) -> HttpResponse:
+    settings = billing_settings(request.organization)
+    form = BillingSettingsForm(request.POST or None, instance=settings)
+    if request.method == "POST" and "regenerate" in request.POST:
+        settings.webhook = {"secret": secrets.token_hex(32)}
+        settings.save(update_fields=["webhook"])
+        audit_record(
+            organization=request.organization,
+            action="billing.webhook_secret_reset",
+            target=settings,
+            request=request,
+        )
+        return render(
+            request,
+            "billing/settings.html",
+            {
+                "form": BillingSettingsForm(instance=settings),
+                "new_secret": settings.webhook["secret"],
+            },
+        )
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        audit_record(
+            organization=request.organization,
+            action="billing.settings_updated",
+            target=settings,
+            request=request,
+            data={"currency": settings.currency, "rates": settings.rates},
+        )
+        messages.success(request, "Saved the billing settings.")
+        return redirect("billing:settings")
+    return render(request, "billing/settings.html", {"form": form})

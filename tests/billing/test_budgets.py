@@ -1,0 +1,137 @@
+"""Budgets: one e-mail per threshold per month, signed webhooks, forecast budgets, who may
+manage them."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import date
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from billing.models import Budget, BudgetAlert
+from billing.selectors import billing_settings
+from billing.services.budgets import SIGNATURE_HEADER, budgets_evaluate
+from emulators.base import FakeServer, Request, Response
+from tests.billing.costs import daily, store
+from tests.inventory.factories import aws_account
+
+pytestmark = pytest.mark.django_db
+
+TODAY = date(2026, 11, 20)
+
+
+@pytest.fixture
+def account(org):
+    return aws_account(org, ("AKIAEXAMPLEEXAMPLE00", "x"))
+
+
+def budget(org, **fields) -> Budget:
+    return Budget.objects.create(
+        organization=org,
+        name=fields.pop("name", "Monthly"),
+        amount=fields.pop("amount", 1000),
+        thresholds=[50, 80, 100],
+        **fields,
+    )
+
+
+def test_a_crossing_sends_exactly_one_email_per_threshold(
+    org, account, alice, ada, bob, django_capture_on_commit_callbacks
+):
+    b = budget(org)
+    store(account, daily(account, date(2026, 11, 1), 10, "55"))  # 550: past 50%
+    with django_capture_on_commit_callbacks(execute=True):
+        budgets_evaluate(organization=org, today=TODAY)
+        budgets_evaluate(organization=org, today=TODAY)  # again: nothing new
+    assert [a.threshold for a in BudgetAlert.objects.all()] == [50]
+    assert len(mail.outbox) == 1
+    assert sorted(mail.outbox[0].to) == ["ada@acme.test", "alice@acme.test"]
+    assert "50%" in mail.outbox[0].subject
+
+    store(account, daily(account, date(2026, 11, 11), 10, "40"))  # 950: past 80%
+    with django_capture_on_commit_callbacks(execute=True):
+        budgets_evaluate(organization=org, today=TODAY)
+    assert sorted(BudgetAlert.objects.values_list("threshold", flat=True)) == [50, 80]
+    assert len(mail.outbox) == 2
+    assert BudgetAlert.objects.get(threshold=80).spent == 950
+    assert b.alerts.count() == 2
+
+
+def test_a_forecast_budget_warns_before_the_overrun(
+    org, account, alice, django_capture_on_commit_callbacks
+):
+    budget(org, basis=Budget.Basis.FORECAST, amount=1000)
+    store(account, daily(account, date(2026, 11, 1), 19, "40"))  # 760 so far, 40 a day
+    with django_capture_on_commit_callbacks(execute=True):
+        alerts = budgets_evaluate(organization=org, today=TODAY)
+    # Forecast: 760 + 40 * 11 = 1200 crosses every threshold although 760 < 800.
+    assert [a.threshold for a in alerts] == [50, 80, 100]
+    assert len(mail.outbox) == 3
+
+
+def test_the_webhook_is_signed_with_the_organization_secret(
+    org, account, django_capture_on_commit_callbacks
+):
+    received: list[Request] = []
+    with FakeServer() as hook:
+
+        @hook.route("POST", "/budget")
+        def capture(request: Request) -> Response:
+            received.append(request)
+            return Response.json({"ok": True})
+
+        budget(org, webhook_url=f"{hook.url}/budget")
+        store(account, daily(account, date(2026, 11, 1), 10, "55"))
+        with django_capture_on_commit_callbacks(execute=True):
+            budgets_evaluate(organization=org, today=TODAY)
+    assert len(received) == 1
+    body = received[0].body
+    secret = billing_settings(org).webhook["secret"]
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    assert received[0].headers[SIGNATURE_HEADER.lower()] == expected
+    assert json.loads(body)["threshold"] == 50
+    assert BudgetAlert.objects.get().webhook_status == "HTTP 200"
+
+
+def test_only_admins_manage_budgets_and_members_acknowledge(org, login, ada, bob, vera, charlie):
+    data = {
+        "name": "Team",
+        "amount": "500",
+        "basis": "actual",
+        "thresholds": "80, 50",
+        "account": "",
+    }
+    assert login(bob).post(reverse("billing:budget_create"), data).status_code == 403
+    response = login(ada).post(reverse("billing:budget_create"), data)
+    assert response.status_code == 302
+    created = Budget.objects.get()
+    assert (created.thresholds, created.currency) == ([50, 80], "USD")
+    bad = login(ada).post(reverse("billing:budget_create"), {**data, "thresholds": "lots"})
+    assert "Thresholds are whole percentages" in bad.content.decode()
+    alert = BudgetAlert.objects.create(
+        organization=org, budget=created, month=TODAY, threshold=50, spent=300, basis="actual"
+    )
+    assert login(vera).post(reverse("billing:alert_ack", args=[alert.pk])).status_code == 403
+    login(bob).post(reverse("billing:alert_ack", args=[alert.pk]))
+    alert.refresh_from_db()
+    assert alert.acknowledged_by == bob
+    outsider = login(charlie)
+    assert outsider.get(reverse("billing:budget_edit", args=[created.pk])).status_code == 404
+    assert outsider.post(reverse("billing:budget_delete", args=[created.pk])).status_code == 404
+    assert outsider.post(reverse("billing:alert_ack", args=[alert.pk])).status_code == 404
+    assert Budget.objects.filter(pk=created.pk).exists()
+
+
+def test_the_webhook_secret_is_shown_once(org, login, alice):
+    client = login(alice)
+    before = billing_settings(org).webhook["secret"]
+    assert before not in client.get(reverse("billing:settings")).content.decode()
+    page = client.post(reverse("billing:settings"), {"regenerate": "1"}).content.decode()
+    after = billing_settings(org).webhook["secret"]
+    assert after != before
+    assert after in page
+    assert after not in client.get(reverse("billing:settings")).content.decode()
