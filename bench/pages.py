@@ -25,6 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._common import database_url, postgres_available, run_child, setup_django, table
 
 SIZES = {"small": 1_000, "large": 100_000}
+COST_ROWS = {"small": 10_000, "large": 1_000_000}
+COST_DAYS = 90
 PROVIDERS = ("aws", "azure", "gcp")
 REGIONS = 30
 REPEAT = 15
@@ -66,12 +68,56 @@ def build(size: int) -> tuple:
 
             ingest_scope(account=account, scope=region, records=records(0))
             ingest_scope(account=account, scope=region, records=records(1))
+    build_costs(org, COST_ROWS["large" if size == SIZES["large"] else "small"])
     # Planner statistics, as autovacuum (PostgreSQL) or `ANALYZE` keep them in production.
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return org, user
+
+
+def build_costs(org: object, rows: int) -> None:
+    """`rows` daily cost rows over the last COST_DAYS days, resource-level, per account."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from billing.services.imports import cost_records_replace
+    from inventory.models import CloudAccount
+    from mcloud.clouds.base import CostRecord
+
+    end = timezone.localdate() + timedelta(days=1)
+    start = end - timedelta(days=COST_DAYS)
+    accounts = list(CloudAccount.objects.filter(organization=org))
+    per_day = rows // (len(accounts) * COST_DAYS)
+    services = (
+        "Compute",
+        "Storage",
+        "Database",
+        "Network",
+        "Monitoring",
+        "Queue",
+        "Cache",
+        "Functions",
+        "DNS",
+        "Backup",
+    )
+    for account in accounts:
+        records = [
+            CostRecord(
+                date=start + timedelta(days=d),
+                service=services[n % len(services)],
+                amount=Decimal(f"{(n % 97) / 10 + 0.5:.2f}"),
+                currency="USD",
+                region=f"{account.provider}-region-{n % REGIONS}",
+                resource_id=f"{account.provider}-res-{n}",
+            )
+            for d in range(COST_DAYS)
+            for n in range(per_day)
+        ]
+        cost_records_replace(account=account, start=start, end=end, records=records)
 
 
 def median_ms(client, url: str, **headers: str) -> float:
@@ -90,6 +136,7 @@ def child(backend: str, size_name: str) -> None:
     from django.urls import reverse
 
     from accounts.tenancy import SESSION_KEY
+    from billing.models import CostData
     from inventory.extensions import TILES
     from inventory.models import Resource
 
@@ -112,11 +159,18 @@ def child(backend: str, size_name: str) -> None:
     results["list_page_50"] = median_ms(client, f"{inventory}?page=50&per_page=20")
     results["list_search"] = median_ms(client, f"{inventory}?q=node-00042")
     results["list_htmx"] = median_ms(client, f"{inventory}?provider=gcp&sort=-last_seen", **htmx)
+    billing = reverse("billing:overview")
+    results["billing_page"] = median_ms(client, billing)
+    results["billing_90_days"] = median_ms(client, f"{billing}?period=last_90&group=service")
+    results["billing_filtered"] = median_ms(
+        client, f"{billing}?provider=aws&service=Compute", **htmx
+    )
     resource = Resource.objects.filter(organization=org).order_by("pk")[1000 % SIZES[size_name]]
     results["resource_page"] = median_ms(
         client, reverse("inventory:resource_detail", args=[resource.pk])
     )
     results["resources"] = Resource.objects.filter(organization=org).count()
+    results["cost_rows"] = CostData.objects.filter(organization=org).count()
     print(json.dumps({"backend": backend, "size": size_name, **results}))
 
 
@@ -128,22 +182,28 @@ def main() -> None:
     for backend in backends:
         small = run_child(__file__, "--backend", backend, "--size", "small")
         large = run_child(__file__, "--backend", backend, "--size", "large")
-        pages = [k for k in small if k not in ("backend", "size", "resources")]
+        pages = [k for k in small if k not in ("backend", "size", "resources", "cost_rows")]
         rows = [(page, f"{small[page]:.1f}", f"{large[page]:.1f}",
                  f"{large[page] / small[page]:.2f}x") for page in pages]  # fmt: skip
         dash = [k for k in pages if k.startswith(("dashboard", "tile_", "freshness"))]
         lists = [k for k in pages if k.startswith("list_")]
+        billing = [k for k in pages if k.startswith("billing_")]
         dash_small, dash_large = max(small[k] for k in dash), max(large[k] for k in dash)
         rows.append(("dashboard (slowest request)", f"{dash_small:.1f}", f"{dash_large:.1f}",
                      f"{dash_large / dash_small:.2f}x"))  # fmt: skip
         rows.append(("dashboard (all requests)", f"{sum(small[k] for k in dash):.1f}",
                      f"{sum(large[k] for k in dash):.1f}", ""))  # fmt: skip
         print(f"\n{backend}: median ms over {REPEAT} renders, {small['resources']:,} vs "
-              f"{large['resources']:,} resources\n")  # fmt: skip
+              f"{large['resources']:,} resources, {small['cost_rows']:,} vs "
+              f"{large['cost_rows']:,} cost rows\n")  # fmt: skip
         print(table(rows, ("page", "small ms", "large ms", "large/small")))
         worst_dash = max(large[k] / small[k] for k in dash)
         worst_list = max(large[k] / small[k] for k in [*lists, "resource_page"])
         if backend == "sqlite":
+            figures.update(
+                billing_large_vs_small=round(max(large[k] / small[k] for k in billing), 2),
+                billing_ms=round(max(large[k] for k in billing), 1),
+            )
             figures.update(dashboard_large_vs_small=round(worst_dash, 2),
                            inventory_large_vs_small=round(worst_list, 2),
                            dashboard_ms=round(dash_large, 1),
@@ -151,7 +211,8 @@ def main() -> None:
         else:
             figures[f"dashboard_ms_{backend}"] = round(dash_large, 1)
             figures[f"inventory_ms_{backend}"] = round(max(large[k] for k in lists), 1)
-    print("\nTargets: large/small <= 3x; on SQLite dashboard < 150 ms, list < 100 ms.")
+            figures[f"billing_ms_{backend}"] = round(max(large[k] for k in billing), 1)
+    print("\nTargets: large/small <= 3x; on SQLite dashboard and billing < 150 ms, list < 100 ms.")
     print(json.dumps(figures))
 
 
