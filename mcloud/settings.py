@@ -331,6 +331,11 @@ TERRAFORM_BIN = env.str("TERRAFORM_BIN", default="terraform")
 TERRAFORM_PLUGIN_DIR = env.str("TERRAFORM_PLUGIN_DIR", default=str(VAR_DIR / "terraform-plugins"))
 TERRAFORM_RUN_TIMEOUT = env.int("TERRAFORM_RUN_TIMEOUT", default=3600)
 TERRAFORM_CANCEL_GRACE_SECONDS = env.int("TERRAFORM_CANCEL_GRACE_SECONDS", default=10)
+# A run's lease on its deployment: renewed while Terraform works; a worker that dies stops
+# renewing, and the run is marked failed once the lease has expired.
+PROVISIONING_LEASE_SECONDS = env.int("PROVISIONING_LEASE_SECONDS", default=90)
+# How long a second run of the same deployment waits for the lease before it is refused.
+PROVISIONING_LEASE_WAIT_SECONDS = env.int("PROVISIONING_LEASE_WAIT_SECONDS", default=5)
 
 # --- Sandbox estate (the local emulators, `python -m emulators`) --------------------------
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)

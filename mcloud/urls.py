@@ -17,5 +17,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("inventory.urls")),
+    path("", include("provisioning.urls")),
     path("", include("billing.urls")),
 ]

@@ -1,5 +1,20 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class ProvisioningConfig(AppConfig):
     name = "provisioning"
+    verbose_name = "Provisioning"
+
+    def ready(self) -> None:
+        from inventory.extensions import register_resource_panel, register_sandbox_step
+        from provisioning.panels import RESOURCE_PANEL
+        from provisioning.sandbox import sandbox_hello
+        from provisioning.schedules import ensure_schedules
+        from provisioning.services.blueprints import blueprint_sync_bundled
+
+        register_resource_panel(RESOURCE_PANEL)
+        register_sandbox_step("provisioning", sandbox_hello)
+        # Once per migrate (and per flush in tests), for this app only.
+        post_migrate.connect(blueprint_sync_bundled, sender=self)
+        post_migrate.connect(ensure_schedules, sender=self)

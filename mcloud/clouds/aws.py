@@ -98,6 +98,23 @@ class AwsAdapter:
                 )
         return self._session
 
+    def terraform_env(self) -> dict[str, str]:
+        """The account's credentials as Terraform's AWS provider reads them (after assuming the
+        role when one is set), and the first covered region as its default."""
+        with translate_errors("read the credentials"):
+            credentials = self.session().get_credentials()
+        if credentials is None:
+            raise CloudError("The account has no AWS credentials", permanent=True)
+        frozen = credentials.get_frozen_credentials()
+        env = {
+            "AWS_ACCESS_KEY_ID": frozen.access_key,
+            "AWS_SECRET_ACCESS_KEY": frozen.secret_key,
+            "AWS_DEFAULT_REGION": (self.credentials.regions or (_DEFAULT_REGION,))[0],
+        }
+        if frozen.token:
+            env["AWS_SESSION_TOKEN"] = frozen.token
+        return env
+
     def client(self, service: str, region: str = _DEFAULT_REGION):
         return self.session().client(service, region_name=region, **self._client_kwargs())
 

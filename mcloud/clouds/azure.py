@@ -87,6 +87,17 @@ class AzureAdapter:
     def client(self, client_class: type, **extra: Any) -> Any:
         return client_class(self.credential(), **extra, **self.client_kwargs())
 
+    def terraform_env(self) -> dict[str, str]:
+        """The service principal as Terraform's azurerm provider reads it, on the account's
+        first subscription."""
+        c = self.credentials
+        return {
+            "ARM_CLIENT_ID": c.client_id,
+            "ARM_CLIENT_SECRET": c.client_secret,
+            "ARM_TENANT_ID": c.tenant_id,
+            "ARM_SUBSCRIPTION_ID": c.subscription_ids[0] if c.subscription_ids else "",
+        }
+
     def test_connection(self) -> ConnectionResult:
         """Read each subscription the account covers."""
         subscriptions = self.client(SubscriptionClient).subscriptions

@@ -89,6 +89,17 @@ class GcpAdapter:
             timeout=self.endpoints.timeout * (self.endpoints.retries + 1),
         )
 
+    def terraform_env(self) -> dict[str, str]:
+        """The service-account key as Terraform's google provider reads it, on the account's
+        first project."""
+        import json
+
+        projects = self.credentials.project_ids
+        return {
+            "GOOGLE_CREDENTIALS": json.dumps(self.credentials.key_info),
+            "GOOGLE_PROJECT": projects[0] if projects else "",
+        }
+
     def test_connection(self) -> ConnectionResult:
         """Read each project the account covers."""
         projects = self.compute(compute_v1.ProjectsClient)

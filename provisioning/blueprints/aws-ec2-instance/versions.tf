@@ -13,6 +13,10 @@ provider "aws" {
   region = var.region
 
   default_tags {
-    tags = merge({ "managed-by" = "mcloud" }, var.tags)
+    tags = merge(
+      { "managed-by" = "mcloud" },
+      var.deployment_id != "" ? { "mcloud-deployment" = var.deployment_id } : {},
+      var.tags,
+    )
   }
 }

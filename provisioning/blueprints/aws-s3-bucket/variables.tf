@@ -37,3 +37,9 @@ variable "tags" {
   default     = {}
   description = "Extra tags for every resource."
 }
+
+variable "deployment_id" {
+  type        = string
+  default     = ""
+  description = "Filled in by mcloud: tags every resource with mcloud-deployment = <this id>."
+}

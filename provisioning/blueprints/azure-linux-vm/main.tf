@@ -1,6 +1,10 @@
 locals {
   resource_group_name = var.resource_group_name != "" ? var.resource_group_name : azurerm_resource_group.this[0].name
-  tags                = merge({ "managed-by" = "mcloud" }, var.tags)
+  tags = merge(
+    { "managed-by" = "mcloud" },
+    var.deployment_id != "" ? { "mcloud-deployment" = var.deployment_id } : {},
+    var.tags,
+  )
 }
 
 resource "azurerm_resource_group" "this" {

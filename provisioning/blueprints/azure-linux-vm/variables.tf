@@ -61,3 +61,9 @@ variable "tags" {
   default     = {}
   description = "Tags for every resource."
 }
+
+variable "deployment_id" {
+  type        = string
+  default     = ""
+  description = "Filled in by mcloud: tags every resource with mcloud-deployment = <this id>."
+}

@@ -1,5 +1,9 @@
 locals {
-  labels = merge({ "managed-by" = "mcloud" }, var.labels)
+  labels = merge(
+    { "managed-by" = "mcloud" },
+    var.deployment_id != "" ? { "mcloud-deployment" = var.deployment_id } : {},
+    var.labels,
+  )
 }
 
 resource "google_compute_instance" "this" {

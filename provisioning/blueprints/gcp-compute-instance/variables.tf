@@ -78,3 +78,9 @@ variable "labels" {
   default     = {}
   description = "Labels for the VM and its disk."
 }
+
+variable "deployment_id" {
+  type        = string
+  default     = ""
+  description = "Filled in by mcloud: tags every resource with mcloud-deployment = <this id>."
+}

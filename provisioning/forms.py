@@ -1,0 +1,209 @@
+"""Forms: blueprint uploads, the variables form generated from a blueprint version, settings.
+
+Sensitive variables are write-only: a password input that never renders a value, and left
+blank on an edit it keeps the stored value.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from inventory.models import CloudAccount
+from provisioning.hcl import BlueprintError, MiB, Variable, files_from_texts, files_from_zip
+from provisioning.models import BlueprintVersion, Deployment, deployment_name_validator
+from provisioning.services.deployments import values_check
+
+SECRET_KEPT = "A value is stored. Leave this blank to keep it."
+PASTED = ("main.tf", "variables.tf", "outputs.tf")
+
+
+def _pasted_field(name: str) -> str:
+    return "paste_" + name.replace(".", "_")
+
+
+class BlueprintFilesForm(forms.Form):
+    """A zip archive, or the text of up to three .tf files. `files` holds the checked result."""
+
+    archive = forms.FileField(
+        label="Zip archive",
+        required=False,
+        help_text="A Terraform root module: .tf, .tf.json, .md and template files, 5 MiB at most.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in PASTED:
+            self.fields[_pasted_field(name)] = forms.CharField(
+                label=f"or paste {name}",
+                required=False,
+                strip=False,
+                widget=forms.Textarea(
+                    attrs={"rows": 6, "spellcheck": "false", "class": "text-mono"}
+                ),
+            )
+        self.files_found: dict[str, str] = {}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        archive = data.get("archive")
+        pasted = {n: data.get(_pasted_field(n)) or "" for n in PASTED}
+        pasted = {n: text for n, text in pasted.items() if text.strip()}
+        if archive and pasted:
+            raise ValidationError("Upload a zip archive or paste files, not both.")
+        if not archive and not pasted:
+            raise ValidationError("Upload a zip archive or paste at least main.tf.")
+        try:
+            if archive:
+                if archive.size > 5 * MiB:
+                    raise BlueprintError("The archive is larger than 5 MiB.")
+                self.files_found = files_from_zip(archive.read())
+            else:
+                self.files_found = files_from_texts(pasted)
+        except BlueprintError as error:
+            raise ValidationError(str(error)) from None
+        return data
+
+
+class BlueprintCreateForm(BlueprintFilesForm):
+    name = forms.CharField(max_length=100)
+    description = forms.CharField(max_length=500, required=False)
+
+    field_order = ["name", "description", "archive"]
+
+
+class ProvisioningSettingsForm(forms.Form):
+    require_second_approver = forms.BooleanField(
+        required=False,
+        label="Require a second person to approve plans",
+        help_text="Whoever approves and applies a plan must not be who made it.",
+    )
+
+
+def _variable_field(var: Variable, stored: bool) -> forms.Field:
+    help_parts = [var.description] if var.description else []
+    help_parts.append(f"Type: {var.type}.")
+    kind = var.type.split("(")[0].strip()
+    required = var.required and not stored
+    if var.sensitive:
+        widget: forms.Widget = forms.PasswordInput(
+            render_value=False, attrs={"autocomplete": "new-password"}
+        )
+        if stored:
+            help_parts.append(SECRET_KEPT)
+        return forms.CharField(
+            label=var.name, required=required, strip=False, widget=widget,
+            help_text=" ".join(help_parts),
+        )  # fmt: skip
+    if kind == "bool":
+        choices = [("true", "true"), ("false", "false")]
+        if var.required:
+            choices.insert(0, ("", "—"))
+        return forms.ChoiceField(
+            label=var.name, required=required, choices=choices, help_text=" ".join(help_parts)
+        )
+    if kind in ("list", "set", "map", "object", "tuple", "any"):
+        help_parts.append("As JSON.")
+        widget = forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "class": "text-mono"})
+    else:
+        widget = forms.TextInput(attrs={"spellcheck": "false"})
+    return forms.CharField(
+        label=var.name, required=required, strip=False, widget=widget,
+        help_text=" ".join(help_parts),
+    )  # fmt: skip
+
+
+def _as_text(value: Any, var: Variable) -> str:
+    if value is None:
+        return ""
+    kind = var.type.split("(")[0].strip()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and kind in ("string", "number", "bool"):
+        return value
+    if kind in ("string", "number") and isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value)
+
+
+class DeploymentForm(forms.Form):
+    """Name, cloud account and one field per variable of `version` (prefixed `var_`)."""
+
+    name = forms.CharField(
+        max_length=63,
+        validators=[deployment_name_validator],
+        help_text="Unique in the organization; you type it to confirm a destroy.",
+    )
+    account = forms.ModelChoiceField(
+        queryset=CloudAccount.objects.none(),
+        required=False,
+        empty_label="No cloud account",
+        label="Cloud account",
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        version: BlueprintVersion,
+        organization: Any,
+        deployment: Deployment | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.version, self.organization, self.deployment = version, organization, deployment
+        initial: dict[str, Any] = {}
+        stored: dict[str, Any] = {}
+        if deployment is not None:
+            initial["account"] = deployment.account_id
+            stored = {**deployment.variables, **deployment.sensitive_variables}
+        self.variables = version.user_variables()
+        for var in self.variables:
+            value = stored.get(var.name, var.default) if deployment else var.default
+            if not var.sensitive:
+                initial[f"var_{var.name}"] = _as_text(value, var)
+        kwargs.setdefault("initial", initial)
+        super().__init__(*args, **kwargs)
+        self.stored = stored
+        accounts = CloudAccount.objects.filter(organization=organization)
+        if version.cloud:
+            accounts = accounts.filter(provider=version.cloud)
+            self.fields["account"].required = True
+            self.fields["account"].empty_label = None
+            self.fields[
+                "account"
+            ].help_text = f"This blueprint deploys to {version.get_cloud_display()}."
+        else:
+            self.fields["account"].help_text = "This blueprint needs no cloud account."
+        self.fields["account"].queryset = accounts
+        if deployment is not None:
+            del self.fields["name"]
+        for var in self.variables:
+            stored_secret = var.sensitive and bool(self.stored.get(var.name))
+            self.fields[f"var_{var.name}"] = _variable_field(var, stored_secret)
+        self.values: dict[str, Any] = {}
+
+    def variable_fields(self) -> list[forms.BoundField]:
+        return [self[f"var_{v.name}"] for v in self.variables]
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if Deployment.objects.filter(organization=self.organization, name__iexact=name).exists():
+            raise ValidationError("This organization already has a deployment with this name.")
+        return name
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        raw: dict[str, Any] = {}
+        for var in self.variables:
+            value = data.get(f"var_{var.name}")
+            if var.sensitive and not value and self.stored.get(var.name) is not None:
+                value = self.stored[var.name]  # blank keeps the stored value
+            if value is not None:
+                raw[var.name] = value
+        self.values, errors = values_check(self.version, raw)
+        for name, error in errors.items():
+            field = f"var_{name}"
+            self.add_error(field if field in self.fields else None, f"{name}: {error}")
+        return data

@@ -1,0 +1,136 @@
+"""Blueprints: the bundled ones kept in step with provisioning/blueprints/, and organizations'
+own, uploaded as a zip or pasted. Each change of files is a new version; nothing is ever
+rewritten in place, so a deployment's version stays exactly what it was."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from typing import Any
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from accounts.audit import audit_record
+from accounts.models import Organization, User
+from provisioning.hcl import BlueprintError, bundled_blueprints, check_files, parse_variables
+from provisioning.models import Blueprint, BlueprintVersion, Cloud
+
+_CLOUDS = {
+    "hashicorp/aws": Cloud.AWS,
+    "hashicorp/azurerm": Cloud.AZURE,
+    "hashicorp/google": Cloud.GCP,
+}
+_SOURCE = re.compile(r'source\s*=\s*"(?:registry\.terraform\.io/)?([\w-]+/[\w-]+)"')
+
+
+def checksum(files: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
+
+
+def cloud_of(files: dict[str, str]) -> str:
+    """The cloud whose provider the blueprint requires (the first one named), or ""."""
+    for path in sorted(files):
+        if path.endswith((".tf", ".tf.json")):
+            for source in _SOURCE.findall(files[path]):
+                if source.lower() in _CLOUDS:
+                    return _CLOUDS[source.lower()]
+    return Cloud.NONE
+
+
+def version_fields(files: dict[str, str]) -> dict[str, Any]:
+    """What a new version stores, or BlueprintError: refused before anything is written."""
+    check_files(files)
+    variables = parse_variables(files)
+    return {
+        "files": files,
+        "variables": [dataclasses.asdict(v) for v in variables],
+        "checksum": checksum(files),
+        "cloud": cloud_of(files),
+    }
+
+
+def _add_version(
+    blueprint: Blueprint, fields: dict[str, Any], user: User | None
+) -> BlueprintVersion | None:
+    """A new version, or None when the files are those of the latest one."""
+    latest = blueprint.versions.order_by("-number").first()
+    if latest is not None and latest.checksum == fields["checksum"]:
+        return None
+    version = BlueprintVersion.objects.create(
+        blueprint=blueprint,
+        number=(latest.number if latest else 0) + 1,
+        created_by=user,
+        **fields,
+    )
+    blueprint.latest_version = version
+    blueprint.save(update_fields=["latest_version", "updated_at"])
+    return version
+
+
+def blueprint_sync_bundled(**kwargs: Any) -> list[BlueprintVersion]:
+    """Bring the bundled blueprints into the database (post_migrate): a new version of each
+    whose files changed. Running it again changes nothing."""
+    added = []
+    for bundled in bundled_blueprints():
+        with transaction.atomic():
+            blueprint, _ = Blueprint.objects.update_or_create(
+                organization=None,
+                slug=bundled.slug,
+                defaults={"name": bundled.name, "description": bundled.description[:500]},
+            )
+            version = _add_version(blueprint, version_fields(bundled.files), None)
+            if version is not None:
+                added.append(version)
+    return added
+
+
+def blueprint_create(
+    *,
+    organization: Organization,
+    name: str,
+    description: str,
+    files: dict[str, str],
+    user: User,
+    request: Any = None,
+) -> Blueprint:
+    """An organization's own blueprint with its first version. Raises BlueprintError."""
+    fields = version_fields(files)
+    slug = slugify(name)[:64] or "blueprint"
+    with transaction.atomic():
+        if Blueprint.objects.filter(organization=organization, slug=slug).exists():
+            raise BlueprintError(f"This organization already has a blueprint named {name!r}.")
+        blueprint = Blueprint.objects.create(
+            organization=organization,
+            slug=slug,
+            name=name,
+            description=description,
+            created_by=user,
+        )
+        version = _add_version(blueprint, fields, user)
+        audit_record(
+            organization=organization, action="blueprint.created", actor=user, target=blueprint,
+            data={"version": version.number if version else None, "files": sorted(files)},
+            request=request,
+        )  # fmt: skip
+    return blueprint
+
+
+def blueprint_version_add(
+    *, blueprint: Blueprint, files: dict[str, str], user: User, request: Any = None
+) -> BlueprintVersion | None:
+    """A new version of an organization's blueprint; None when nothing changed."""
+    if blueprint.is_bundled:
+        raise BlueprintError("Bundled blueprints change only with mcloud itself.")
+    fields = version_fields(files)
+    with transaction.atomic():
+        version = _add_version(blueprint, fields, user)
+        if version is not None:
+            audit_record(
+                organization=blueprint.organization, action="blueprint.version_added",
+                actor=user, target=blueprint,
+                data={"version": version.number, "files": sorted(files)}, request=request,
+            )  # fmt: skip
+    return version

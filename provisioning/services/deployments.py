@@ -1,0 +1,165 @@
+"""Deployments: creating them, changing their variables, the organization's rules, and the
+state lock an admin may force open."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.audit import audit_record
+from accounts.exceptions import ActionRefused
+from accounts.models import Organization, User
+from inventory.models import CloudAccount
+from provisioning.hcl import validate_values
+from provisioning.models import (
+    DEPLOYMENT_ID_VARIABLE,
+    BlueprintVersion,
+    Deployment,
+    DeploymentRun,
+    ProvisioningSettings,
+)
+from provisioning.services.state import DatabaseStateStore, lease_is_live
+
+
+def provisioning_settings(organization: Organization) -> ProvisioningSettings:
+    """The organization's settings row (unsaved defaults when it has none)."""
+    found = ProvisioningSettings.objects.filter(organization=organization).first()
+    return found or ProvisioningSettings(organization=organization)
+
+
+def provisioning_settings_update(
+    *, organization: Organization, require_second_approver: bool, user: User, request: Any = None
+) -> ProvisioningSettings:
+    row, _ = ProvisioningSettings.objects.update_or_create(
+        organization=organization,
+        defaults={"require_second_approver": require_second_approver, "updated_by": user},
+    )
+    audit_record(
+        organization=organization, action="provisioning.settings_changed", actor=user,
+        data={"require_second_approver": require_second_approver}, request=request,
+    )  # fmt: skip
+    return row
+
+
+def split_values(
+    version: BlueprintVersion, values: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(plain values, sensitive values): the second kind is only ever stored encrypted."""
+    sensitive = version.sensitive_names
+    plain = {k: v for k, v in values.items() if k not in sensitive and k != DEPLOYMENT_ID_VARIABLE}
+    secret = {k: v for k, v in values.items() if k in sensitive and k != DEPLOYMENT_ID_VARIABLE}
+    return plain, secret
+
+
+def values_check(
+    version: BlueprintVersion, raw: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """(typed values with defaults applied, errors by variable name), as hcl.validate_values."""
+    variables = version.variable_list()
+    if any(v.name == DEPLOYMENT_ID_VARIABLE for v in variables):
+        raw = {**raw, DEPLOYMENT_ID_VARIABLE: "0"}  # the app fills it in at run time
+    values, errors = validate_values(variables, raw)
+    values.pop(DEPLOYMENT_ID_VARIABLE, None)
+    return values, errors
+
+
+def values_validate(version: BlueprintVersion, raw: dict[str, Any]) -> dict[str, Any]:
+    """Typed values with defaults applied, or ActionRefused naming the bad ones."""
+    values, errors = values_check(version, raw)
+    if errors:
+        raise ActionRefused("; ".join(f"{name}: {error}" for name, error in sorted(errors.items())))
+    return values
+
+
+def _check_account(version: BlueprintVersion, account: CloudAccount | None) -> None:
+    if version.cloud and account is None:
+        raise ActionRefused(f"This blueprint needs a {version.get_cloud_display()} account.")
+    if version.cloud and account is not None and account.provider != version.cloud:
+        raise ActionRefused(
+            f"This blueprint needs a {version.get_cloud_display()} account, "
+            f"not {account.get_provider_display()}."
+        )
+
+
+def deployment_create(
+    *,
+    organization: Organization,
+    name: str,
+    version: BlueprintVersion,
+    account: CloudAccount | None,
+    values: dict[str, Any],
+    user: User | None,
+    request: Any = None,
+) -> Deployment:
+    """A new deployment of `version` with validated `values` (see values_validate)."""
+    _check_account(version, account)
+    if account is not None and account.organization_id != organization.pk:
+        raise ActionRefused("That cloud account belongs to another organization.")
+    plain, secret = split_values(version, values)
+    with transaction.atomic():
+        if Deployment.objects.filter(organization=organization, name__iexact=name).exists():
+            raise ActionRefused(f"This organization already has a deployment named {name!r}.")
+        deployment = Deployment.objects.create(
+            organization=organization, name=name, blueprint_version=version, account=account,
+            variables=plain, sensitive_variables=secret, created_by=user,
+        )  # fmt: skip
+        audit_record(
+            organization=organization, action="deployment.created", actor=user,
+            target=deployment, request=request,
+            data={"blueprint": version.blueprint.slug, "version": version.number,
+                  "account": account.name if account else None, "variables": sorted(values)},
+        )  # fmt: skip
+    return deployment
+
+
+def deployment_update(
+    *,
+    deployment: Deployment,
+    account: CloudAccount | None,
+    values: dict[str, Any],
+    user: User,
+    request: Any = None,
+) -> Deployment:
+    """New variable values (and account). Plans awaiting approval were made with the old
+    values, so they are discarded."""
+    from provisioning.services.runs import plans_discard_pending
+
+    version = deployment.blueprint_version
+    _check_account(version, account)
+    plain, secret = split_values(version, values)
+    with transaction.atomic():
+        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        if deployment.runs.filter(status__in=DeploymentRun.ACTIVE).exists():
+            raise ActionRefused("A run of this deployment is in progress: wait for it to finish.")
+        changed = sorted(
+            k for k in values
+            if values[k] != {**deployment.variables, **deployment.sensitive_variables}.get(k)
+        )  # fmt: skip
+        deployment.account, deployment.variables = account, plain
+        deployment.sensitive_variables = secret
+        deployment.save()
+        plans_discard_pending(deployment=deployment, reason="the variables changed", user=user)
+        audit_record(
+            organization=deployment.organization, action="deployment.updated", actor=user,
+            target=deployment, request=request,
+            data={"changed": changed, "account": account.name if account else None},
+        )  # fmt: skip
+    return deployment
+
+
+def state_force_unlock(*, deployment: Deployment, user: User, request: Any = None) -> bool:
+    """Release the state lock a dead worker left behind. Refused while a run holds the lease."""
+    deployment.refresh_from_db()
+    if lease_is_live(deployment):
+        raise ActionRefused("A run of this deployment is in progress: its lock is not stale.")
+    held = DatabaseStateStore(deployment).force_unlock()
+    if held is None:
+        return False
+    audit_record(
+        organization=deployment.organization, action="deployment.state_unlocked", actor=user,
+        target=deployment, request=request,
+        data={"lock": held.id, "at": timezone.now().isoformat()},
+    )  # fmt: skip
+    return True

@@ -1,0 +1,196 @@
+"""Deployment pages: the provisioning page (list and settings), create, detail, edit, and the
+actions that queue runs (plan, destroy) or free a stale state lock."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from accounts.exceptions import ActionRefused
+from accounts.roles import Role
+from accounts.tenancy import OrgRequest, get_for_org, org_view
+from provisioning import selectors
+from provisioning.forms import DeploymentForm, ProvisioningSettingsForm
+from provisioning.models import Deployment, DeploymentRun
+from provisioning.services import deployments as services
+from provisioning.services.runs import run_plan_queue
+from provisioning.services.state import lock_description
+
+
+def _deployment(request: OrgRequest, pk: int) -> Deployment:
+    return get_for_org(
+        Deployment.objects.select_related(
+            "blueprint_version__blueprint", "account", "created_by", "last_run"
+        ),
+        request,
+        pk=pk,
+    )
+
+
+@org_view(Role.VIEWER)
+def deployment_list(request: OrgRequest) -> HttpResponse:
+    rules = services.provisioning_settings(request.organization)
+    return render(request, "provisioning/deployment_list.html", {
+        "deployments": selectors.deployment_list(organization=request.organization),
+        "settings_form": ProvisioningSettingsForm(
+            initial={"require_second_approver": rules.require_second_approver}
+        ),
+        "rules": rules,
+        "can_plan": request.role.allows(Role.MEMBER),
+        "can_manage": request.role.allows(Role.ADMIN),
+    })  # fmt: skip
+
+
+@org_view(Role.ADMIN)
+@require_POST
+def settings_update(request: OrgRequest) -> HttpResponse:
+    form = ProvisioningSettingsForm(request.POST)
+    if form.is_valid():
+        services.provisioning_settings_update(
+            organization=request.organization,
+            require_second_approver=form.cleaned_data["require_second_approver"],
+            user=request.user,
+            request=request,
+        )
+        messages.success(request, "Saved the provisioning settings.")
+    return redirect("provisioning:deployment_list")
+
+
+@org_view(Role.MEMBER)
+def deployment_create(request: OrgRequest) -> HttpResponse:
+    """Choose a blueprint, then fill in the form generated from its latest version."""
+    blueprints = selectors.blueprint_list(organization=request.organization)
+    chosen = request.GET.get("blueprint", "")
+    if not chosen.isdigit():
+        return render(request, "provisioning/deployment_choose.html", {"blueprints": blueprints})
+    blueprint = get_object_or_404(blueprints, pk=int(chosen), latest_version__isnull=False)
+    version = blueprint.latest_version
+    form = DeploymentForm(request.POST or None, version=version, organization=request.organization)
+    if request.method == "POST" and form.is_valid():
+        try:
+            deployment = services.deployment_create(
+                organization=request.organization,
+                name=form.cleaned_data["name"],
+                version=version,
+                account=form.cleaned_data["account"],
+                values=form.values,
+                user=request.user,
+                request=request,
+            )
+        except ActionRefused as refused:
+            form.add_error(None, refused.message)
+        else:
+            messages.success(request, f"Created {deployment.name}. Plan it to see what it does.")
+            return redirect("provisioning:deployment_detail", pk=deployment.pk)
+    return render(
+        request,
+        "provisioning/deployment_form.html",
+        {"form": form, "version": version, "blueprint": blueprint},
+    )
+
+
+@org_view(Role.VIEWER)
+@vary_on_headers("HX-Request")
+def deployment_detail(request: OrgRequest, pk: int) -> HttpResponse:
+    deployment = _deployment(request, pk)
+    runs = selectors.run_list(deployment=deployment)
+    rules = services.provisioning_settings(request.organization)
+    context = {
+        "deployment": deployment,
+        "runs": runs,
+        "second_person_required": rules.require_second_approver,
+        "busy": any(r.status in DeploymentRun.ACTIVE for r in runs),
+        "can_plan": request.role.allows(Role.MEMBER),
+        "can_manage": request.role.allows(Role.ADMIN),
+    }
+    template = "provisioning/deployment_detail.html"
+    if request.htmx and not request.htmx.boosted:
+        return render(request, template + "#runs", context)
+    version = deployment.blueprint_version
+    stored = {**deployment.variables}
+    context.update({
+        "variables": [
+            {"name": v.name, "sensitive": v.sensitive, "value": stored.get(v.name),
+             "is_set": bool(deployment.sensitive_variables.get(v.name))}
+            for v in version.user_variables()
+        ],
+        "outputs": sorted(deployment.outputs.items()),
+        "state": selectors.state_current(deployment=deployment),
+        "lock": lock_description(deployment),
+    })  # fmt: skip
+    return render(request, template, context)
+
+
+@org_view(Role.MEMBER)
+def deployment_edit(request: OrgRequest, pk: int) -> HttpResponse:
+    deployment = _deployment(request, pk)
+    form = DeploymentForm(
+        request.POST or None,
+        version=deployment.blueprint_version,
+        organization=request.organization,
+        deployment=deployment,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.deployment_update(
+                deployment=deployment,
+                account=form.cleaned_data["account"],
+                values=form.values,
+                user=request.user,
+                request=request,
+            )
+        except ActionRefused as refused:
+            form.add_error(None, refused.message)
+        else:
+            messages.success(request, f"Saved {deployment.name}. Plan it to apply the change.")
+            return redirect("provisioning:deployment_detail", pk=deployment.pk)
+    return render(
+        request,
+        "provisioning/deployment_form.html",
+        {"form": form, "version": deployment.blueprint_version, "deployment": deployment},
+    )
+
+
+def _queue_plan(request: OrgRequest, pk: int, *, destroy: bool) -> HttpResponse:
+    deployment = _deployment(request, pk)
+    try:
+        run = run_plan_queue(
+            deployment=deployment, user=request.user, destroy=destroy, request=request
+        )
+    except ActionRefused as refused:
+        messages.error(request, refused.message)
+        return redirect("provisioning:deployment_detail", pk=deployment.pk)
+    return redirect("provisioning:run_detail", pk=run.pk)
+
+
+@org_view(Role.MEMBER)
+@require_POST
+def deployment_plan(request: OrgRequest, pk: int) -> HttpResponse:
+    return _queue_plan(request, pk, destroy=False)
+
+
+@org_view(Role.ADMIN)
+@require_POST
+def deployment_destroy(request: OrgRequest, pk: int) -> HttpResponse:
+    """A destroy plan; applying it then asks for the deployment's name."""
+    return _queue_plan(request, pk, destroy=True)
+
+
+@org_view(Role.ADMIN)
+@require_POST
+def deployment_unlock(request: OrgRequest, pk: int) -> HttpResponse:
+    deployment = _deployment(request, pk)
+    try:
+        released = services.state_force_unlock(
+            deployment=deployment, user=request.user, request=request
+        )
+    except ActionRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(
+            request, "Released the state lock." if released else "The state was not locked."
+        )
+    return redirect("provisioning:deployment_detail", pk=deployment.pk)
