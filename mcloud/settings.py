@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "django_htmx",
     "django_q",
+    "ninja",
     "accounts",
     "inventory",
     "billing",
@@ -331,6 +332,10 @@ TERRAFORM_BIN = env.str("TERRAFORM_BIN", default="terraform")
 TERRAFORM_PLUGIN_DIR = env.str("TERRAFORM_PLUGIN_DIR", default=str(VAR_DIR / "terraform-plugins"))
 TERRAFORM_RUN_TIMEOUT = env.int("TERRAFORM_RUN_TIMEOUT", default=3600)
 TERRAFORM_CANCEL_GRACE_SECONDS = env.int("TERRAFORM_CANCEL_GRACE_SECONDS", default=10)
+
+# --- JSON API ----------------------------------------------------------------------------
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/m")  # per token or user
+API_ANON_RATE_LIMIT = env.str("API_ANON_RATE_LIMIT", default="30/m")  # per address
 
 # --- Sandbox estate (the local emulators, `python -m emulators`) --------------------------
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
