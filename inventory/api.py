@@ -31,7 +31,7 @@ from inventory.services import accounts as services
 from inventory.services.health import connection_check
 from inventory.services.sync import sync_run_queue
 from mcloud.api.errors import InvalidInput, responses
-from mcloud.api.security import require
+from mcloud.api.security import role_required
 
 router = Router(tags=["inventory"])
 
@@ -234,8 +234,8 @@ def cloud_accounts(request: HttpRequest) -> list[dict]:
 
 
 @router.post("/cloud-accounts", response=responses({201: CloudAccountOut}))
+@role_required(Role.ADMIN)
 def cloud_account_create(request: HttpRequest, body: CloudAccountIn) -> Status:
-    require(request, Role.ADMIN)
     base = {
         "name": body.name,
         "enabled": body.enabled,
@@ -263,8 +263,8 @@ def cloud_account_detail(request: HttpRequest, account_id: int) -> dict:
 
 
 @router.patch("/cloud-accounts/{account_id}", response=responses(CloudAccountOut))
+@role_required(Role.ADMIN)
 def cloud_account_update(request: HttpRequest, account_id: int, body: CloudAccountPatch) -> dict:
-    require(request, Role.ADMIN)
     account = get_for_org(CloudAccount, request, pk=account_id)
     form_class = FORMS[account.provider]
     current = form_class(account=account, organization=request.organization).initial
@@ -290,8 +290,8 @@ def cloud_account_update(request: HttpRequest, account_id: int, body: CloudAccou
 
 
 @router.delete("/cloud-accounts/{account_id}", response=responses({204: None}))
+@role_required(Role.ADMIN)
 def cloud_account_delete(request: HttpRequest, account_id: int) -> Status:
-    require(request, Role.ADMIN)
     services.cloud_account_delete(
         account=get_for_org(CloudAccount, request, pk=account_id), request=request
     )
@@ -299,8 +299,8 @@ def cloud_account_delete(request: HttpRequest, account_id: int) -> Status:
 
 
 @router.post("/cloud-accounts/{account_id}/test", response=responses(HealthOut))
+@role_required(Role.ADMIN)
 def cloud_account_test(request: HttpRequest, account_id: int) -> Any:
-    require(request, Role.ADMIN)
     return connection_check(
         account=get_for_org(CloudAccount, request, pk=account_id), request=request
     )
@@ -317,8 +317,8 @@ def _queue(request: HttpRequest, account: CloudAccount) -> SyncRun:
 @router.post(
     "/sync", response=responses({202: list[SyncRunOut]}), summary="Sync every active account"
 )
+@role_required(Role.MEMBER)
 def sync_all(request: HttpRequest) -> Status:
-    require(request, Role.MEMBER)
     accounts = CloudAccount.objects.filter(
         organization=request.organization, enabled=True, paused_at__isnull=True
     )
@@ -326,8 +326,8 @@ def sync_all(request: HttpRequest) -> Status:
 
 
 @router.post("/cloud-accounts/{account_id}/sync", response=responses({202: SyncRunOut}))
+@role_required(Role.MEMBER)
 def sync_account(request: HttpRequest, account_id: int) -> Status:
-    require(request, Role.MEMBER)
     account = get_for_org(CloudAccount, request, pk=account_id)
     if not account.is_active:
         raise ActionRefused(f"{account.name} is disabled or paused.")

@@ -4,6 +4,9 @@ gives the HTML views, so the same get_for_org() and role checks apply."""
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -50,6 +53,24 @@ def require(request: HttpRequest, role: Role) -> None:
     """The API's role check, the one the HTML views make with org_view(role)."""
     if not request.role.allows(role):
         raise PermissionDenied(f"This needs the {role.label} role or higher.")
+
+
+def role_required(role: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate an API operation with the least role that may call it (viewers by default).
+    The role is kept on the function, where the isolation tests read the role matrix."""
+
+    def decorator(operation: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(operation)
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            require(request, role)
+            return operation(request, *args, **kwargs)
+
+        # Resolved types, so django-ninja reads the operation's parameters from the wrapper.
+        checked.__signature__ = inspect.signature(operation, eval_str=True)
+        checked.min_role = role
+        return checked
+
+    return decorator
 
 
 AUTH = [TokenAuth(), OrgSessionAuth()]
