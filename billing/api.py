@@ -20,7 +20,7 @@ from billing.money import Money
 from billing.selectors import billing_settings, breakdown, cost_summary, daily_series
 from inventory.selectors import account_choices
 from mcloud.api.errors import InvalidInput, responses
-from mcloud.api.security import role_required
+from mcloud.api.security import role_auth
 
 router = Router(tags=["billing"])
 
@@ -234,21 +234,18 @@ def _save_budget(request: HttpRequest, body: BudgetIn, budget: Budget | None) ->
     return saved
 
 
-@router.post("/budgets", response=responses({201: BudgetOut}))
-@role_required(Role.ADMIN)
+@router.post("/budgets", response=responses({201: BudgetOut}), auth=role_auth(Role.ADMIN))
 def budget_create(request: HttpRequest, body: BudgetIn) -> Status:
     return Status(201, _budget_out(_save_budget(request, body, None)))
 
 
-@router.put("/budgets/{budget_id}", response=responses(BudgetOut))
-@role_required(Role.ADMIN)
+@router.put("/budgets/{budget_id}", response=responses(BudgetOut), auth=role_auth(Role.ADMIN))
 def budget_update(request: HttpRequest, budget_id: int, body: BudgetIn) -> dict:
     budget = get_for_org(Budget, request, pk=budget_id)
     return _budget_out(_save_budget(request, body, budget))
 
 
-@router.delete("/budgets/{budget_id}", response=responses({204: None}))
-@role_required(Role.ADMIN)
+@router.delete("/budgets/{budget_id}", response=responses({204: None}), auth=role_auth(Role.ADMIN))
 def budget_delete(request: HttpRequest, budget_id: int) -> Status:
     budget = get_for_org(Budget, request, pk=budget_id)
     audit_record(

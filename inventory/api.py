@@ -31,7 +31,7 @@ from inventory.services import accounts as services
 from inventory.services.health import connection_check
 from inventory.services.sync import sync_run_queue
 from mcloud.api.errors import InvalidInput, responses
-from mcloud.api.security import role_required
+from mcloud.api.security import role_auth
 
 router = Router(tags=["inventory"])
 
@@ -233,8 +233,9 @@ def cloud_accounts(request: HttpRequest) -> list[dict]:
     return [account_out(a) for a in rows]
 
 
-@router.post("/cloud-accounts", response=responses({201: CloudAccountOut}))
-@role_required(Role.ADMIN)
+@router.post(
+    "/cloud-accounts", response=responses({201: CloudAccountOut}), auth=role_auth(Role.ADMIN)
+)
 def cloud_account_create(request: HttpRequest, body: CloudAccountIn) -> Status:
     base = {
         "name": body.name,
@@ -262,8 +263,9 @@ def cloud_account_detail(request: HttpRequest, account_id: int) -> dict:
     )
 
 
-@router.patch("/cloud-accounts/{account_id}", response=responses(CloudAccountOut))
-@role_required(Role.ADMIN)
+@router.patch(
+    "/cloud-accounts/{account_id}", response=responses(CloudAccountOut), auth=role_auth(Role.ADMIN)
+)
 def cloud_account_update(request: HttpRequest, account_id: int, body: CloudAccountPatch) -> dict:
     account = get_for_org(CloudAccount, request, pk=account_id)
     form_class = FORMS[account.provider]
@@ -289,8 +291,9 @@ def cloud_account_update(request: HttpRequest, account_id: int, body: CloudAccou
     return account_out(account)
 
 
-@router.delete("/cloud-accounts/{account_id}", response=responses({204: None}))
-@role_required(Role.ADMIN)
+@router.delete(
+    "/cloud-accounts/{account_id}", response=responses({204: None}), auth=role_auth(Role.ADMIN)
+)
 def cloud_account_delete(request: HttpRequest, account_id: int) -> Status:
     services.cloud_account_delete(
         account=get_for_org(CloudAccount, request, pk=account_id), request=request
@@ -298,8 +301,9 @@ def cloud_account_delete(request: HttpRequest, account_id: int) -> Status:
     return Status(204, None)
 
 
-@router.post("/cloud-accounts/{account_id}/test", response=responses(HealthOut))
-@role_required(Role.ADMIN)
+@router.post(
+    "/cloud-accounts/{account_id}/test", response=responses(HealthOut), auth=role_auth(Role.ADMIN)
+)
 def cloud_account_test(request: HttpRequest, account_id: int) -> Any:
     return connection_check(
         account=get_for_org(CloudAccount, request, pk=account_id), request=request
@@ -315,9 +319,11 @@ def _queue(request: HttpRequest, account: CloudAccount) -> SyncRun:
 
 
 @router.post(
-    "/sync", response=responses({202: list[SyncRunOut]}), summary="Sync every active account"
+    "/sync",
+    response=responses({202: list[SyncRunOut]}),
+    summary="Sync every active account",
+    auth=role_auth(Role.MEMBER),
 )
-@role_required(Role.MEMBER)
 def sync_all(request: HttpRequest) -> Status:
     accounts = CloudAccount.objects.filter(
         organization=request.organization, enabled=True, paused_at__isnull=True
@@ -325,8 +331,11 @@ def sync_all(request: HttpRequest) -> Status:
     return Status(202, [_queue(request, account) for account in accounts])
 
 
-@router.post("/cloud-accounts/{account_id}/sync", response=responses({202: SyncRunOut}))
-@role_required(Role.MEMBER)
+@router.post(
+    "/cloud-accounts/{account_id}/sync",
+    response=responses({202: SyncRunOut}),
+    auth=role_auth(Role.MEMBER),
+)
 def sync_account(request: HttpRequest, account_id: int) -> Status:
     account = get_for_org(CloudAccount, request, pk=account_id)
     if not account.is_active:
