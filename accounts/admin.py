@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from accounts.models import AuditEvent, Invitation, Membership, Organization, User
+from accounts.models import ApiToken, AuditEvent, Invitation, Membership, Organization, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -89,3 +89,24 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "user",
+        "organization",
+        "role",
+        "hint",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = ["role", "revoked_at"]
+    search_fields = ["name", "user__email", "organization__name", "hint"]
+    list_select_related = ["user", "organization"]
+    # Only the hash is stored, and even that is not shown.
+    exclude = ["token_hash"]
+    readonly_fields = ["hint", "last_used_at"]

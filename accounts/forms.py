@@ -24,3 +24,27 @@ class ConfirmNameForm(forms.Form):
 
 class TransferForm(forms.Form):
     membership = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What uses it, e.g. the deploy pipeline.")
+    organization = forms.TypedChoiceField(coerce=int, choices=[])
+    role = forms.ChoiceField(
+        choices=Role.choices,
+        initial=Role.VIEWER,
+        help_text="At most your own role in that organization.",
+    )
+    expires_in_days = forms.TypedChoiceField(
+        label="Expires",
+        coerce=int,
+        empty_value=None,
+        required=False,
+        initial=90,
+        choices=[(30, "in 30 days"), (90, "in 90 days"), (365, "in a year"), ("", "never")],
+    )
+
+    def __init__(self, *args: object, memberships: list, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].choices = [
+            (m.organization_id, m.organization.name) for m in memberships
+        ]

@@ -23,5 +23,7 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("organization/audit/", views.audit_log, name="audit_log"),
+    path("account/tokens/", views.token_list, name="token_list"),
+    path("account/tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
     path("invitations/<str:token>/", views.invitation_detail, name="invitation_detail"),
 ]

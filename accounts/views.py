@@ -7,14 +7,20 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts import services
+from accounts import services, tokens
 from accounts.exceptions import ActionRefused
-from accounts.forms import ConfirmNameForm, MemberAddForm, OrganizationForm, RoleForm
-from accounts.models import AuditEvent, Invitation, Membership
+from accounts.forms import (
+    ApiTokenForm,
+    ConfirmNameForm,
+    MemberAddForm,
+    OrganizationForm,
+    RoleForm,
+)
+from accounts.models import ApiToken, AuditEvent, Invitation, Membership
 from accounts.roles import Role
 from accounts.selectors import audit_event_list, member_list, pending_invitation_list
 from accounts.tenancy import (
@@ -285,3 +291,43 @@ def audit_log(request: OrgRequest) -> HttpResponse:
         "accounts/audit_log.html",
         {"page": page, "actions": actions, "action": request.GET.get("action", "")},
     )
+
+
+@login_required
+def token_list(request: HttpRequest) -> HttpResponse:
+    """The user's API tokens; a new one is shown once, right after it is made."""
+    memberships = list(Membership.objects.filter(user=request.user).select_related("organization"))
+    form = ApiTokenForm(request.POST or None, memberships=memberships)
+    new_token = None
+    if request.method == "POST" and form.is_valid():
+        organization = next(
+            m.organization
+            for m in memberships
+            if m.organization_id == form.cleaned_data["organization"]
+        )
+        try:
+            _, new_token = tokens.token_create(
+                user=request.user,
+                organization=organization,
+                name=form.cleaned_data["name"],
+                role=form.cleaned_data["role"],
+                expires_in_days=form.cleaned_data["expires_in_days"],
+                request=request,
+            )
+        except ActionRefused as refused:
+            form.add_error("role", refused.message)
+        else:
+            form = ApiTokenForm(memberships=memberships)
+    rows = ApiToken.objects.filter(user=request.user).select_related("organization")
+    return render(
+        request, "accounts/token_list.html", {"form": form, "tokens": rows, "new_token": new_token}
+    )
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, pk=pk, user=request.user, revoked_at__isnull=True)
+    tokens.token_revoke(token=token, request=request)
+    messages.success(request, f"Revoked the token {token.name}.")
+    return redirect("accounts:token_list")

@@ -88,7 +88,8 @@ def sandbox_costs(organization: Any, owner: Any) -> str:
 
     rows = 0
     for account in CloudAccount.objects.filter(organization=organization, is_sandbox=True):
-        rows += cost_import(account=account).rows
+        run = cost_import(account=account)
+        rows += run.rows if run else 0
     budgets_evaluate(organization=organization)
     return f"costs: {rows:,} daily rows imported"
 

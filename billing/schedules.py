@@ -7,6 +7,7 @@ from typing import Any
 from django_q.models import Schedule
 
 COST_IMPORTS = "billing: daily cost import"
+RECOVER_IMPORTS = "billing: recover abandoned imports"
 
 
 def ensure_schedules(**kwargs: Any) -> None:
@@ -15,6 +16,15 @@ def ensure_schedules(**kwargs: Any) -> None:
         defaults={
             "func": "billing.tasks.import_all_costs",
             "schedule_type": Schedule.DAILY,
+            "repeats": -1,
+        },
+    )
+    Schedule.objects.update_or_create(
+        name=RECOVER_IMPORTS,
+        defaults={
+            "func": "billing.tasks.recover_abandoned_imports",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 10,
             "repeats": -1,
         },
     )

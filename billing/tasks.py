@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.utils import timezone
+from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from billing.services.budgets import budgets_evaluate
-from billing.services.imports import cost_import
+from billing.services.imports import cost_import, imports_recover_abandoned
 from inventory.models import CloudAccount
+
+RETRY_DELAY = timedelta(minutes=5)
 
 
 def import_all_costs() -> int:
@@ -30,5 +36,19 @@ def import_account_costs(account_id: int) -> str | None:
     if account is None:
         return None
     run = cost_import(account=account)
+    if run is None:  # a sync of the account is running: try again in a few minutes
+        Schedule.objects.create(
+            name=f"billing: retry import of account {account.pk} {timezone.now():%H%M%S%f}",
+            func="billing.tasks.import_account_costs",
+            args=repr((account.pk,)),
+            schedule_type=Schedule.ONCE,
+            next_run=timezone.now() + RETRY_DELAY,
+        )
+        return "postponed: the account is busy"
     budgets_evaluate(organization=account.organization)
     return f"{run.status}: {run.rows} rows"
+
+
+def recover_abandoned_imports() -> int:
+    """Scheduled: imports whose worker died are marked failed."""
+    return imports_recover_abandoned()

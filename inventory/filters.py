@@ -164,3 +164,9 @@ def tally_filters(f: ResourceFilters) -> dict[str, object] | None:
              "type": f.type, "status": f.status}  # fmt: skip
     lookups.update({k: v for k, v in exact.items() if v})
     return lookups
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(max_length=80)
+    query = forms.CharField(max_length=2000, required=False)
+    shared = forms.BooleanField(required=False)

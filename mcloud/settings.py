@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "django_htmx",
     "django_q",
+    "ninja",
     "accounts",
     "inventory",
     "billing",
@@ -336,6 +337,10 @@ TERRAFORM_CANCEL_GRACE_SECONDS = env.int("TERRAFORM_CANCEL_GRACE_SECONDS", defau
 PROVISIONING_LEASE_SECONDS = env.int("PROVISIONING_LEASE_SECONDS", default=90)
 # How long a second run of the same deployment waits for the lease before it is refused.
 PROVISIONING_LEASE_WAIT_SECONDS = env.int("PROVISIONING_LEASE_WAIT_SECONDS", default=5)
+
+# --- JSON API ----------------------------------------------------------------------------
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/m")  # per token or user
+API_ANON_RATE_LIMIT = env.str("API_ANON_RATE_LIMIT", default="30/m")  # per address
 
 # --- Sandbox estate (the local emulators, `python -m emulators`) --------------------------
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)

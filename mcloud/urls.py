@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 
 from inventory.views.dashboard import dashboard
+from mcloud.api.main import api
 from mcloud.health import health
 
 # Staff sign in to the admin through allauth too, so MFA and rate limits apply there.
@@ -13,6 +14,7 @@ admin.site.site_title = "mcloud admin"
 urlpatterns = [
     path("", dashboard, name="home"),
     path("health", health, name="health"),
+    path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),

@@ -8,10 +8,12 @@ from collections.abc import Callable
 import pytest
 from allauth.account.models import EmailAddress
 from django.test import Client
+from django.test.client import RequestFactory
 
 from accounts.models import Membership, Organization, User
 from accounts.roles import Role
 from accounts.tenancy import SESSION_KEY
+from accounts.tokens import token_create
 
 PASSWORD = "correct horse battery staple 42"
 
@@ -201,3 +203,29 @@ def sandbox(_sandbox_process, settings):
     settings.SANDBOX_URL = _sandbox_process
     settings.SANDBOX_ENABLED = True
     return _sandbox_process
+
+
+@pytest.fixture
+def token_for():
+    """A bearer token for `user` in their first organization (or `organization`)."""
+
+    def _make(user: User, role: Role | None = None, organization=None, **kwargs) -> str:
+        membership = Membership.objects.filter(user=user).select_related("organization")
+        membership = (
+            membership.get(organization=organization)
+            if organization
+            else membership.order_by("id").first()
+        )
+        request = RequestFactory().post("/")
+        request.user = user
+        _, value = token_create(
+            user=user,
+            organization=membership.organization,
+            name="test",
+            role=role or membership.role_enum,
+            expires_in_days=kwargs.get("days"),
+            request=request,
+        )
+        return value
+
+    return _make

@@ -19,6 +19,7 @@ from accounts.audit import audit_record
 from billing.models import CostDaily, CostData, CostResourceMonth, ImportRun
 from inventory.clouds import adapter_for
 from inventory.models import CloudAccount
+from inventory.services.sync import ABANDONED, lease_acquire, lease_release, lease_renew
 from mcloud.clouds.base import CloudError, CostRecord
 
 logger = logging.getLogger(__name__)
@@ -33,25 +34,56 @@ def import_window(account: CloudAccount, today: date) -> tuple[date, date]:
     return end - timedelta(days=days), end
 
 
-def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRun:
-    """Fetch the account's costs of the window and replace the stored days with them."""
-    today = today or timezone.localdate()
-    start, end = import_window(account, today)
-    run = ImportRun.objects.create(
-        organization_id=account.organization_id, account=account, start=start, end=end
-    )
+def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRun | None:
+    """Fetch the account's costs of the window and replace the stored days with them.
+
+    The import holds the account's lease, like a sync, so that a worker killed half-way is
+    noticed (its lease expires and the next import marks its run failed). Returns None when a
+    sync or an import of the account holds the lease now.
+    """
+    token = lease_acquire(account)
+    if token is None:
+        return None
     try:
-        records = adapter_for(account).costs(start, end)
-        with transaction.atomic():
-            run.rows = cost_records_replace(account=account, start=start, end=end, records=records)
-    except CloudError as error:
-        return _finish(run, ImportRun.State.FAILED, error.message)
-    except Exception as error:
-        logger.exception("Cost import %s of account %s failed", run.pk, account.pk)
-        return _finish(
-            run, ImportRun.State.FAILED, f"Unexpected error ({error.__class__.__name__})"
+        imports_recover_abandoned(account)
+        today = today or timezone.localdate()
+        start, end = import_window(account, today)
+        run = ImportRun.objects.create(
+            organization_id=account.organization_id, account=account, start=start, end=end
         )
-    return _finish(run, ImportRun.State.SUCCEEDED, "")
+        try:
+            records = adapter_for(account).costs(start, end)
+            lease_renew(account, token)
+            with transaction.atomic():
+                run.rows = cost_records_replace(
+                    account=account, start=start, end=end, records=records
+                )
+        except CloudError as error:
+            return _finish(run, ImportRun.State.FAILED, error.message)
+        except Exception as error:
+            logger.exception("Cost import %s of account %s failed", run.pk, account.pk)
+            return _finish(
+                run, ImportRun.State.FAILED, f"Unexpected error ({error.__class__.__name__})"
+            )
+        return _finish(run, ImportRun.State.SUCCEEDED, "")
+    finally:
+        lease_release(account, token)
+
+
+def imports_recover_abandoned(account: CloudAccount | None = None) -> int:
+    """Imports still "running" without the lease (their worker died) are marked failed."""
+    running = ImportRun.objects.filter(status=ImportRun.State.RUNNING)
+    if account is not None:
+        running = running.filter(account=account)
+    now = timezone.now()
+    dead = [
+        run.pk
+        for run in running.select_related("account")
+        if run.account.lease_until is None or run.account.lease_until < now or account is not None
+    ]
+    return ImportRun.objects.filter(pk__in=dead).update(
+        status=ImportRun.State.FAILED, error=ABANDONED, finished_at=now
+    )
 
 
 def cost_records_replace(

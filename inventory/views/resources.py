@@ -19,7 +19,7 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
 from inventory.extensions import RESOURCE_PANELS
-from inventory.filters import ResourceFilterForm
+from inventory.filters import ResourceFilterForm, SavedViewForm
 from inventory.models import Resource, SavedView
 from inventory.selectors import (
     account_choices,
@@ -150,17 +150,20 @@ def resource_detail(request: OrgRequest, pk: int) -> HttpResponse:
 @org_view(Role.VIEWER)
 @require_POST
 def saved_view_create(request: OrgRequest) -> HttpResponse:
-    name = request.POST.get("name", "").strip()[:80]
-    shared = request.POST.get("shared") == "on" and request.role.allows(Role.MEMBER)
-    query = _query(QueryDict(request.POST.get("query", "")))
-    if not name:
-        messages.error(request, "Give the view a name.")
-    else:
-        SavedView.objects.update_or_create(
-            organization=request.organization, owner=request.user, name=name,
-            defaults={"query": query, "shared": shared},
-        )  # fmt: skip
-        messages.success(request, f"Saved the view {name!r}.")
+    form = SavedViewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the view a name (80 characters at most).")
+        return redirect("inventory:resource_list")
+    name = form.cleaned_data["name"]
+    shared = form.cleaned_data["shared"] and request.role.allows(Role.MEMBER)
+    query = _query(QueryDict(form.cleaned_data["query"]))
+    SavedView.objects.update_or_create(
+        organization=request.organization,
+        owner=request.user,
+        name=name,
+        defaults={"query": query, "shared": shared},
+    )
+    messages.success(request, f"Saved the view {name!r}.")
     return redirect(f"{reverse('inventory:resource_list')}?{query}")
 
 

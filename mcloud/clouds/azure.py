@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import time as time_module
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -287,7 +288,7 @@ class AzureAdapter:
             ),
         )
         records: list[CostRecord] = []
-        result = client.query.usage(scope, query)
+        result = self._idempotent(lambda: client.query.usage(scope, query))
         seen: set[str] = set()
         while True:
             columns = {(c.name or "").lower(): i for i, c in enumerate(result.columns or [])}
@@ -318,7 +319,27 @@ class AzureAdapter:
                     code="Paging",
                 )
             seen.add(token)
-            result = client.query.usage(scope, query, params={"$skiptoken": token})
+            result = self._idempotent(
+                lambda token=token: client.query.usage(scope, query, params={"$skiptoken": token})
+            )
+
+    def _idempotent(self, call: Callable[[], Any]) -> Any:
+        """Call a read that is sent as a POST (the cost query), retrying what azure-core
+        retries only for GET: dropped connections, throttling and server errors."""
+        for attempt in range(self.endpoints.retries + 1):
+            try:
+                return call()
+            except (ServiceRequestError, ServiceResponseError):
+                if attempt == self.endpoints.retries:
+                    raise
+            except HttpResponseError as error:
+                if (
+                    error.status_code not in (429, 500, 502, 503, 504)
+                    or attempt == self.endpoints.retries
+                ):
+                    raise
+            time_module.sleep(min(0.5 * 2**attempt, 8))
+        raise AssertionError("unreachable")
 
 
 # Power states (the x of an instance view's "PowerState/x"); the word itself stays in metadata.

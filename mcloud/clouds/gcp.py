@@ -32,12 +32,16 @@ from mcloud.clouds.base import (
 from mcloud.clouds.prices import hourly_price
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+# Retried with backoff: throttling, server errors, and connections dropped or reset on the way.
 _TRANSIENT = (
     gexc.TooManyRequests,
     gexc.InternalServerError,
     gexc.ServiceUnavailable,
     gexc.BadGateway,
     gexc.GatewayTimeout,
+    requests.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    auth_exc.TransportError,
 )
 COMPUTE_MAX_RESULTS = 500  # the most Compute accepts per page
 # "project.dataset.table" of a billing export. Checked strictly because a table name cannot be a

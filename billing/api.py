@@ -1,0 +1,255 @@
+"""API: cost figures, breakdowns, the daily series, and budgets. The same selectors and role
+checks as the billing pages."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.http import HttpRequest, QueryDict
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema, Status
+
+from accounts.audit import audit_record
+from accounts.roles import Role
+from accounts.tenancy import get_for_org
+from billing.forms import BudgetForm, CostSelectionForm
+from billing.models import Budget
+from billing.money import Money
+from billing.selectors import billing_settings, breakdown, cost_summary, daily_series
+from inventory.selectors import account_choices
+from mcloud.api.errors import InvalidInput, responses
+from mcloud.api.security import role_auth
+
+router = Router(tags=["billing"])
+
+
+class Selection(Schema):
+    period: Literal["this_month", "last_month", "last_30", "last_90", "custom"] = "this_month"
+    start: date | None = Field(None, description="custom period: first day")
+    end: date | None = Field(None, description="custom period: last day (included)")
+    provider: str = ""
+    account: int | None = None
+    service: str = ""
+    region: str = ""
+
+
+class MoneyOut(Schema):
+    amounts: dict[str, Decimal] = Field(description="Per currency; never summed silently.")
+    total: Decimal | None = Field(
+        description="In the organization's currency, when every currency has a rate; else null."
+    )
+
+
+class SummaryOut(Schema):
+    currency: str
+    month_to_date: MoneyOut
+    forecast: MoneyOut
+    daily_rate: MoneyOut
+    last_month_same_day: MoneyOut
+    change_percent: float | None
+
+
+class BreakdownRow(Schema):
+    key: str | int | None
+    label: str
+    amounts: dict[str, Decimal]
+    total: Decimal | None
+    share: float | None
+
+
+class DayOut(Schema):
+    date: date
+    total: Decimal
+    values: dict[str, Decimal]
+
+
+class SeriesOut(Schema):
+    currency: str
+    start: date
+    end: date
+    days: list[DayOut]
+
+
+class BudgetIn(Schema):
+    name: str
+    amount: Decimal
+    account: int | None = None
+    basis: Literal["actual", "forecast"] = "actual"
+    thresholds: list[int] = [50, 80, 100]
+    webhook_url: str = ""
+
+
+class BudgetOut(Schema):
+    id: int
+    name: str
+    amount: Decimal
+    currency: str
+    account_id: int | None
+    basis: str
+    thresholds: list[int]
+    webhook_url: str
+
+
+def _form(request: HttpRequest, selection: Selection) -> CostSelectionForm:
+    data = QueryDict(mutable=True)
+    for key, value in selection.dict().items():
+        if value not in ("", None):
+            data[key] = str(value)
+    form = CostSelectionForm(
+        data,
+        accounts=account_choices(organization=request.organization),
+        today=timezone.localdate(),
+    )
+    if not form.is_valid():
+        raise InvalidInput({k: [str(m) for m in v] for k, v in form.errors.items()})
+    return form
+
+
+def _money(money: Money, summary: Any) -> dict[str, Any]:
+    return {"amounts": money.amounts, "total": summary.total(money)}
+
+
+@router.get(
+    "/costs/summary", response=responses(SummaryOut), summary="Month to date, forecast, change"
+)
+def costs_summary(request: HttpRequest, selection: Query[Selection]) -> dict:
+    form = _form(request, selection)
+    summary = cost_summary(
+        organization=request.organization, today=timezone.localdate(), filters=form.filters()
+    )
+    return {
+        "currency": summary.currency,
+        "change_percent": summary.change,
+        **{
+            name: _money(getattr(summary, name), summary)
+            for name in ("month_to_date", "forecast", "daily_rate", "last_month_same_day")
+        },
+    }
+
+
+@router.get("/costs/breakdown", response=responses(list[BreakdownRow]))
+def costs_breakdown(
+    request: HttpRequest,
+    selection: Query[Selection],
+    by: Literal["provider", "account", "service", "region"] = "provider",
+) -> list:
+    form = _form(request, selection)
+    start, end, _ = form.date_range()
+    settings = billing_settings(request.organization)
+    rows = breakdown(
+        organization=request.organization,
+        start=start,
+        end=end,
+        by=by,
+        filters=form.filters(),
+        currency=settings.currency,
+        rates=settings.rates,
+    )
+    return [
+        {
+            "key": r["key"],
+            "label": str(r["label"]),
+            "amounts": r["money"].amounts,
+            "total": r["total"],
+            "share": r["share"],
+        }
+        for r in rows
+    ]
+
+
+@router.get("/costs/daily", response=responses(SeriesOut))
+def costs_daily(
+    request: HttpRequest,
+    selection: Query[Selection],
+    group: Literal["provider", "service"] = "provider",
+) -> dict:
+    form = _form(request, selection)
+    start, end, _ = form.date_range()
+    settings = billing_settings(request.organization)
+    series = daily_series(
+        organization=request.organization,
+        start=start,
+        end=end,
+        group=group,
+        filters=form.filters(),
+        currency=settings.currency,
+        rates=settings.rates,
+        top=20,
+    )
+    days = [
+        {
+            "date": d["date"],
+            "total": d["total"],
+            "values": {k: v for k, v in zip(series["keys"], d["values"], strict=True) if v},
+        }
+        for d in series["days"]
+    ]
+    return {"currency": settings.currency, "start": start, "end": end, "days": days}
+
+
+def _budget_out(budget: Budget) -> dict:
+    return {
+        "id": budget.pk,
+        "name": budget.name,
+        "amount": budget.amount,
+        "currency": budget.currency,
+        "account_id": budget.account_id,
+        "basis": budget.basis,
+        "thresholds": budget.thresholds,
+        "webhook_url": budget.webhook_url,
+    }
+
+
+@router.get("/budgets", response=responses(list[BudgetOut]))
+def budgets(request: HttpRequest) -> list:
+    return [_budget_out(b) for b in Budget.objects.filter(organization=request.organization)]
+
+
+def _save_budget(request: HttpRequest, body: BudgetIn, budget: Budget | None) -> Budget:
+    data = {
+        "name": body.name,
+        "amount": str(body.amount),
+        "basis": body.basis,
+        "thresholds": ", ".join(str(t) for t in body.thresholds),
+        "webhook_url": body.webhook_url,
+        "account": body.account or "",
+    }
+    form = BudgetForm(data, instance=budget, organization=request.organization)
+    if not form.is_valid():
+        raise InvalidInput({k: [str(m) for m in v] for k, v in form.errors.items()})
+    saved = form.save(commit=False)
+    saved.organization = request.organization
+    saved.currency = billing_settings(request.organization).currency
+    saved.created_by = saved.created_by or request.user
+    saved.save()
+    audit_record(
+        organization=request.organization,
+        target=saved,
+        request=request,
+        action="budget.updated" if budget else "budget.created",
+        data={"amount": str(saved.amount), "thresholds": saved.thresholds},
+    )
+    return saved
+
+
+@router.post("/budgets", response=responses({201: BudgetOut}), auth=role_auth(Role.ADMIN))
+def budget_create(request: HttpRequest, body: BudgetIn) -> Status:
+    return Status(201, _budget_out(_save_budget(request, body, None)))
+
+
+@router.put("/budgets/{budget_id}", response=responses(BudgetOut), auth=role_auth(Role.ADMIN))
+def budget_update(request: HttpRequest, budget_id: int, body: BudgetIn) -> dict:
+    budget = get_for_org(Budget, request, pk=budget_id)
+    return _budget_out(_save_budget(request, body, budget))
+
+
+@router.delete("/budgets/{budget_id}", response=responses({204: None}), auth=role_auth(Role.ADMIN))
+def budget_delete(request: HttpRequest, budget_id: int) -> Status:
+    budget = get_for_org(Budget, request, pk=budget_id)
+    audit_record(
+        organization=request.organization, action="budget.deleted", target=budget, request=request
+    )
+    budget.delete()
+    return Status(204, None)

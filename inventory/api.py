@@ -1,0 +1,408 @@
+"""API: cloud accounts (secrets write-only), syncs, and the inventory with the same filters,
+sorting and pages as the HTML list. Same forms, services and role checks as the pages."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, QueryDict
+from django_q.tasks import async_task
+from ninja import Field, Query, Router, Schema, Status
+
+from accounts.exceptions import ActionRefused
+from accounts.roles import Role
+from accounts.tenancy import get_for_org
+from inventory.filters import ResourceFilterForm
+from inventory.forms import FORMS, CloudAccountForm
+from inventory.models import CloudAccount, Resource, SyncRun
+from inventory.selectors import (
+    account_choices,
+    cloud_account_list,
+    region_choices,
+    resource_count,
+    resource_events,
+)
+from inventory.selectors import resource_list as resource_list_selector
+from inventory.services import accounts as services
+from inventory.services.health import connection_check
+from inventory.services.sync import sync_run_queue
+from mcloud.api.errors import InvalidInput, responses
+from mcloud.api.security import role_auth
+
+router = Router(tags=["inventory"])
+
+
+# --- schemas ------------------------------------------------------------------------------
+class HealthOut(Schema):
+    status: str
+    response_ms: int | None
+    message: str
+    checked_at: datetime
+
+
+class CloudAccountOut(Schema):
+    id: int
+    name: str
+    provider: str
+    enabled: bool
+    paused: bool
+    pause_reason: str
+    sync_interval_minutes: int
+    last_synced_at: datetime | None
+    config: dict[str, Any]
+    secrets_set: list[str] = Field(description="Names of the stored secrets; never values.")
+    health: HealthOut | None
+
+
+class CloudAccountIn(Schema):
+    provider: Literal["aws", "azure", "gcp"]
+    name: str
+    enabled: bool = True
+    sync_interval_minutes: int | None = None
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The provider's fields, as on the form: auth_method, role_arn, "
+        "access_key_id, secret_access_key, session_token, regions (list) for AWS; tenant_id, "
+        "client_id, client_secret, subscription_ids (list) for Azure; service_account_key "
+        "(the JSON key), project_ids (list), billing_table for GCP. Secrets are write-only.",
+    )
+
+
+class CloudAccountPatch(Schema):
+    name: str | None = None
+    enabled: bool | None = None
+    sync_interval_minutes: int | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class SyncRunOut(Schema):
+    id: int
+    account_id: int
+    status: str
+    trigger: str
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    scopes_total: int
+    scopes_done: int
+    created: int
+    updated: int
+    unchanged: int
+    removed: int
+    scope_errors: dict[str, str]
+    error: str
+
+
+class ResourceOut(Schema):
+    id: int
+    resource_id: str
+    name: str
+    type: str
+    provider: str
+    account_id: int
+    region: str
+    status: str
+    tags: dict[str, Any]
+    managed: bool
+    deployment_ref: str
+    first_seen: datetime
+    last_seen: datetime
+    deleted_at: datetime | None
+
+
+class EventOut(Schema):
+    kind: str
+    old_status: str
+    new_status: str
+    occurred_at: datetime
+
+
+class ResourceDetailOut(ResourceOut):
+    scope: str
+    created_at: datetime | None
+    metadata: dict[str, Any]
+    events: list[EventOut]
+
+
+class ResourcePage(Schema):
+    count: int
+    page: int
+    pages: int
+    per_page: int
+    results: list[ResourceOut]
+
+
+class ResourceQuery(Schema):
+    q: str = ""
+    provider: str = ""
+    account: int | None = None
+    region: str = ""
+    type: str = ""
+    status: str = ""
+    tag: str = Field("", description="key, or key=value")
+    managed: Literal["", "managed", "unmanaged"] = ""
+    include_deleted: bool = False
+    sort: str = Field(
+        "name", description="name, type, provider, region, status, last_seen; a leading - reverses"
+    )
+    page: int = Field(1, ge=1)
+    per_page: Literal[25, 50, 100, 200] = 50
+
+
+# --- converters ---------------------------------------------------------------------------
+def account_out(account: CloudAccount) -> dict[str, Any]:
+    health = account.latest_health
+    return {
+        "id": account.pk,
+        "name": account.name,
+        "provider": account.provider,
+        "enabled": account.enabled,
+        "paused": account.is_paused,
+        "pause_reason": account.pause_reason,
+        "sync_interval_minutes": account.sync_interval_minutes,
+        "last_synced_at": account.last_synced_at,
+        "config": account.config,
+        "secrets_set": sorted(k for k, v in account.secrets.items() if v),
+        "health": None
+        if health is None
+        else {
+            "status": health.status,
+            "response_ms": health.response_ms,
+            "message": health.message,
+            "checked_at": health.checked_at,
+        },
+    }
+
+
+def resource_out(r: Resource) -> dict[str, Any]:
+    return {
+        "id": r.pk,
+        "resource_id": r.resource_id,
+        "name": r.name,
+        "type": r.type,
+        "provider": r.provider,
+        "account_id": r.account_id,
+        "region": r.region,
+        "status": r.status,
+        "tags": r.tags,
+        "managed": bool(r.deployment_ref),
+        "deployment_ref": r.deployment_ref,
+        "first_seen": r.first_seen,
+        "last_seen": r.last_seen,
+        "deleted_at": r.deleted_at,
+    }
+
+
+def _form_data(provider: str, settings: dict[str, Any], base: dict[str, Any]) -> QueryDict:
+    """API input as the HTML form would post it, so the same validation applies."""
+    data = QueryDict(mutable=True)
+    values = {**base, **settings}
+    for key, value in values.items():
+        if value is None or value is False:
+            continue
+        if key == "service_account_key" and isinstance(value, dict):
+            value = json.dumps(value)
+        if key == "regions":
+            data.setlist("regions", [str(v) for v in value])
+            continue
+        if isinstance(value, list):
+            value = "\n".join(str(v) for v in value)
+        data[key] = "on" if value is True else str(value)
+    if provider == "aws":
+        data.setdefault("regions_mode", "list" if values.get("regions") else "all")
+    return data
+
+
+def _validated(
+    request: HttpRequest, provider: str, data: QueryDict, account: CloudAccount | None = None
+) -> CloudAccountForm:
+    form = FORMS[provider](data, account=account, organization=request.organization)
+    if not form.is_valid():
+        raise InvalidInput({k: [str(m) for m in v] for k, v in form.errors.items()})
+    return form
+
+
+# --- cloud accounts -----------------------------------------------------------------------
+@router.get("/cloud-accounts", response=responses(list[CloudAccountOut]))
+def cloud_accounts(request: HttpRequest) -> list[dict]:
+    rows = cloud_account_list(organization=request.organization).defer(None)
+    return [account_out(a) for a in rows]
+
+
+@router.post(
+    "/cloud-accounts", response=responses({201: CloudAccountOut}), auth=role_auth(Role.ADMIN)
+)
+def cloud_account_create(request: HttpRequest, body: CloudAccountIn) -> Status:
+    base = {
+        "name": body.name,
+        "enabled": body.enabled,
+        "sync_interval_minutes": body.sync_interval_minutes,
+    }
+    form = _validated(request, body.provider, _form_data(body.provider, body.settings, base))
+    account = services.cloud_account_create(
+        organization=request.organization,
+        provider=body.provider,
+        name=form.cleaned_data["name"],
+        enabled=form.cleaned_data["enabled"],
+        config=form.config(),
+        secrets=form.secrets(),
+        sync_interval_minutes=form.cleaned_data["sync_interval_minutes"],
+        request=request,
+    )
+    return Status(201, account_out(account))
+
+
+@router.get("/cloud-accounts/{account_id}", response=responses(CloudAccountOut))
+def cloud_account_detail(request: HttpRequest, account_id: int) -> dict:
+    return account_out(
+        get_for_org(CloudAccount.objects.select_related("latest_health"), request, pk=account_id)
+    )
+
+
+@router.patch(
+    "/cloud-accounts/{account_id}", response=responses(CloudAccountOut), auth=role_auth(Role.ADMIN)
+)
+def cloud_account_update(request: HttpRequest, account_id: int, body: CloudAccountPatch) -> dict:
+    account = get_for_org(CloudAccount, request, pk=account_id)
+    form_class = FORMS[account.provider]
+    current = form_class(account=account, organization=request.organization).initial
+    base = {
+        **current,
+        "name": body.name or account.name,
+        "enabled": account.enabled if body.enabled is None else body.enabled,
+        "sync_interval_minutes": body.sync_interval_minutes or account.sync_interval_minutes,
+    }
+    form = _validated(
+        request, account.provider, _form_data(account.provider, body.settings, base), account
+    )
+    services.cloud_account_update(
+        account=account,
+        name=form.cleaned_data["name"],
+        enabled=form.cleaned_data["enabled"],
+        config=form.config(),
+        secrets=form.secrets(),
+        sync_interval_minutes=form.cleaned_data["sync_interval_minutes"],
+        request=request,
+    )
+    return account_out(account)
+
+
+@router.delete(
+    "/cloud-accounts/{account_id}", response=responses({204: None}), auth=role_auth(Role.ADMIN)
+)
+def cloud_account_delete(request: HttpRequest, account_id: int) -> Status:
+    services.cloud_account_delete(
+        account=get_for_org(CloudAccount, request, pk=account_id), request=request
+    )
+    return Status(204, None)
+
+
+@router.post(
+    "/cloud-accounts/{account_id}/test", response=responses(HealthOut), auth=role_auth(Role.ADMIN)
+)
+def cloud_account_test(request: HttpRequest, account_id: int) -> Any:
+    return connection_check(
+        account=get_for_org(CloudAccount, request, pk=account_id), request=request
+    )
+
+
+# --- syncs --------------------------------------------------------------------------------
+def _queue(request: HttpRequest, account: CloudAccount) -> SyncRun:
+    run = sync_run_queue(account=account, trigger=SyncRun.Trigger.MANUAL, requested_by=request.user)
+    if run.status == SyncRun.State.QUEUED:
+        transaction.on_commit(lambda: async_task("inventory.tasks.sync_run", run.pk, group="syncs"))
+    return run
+
+
+@router.post(
+    "/sync",
+    response=responses({202: list[SyncRunOut]}),
+    summary="Sync every active account",
+    auth=role_auth(Role.MEMBER),
+)
+def sync_all(request: HttpRequest) -> Status:
+    accounts = CloudAccount.objects.filter(
+        organization=request.organization, enabled=True, paused_at__isnull=True
+    )
+    return Status(202, [_queue(request, account) for account in accounts])
+
+
+@router.post(
+    "/cloud-accounts/{account_id}/sync",
+    response=responses({202: SyncRunOut}),
+    auth=role_auth(Role.MEMBER),
+)
+def sync_account(request: HttpRequest, account_id: int) -> Status:
+    account = get_for_org(CloudAccount, request, pk=account_id)
+    if not account.is_active:
+        raise ActionRefused(f"{account.name} is disabled or paused.")
+    return Status(202, _queue(request, account))
+
+
+@router.get("/sync-runs/{run_id}", response=responses(SyncRunOut))
+def sync_run(request: HttpRequest, run_id: int) -> SyncRun:
+    return get_for_org(SyncRun, request, pk=run_id)
+
+
+# --- inventory ----------------------------------------------------------------------------
+def _resource_page(request: HttpRequest, query: ResourceQuery, *, vm_only: bool) -> dict:
+    data = QueryDict(mutable=True)
+    for key, value in query.dict().items():
+        if value not in ("", None, False) and key != "page":
+            data[key] = "on" if value is True else str(value)
+    if vm_only:
+        data["type"] = "vm"
+    form = ResourceFilterForm(
+        data,
+        accounts=account_choices(organization=request.organization),
+        regions=region_choices(organization=request.organization),
+    )
+    filters = form.filters()
+    rows = resource_list_selector(organization=request.organization, filters=filters)
+    paginator = Paginator(rows, query.per_page)
+    known = resource_count(organization=request.organization, filters=filters)
+    if known is not None:
+        paginator.count = known
+    page = paginator.get_page(query.page)
+    return {
+        "count": paginator.count,
+        "page": page.number,
+        "pages": paginator.num_pages,
+        "per_page": query.per_page,
+        "results": [resource_out(r) for r in page],
+    }
+
+
+@router.get("/resources", response=responses(ResourcePage))
+def resources(request: HttpRequest, query: Query[ResourceQuery]) -> dict:
+    return _resource_page(request, query, vm_only=False)
+
+
+@router.get("/vms", response=responses(ResourcePage), summary="The virtual machines")
+def vms(request: HttpRequest, query: Query[ResourceQuery]) -> dict:
+    return _resource_page(request, query, vm_only=True)
+
+
+@router.get("/resources/{resource_pk}", response=responses(ResourceDetailOut))
+def resource_detail(request: HttpRequest, resource_pk: int) -> dict:
+    resource = get_for_org(Resource, request, pk=resource_pk)
+    events = [
+        {
+            "kind": e.kind,
+            "old_status": e.old_status,
+            "new_status": e.new_status,
+            "occurred_at": e.occurred_at,
+        }
+        for e in resource_events(resource=resource)
+    ]
+    return {
+        **resource_out(resource),
+        "scope": resource.scope,
+        "created_at": resource.created_at,
+        "metadata": resource.metadata,
+        "events": events,
+    }
