@@ -116,7 +116,8 @@ def _variable_field(var: Variable, stored: bool) -> forms.Field:
     )  # fmt: skip
 
 
-def _as_text(value: Any, var: Variable) -> str:
+def variable_as_text(value: Any, var: Variable) -> str:
+    """A variable's value as its form field holds it (JSON for collections)."""
     if value is None:
         return ""
     kind = var.type.split("(")[0].strip()
@@ -162,7 +163,7 @@ class DeploymentForm(forms.Form):
         for var in self.variables:
             value = stored.get(var.name, var.default) if deployment else var.default
             if not var.sensitive:
-                initial[f"var_{var.name}"] = _as_text(value, var)
+                initial[f"var_{var.name}"] = variable_as_text(value, var)
         kwargs.setdefault("initial", initial)
         super().__init__(*args, **kwargs)
         self.stored = stored

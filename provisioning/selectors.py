@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Substr
 
 from accounts.models import Organization
 from provisioning.models import Blueprint, Deployment, DeploymentRun, DeploymentState
@@ -40,4 +41,15 @@ def state_current(*, deployment: Deployment) -> dict[str, Any] | None:
         .order_by("-version")
         .values("version", "serial", "size", "created_at")
         .first()
+    )
+
+
+LOG_OFFSET_MAX = 2**31 - 2  # the databases' integer range
+
+
+def run_log_rows(offset: int) -> QuerySet[DeploymentRun]:
+    """Runs with `tail`, their log from character `offset` on (0-based, clamped)."""
+    start = min(max(0, offset), LOG_OFFSET_MAX) + 1
+    return DeploymentRun.objects.annotate(tail=Substr("log", start)).only(
+        "id", "status", "organization_id"
     )

@@ -14,6 +14,8 @@ from accounts.models import Membership, Organization, User
 from accounts.roles import Role
 from accounts.tenancy import SESSION_KEY
 from accounts.tokens import token_create
+from provisioning.models import Blueprint, BlueprintVersion
+from provisioning.services.blueprints import blueprint_sync_bundled
 
 PASSWORD = "correct horse battery staple 42"
 
@@ -229,3 +231,10 @@ def token_for():
         return value
 
     return _make
+
+
+@pytest.fixture
+def hello_version(db) -> BlueprintVersion:
+    """The bundled hello blueprint's version (real Terraform, null provider)."""
+    blueprint_sync_bundled()  # idempotent; flushes between transactional tests empty the table
+    return Blueprint.objects.get(organization=None, slug="hello").latest_version

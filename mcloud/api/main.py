@@ -10,6 +10,7 @@ from inventory.api import router as inventory_router
 from mcloud.api import errors
 from mcloud.api.dashboard import router as dashboard_router
 from mcloud.api.security import AUTH, THROTTLE
+from provisioning.api import router as provisioning_router
 
 api = NinjaAPI(
     title="mcloud API",
@@ -23,5 +24,5 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 errors.install(api)
-for router in (me_router, dashboard_router, inventory_router, billing_router):
+for router in (me_router, dashboard_router, inventory_router, billing_router, provisioning_router):
     api.add_router("/", router)

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
@@ -25,6 +26,7 @@ from django_q.tasks import async_task
 from accounts.audit import audit_record
 from accounts.exceptions import ActionRefused
 from accounts.models import User
+from accounts.roles import Role
 from provisioning.models import Deployment, DeploymentRun
 from provisioning.services.deployments import provisioning_settings
 from provisioning.services.state import DatabaseStateStore
@@ -188,6 +190,12 @@ def run_discard(*, run: DeploymentRun, user: User, request: Any = None) -> None:
     if not updated:
         raise ActionRefused("Only a plan awaiting approval can be discarded.")
     run_audit(run, "discarded", actor=user, request=request, reason="discarded")
+
+
+def cancel_permission_check(run: DeploymentRun, role: Role) -> None:
+    """Members cancel plans; applies are the admins' to cancel, as they are to start."""
+    if run.kind == Kind.APPLY and not role.allows(Role.ADMIN):
+        raise PermissionDenied("Cancelling an apply needs the Admin role or higher.")
 
 
 def run_cancel(*, run: DeploymentRun, user: User, request: Any = None) -> str:

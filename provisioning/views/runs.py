@@ -9,8 +9,6 @@ new text and a new poller with the new offset; once the run is final the answer 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.db.models.functions import Substr
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -20,6 +18,7 @@ from accounts.exceptions import ActionRefused
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
 from provisioning.models import DeploymentRun
+from provisioning.selectors import LOG_OFFSET_MAX, run_log_rows
 from provisioning.services import runs as services
 from provisioning.services.deployments import provisioning_settings
 
@@ -75,10 +74,8 @@ def run_log(request: OrgRequest, pk: int) -> HttpResponse:
         offset = max(0, int(request.GET.get("offset", "0")))
     except ValueError:
         offset = 0
-    rows = DeploymentRun.objects.annotate(tail=Substr("log", offset + 1)).only(
-        "id", "status", "organization_id"
-    )
-    run = get_for_org(rows, request, pk=pk)
+    offset = min(offset, LOG_OFFSET_MAX)
+    run = get_for_org(run_log_rows(offset), request, pk=pk)
     tail = run.tail or ""
     if not request.htmx:
         response = HttpResponse(tail, content_type="text/plain; charset=utf-8")
@@ -128,10 +125,8 @@ def run_discard(request: OrgRequest, pk: int) -> HttpResponse:
 @org_view(Role.MEMBER)
 @require_POST
 def run_cancel(request: OrgRequest, pk: int) -> HttpResponse:
-    """Members cancel plans; applies are the admins' to cancel, as they are to start."""
     run = _run(request, pk)
-    if run.kind == Kind.APPLY and not request.role.allows(Role.ADMIN):
-        raise PermissionDenied("Cancelling an apply needs the Admin role or higher.")
+    services.cancel_permission_check(run, request.role)
     try:
         status = services.run_cancel(run=run, user=request.user, request=request)
     except ActionRefused as refused:

@@ -7,20 +7,13 @@ from typing import Any
 import pytest
 
 from accounts.models import Organization, User
-from provisioning.models import Blueprint, BlueprintVersion, Deployment, DeploymentRun
-from provisioning.services.blueprints import blueprint_sync_bundled
+from provisioning.models import BlueprintVersion, Deployment, DeploymentRun
 from provisioning.services.deployments import deployment_create, values_validate
 from provisioning.services.runs import run_approve, run_plan_queue
 from provisioning.services.worker import run_execute
 
 SECRET = "tok-3f9a-SECRET-7c21"
 HOSTILE = '$(touch /tmp/pwned); rm -rf ~ && echo "x"'
-
-
-@pytest.fixture
-def hello_version(db) -> BlueprintVersion:
-    blueprint_sync_bundled()  # idempotent; flushes between transactional tests empty the table
-    return Blueprint.objects.get(organization=None, slug="hello").latest_version
 
 
 def make_deployment(

@@ -213,6 +213,8 @@ def test_the_log_endpoint_returns_only_new_text_and_stops_when_final(login, vera
     plain = client.get(url("run_log", run.pk), {"offset": 4})
     assert plain["Content-Type"].startswith("text/plain")
     assert (plain.content.decode(), plain["X-Log-Offset"]) == ("two <b>\nend\n", "16")
+    for junk in ("-5", "x", str(10**40)):  # clamped, never a server error
+        assert client.get(url("run_log", run.pk), {"offset": junk}).status_code == 200
 
     panel = client.get(url("run_panel", run.pk), headers=HTMX).content.decode()
     assert "<html" not in panel

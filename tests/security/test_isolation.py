@@ -23,8 +23,12 @@ from accounts.roles import Role
 from billing.models import Budget, BudgetAlert
 from inventory.models import Resource, SavedView, SyncRun
 from mcloud.api.main import api
+from provisioning.models import DeploymentRun
+from provisioning.services.blueprints import blueprint_create
+from provisioning.services.runs import run_plan_queue
 from tests.billing.costs import daily, store
 from tests.inventory import estate
+from tests.provisioning.conftest import make_deployment
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +57,7 @@ class World:
 
 
 @pytest.fixture
-def world(org, other_org, team) -> World:
+def world(org, other_org, team, hello_version) -> World:
     """Objects of Acme that URLs point at, and the same kinds in Umbrella for contrast."""
     from datetime import date
 
@@ -85,6 +89,16 @@ def world(org, other_org, team) -> World:
             basis="actual",
         ),
     }
+    deployment = make_deployment(org, team["bob"], hello_version, "hello-1")
+    plan = run_plan_queue(deployment=deployment, user=team["bob"], enqueue=False)
+    DeploymentRun.objects.filter(pk=plan.pk).update(
+        status=DeploymentRun.Status.PLANNED, plan_file=b"plan"
+    )
+    objects["blueprint"] = blueprint_create(
+        organization=org, name="Ours", description="", user=team["alice"],
+        files={"main.tf": 'output "x" {\n  value = 1\n}\n'},
+    )  # fmt: skip
+    objects["deployment"], objects["plan"] = deployment, plan
     theirs = estate.account(other_org, "theirs")
     estate.fill(theirs, 2, prefix="secret")
     return World(objects)
@@ -117,6 +131,30 @@ KWARGS: dict[str, Callable[[World], dict[str, Any]]] = {
     "api-1:sync_run": lambda w: {"run_id": w.objects["run"].pk},
     "api-1:resource_detail": lambda w: {"resource_pk": w.objects["resource"].pk},
     "api-1:budget_update": lambda w: {"budget_id": w.objects["budget"].pk},
+    "provisioning:blueprint_detail": lambda w: {"pk": w.objects["blueprint"].pk},
+    "provisioning:blueprint_upload": lambda w: {"pk": w.objects["blueprint"].pk},
+    "provisioning:deployment_detail": lambda w: {"pk": w.objects["deployment"].pk},
+    "provisioning:deployment_edit": lambda w: {"pk": w.objects["deployment"].pk},
+    "provisioning:deployment_plan": lambda w: {"pk": w.objects["deployment"].pk},
+    "provisioning:deployment_destroy": lambda w: {"pk": w.objects["deployment"].pk},
+    "provisioning:deployment_unlock": lambda w: {"pk": w.objects["deployment"].pk},
+    "provisioning:run_detail": lambda w: {"pk": w.objects["plan"].pk},
+    "provisioning:run_log": lambda w: {"pk": w.objects["plan"].pk},
+    "provisioning:run_panel": lambda w: {"pk": w.objects["plan"].pk},
+    "provisioning:run_approve": lambda w: {"pk": w.objects["plan"].pk},
+    "provisioning:run_discard": lambda w: {"pk": w.objects["plan"].pk},
+    "provisioning:run_cancel": lambda w: {"pk": w.objects["plan"].pk},
+    "api-1:deployment_detail": lambda w: {"deployment_id": w.objects["deployment"].pk},
+    "api-1:deployment_update": lambda w: {"deployment_id": w.objects["deployment"].pk},
+    "api-1:deployment_outputs": lambda w: {"deployment_id": w.objects["deployment"].pk},
+    "api-1:deployment_runs": lambda w: {"deployment_id": w.objects["deployment"].pk},
+    "api-1:deployment_plan": lambda w: {"deployment_id": w.objects["deployment"].pk},
+    "api-1:deployment_destroy": lambda w: {"deployment_id": w.objects["deployment"].pk},
+    "api-1:run_detail": lambda w: {"run_id": w.objects["plan"].pk},
+    "api-1:run_log": lambda w: {"run_id": w.objects["plan"].pk},
+    "api-1:run_approve": lambda w: {"run_id": w.objects["plan"].pk},
+    "api-1:run_discard": lambda w: {"run_id": w.objects["plan"].pk},
+    "api-1:run_cancel": lambda w: {"run_id": w.objects["plan"].pk},
     "api-1:budget_delete": lambda w: {"budget_id": w.objects["budget"].pk},
 }
 # URL name -> a form body naming Acme's objects, for pages that take the object from the body.
