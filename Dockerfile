@@ -11,8 +11,11 @@ RUN useradd --create-home --uid 1000 mcloud
 COPY --from=build /venv /venv
 WORKDIR /app
 COPY --chown=mcloud:mcloud . .
-# collectstatic needs settings but no secrets: a throwaway key for the build step only.
+# Terraform is in the venv (requirements.txt); lay out its offline providers.
+RUN bin/install-terraform /venv /app/var/terraform-plugins
+# collectstatic needs settings but no secrets: throwaway keys for the build step only.
 RUN SECRET_KEY=build-only-collectstatic-key-not-used-at-runtime-0123456789abcdef \
+    FIELD_ENCRYPTION_KEYS=YnVpbGQtb25seS1maWVsZC1rZXktbm90LXVzZWQtISE= \
     python manage.py collectstatic --noinput && chown -R mcloud:mcloud /app/var
 USER mcloud
 EXPOSE 8000
