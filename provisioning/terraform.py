@@ -14,7 +14,10 @@ What keeps user input and secrets where they belong:
   in-memory file (memfd) rather than in the working directory; so do `show -json` and
   `output -json`, whose output holds sensitive values;
 - output lines have the values of sensitive variables and the state server's password masked,
-  as a backstop to Terraform's own masking.
+  as a backstop to Terraform's own masking;
+- Terraform dies with the worker: a guard process (`lifeline.Lifeline`) kills its process
+  groups and removes the working directory when the worker dies, even by SIGKILL, and each
+  step waits at a gate until the guard knows its group, so no Terraform runs unguarded.
 
 Module boundaries: this engine imports neither Django settings nor models. The app layer builds
 a `TerraformConfig` from its settings and implements a `StateStore` of its own.
@@ -43,6 +46,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from provisioning.hcl import check_files
+from provisioning.lifeline import Lifeline
 from provisioning.state_server import (
     InMemoryStateStore,
     StateLock,
@@ -73,6 +77,10 @@ BACKEND_FILE = "_mcloud_backend.tf"
 TFVARS_FILE = "terraform.tfvars.json"
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"  # enough for local-exec's /bin/sh and coreutils
 NOT_STARTED = -signal.SIGINT  # exit code of a step that a cancel or timeout kept from starting
+# Each step starts as this shell, which becomes Terraform (exec: same process, same group) once
+# it reads a line on stdin: the worker writes it after the guard holds the group. Should the
+# worker die first, the shell reads the end of the pipe and exits without running anything.
+_GATE = 'read -r go && exec "$0" "$@" </dev/null'
 _RESERVED_ENV = re.compile(r"TF_\w*|HOME|PATH|TMPDIR|CHECKPOINT_DISABLE")
 # Terraform 1.0.3's http backend logs each request on stderr even without TF_LOG.
 _BACKEND_NOISE = re.compile(r"\d{4}/\d\d/\d\d [\d:]{8} \[DEBUG\] [A-Z]+ http://127\.0\.0\.1:\d+/")
@@ -318,10 +326,12 @@ class TerraformRun:
         self._timed_out = False
         self._deadline = time.monotonic() + self.config.timeout
         with ExitStack() as stack:
+            lifeline = stack.enter_context(Lifeline())  # closed last, once the directory is gone
             root = Path(tempfile.mkdtemp(prefix="mcloud-tf-"))  # mode 0700
+            lifeline.watch_dir(root)
             stack.callback(shutil.rmtree, root, ignore_errors=True)
             server = stack.enter_context(StateServer(self.store))
-            session = _Session(root, self._plugin_dir, server)
+            session = _Session(root, self._plugin_dir, server, lifeline)
             stack.callback(session.close_memfiles)
             session.write_files(spec, with_variables=with_variables)
             session.env = _environment(spec, session, with_variables=with_variables)
@@ -339,16 +349,8 @@ class TerraformRun:
             self._timed_out = self._timed_out or remaining <= 0
             cancelled, timed_out = self._cancelled, self._timed_out
             if not (cancelled or timed_out):
-                popen = subprocess.Popen(  # noqa: S603 (user input never becomes an argument)
-                    [self._binary, *args],
-                    cwd=session.work,
-                    env=session.env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=stdout.fd if stdout else subprocess.PIPE,
-                    stderr=subprocess.PIPE if stdout else subprocess.STDOUT,
-                    start_new_session=True,  # its own process group, for cancel()
-                )
-                process = self._process = _Process(popen)
+                popen = self._start(session, args, stdout)
+                process = self._process = _Process(popen, session.lifeline)
                 self._lines = lines
         if cancelled or timed_out:
             why = "the run was cancelled" if cancelled else "the run is out of time"
@@ -376,6 +378,37 @@ class TerraformRun:
             reader.join(timeout=1)
             if not reader.is_alive():  # else a leftover holds the pipe: closing would block
                 stream.close()
+
+    def _start(
+        self, session: _Session, args: tuple[str, ...], stdout: _MemFile | None
+    ) -> subprocess.Popen[bytes]:
+        """Start Terraform at its gate, have the guard hold its group, then open the gate."""
+        gate, opener = os.pipe()
+        try:
+            popen = subprocess.Popen(  # noqa: S603 (user input never becomes an argument)
+                ["/bin/sh", "-c", _GATE, self._binary, *args],
+                cwd=session.work,
+                env=session.env,
+                stdin=gate,
+                stdout=stdout.fd if stdout else subprocess.PIPE,
+                stderr=subprocess.PIPE if stdout else subprocess.STDOUT,
+                start_new_session=True,  # its own process group, for cancel() and the guard
+            )
+        except BaseException:
+            os.close(opener)
+            raise
+        finally:
+            os.close(gate)
+        try:
+            session.lifeline.hold(popen.pid)
+            os.write(opener, b"go\n")
+        except BaseException:
+            with popen:  # closes its pipes and waits for it
+                popen.kill()  # still at the gate: nothing ran
+            raise
+        finally:
+            os.close(opener)  # without "go", the shell exits: nothing runs unguarded
+        return popen
 
     def _relay(self, process: _Process, lines: queue.Queue[str | None], session: _Session) -> None:
         """Pass lines on until Terraform closes its output.
@@ -483,7 +516,9 @@ class _MemFile:
 class _Session:
     """The private directory of one plan() or apply(): root/{work,home,tmp}, all mode 0700."""
 
-    def __init__(self, root: Path, plugin_dir: Path, server: StateServer) -> None:
+    def __init__(
+        self, root: Path, plugin_dir: Path, server: StateServer, lifeline: Lifeline
+    ) -> None:
         self.root = root
         self.work = root / "work"
         self.home = root / "home"
@@ -491,6 +526,7 @@ class _Session:
         for path in (self.work, self.home, self.tmp):
             path.mkdir(mode=0o700)
         self.server = server
+        self.lifeline = lifeline
         self.plugin_arg = f"-plugin-dir={plugin_dir}"
         self.env: dict[str, str] = {}
         self.secrets: list[str] = []
@@ -531,11 +567,12 @@ class _Process:
     """A Terraform process leading its own process group (with its providers and provisioners).
 
     Signals go to the group only until the leader is reaped, so a recycled process id is
-    never signalled.
+    never signalled; the lifeline's guard lets go of the group then too, for the same reason.
     """
 
-    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+    def __init__(self, popen: subprocess.Popen[bytes], lifeline: Lifeline) -> None:
         self.popen = popen
+        self.lifeline = lifeline
         self.reaped = threading.Event()
         self._mutex = threading.Lock()
         self._stopping = False
@@ -555,6 +592,7 @@ class _Process:
         # Wait without reaping, so the group id stays ours while leftovers are killed.
         os.waitid(os.P_PID, self.popen.pid, os.WEXITED | os.WNOWAIT)
         self.signal(signal.SIGKILL)
+        self.lifeline.release(self.popen.pid)
         with self._mutex:
             code = self.popen.wait()
             self.reaped.set()

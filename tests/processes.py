@@ -1,4 +1,5 @@
-"""Start real app processes (q2 clusters, servers) against the test database."""
+"""Start real app processes (q2 clusters, servers) against the test database, and find the
+processes they start in turn (Linux: from /proc)."""
 
 from __future__ import annotations
 
@@ -57,3 +58,39 @@ def running(*args: str, **env: str) -> Iterator[subprocess.Popen[bytes]]:
                 continue
             except ProcessLookupError:
                 break
+
+
+def processes_in(directory: Path) -> dict[int, tuple[str, str]]:
+    """Processes working in `directory` or below: pid -> (name, start time)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile, or not ours to see
+            continue
+        if cwd == str(directory) or cwd.startswith(f"{directory}/"):
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            found[int(entry.name)] = (name, _start_time(stat))
+    return found
+
+
+def process_started(pid: int) -> str:
+    """The start time of process `pid`, which tells it from a later one with a recycled pid."""
+    return _start_time(Path(f"/proc/{pid}/stat").read_text())
+
+
+def process_running(pid: int, started: str) -> bool:
+    """Whether process `pid`, started at `started`, still runs: not gone, nor a zombie that
+    nobody reaped (pid 1 of a container may not reap orphans), nor another with its pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z" and _start_time(stat) == started
+
+
+def _start_time(stat: str) -> str:
+    return stat[stat.rindex(")") + 2 :].split()[19]  # field 22 of proc(5)

@@ -3,7 +3,9 @@
 - **The run lease**: at most one run per deployment at a time, across every worker on every host.
   A run first takes the deployment's lease (a conditional UPDATE of the deployment row, with an
   expiry that the run renews while Terraform works). A worker that dies leaves the lease to
-  expire; its run is then marked failed (`runs_recover_abandoned`).
+  expire; its run is then marked failed (`runs_recover_abandoned`). Its Terraform died with it
+  (`provisioning.lifeline`), but the state lock Terraform held stays, as Terraform's own locks
+  do, until an admin forces it open (`state_force_unlock`, refused while the lease is live).
 - **The state store**: `DatabaseStateStore` is the engine's `StateStore` on the database. Every
   state Terraform saves is a new encrypted `DeploymentState` row; Terraform's lock is a
   conditional UPDATE of the deployment row, so it holds across processes.
