@@ -13,7 +13,6 @@ written with a handful of bulk statements whatever the number of resources:
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -69,11 +68,13 @@ class Counts:
         self.removed += other.removed
 
 
+_JSON = DjangoJSONEncoder(sort_keys=True)  # one encoder: json.dumps(cls=...) makes one a call
+
+
 def serialize(record: ResourceRecord) -> tuple[str, str, str]:
     """(tags JSON, metadata JSON, fingerprint): the JSON as stored, and a hash of everything
     a sync writes, to tell a changed resource from an unchanged one with no second encoding."""
-    tags = json.dumps(record.tags, sort_keys=True, cls=DjangoJSONEncoder)
-    metadata = json.dumps(record.metadata, sort_keys=True, cls=DjangoJSONEncoder)
+    tags, metadata = _JSON.encode(record.tags), _JSON.encode(record.metadata)
     created = record.created_at.isoformat() if record.created_at else ""
     key = "\x1f".join((record.name, record.type, record.region, record.status, created, tags,
                         metadata))  # fmt: skip
