@@ -202,8 +202,8 @@ def main() -> None:
         failed_syncs = syncs.filter(status=SyncRun.State.FAILED).count()
     stats = read_stats(work / "locust")
     rows = [
-        (s["Name"], int(s["Request Count"]), int(s["Failure Count"]), float(s["Requests/s"]),
-         s["50%"], s["99%"])
+        (s["Name"], int(s["Request Count"]), int(s["Failure Count"]),
+         f'{float(s["Requests/s"]):.1f}', s["50%"], s["99%"])
         for s in stats
     ]  # fmt: skip
     total = next(s for s in stats if s["Name"] == "Aggregated")

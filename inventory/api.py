@@ -150,7 +150,7 @@ class ResourceQuery(Schema):
         "name", description="name, type, provider, region, status, last_seen; a leading - reverses"
     )
     page: int = Field(1, ge=1)
-    per_page: Literal[25, 50, 100, 200] = 50
+    per_page: int = Field(50, ge=1, le=200)
 
 
 # --- converters ---------------------------------------------------------------------------
