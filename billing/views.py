@@ -3,9 +3,7 @@ and their alerts, and the organization's billing settings."""
 
 from __future__ import annotations
 
-import csv
 import secrets
-from collections.abc import Iterator
 
 from django.contrib import messages
 from django.db import transaction
@@ -35,6 +33,7 @@ from billing.selectors import (
 from billing.services.budgets import alert_acknowledge, budget_spent
 from inventory.models import CloudAccount
 from inventory.selectors import account_choices
+from mcloud.exports import csv_lines
 
 KEEP = ("period", "start", "end", "group", "provider", "account", "service", "region")
 
@@ -121,17 +120,6 @@ def overview(request: OrgRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def _cell(value: object) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @org_view(Role.VIEWER)
 def export(request: OrgRequest) -> StreamingHttpResponse:
     """The daily costs of the current selection, streamed as CSV."""
@@ -144,29 +132,15 @@ def export(request: OrgRequest) -> StreamingHttpResponse:
         .annotate(amount=Sum("amount"))
         .order_by("date", "provider", "account__name", "service", "region")
     )
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield writer.writerow(
-            ["date", "provider", "account", "service", "region", "currency", "amount"]
-        )
-        for r in rows.iterator(chunk_size=2000):
-            yield writer.writerow(
-                [
-                    _cell(v)
-                    for v in (
-                        r["date"],
-                        r["provider"],
-                        r["account__name"],
-                        r["service"],
-                        r["region"],
-                        r["currency"],
-                        r["amount"],
-                    )
-                ]
-            )
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    header = ("date", "provider", "account", "service", "region", "currency", "amount")
+    cells = (
+        (r["date"], r["provider"], r["account__name"], r["service"], r["region"], r["currency"],
+         r["amount"])
+        for r in rows.iterator(chunk_size=2000)
+    )  # fmt: skip
+    response = StreamingHttpResponse(
+        csv_lines(header, cells), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = (
         f'attachment; filename="mcloud-costs-{start:%Y%m%d}-{end:%Y%m%d}.csv"'
     )

@@ -28,9 +28,17 @@ TENANT_DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$", re.IGNORECASE)
 SECRET_KEPT = "A value is stored. Leave this blank to keep it."
 
 
+class SecretTextarea(forms.Textarea):
+    """A textarea that, like PasswordInput(render_value=False), never renders its value: a form
+    shown again with errors must not send a pasted key back."""
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        return super().get_context(name, None, attrs)
+
+
 def _secret_field(label: str, *, required: bool = True, textarea: bool = False) -> forms.Field:
     widget = (
-        forms.Textarea(attrs={"rows": 6, "autocomplete": "off", "spellcheck": "false"})
+        SecretTextarea(attrs={"rows": 6, "autocomplete": "off", "spellcheck": "false"})
         if textarea
         else forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
     )

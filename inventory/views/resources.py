@@ -3,7 +3,6 @@ export, saved views and the resource page."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 
 from django.contrib import messages
@@ -29,6 +28,7 @@ from inventory.selectors import (
     saved_view_list,
 )
 from inventory.selectors import resource_list as resource_list_selector
+from mcloud.exports import csv_lines
 
 LIST_FIELDS = ("id", "name", "resource_id", "type", "provider", "region", "status", "first_seen",
                "last_seen", "deleted_at", "deployment_ref", "tags", "account__name")  # fmt: skip
@@ -100,35 +100,23 @@ def _query(params: QueryDict) -> str:
     return clean.urlencode()
 
 
-def _csv_cell(value: object) -> str:
-    """Cells a spreadsheet would run as a formula (=, +, -, @) are neutralized with a quote."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @org_view(Role.VIEWER)
 def resource_export(request: OrgRequest) -> StreamingHttpResponse:
     """Exactly what the current filter matches, as CSV, streamed in chunks."""
     rows = _rows(request, _form(request))
-    writer = csv.writer(_Echo())
 
-    def lines() -> Iterator[str]:
-        yield writer.writerow(CSV_COLUMNS)
+    def cells() -> Iterator[tuple[object, ...]]:
         for r in rows.iterator(chunk_size=2000):
             tags = ";".join(f"{k}={v}" for k, v in sorted(r.tags.items()))
-            yield writer.writerow([_csv_cell(v) for v in (
-                r.provider, r.account.name, r.type, r.name, r.resource_id, r.region, r.status,
-                tags, r.first_seen.isoformat() if r.first_seen else "",
-                r.last_seen.isoformat(), r.deleted_at.isoformat() if r.deleted_at else "",
-                r.deployment_ref)])  # fmt: skip
+            yield (r.provider, r.account.name, r.type, r.name, r.resource_id, r.region, r.status,
+                   tags, r.first_seen.isoformat() if r.first_seen else "",
+                   r.last_seen.isoformat(), r.deleted_at.isoformat() if r.deleted_at else "",
+                   r.deployment_ref)  # fmt: skip
 
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        csv_lines(CSV_COLUMNS, cells()), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="mcloud-inventory-{stamp}.csv"'
     return response
 

@@ -231,6 +231,17 @@ def test_a_gcp_key_with_a_broken_private_key_is_refused(login, ada, org):
     )
 
 
+def test_a_refused_form_does_not_send_a_pasted_key_back(login, ada, org):
+    key = service_account_key("my-project-1")
+    response = login(ada).post(
+        reverse("inventory:account_create") + "?provider=gcp",
+        {"name": "gcp-main", "service_account_key": json.dumps(key), "billing_table": "x y"},
+    )
+    assert response.context["form"].errors["billing_table"]
+    assert key["private_key"].splitlines()[1] not in response.content.decode()
+    assert 'name="service_account_key"' in response.content.decode()
+
+
 def test_a_blank_secret_keeps_the_stored_one_and_a_new_one_replaces_it(login, ada, org):
     account = azure_account(org, TENANT, CLIENT, "first-secret", [SUB])
     client = login(ada)
