@@ -16,7 +16,18 @@ from django.utils.csp import CSP
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
-env = environ.Env()
+
+class _Env(environ.Env):
+    """An empty value (`SECURE_HSTS_SECONDS=` in a `.env` copied from `.env.example`)
+    means "use the default", not an empty string that fails to parse."""
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        if default is not self.NOTSET and self.ENVIRON.get(f"{self.prefix}{var}") == "":
+            return self.parse_value(default, cast) if parse_default else default
+        return super().get_value(var, cast, default, parse_default)
+
+
+env = _Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)

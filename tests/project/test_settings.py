@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,54 @@ def test_it_refuses_to_start_without_encryption_keys_when_debug_is_off():
     out = _manage("check", **env)
     assert out.returncode != 0
     assert "FIELD_ENCRYPTION_KEYS is missing and DEBUG is off" in out.stderr
+
+
+def _example_values() -> dict[str, str]:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    pairs = (line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    return dict(pairs)
+
+
+def _variables_read_by_the_code() -> set[str]:
+    settings = (ROOT / "mcloud" / "settings.py").read_text()
+    gunicorn = (ROOT / "gunicorn.conf.py").read_text()
+    return set(re.findall(r'env\.\w+\(\s*"([A-Z_]+)"', settings)) | set(
+        re.findall(r'_setting\("([A-Z_]+)"', gunicorn)
+    )
+
+
+def test_every_variable_is_in_env_example_and_in_the_readme_table():
+    read = _variables_read_by_the_code()
+    assert {"DATABASE_URL", "SECRET_KEY", "WEB_CONCURRENCY", "API_RATE_LIMIT"} <= read
+    readme_rows = [
+        line for line in (ROOT / "README.md").read_text().splitlines() if line[:3] == "| `"
+    ]
+    in_readme = {
+        name for row in readme_rows for name in re.findall(r"`([A-Z_]+)`", row.split("|")[1])
+    }
+    assert read - set(_example_values()) == set()
+    assert read - in_readme == set()
+
+
+def test_a_copy_of_env_example_runs_as_it_is():
+    """Empty values in `.env.example` mean "the default", for Django and for gunicorn."""
+    example = _example_values()
+    assert example["DATABASE_URL"] == ""
+    assert example["SECURE_HSTS_SECONDS"] == ""
+    out = _manage("check", **{**example, "DATABASE_URL": ""})
+    assert out.returncode == 0, out.stderr
+    config = "import runpy; c = runpy.run_path('gunicorn.conf.py'); print(c['workers'], c['bind'])"
+    base = {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ}
+    out = subprocess.run(
+        [sys.executable, "-c", config],
+        cwd=ROOT,
+        env={**base, **example},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    workers, bind = out.stdout.split()
+    assert int(workers) >= 1
+    assert bind == "0.0.0.0:8000"
