@@ -76,6 +76,18 @@ def test_the_button_creates_a_sandbox_organization_for_the_user(
     assert Resource.objects.filter(organization=sandbox_org).count() > 500
     assert not Resource.objects.filter(organization=org).exists()  # Acme is untouched
 
+    # A second click opens the same sandbox: no second organization, no duplicate accounts.
+    resources = Resource.objects.filter(organization=sandbox_org).count()
+    client.post(reverse("accounts:organization_switch"), {"organization": org.pk})
+    assert client.session[SESSION_KEY] == org.pk
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("inventory:sandbox_create"))
+    assert response.url == reverse("inventory:account_list")
+    assert Organization.objects.filter(name="Sandbox").count() == 1
+    assert CloudAccount.objects.filter(organization=sandbox_org).count() == 3
+    assert client.session[SESSION_KEY] == sandbox_org.pk
+    assert Resource.objects.filter(organization=sandbox_org).count() == resources
+
 
 def test_without_emulators_the_demo_says_how_to_start_them(admin_user, settings):
     settings.SANDBOX_URL = "http://127.0.0.1:9"
