@@ -50,6 +50,10 @@ COST_METRIC = "UnblendedCost"
 
 
 class AwsAdapter:
+    # Results per page of the EC2 listings (AWS allows 5 to 1000): paging is followed to
+    # the end whatever the size, which tests shrink to make the emulator page.
+    ec2_page_size = 1000
+
     def __init__(self, credentials: AwsCredentials, endpoints: Endpoints) -> None:
         self.credentials = credentials
         self.endpoints = endpoints
@@ -162,13 +166,18 @@ class AwsAdapter:
         return records
 
     @staticmethod
-    def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dict]:
-        for page in client.get_paginator(operation).paginate(**kwargs):
+    def _pages(
+        client: Any, operation: str, key: str, page_size: int | None = None
+    ) -> Iterator[dict]:
+        config = {"PageSize": page_size} if page_size else {}
+        for page in client.get_paginator(operation).paginate(PaginationConfig=config):
             yield from page.get(key, [])
 
     def _instances(self, ec2: Any, region: str) -> list[ResourceRecord]:
         records = []
-        for reservation in self._pages(ec2, "describe_instances", "Reservations"):
+        for reservation in self._pages(
+            ec2, "describe_instances", "Reservations", self.ec2_page_size
+        ):
             for i in reservation["Instances"]:
                 tags = _tags(i.get("Tags"))
                 state = i["State"]["Name"]
@@ -202,7 +211,7 @@ class AwsAdapter:
 
     def _volumes(self, ec2: Any, region: str) -> list[ResourceRecord]:
         records = []
-        for v in self._pages(ec2, "describe_volumes", "Volumes"):
+        for v in self._pages(ec2, "describe_volumes", "Volumes", self.ec2_page_size):
             tags = _tags(v.get("Tags"))
             metadata = {
                 "size_gb": v.get("Size"),
@@ -228,7 +237,7 @@ class AwsAdapter:
 
     def _vpcs(self, ec2: Any, region: str) -> list[ResourceRecord]:
         records = []
-        for v in self._pages(ec2, "describe_vpcs", "Vpcs"):
+        for v in self._pages(ec2, "describe_vpcs", "Vpcs", self.ec2_page_size):
             tags = _tags(v.get("Tags"))
             records.append(
                 ResourceRecord(

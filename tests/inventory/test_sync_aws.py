@@ -8,6 +8,7 @@ from accounts.models import AuditEvent
 from emulators.proxy import ForwardingProxy
 from inventory.models import Resource, ResourceEvent, SyncRun
 from inventory.services.sync import cloud_account_sync
+from mcloud.clouds.aws import AwsAdapter
 from tests.inventory import aws_estate
 from tests.inventory.factories import aws_account
 
@@ -206,3 +207,33 @@ def test_an_account_without_a_region_list_covers_every_enabled_region(aws, org):
     assert run.scopes_total == len(enabled) + 1  # every region, and the global scope
     assert set(_rows(account, type="vm").values_list("resource_id", flat=True)) == set(ids)
     assert _rows(account, type="network").count() == len(enabled)  # a default VPC each
+
+
+def test_every_listing_is_paged_to_the_end(aws, org, settings, monkeypatch):
+    """With pages of 5, the sync asks for pages and follows NextToken to the end."""
+    ids = [i for _ in range(6) for i in aws_estate.instances(aws, "eu-west-1", 2)]
+    ec2 = aws.client("ec2", "eu-west-1")
+    for _ in range(6):
+        ec2.create_vpc(CidrBlock="10.1.0.0/16")
+    volumes = {v["VolumeId"] for v in ec2.describe_volumes()["Volumes"]}
+    vpcs = {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
+    assert len(volumes) >= 12
+    assert len(vpcs) == 7
+    monkeypatch.setattr(AwsAdapter, "ec2_page_size", 5)
+    account = aws_account(org, aws.create_user_key("pager"), regions=["eu-west-1"])
+    calls: list[str] = []
+    with ForwardingProxy(aws.url) as proxy:
+        proxy.fail_when = lambda request: calls.append(request.body.decode()) and False
+        settings.AWS_ENDPOINT_URL = proxy.url
+        run = cloud_account_sync(account=account)
+    assert run.status == SyncRun.State.SUCCEEDED, run.scope_errors
+    assert set(_rows(account, type="vm").values_list("resource_id", flat=True)) == set(ids)
+    assert set(_rows(account, type="disk").values_list("resource_id", flat=True)) == volumes
+    assert set(_rows(account, type="network").values_list("resource_id", flat=True)) == vpcs
+    # moto pages DescribeInstances by reservation (6 of them: 5, then 1) and answers the
+    # volumes and VPCs in one page whatever MaxResults says.
+    for action, paged in (("DescribeInstances", 2), ("DescribeVolumes", 1), ("DescribeVpcs", 1)):
+        requests = [body for body in calls if f"Action={action}&" in body]
+        assert len(requests) == paged, action
+        assert all("MaxResults=5" in body for body in requests)
+        assert sum("NextToken=" in body for body in requests) == len(requests) - 1
