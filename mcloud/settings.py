@@ -208,6 +208,8 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 MFA_ADAPTER = "accounts.mfa.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "mcloud"
+# One 30-second step either side, as RFC 6238 advises for clock drift and slow typing.
+MFA_TOTP_TOLERANCE = 1
 
 # --- E-mail ----------------------------------------------------------------------------
 # EMAIL_URL as django-environ reads it (smtp://, smtp+tls://, smtp+ssl://, consolemail://),

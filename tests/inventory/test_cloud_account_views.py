@@ -6,6 +6,7 @@ import json
 
 import pytest
 from django.urls import reverse
+from django_q.models import Schedule
 
 from accounts.models import AuditEvent
 from inventory.models import CloudAccount, Provider
@@ -308,3 +309,29 @@ def test_the_list_runs_a_fixed_number_of_queries(login, alice, org, django_asser
     with django_assert_max_num_queries(len(few.captured_queries)):
         page = client.get(reverse("inventory:account_list"))
     assert b"azure-39" in page.content
+
+
+def test_each_enabled_account_has_its_own_sync_schedule_kept_in_step(login, ada, org):
+    client = login(ada)
+    create = reverse("inventory:account_create") + "?provider=aws"
+    client.post(create, _aws_keys_form(sync_interval_minutes="15"))
+    account = CloudAccount.objects.get(organization=org)
+
+    def schedule():
+        return Schedule.objects.filter(name=f"inventory: sync account {account.pk}").first()
+
+    assert schedule().func == "inventory.tasks.sync_account"
+    assert schedule().args == repr((account.pk,))
+    assert (schedule().schedule_type, schedule().minutes) == (Schedule.MINUTES, 15)
+    edit = reverse("inventory:account_edit", args=[account.pk])
+    client.post(edit, _aws_keys_form(sync_interval_minutes="45", secret_access_key=""))
+    assert schedule().minutes == 45
+    client.post(reverse("inventory:account_toggle", args=[account.pk]))  # disabled
+    assert schedule() is None
+    client.post(reverse("inventory:account_toggle", args=[account.pk]))  # enabled again
+    assert schedule().minutes == 45
+    client.post(
+        reverse("inventory:account_delete", args=[account.pk]), {"confirm_name": "aws-prod"}
+    )
+    assert schedule() is None
+    assert Schedule.objects.filter(name__startswith="inventory: sync account").count() == 0
