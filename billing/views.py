@@ -117,6 +117,7 @@ def overview(request: OrgRequest) -> HttpResponse:
     template = "billing/overview.html"
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
         template += "#results"
+        context["summary_oob"] = True
     return render(request, template, context)
 
 

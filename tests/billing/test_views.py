@@ -73,6 +73,21 @@ def test_a_breakdown_row_filters_the_chart_and_the_tables(costs, login, vera):
     assert "?service=EC2" in client.get(reverse("billing:overview")).content.decode()
 
 
+def test_the_summary_cards_follow_the_htmx_filters(costs, login, vera):
+    client = login(vera)
+    body = client.get(reverse("billing:overview"), {"service": "S3"}, headers=HTMX)
+    body = body.content.decode()
+    # The cards sit outside #results: they come back out of band, narrowed like the rest.
+    assert '<div class="row g-3 mb-3" id="billing-summary" hx-swap-oob="true">' in body
+    assert 'id="billing-mtd">40.00 USD' in body  # 20 days x 2
+    assert 'id="billing-last">40.00 USD' in body  # October 1..20 x 2
+    gcp = client.get(reverse("billing:overview"), {"provider": "gcp"}, headers=HTMX)
+    assert 'id="billing-mtd">100.00 USD' in gcp.content.decode()
+    page = client.get(reverse("billing:overview"), {"service": "S3"}).content.decode()
+    assert page.count('id="billing-summary"') == 1
+    assert "hx-swap-oob" not in page
+
+
 @pytest.mark.parametrize(
     ("period", "days"), [("this_month", 20), ("last_month", 31), ("last_30", 30), ("last_90", 90)]
 )
