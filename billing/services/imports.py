@@ -172,7 +172,7 @@ def _rollup(account: CloudAccount, start: date, end: date) -> None:
         CostData.objects.filter(account=account, date__gte=first, date__lt=_next_month(last))
         .exclude(resource_id="")
         .annotate(month=TruncMonth("date"))
-        .values("month", "resource_id", "currency")
+        .values("month", "resource_id", "service", "region", "currency")
         .annotate(total=Sum("amount"))
         .order_by()
     )
@@ -184,6 +184,8 @@ def _rollup(account: CloudAccount, start: date, end: date) -> None:
                 provider=account.provider,
                 month=m["month"],
                 resource_id=m["resource_id"],
+                service=m["service"],
+                region=m["region"],
                 currency=m["currency"],
                 amount=m["total"],
             )

@@ -139,6 +139,34 @@ def test_top_resources_link_to_the_inventory(costs, login, vera):
     assert "200.00 USD" in detail.content.decode()  # 20 days x 10
 
 
+def test_top_resources_follow_the_service_and_region_filters(costs, login, vera):
+    gcp = costs["gcp"]
+    store(
+        gcp,
+        daily(gcp, date(2026, 11, 1), 20, "5", service="Compute Engine", region="us-central1",
+              resource_id="projects/acme-prod/instances/api")
+        + daily(gcp, date(2026, 11, 1), 20, "1", service="Cloud Storage", region="us-central1",
+                resource_id="projects/acme-prod/buckets/logs"),
+    )  # fmt: skip
+    client = login(vera)
+
+    def top(**filters: str) -> list[str]:
+        response = client.get(reverse("billing:overview"), filters, headers=HTMX)
+        groups = response.context["top"]
+        assert {g["currency"] for g in groups} <= {"USD"}
+        return [row["resource_id"] for g in groups for row in g["rows"]]
+
+    everything = ["i-0123456789abcdef0", "projects/acme-prod/instances/api",
+                  "projects/acme-prod/buckets/logs"]  # fmt: skip
+    assert top() == everything
+    assert top(service="Cloud Storage") == ["projects/acme-prod/buckets/logs"]
+    assert top(region="eu-west-1") == ["i-0123456789abcdef0"]
+    assert top(region="us-east-1") == []  # S3 there has no resource-level costs
+    page = client.get(reverse("billing:overview"), {"service": "Cloud Storage"}).content.decode()
+    assert "i-0123456789abcdef0" not in page
+    assert "buckets/logs" in page
+
+
 def test_the_dashboard_cost_tiles_read_from_billing(costs, login, vera):
     client = login(vera)
     mtd = client.get(reverse("inventory:dashboard_tile", args=["cost_mtd"]), headers=HTMX)
