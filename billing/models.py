@@ -75,6 +75,9 @@ class CostResourceMonth(models.Model):
     provider = models.CharField(max_length=10, choices=Provider.choices)
     month = models.DateField(help_text="The first day of the month.")
     resource_id = models.CharField(max_length=500)
+    # Per service and region too, so the top resources follow the page's filters.
+    service = models.CharField(max_length=200)
+    region = models.CharField(max_length=64, blank=True)
     currency = models.CharField(max_length=3)
     amount = models.DecimalField(**AMOUNT)
 

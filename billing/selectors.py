@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Case, DecimalField, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Lower
 
 from accounts.models import Organization
@@ -222,36 +222,62 @@ def _names(organization: Organization, by: str, grouped: dict) -> dict[Any, str]
 
 
 def top_resources(
-    *, organization: Organization, start: date, end: date, filters: CostFilters, limit: int = 10
+    *,
+    organization: Organization,
+    start: date,
+    end: date,
+    filters: CostFilters,
+    currency: str,
+    rates: dict[str, float],
+    limit: int = 10,
 ) -> list[dict[str, Any]]:
-    """The most expensive resources in the months of [start, end), linked to the inventory
-    where the resource is known (matched case-insensitively: Azure lower-cases its ids)."""
-    q = Q(
-        **{
-            k: v
-            for k, v in {"provider": filters.provider, "account_id": filters.account}.items()
-            if v
-        }
+    """The most expensive resources in the months of [start, end) under the page's filters,
+    ranked per currency: {"currency", "rows"} groups, the display currency first.
+
+    Amounts in a currency with a rate are converted and ranked with the display currency;
+    each currency without one gets its own ranking, since 100 JPY and 100 USD do not
+    compare. Rows link to the inventory where the resource is known (matched
+    case-insensitively: Azure lower-cases its ids).
+    """
+    rows = CostResourceMonth.objects.filter(
+        organization=organization, month__gte=start.replace(day=1), month__lt=end
+    ).filter(filters.q())
+    rated = {code: Decimal(str(rate)) for code, rate in rates.items() if code != currency}
+    converted = Case(
+        *(When(currency=code, then=F("amount") * Value(rate)) for code, rate in rated.items()),
+        default=F("amount"),
+        output_field=DecimalField(max_digits=30, decimal_places=12),
     )
-    rows = list(
-        CostResourceMonth.objects.filter(
-            organization=organization, month__gte=start.replace(day=1), month__lt=end
+    convertible = [currency, *rated]
+    alone = (
+        rows.exclude(currency__in=convertible)
+        .order_by("currency")
+        .values_list("currency", flat=True)
+        .distinct()
+    )
+    buckets = [(currency, rows.filter(currency__in=convertible), converted)]
+    buckets += [(code, rows.filter(currency=code), F("amount")) for code in alone]
+    groups = []
+    for code, bucket, amount in buckets:
+        top = list(
+            bucket.values("account_id", "resource_id", "provider")
+            .annotate(total=Sum(amount))
+            .order_by("-total", "resource_id")[:limit]
         )
-        .filter(q)
-        .values("account_id", "resource_id", "currency", "provider")
-        .annotate(total=Sum("amount"))
-        .order_by("-total")[:limit]
-    )
+        if top:
+            groups.append({"currency": code, "rows": top})
+    ids = {row["resource_id"] for group in groups for row in group["rows"]}
     known = {
         (r["account_id"], r["rid"]): (r["pk"], r["name"])
         for r in Resource.objects.filter(organization=organization)
         .annotate(rid=Lower("resource_id"))
-        .filter(rid__in=[r["resource_id"] for r in rows])
+        .filter(rid__in=ids)
         .values("account_id", "rid", "pk", "name")
     }
-    for row in rows:
-        row["resource"] = known.get((row["account_id"], row["resource_id"]))
-    return rows
+    for group in groups:
+        for row in group["rows"]:
+            row["resource"] = known.get((row["account_id"], row["resource_id"]))
+    return groups
 
 
 def resource_cost_this_month(*, resource: Resource, today: date) -> Money:

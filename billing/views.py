@@ -101,9 +101,7 @@ def overview(request: OrgRequest) -> HttpResponse:
         "chart": stacked_bars(series, summary.currency),
         "left_out": series["left_out"],
         "tables": tables,
-        "top": top_resources(
-            organization=request.organization, start=start, end=end, filters=filters
-        ),
+        "top": top_resources(**common),
         "active_filters": filters.as_dict(),
         "query": _query(request),
         "clear_links": {key: "?" + _query(request, **{key: ""}) for key in filters.as_dict()},
@@ -117,6 +115,7 @@ def overview(request: OrgRequest) -> HttpResponse:
     template = "billing/overview.html"
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
         template += "#results"
+        context["summary_oob"] = True
     return render(request, template, context)
 
 

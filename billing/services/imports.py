@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Max, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -27,11 +27,30 @@ BATCH = 2000
 
 
 def import_window(account: CloudAccount, today: date) -> tuple[date, date]:
-    """[start, end): the last BILLING_BACKFILL_DAYS at first, then BILLING_RESTATE_DAYS."""
+    """[start, end): the last BILLING_BACKFILL_DAYS at first, then BILLING_RESTATE_DAYS, or
+    more after a gap.
+
+    Each import treats a day as final once it has been fetched at an age of RESTATE - 1 days.
+    When imports stopped for a while (failures, a paused account), the window reaches back
+    to the first day the last successful import left open, so that no day is skipped; never
+    further than the back-fill.
+    """
     end = today + timedelta(days=1)  # today's partial costs too
-    has_costs = CostData.objects.filter(account=account).exists()
-    days = settings.BILLING_RESTATE_DAYS if has_costs else settings.BILLING_BACKFILL_DAYS
-    return end - timedelta(days=days), end
+    backfill_start = end - timedelta(days=settings.BILLING_BACKFILL_DAYS)
+    restate = timedelta(days=settings.BILLING_RESTATE_DAYS)
+    last_end = (
+        ImportRun.objects.filter(account=account, status=ImportRun.State.SUCCEEDED)
+        .order_by("-end")
+        .values_list("end", flat=True)
+        .first()
+    )
+    if last_end is None:  # costs written without a run (older data): after their last day
+        last_day = CostData.objects.filter(account=account).aggregate(last=Max("date"))["last"]
+        last_end = last_day + timedelta(days=1) if last_day else None
+    if last_end is None:
+        return backfill_start, end
+    start = min(end - restate, last_end - restate + timedelta(days=1))
+    return max(start, backfill_start), end
 
 
 def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRun | None:
@@ -153,7 +172,7 @@ def _rollup(account: CloudAccount, start: date, end: date) -> None:
         CostData.objects.filter(account=account, date__gte=first, date__lt=_next_month(last))
         .exclude(resource_id="")
         .annotate(month=TruncMonth("date"))
-        .values("month", "resource_id", "currency")
+        .values("month", "resource_id", "service", "region", "currency")
         .annotate(total=Sum("amount"))
         .order_by()
     )
@@ -165,6 +184,8 @@ def _rollup(account: CloudAccount, start: date, end: date) -> None:
                 provider=account.provider,
                 month=m["month"],
                 resource_id=m["resource_id"],
+                service=m["service"],
+                region=m["region"],
                 currency=m["currency"],
                 amount=m["total"],
             )

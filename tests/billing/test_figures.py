@@ -8,7 +8,13 @@ from decimal import Decimal
 
 import pytest
 
-from billing.selectors import CostFilters, billing_settings, breakdown, cost_summary
+from billing.selectors import (
+    CostFilters,
+    billing_settings,
+    breakdown,
+    cost_summary,
+    top_resources,
+)
 from tests.billing.costs import daily, store
 from tests.inventory.factories import aws_account, azure_account
 
@@ -95,3 +101,45 @@ def test_another_organizations_costs_never_appear(org, other_org, account):
     store(account, daily(account, date(2026, 11, 1), 10, "1"))
     summary = cost_summary(organization=org, today=TODAY)
     assert summary.total(summary.month_to_date) == Decimal(10)
+
+
+def test_top_resources_are_ranked_per_currency_and_converted_with_a_rate(org, account):
+    eur = azure_account(
+        org,
+        "11111111-2222-3333-4444-555555555555",
+        "66666666-7777-8888-9999-000000000000",
+        "s",
+        ["x"],
+    )
+    store(
+        account,
+        daily(account, date(2026, 11, 1), 10, "10", resource_id="i-web")  # 100 USD
+        + daily(account, date(2026, 11, 1), 10, "3", resource_id="i-db"),  # 30 USD
+    )
+    store(
+        eur,
+        daily(eur, date(2026, 11, 1), 10, "5", currency="EUR", service="VMs", resource_id="vm-a")
+        + daily(
+            eur, date(2026, 11, 1), 10, "20", currency="JPY", service="VMs", resource_id="vm-b"
+        ),
+    )  # 50 EUR, 200 JPY
+    window = {"organization": org, "start": date(2026, 11, 1), "end": date(2026, 12, 1)}
+
+    def ranking(rates: dict[str, float]) -> list[tuple[str, list[tuple[str, Decimal]]]]:
+        groups = top_resources(**window, filters=CostFilters(), currency="USD", rates=rates)
+        return [
+            (g["currency"], [(r["resource_id"], r["total"]) for r in g["rows"]]) for g in groups
+        ]
+
+    # 200 JPY is not more than 100 USD: each currency without a rate is ranked on its own.
+    assert ranking({}) == [
+        ("USD", [("i-web", Decimal(100)), ("i-db", Decimal(30))]),
+        ("EUR", [("vm-a", Decimal(50))]),
+        ("JPY", [("vm-b", Decimal(200))]),
+    ]
+    converted = ranking({"EUR": 2.5})
+    assert [(c, [rid for rid, _ in rows]) for c, rows in converted] == [
+        ("USD", ["vm-a", "i-web", "i-db"]),
+        ("JPY", ["vm-b"]),
+    ]
+    assert converted[0][1][0][1] == pytest.approx(Decimal(125))

@@ -168,3 +168,56 @@ def test_a_failed_import_keeps_what_was_there(aws, org):
     assert run.error.startswith("AWS")
     assert list(CostData.objects.values_list("date", "amount")) == before
     assert CostDaily.objects.count() == 10
+
+
+def test_an_import_after_a_pause_fetches_every_day_since_the_last_success(azure, org, settings):
+    settings.BILLING_RESTATE_DAYS = 5
+    azure.add_subscription(SUB, "Prod", TENANT)
+    azure.add_app(TENANT, CLIENT, "secret", [SUB])
+    account = azure_account(org, TENANT, CLIENT, "secret", [SUB])
+    paused_on = TODAY - timedelta(days=10)
+    assert cost_import(account=account, today=paused_on).status == "succeeded"
+    ImportRun.objects.create(  # a failure while paused changes nothing
+        organization=org, account=account, start=TODAY, end=TODAY, status="failed"
+    )
+    gap_day = TODAY - timedelta(days=7)  # long out of the restate window of today's import
+    azure.add_costs(
+        SUB,
+        [
+            {"date": d, "service": "Storage", "resource_id": "", "cost": 1, "currency": "USD",
+             "location": "westeurope"}
+            for d in (gap_day, paused_on - timedelta(days=3), TODAY - timedelta(days=1))
+        ],
+    )  # fmt: skip
+
+    run = cost_import(account=account, today=TODAY)
+
+    # The days the import on `paused_on` fetched younger than 4 days old are fetched again.
+    assert (run.start, run.end) == (paused_on - timedelta(days=3), TODAY + timedelta(days=1))
+    assert sorted(CostData.objects.filter(account=account).values_list("date", flat=True)) == [
+        paused_on - timedelta(days=3),
+        gap_day,
+        TODAY - timedelta(days=1),
+    ]
+
+
+def test_the_window_after_a_pause_never_reaches_past_the_backfill(org, settings):
+    from billing.services.imports import import_window
+    from tests.billing.costs import daily, store
+
+    settings.BILLING_RESTATE_DAYS, settings.BILLING_BACKFILL_DAYS = 5, 90
+    account = aws_account(org, ("AKIAEXAMPLEEXAMPLE00", "x"))
+    end = TODAY + timedelta(days=1)
+    assert import_window(account, TODAY) == (end - timedelta(days=90), end)  # first import
+    store(account, daily(account, TODAY - timedelta(days=30), 1, "1"))  # data, but no run
+    assert import_window(account, TODAY) == (TODAY - timedelta(days=33), end)
+    ImportRun.objects.create(
+        organization=org, account=account, start=TODAY - timedelta(days=290),
+        end=TODAY - timedelta(days=199), status="succeeded",
+    )  # fmt: skip
+    assert import_window(account, TODAY) == (end - timedelta(days=90), end)
+    ImportRun.objects.create(
+        organization=org, account=account, start=TODAY - timedelta(days=5), end=TODAY,
+        status="succeeded",
+    )  # fmt: skip
+    assert import_window(account, TODAY) == (end - timedelta(days=5), end)  # daily: restate

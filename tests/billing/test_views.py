@@ -14,7 +14,7 @@ from inventory.models import Resource
 from inventory.services.ingest import ingest_scope
 from mcloud.clouds.base import ResourceRecord
 from tests.billing.costs import daily, store
-from tests.inventory.factories import aws_account, gcp_account
+from tests.inventory.factories import aws_account, azure_account, gcp_account
 from tests.inventory.keys import service_account_key
 
 pytestmark = [pytest.mark.django_db]
@@ -73,6 +73,21 @@ def test_a_breakdown_row_filters_the_chart_and_the_tables(costs, login, vera):
     assert "?service=EC2" in client.get(reverse("billing:overview")).content.decode()
 
 
+def test_the_summary_cards_follow_the_htmx_filters(costs, login, vera):
+    client = login(vera)
+    body = client.get(reverse("billing:overview"), {"service": "S3"}, headers=HTMX)
+    body = body.content.decode()
+    # The cards sit outside #results: they come back out of band, narrowed like the rest.
+    assert '<div class="row g-3 mb-3" id="billing-summary" hx-swap-oob="true">' in body
+    assert 'id="billing-mtd">40.00 USD' in body  # 20 days x 2
+    assert 'id="billing-last">40.00 USD' in body  # October 1..20 x 2
+    gcp = client.get(reverse("billing:overview"), {"provider": "gcp"}, headers=HTMX)
+    assert 'id="billing-mtd">100.00 USD' in gcp.content.decode()
+    page = client.get(reverse("billing:overview"), {"service": "S3"}).content.decode()
+    assert page.count('id="billing-summary"') == 1
+    assert "hx-swap-oob" not in page
+
+
 @pytest.mark.parametrize(
     ("period", "days"), [("this_month", 20), ("last_month", 31), ("last_30", 30), ("last_90", 90)]
 )
@@ -124,6 +139,34 @@ def test_top_resources_link_to_the_inventory(costs, login, vera):
     assert "200.00 USD" in detail.content.decode()  # 20 days x 10
 
 
+def test_top_resources_follow_the_service_and_region_filters(costs, login, vera):
+    gcp = costs["gcp"]
+    store(
+        gcp,
+        daily(gcp, date(2026, 11, 1), 20, "5", service="Compute Engine", region="us-central1",
+              resource_id="projects/acme-prod/instances/api")
+        + daily(gcp, date(2026, 11, 1), 20, "1", service="Cloud Storage", region="us-central1",
+                resource_id="projects/acme-prod/buckets/logs"),
+    )  # fmt: skip
+    client = login(vera)
+
+    def top(**filters: str) -> list[str]:
+        response = client.get(reverse("billing:overview"), filters, headers=HTMX)
+        groups = response.context["top"]
+        assert {g["currency"] for g in groups} <= {"USD"}
+        return [row["resource_id"] for g in groups for row in g["rows"]]
+
+    everything = ["i-0123456789abcdef0", "projects/acme-prod/instances/api",
+                  "projects/acme-prod/buckets/logs"]  # fmt: skip
+    assert top() == everything
+    assert top(service="Cloud Storage") == ["projects/acme-prod/buckets/logs"]
+    assert top(region="eu-west-1") == ["i-0123456789abcdef0"]
+    assert top(region="us-east-1") == []  # S3 there has no resource-level costs
+    page = client.get(reverse("billing:overview"), {"service": "Cloud Storage"}).content.decode()
+    assert "i-0123456789abcdef0" not in page
+    assert "buckets/logs" in page
+
+
 def test_the_dashboard_cost_tiles_read_from_billing(costs, login, vera):
     client = login(vera)
     mtd = client.get(reverse("inventory:dashboard_tile", args=["cost_mtd"]), headers=HTMX)
@@ -164,3 +207,60 @@ def test_it_checks_ownership(costs, login, charlie):
     page = login(charlie).get(reverse("billing:overview")).content.decode()
     assert "EC2" not in page
     assert "Compute Engine" not in page
+
+
+def test_the_dashboard_shows_a_budget_alert_until_it_is_acknowledged(
+    costs, org, login, bob, charlie, other_org
+):
+    from billing.models import Budget, BudgetAlert
+    from billing.services.budgets import budgets_evaluate
+
+    Budget.objects.create(organization=org, name="Cloud spend", amount=500,
+                          thresholds=[50])  # fmt: skip
+    theirs = Budget.objects.create(organization=other_org, name="Their spend", amount=1,
+                                   thresholds=[50])  # fmt: skip
+    budgets_evaluate(organization=org)  # 340 of 500: past 50%
+    budgets_evaluate(organization=other_org)
+    tile = reverse("inventory:dashboard_tile", args=["budget_alerts"])
+    client = login(bob)
+    body = client.get(tile, headers=HTMX).content.decode()
+    assert "Cloud spend" in body
+    assert "Their spend" not in body
+    alert = BudgetAlert.objects.get(budget__name="Cloud spend")
+
+    response = client.post(reverse("billing:alert_ack", args=[alert.pk]), {"next": "home"})
+    assert response["Location"] == reverse("home")
+    body = client.get(tile, headers=HTMX).content.decode()
+    assert "Cloud spend" not in body
+    assert "No budget alert." in body
+    assert login(charlie).get(tile, headers=HTMX).content.decode().count("Their spend") == 1
+    assert theirs.alerts.get().acknowledged_at is None
+
+
+@pytest.mark.parametrize("by", ["provider", "account", "service", "region"])
+def test_breakdown_tables_sort_by_each_column(costs, org, login, vera, by):
+    client = login(vera)
+    other = aws_account(org, ("AKIAEXAMPLEEXAMPLE00", "x"), name="aws-archive")
+    store(other, daily(other, date(2026, 11, 1), 20, "0.5", service="Glacier", region="sa-east-1"))
+    tiny = azure_account(org, "t", "c", "s", ["sub"])
+    store(tiny, daily(tiny, date(2026, 11, 1), 1, "0.1", service="Bandwidth", region="brazilsouth"))
+
+    def table(sort: str | None) -> dict:
+        params = {f"sort_{by}": sort} if sort else {}
+        response = client.get(reverse("billing:overview"), params, headers=HTMX)
+        return next(t for t in response.context["tables"] if t["by"] == by)
+
+    default = table(None)
+    amounts = [row["total"] for row in default["rows"]]
+    assert len(amounts) >= 3
+    assert amounts == sorted(amounts, reverse=True)  # most expensive first
+    assert [r["total"] for r in table("amount")["rows"]] == sorted(amounts)
+    labels = [str(row["label"]).lower() for row in default["rows"]]
+    assert labels != sorted(labels)  # so that sorting by name is seen
+    assert [str(r["label"]).lower() for r in table("name")["rows"]] == sorted(labels)
+    assert [str(r["label"]).lower() for r in table("-name")["rows"]] == sorted(labels, reverse=True)
+    # Each header toggles its own column's direction and keeps the other tables' sorts.
+    assert table("name")["sort_links"]["-name"].endswith(f"sort_{by}=-name")
+    page = client.get(reverse("billing:overview"), {f"sort_{by}": "name"}).content.decode()
+    assert f'href="?sort_{by}=-name">Name</a>' in page
+    assert f'href="?sort_{by}=-amount">Cost</a>' in page

@@ -1,0 +1,84 @@
+"""The daily import schedule, the import that follows "Sync now", and the budget check that
+follows every import (django-q2 runs tasks inline in tests)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+from django_q.models import Schedule
+
+from billing.models import Budget, BudgetAlert, CostData, ImportRun
+from billing.schedules import COST_IMPORTS, RECOVER_IMPORTS
+from billing.tasks import import_account_costs, import_all_costs
+from inventory.models import SyncRun
+from tests.inventory.factories import aws_account, azure_account
+
+pytestmark = pytest.mark.django_db
+
+TENANT = "11111111-2222-3333-4444-555555555555"
+CLIENT = "66666666-7777-8888-9999-000000000000"
+SUB = "aaaaaaaa-0000-0000-0000-000000000001"
+
+
+def test_the_daily_import_and_the_recovery_are_scheduled():
+    daily = Schedule.objects.get(name=COST_IMPORTS)  # created by post_migrate
+    assert (daily.func, daily.schedule_type, daily.repeats) == (
+        "billing.tasks.import_all_costs",
+        Schedule.DAILY,
+        -1,
+    )
+    recover = Schedule.objects.get(name=RECOVER_IMPORTS)
+    assert (recover.func, recover.schedule_type) == (
+        "billing.tasks.recover_abandoned_imports",
+        Schedule.MINUTES,
+    )
+
+
+def test_the_daily_import_covers_every_enabled_unpaused_account(aws, org, other_org):
+    mine = aws_account(org, aws.create_user_key("billing"))
+    theirs = aws_account(other_org, aws.create_user_key("other"), name="theirs")
+    off = aws_account(org, aws.create_user_key("off"), name="off")
+    off.enabled = False
+    off.save()
+    paused = aws_account(org, aws.create_user_key("paused"), name="paused")
+    paused.paused_at = timezone.now()
+    paused.save()
+    assert import_all_costs() == 2
+    assert set(ImportRun.objects.values_list("account", "status")) == {
+        (mine.pk, ImportRun.State.SUCCEEDED),
+        (theirs.pk, ImportRun.State.SUCCEEDED),
+    }
+
+
+def test_sync_now_is_followed_by_a_cost_import(
+    aws, org, login, bob, django_capture_on_commit_callbacks
+):
+    account = aws_account(org, aws.create_user_key("reader"), regions=["eu-west-1"])
+    with django_capture_on_commit_callbacks(execute=True):
+        login(bob).post(reverse("inventory:sync_now", args=[account.pk]))
+    assert SyncRun.objects.get(account=account).status == SyncRun.State.SUCCEEDED
+    run = ImportRun.objects.get(account=account)
+    assert run.status == ImportRun.State.SUCCEEDED, run.error
+
+
+def test_budgets_are_checked_after_each_import(
+    azure, org, alice, django_capture_on_commit_callbacks
+):
+    azure.add_subscription(SUB, "Prod", TENANT)
+    azure.add_app(TENANT, CLIENT, "secret", [SUB])
+    account = azure_account(org, TENANT, CLIENT, "secret", [SUB])
+    Budget.objects.create(organization=org, name="Azure", amount=100, thresholds=[50, 100])
+    azure.add_costs(
+        SUB, [{"date": timezone.localdate(), "service": "VMs", "resource_id": "", "cost": 60}]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        import_account_costs(account.pk)
+    assert CostData.objects.get(account=account).amount == Decimal(60)
+    assert list(BudgetAlert.objects.values_list("threshold", flat=True)) == [50]
+    assert len(mail.outbox) == 1
+    assert "50%" in mail.outbox[0].subject
+    assert mail.outbox[0].to == ["alice@acme.test"]
