@@ -246,11 +246,7 @@ def cloud_account_create(request: HttpRequest, body: CloudAccountIn) -> Status:
     account = services.cloud_account_create(
         organization=request.organization,
         provider=body.provider,
-        name=form.cleaned_data["name"],
-        enabled=form.cleaned_data["enabled"],
-        config=form.config(),
-        secrets=form.secrets(),
-        sync_interval_minutes=form.cleaned_data["sync_interval_minutes"],
+        **form.account_values(),
         request=request,
     )
     return Status(201, account_out(account))
@@ -281,11 +277,7 @@ def cloud_account_update(request: HttpRequest, account_id: int, body: CloudAccou
     )
     services.cloud_account_update(
         account=account,
-        name=form.cleaned_data["name"],
-        enabled=form.cleaned_data["enabled"],
-        config=form.config(),
-        secrets=form.secrets(),
-        sync_interval_minutes=form.cleaned_data["sync_interval_minutes"],
+        **form.account_values(),
         request=request,
     )
     return account_out(account)

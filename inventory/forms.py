@@ -125,6 +125,16 @@ class CloudAccountForm(forms.Form):
     def config(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    def account_values(self) -> dict[str, Any]:
+        """What the create and update services take from a valid form."""
+        return {
+            "name": self.cleaned_data["name"],
+            "enabled": self.cleaned_data["enabled"],
+            "config": self.config(),
+            "secrets": self.secrets(),
+            "sync_interval_minutes": self.cleaned_data["sync_interval_minutes"],
+        }
+
 
 class AwsAccountForm(CloudAccountForm):
     provider = Provider.AWS

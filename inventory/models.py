@@ -165,7 +165,31 @@ class ResourceType(models.TextChoices):
     DATABASE = "database", "Database"
 
 
-class SyncRun(models.Model):
+class TimedRun(models.Model):
+    """When a background run (a sync, a Terraform run) was queued, started and finished."""
+
+    FINAL: tuple[str, ...] = ()
+
+    status: str
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class SyncRun(TimedRun):
     """One sync of one account: its progress while it runs, its outcome after."""
 
     class State(models.TextChoices):
@@ -191,9 +215,6 @@ class SyncRun(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    queued_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     scopes_total = models.PositiveIntegerField(default=0)
     scopes_done = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
@@ -216,16 +237,6 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"sync of {self.account} ({self.status})"
-
-    @property
-    def is_final(self) -> bool:
-        return self.status in self.FINAL
-
-    @property
-    def duration(self) -> float | None:
-        if self.started_at and self.finished_at:
-            return (self.finished_at - self.started_at).total_seconds()
-        return None
 
     @property
     def summary(self) -> str:

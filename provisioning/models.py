@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Organization
-from inventory.models import CloudAccount
+from inventory.models import CloudAccount, TimedRun
 from mcloud.fields import EncryptedJSONField
 from provisioning.fields import EncryptedBytesField
 from provisioning.hcl import Variable
@@ -198,7 +198,7 @@ class Deployment(models.Model):
         return self.blueprint_version.blueprint
 
 
-class DeploymentRun(models.Model):
+class DeploymentRun(TimedRun):
     """One Terraform plan, destroy plan or apply of a deployment, with its log."""
 
     class Kind(models.TextChoices):
@@ -244,9 +244,6 @@ class DeploymentRun(models.Model):
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    queued_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)
     exit_code = models.IntegerField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True, help_text="Why it failed; display-safe.")
@@ -271,22 +268,12 @@ class DeploymentRun(models.Model):
         return f"{self.get_kind_display()} #{self.pk} of {self.deployment}"
 
     @property
-    def is_final(self) -> bool:
-        return self.status in self.FINAL
-
-    @property
     def is_plan(self) -> bool:
         return self.kind in self.PLAN_KINDS
 
     @property
     def awaiting_approval(self) -> bool:
         return self.is_plan and self.status == self.Status.PLANNED
-
-    @property
-    def duration(self) -> float | None:
-        if self.started_at and self.finished_at:
-            return (self.finished_at - self.started_at).total_seconds()
-        return None
 
     @property
     def changes_label(self) -> str:

@@ -7,10 +7,11 @@ one transaction with the rollups: a failed import changes nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Max, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -148,22 +149,7 @@ def _rollup(account: CloudAccount, start: date, end: date) -> None:
         .annotate(total=Sum("amount"))
         .order_by()
     )
-    CostDaily.objects.bulk_create(
-        (
-            CostDaily(
-                organization_id=account.organization_id,
-                account=account,
-                provider=account.provider,
-                date=d["date"],
-                service=d["service"],
-                region=d["region"],
-                currency=d["currency"],
-                amount=d["total"],
-            )
-            for d in daily
-        ),
-        batch_size=BATCH,
-    )
+    _insert_totals(CostDaily, account, daily)
     # Whole months, because a month's total needs every day of it.
     first = start.replace(day=1)
     last = (end - timedelta(days=1)).replace(day=1)
@@ -176,22 +162,18 @@ def _rollup(account: CloudAccount, start: date, end: date) -> None:
         .annotate(total=Sum("amount"))
         .order_by()
     )
-    CostResourceMonth.objects.bulk_create(
-        (
-            CostResourceMonth(
-                organization_id=account.organization_id,
-                account=account,
-                provider=account.provider,
-                month=m["month"],
-                resource_id=m["resource_id"],
-                service=m["service"],
-                region=m["region"],
-                currency=m["currency"],
-                amount=m["total"],
-            )
-            for m in monthly
-        ),
-        batch_size=BATCH,
+    _insert_totals(CostResourceMonth, account, monthly)
+
+
+def _insert_totals(model: type[models.Model], account: CloudAccount, rows: Iterable[dict]) -> None:
+    """Insert grouped rows (their `total` as the amount) as rollup rows of `account`."""
+    fixed = {
+        "organization_id": account.organization_id,
+        "account": account,
+        "provider": account.provider,
+    }
+    model.objects.bulk_create(
+        (model(**fixed, amount=row.pop("total"), **row) for row in rows), batch_size=BATCH
     )
 
 

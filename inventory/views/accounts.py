@@ -71,11 +71,7 @@ def account_create(request: OrgRequest) -> HttpResponse:
         account = services.cloud_account_create(
             organization=request.organization,
             provider=provider,
-            name=form.cleaned_data["name"],
-            enabled=form.cleaned_data["enabled"],
-            config=form.config(),
-            secrets=form.secrets(),
-            sync_interval_minutes=form.cleaned_data["sync_interval_minutes"],
+            **form.account_values(),
             request=request,
         )
         messages.success(request, f"Added {account.name}. Test its connection below.")
@@ -106,11 +102,7 @@ def account_edit(request: OrgRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         services.cloud_account_update(
             account=account,
-            name=form.cleaned_data["name"],
-            enabled=form.cleaned_data["enabled"],
-            config=form.config(),
-            secrets=form.secrets(),
-            sync_interval_minutes=form.cleaned_data["sync_interval_minutes"],
+            **form.account_values(),
             request=request,
         )
         messages.success(request, f"Saved {account.name}.")
