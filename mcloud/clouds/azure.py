@@ -149,7 +149,6 @@ class AzureAdapter:
             metadata = {
                 "vm_size": size,
                 "os_type": _text(_attr(os_disk, "os_type")),
-                "resource_group": _resource_group(vm.id),
                 "vm_id": _attr(p, "vm_id"),
                 "os_disk": _attr(os_disk, "name"),
                 "os_disk_id": _attr(os_disk, "managed_disk", "id"),
@@ -158,15 +157,12 @@ class AzureAdapter:
                 "created": _iso(created),
             }
             records.append(
-                ResourceRecord(
-                    resource_id=vm.id,
-                    name=vm.name,
-                    type=ResourceType.VM,
-                    region=vm.location,
-                    status=_POWER_STATES.get(power or "", Status.UNKNOWN),
+                _arm_record(
+                    vm,
+                    ResourceType.VM,
+                    _POWER_STATES.get(power or "", Status.UNKNOWN),
                     created_at=created,
-                    tags=dict(vm.tags or {}),
-                    metadata=metadata,
+                    **metadata,
                 )
             )
         return records
@@ -177,22 +173,16 @@ class AzureAdapter:
             p = disk.properties
             state = _text(_attr(p, "disk_state"))
             records.append(
-                ResourceRecord(
-                    resource_id=disk.id,
-                    name=disk.name,
-                    type=ResourceType.DISK,
-                    region=disk.location,
-                    status=_DISK_STATES.get((state or "").lower(), Status.UNKNOWN),
+                _arm_record(
+                    disk,
+                    ResourceType.DISK,
+                    _DISK_STATES.get((state or "").lower(), Status.UNKNOWN),
                     created_at=_utc(_attr(p, "time_created")),
-                    tags=dict(disk.tags or {}),
-                    metadata={
-                        "size_gb": _attr(p, "disk_size_gb"),
-                        "sku": _text(_attr(disk, "sku", "name")),
-                        "disk_state": state,
-                        "managed_by": disk.managed_by,
-                        "resource_group": _resource_group(disk.id),
-                        "provider_status": state,
-                    },
+                    size_gb=_attr(p, "disk_size_gb"),
+                    sku=_text(_attr(disk, "sku", "name")),
+                    disk_state=state,
+                    managed_by=disk.managed_by,
+                    provider_status=state,
                 )
             )
         return records
@@ -203,21 +193,15 @@ class AzureAdapter:
             p = account.properties
             state = _text(_attr(p, "provisioning_state"))
             records.append(
-                ResourceRecord(
-                    resource_id=account.id,
-                    name=account.name,
-                    type=ResourceType.STORAGE,
-                    region=account.location,
-                    status=_PROVISIONING_STATES.get((state or "").lower(), Status.UNKNOWN),
+                _arm_record(
+                    account,
+                    ResourceType.STORAGE,
+                    _PROVISIONING_STATES.get((state or "").lower(), Status.UNKNOWN),
                     created_at=_utc(_attr(p, "creation_time")),
-                    tags=dict(account.tags or {}),
-                    metadata={
-                        "sku": _text(_attr(account, "sku", "name")),
-                        "kind": _text(account.kind),
-                        "resource_group": _resource_group(account.id),
-                        "primary_location": _attr(p, "primary_location"),
-                        "provider_status": state,
-                    },
+                    sku=_text(_attr(account, "sku", "name")),
+                    kind=_text(account.kind),
+                    primary_location=_attr(p, "primary_location"),
+                    provider_status=state,
                 )
             )
         return records
@@ -227,21 +211,13 @@ class AzureAdapter:
         for vnet in network.virtual_networks.list_all():
             state = _text(_attr(vnet, "provisioning_state"))
             records.append(
-                ResourceRecord(
-                    resource_id=vnet.id,
-                    name=vnet.name,
-                    type=ResourceType.NETWORK,
-                    region=vnet.location,
-                    status=_PROVISIONING_STATES.get((state or "").lower(), Status.UNKNOWN),
-                    tags=dict(vnet.tags or {}),
-                    metadata={
-                        "address_prefixes": list(
-                            _attr(vnet, "address_space", "address_prefixes") or []
-                        ),
-                        "subnets": [s.name for s in _attr(vnet, "subnets") or []],
-                        "resource_group": _resource_group(vnet.id),
-                        "provider_status": state,
-                    },
+                _arm_record(
+                    vnet,
+                    ResourceType.NETWORK,
+                    _PROVISIONING_STATES.get((state or "").lower(), Status.UNKNOWN),
+                    address_prefixes=list(_attr(vnet, "address_space", "address_prefixes") or []),
+                    subnets=[s.name for s in _attr(vnet, "subnets") or []],
+                    provider_status=state,
                 )
             )
         return records
@@ -390,6 +366,27 @@ def _power_state(statuses: list[Any]) -> str | None:
         if code.startswith("PowerState/"):
             return code.removeprefix("PowerState/").lower()
     return None
+
+
+def _arm_record(
+    resource: Any,
+    resource_type: str,
+    status: str,
+    created_at: datetime | None = None,
+    **metadata: Any,
+) -> ResourceRecord:
+    """A record of an ARM resource: its id, name, location, tags and resource group are
+    read the same way for every type."""
+    return ResourceRecord(
+        resource_id=resource.id,
+        name=resource.name,
+        type=resource_type,
+        region=resource.location,
+        status=status,
+        created_at=created_at,
+        tags=dict(resource.tags or {}),
+        metadata={**metadata, "resource_group": _resource_group(resource.id)},
+    )
 
 
 def _resource_group(resource_id: str | None) -> str | None:
