@@ -18,6 +18,7 @@ from billing.forms import BudgetForm, CostSelectionForm
 from billing.models import Budget
 from billing.money import Money
 from billing.selectors import billing_settings, breakdown, cost_summary, daily_series
+from billing.services.budgets import budget_save
 from inventory.selectors import account_choices
 from mcloud.api.errors import InvalidInput, responses
 from mcloud.api.security import role_auth
@@ -219,18 +220,7 @@ def _save_budget(request: HttpRequest, body: BudgetIn, budget: Budget | None) ->
     form = BudgetForm(data, instance=budget, organization=request.organization)
     if not form.is_valid():
         raise InvalidInput({k: [str(m) for m in v] for k, v in form.errors.items()})
-    saved = form.save(commit=False)
-    saved.organization = request.organization
-    saved.currency = billing_settings(request.organization).currency
-    saved.created_by = saved.created_by or request.user
-    saved.save()
-    audit_record(
-        organization=request.organization,
-        target=saved,
-        request=request,
-        action="budget.updated" if budget else "budget.created",
-        data={"amount": str(saved.amount), "thresholds": saved.thresholds},
-    )
+    saved = budget_save(budget=form.save(commit=False), request=request)
     return saved
 
 

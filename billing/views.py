@@ -30,7 +30,7 @@ from billing.selectors import (
     daily_series,
     top_resources,
 )
-from billing.services.budgets import alert_acknowledge, budget_spent
+from billing.services.budgets import alert_acknowledge, budget_save, budget_spent
 from inventory.models import CloudAccount
 from inventory.selectors import account_choices
 from mcloud.exports import csv_lines
@@ -194,22 +194,7 @@ def budget_edit(request: OrgRequest, pk: int | None = None) -> HttpResponse:
     budget = get_for_org(Budget, request, pk=pk) if pk else None
     form = BudgetForm(request.POST or None, instance=budget, organization=request.organization)
     if request.method == "POST" and form.is_valid():
-        budget = form.save(commit=False)
-        budget.organization = request.organization
-        budget.currency = billing_settings(request.organization).currency
-        budget.created_by = budget.created_by or request.user
-        budget.save()
-        audit_record(
-            organization=request.organization,
-            target=budget,
-            request=request,
-            action="budget.updated" if pk else "budget.created",
-            data={
-                "amount": str(budget.amount),
-                "thresholds": budget.thresholds,
-                "basis": budget.basis,
-            },
-        )
+        budget = budget_save(budget=form.save(commit=False), request=request)
         messages.success(request, f"Saved the budget {budget.name}.")
         return redirect("billing:budget_list")
     return render(

@@ -14,6 +14,7 @@ import requests
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -25,6 +26,25 @@ from inventory.services.accounts import account_admin_emails
 
 logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Mcloud-Signature"
+
+
+@transaction.atomic
+def budget_save(*, budget: Budget, request: HttpRequest) -> Budget:
+    """Save a budget from a valid form (`form.save(commit=False)`) for the request's
+    organization, in its billing currency, and audit it."""
+    created = budget.pk is None
+    budget.organization = request.organization
+    budget.currency = billing_settings(request.organization).currency
+    budget.created_by = budget.created_by or request.user
+    budget.save()
+    audit_record(
+        organization=request.organization,
+        target=budget,
+        request=request,
+        action="budget.created" if created else "budget.updated",
+        data={"amount": str(budget.amount), "thresholds": budget.thresholds, "basis": budget.basis},
+    )
+    return budget
 
 
 def budget_spent(budget: Budget, today: date) -> Decimal | None:
