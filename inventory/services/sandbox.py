@@ -24,14 +24,15 @@ SANDBOX_ACCOUNTS = {
 
 def sandbox_load(*, owner: User, organization: Organization | None = None) -> Organization:
     """Create (or complete) a sandbox organization owned by `owner`, with one account per
-    provider. Running it again changes nothing."""
+    provider. Running it again changes nothing: without `organization`, the sandbox that
+    `owner` already owns is reused rather than a second one created."""
     try:
         description = sandbox_description()
     except CloudError as error:
         raise ActionRefused(error.message) from None
     with transaction.atomic():
         if organization is None:
-            organization = organization_create(name="Sandbox", owner=owner)
+            organization = owned_sandbox(owner) or organization_create(name="Sandbox", owner=owner)
         Membership.objects.get_or_create(
             organization=organization, user=owner, defaults={"role": Role.OWNER}
         )
@@ -45,6 +46,19 @@ def sandbox_load(*, owner: User, organization: Organization | None = None) -> Or
             if created:
                 account_schedule_update(account)
     return organization
+
+
+def owned_sandbox(owner: User) -> Organization | None:
+    """The organization with sandbox accounts that `owner` owns, if there is one."""
+    return (
+        Organization.objects.filter(
+            memberships__user=owner,
+            memberships__role=Role.OWNER,
+            cloud_accounts__is_sandbox=True,
+        )
+        .order_by("pk")
+        .first()
+    )
 
 
 def sandbox_sync(*, organization: Organization) -> list[SyncRun]:
