@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 
 import pytest
 import time_machine
 from django.urls import reverse
 
+from billing.selectors import billing_settings
 from inventory.models import Resource
 from inventory.services.ingest import ingest_scope
 from mcloud.clouds.base import ResourceRecord
@@ -133,6 +135,33 @@ def test_the_dashboard_cost_tiles_read_from_billing(costs, login, vera):
     ).content.decode()
     assert "240.00 USD" in by_provider
     assert "100.00 USD" in by_provider
+
+
+def test_the_cost_by_provider_tile_never_drops_or_mixes_currencies(org, login, vera):
+    aws = aws_account(org, ("AKIAEXAMPLEEXAMPLE00", "x"))
+    gcp = gcp_account(org, service_account_key("acme-prod"))
+    store(
+        aws,
+        daily(aws, date(2026, 11, 1), 20, "10")
+        + daily(aws, date(2026, 11, 1), 20, "1", service="Support", currency="GBP"),
+    )
+    store(gcp, daily(gcp, date(2026, 11, 1), 20, "5", currency="EUR"))
+    client = login(vera)
+    url = reverse("inventory:dashboard_tile", args=["cost_by_provider"])
+
+    body = client.get(url, headers=HTMX).content.decode()
+    assert ">0.00 USD<" not in body  # what the EUR and GBP amounts used to show as
+    assert re.search(r'data-currency="USD">.*200\.00 USD', body, re.S)
+    assert re.search(r'data-currency="EUR">.*GCP.*100\.00 EUR', body, re.S)
+    assert re.search(r'data-currency="GBP">.*AWS.*20\.00 GBP', body, re.S)
+    assert "no rate to USD" in body
+
+    billing_settings(org).__class__.objects.filter(organization=org).update(rates={"EUR": 1.5})
+    body = client.get(url, headers=HTMX).content.decode()
+    assert "150.00 USD" in body  # converted with the organization's rate
+    assert "EUR" not in body
+    assert "20.00 GBP" in body  # still no rate: in its own chart, not added to the dollars
+    assert "220.00 USD" not in body
 
 
 def test_the_billing_page_runs_a_fixed_number_of_queries(
