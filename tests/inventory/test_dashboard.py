@@ -4,6 +4,7 @@ freshness poll that refreshes tiles after a sync, and Sync now for every account
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
 import pytest
 from django.urls import reverse
@@ -109,6 +110,8 @@ def test_the_freshness_poll_triggers_a_refresh_after_a_sync(login, vera, org):
     acct = estate.account(org, "aws-prod")
     acct.last_synced_at = timezone.now()
     acct.save()
+    SyncRun.objects.create(organization=org, account=acct, status=SyncRun.State.SUCCEEDED,
+                           finished_at=acct.last_synced_at)  # fmt: skip
     client = login(vera)
     url = reverse("inventory:dashboard_freshness")
     earlier = (acct.last_synced_at - timezone.timedelta(minutes=1)).isoformat()
@@ -116,6 +119,51 @@ def test_the_freshness_poll_triggers_a_refresh_after_a_sync(login, vera, org):
     same = client.get(url, {"since": acct.last_synced_at.isoformat()}, headers=HTMX)
     assert "HX-Trigger" not in same
     assert "Data last updated" in same.content.decode()
+
+
+def _poll(client, since=None):
+    """One freshness poll; returns the response and the `since` its next poll sends."""
+    params = {} if since is None else {"since": since}
+    response = client.get(reverse("inventory:dashboard_freshness"), params, headers=HTMX)
+    body = response.content.decode()
+    assert "<html" not in body
+    next_since = re.search(r'\?since=([^"]*)"', body).group(1)
+    return response, unquote(next_since)
+
+
+def test_the_first_sync_and_failed_ones_refresh_the_tiles_too(login, vera, org, other_org):
+    """Before: the poll compared only the last successful sync, so the very first sync (no
+    earlier time to compare) and failed ones never refreshed the tiles."""
+    acct = estate.account(org, "aws-prod")
+    client = login(vera)
+    first, since = _poll(client)  # the page's first load
+    assert "HX-Trigger" not in first
+    assert since == ""
+    assert "HX-Trigger" not in _poll(client, since)[0]  # nothing finished yet
+    theirs = estate.account(other_org, "theirs")
+    SyncRun.objects.create(organization=other_org, account=theirs, status="succeeded",
+                           finished_at=timezone.now())  # fmt: skip
+    assert "HX-Trigger" not in _poll(client, since)[0]  # another organization's sync
+
+    SyncRun.objects.create(organization=org, account=acct, status=SyncRun.State.FAILED,
+                           error="AccessDenied", finished_at=timezone.now())  # fmt: skip
+    after_failure, since = _poll(client, since)
+    assert after_failure["HX-Trigger"] == "syncFinished"  # the first sync, and it failed
+    assert "Not synced yet" in after_failure.content.decode()
+    assert "last sync failed" in after_failure.content.decode()
+    assert since
+    assert "HX-Trigger" not in _poll(client, since)[0]  # once per finished sync
+
+    later = timezone.now() + timezone.timedelta(seconds=1)
+    SyncRun.objects.create(organization=org, account=acct, status=SyncRun.State.PARTIAL,
+                           finished_at=later)  # fmt: skip
+    after_partial, since = _poll(client, since)
+    assert after_partial["HX-Trigger"] == "syncFinished"
+    assert "last sync partly failed" in after_partial.content.decode()
+    assert "HX-Trigger" not in _poll(client, since)[0]
+    bad = client.get(reverse("inventory:dashboard_freshness"), {"since": "2026-13-45T99:00"})
+    assert bad.status_code == 200
+    assert 'hx-trigger="every 15s, syncFinished from:body"' in bad.content.decode()
 
 
 def test_sync_now_queues_every_active_account(
