@@ -65,6 +65,19 @@ def test_the_billing_page_shows_the_figures(costs, login, vera):
     assert "2026-11-03 · AWS: 12.00 USD" in page  # each bar has its values as text
 
 
+def test_the_daily_chart_has_its_figures_as_a_table(costs, login, vera):
+    """The stacked bars differ only by colour: every figure is also in a table."""
+    page = login(vera).get(reverse("billing:overview")).content.decode()
+    assert "the figures are in the table below the chart" in page
+    table = re.search(r'<table [^>]*id="cost-chart-table">(.*?)</table>', page, re.S).group(1)
+    assert "<caption>Daily cost, November 2026 to date, in USD</caption>" in table
+    heads = re.findall(r'<th scope="col"[^>]*>([^<]*)</th>', table)
+    assert heads == ["Day", "AWS", "GCP", "Other", "Total"]
+    row = re.search(r"2026-11-05</th>(.*?)</tr>", table).group(1)
+    assert re.findall(r">([\d.,]+)</td>", row) == ["12.00", "5.00", "0.00", "17.00"]
+    assert len(re.findall(r'<th scope="row"', table)) == 20  # every day to date
+
+
 def test_a_breakdown_row_filters_the_chart_and_the_tables(costs, login, vera):
     client = login(vera)
     response = client.get(reverse("billing:overview"), {"service": "S3"}, headers=HTMX)

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from inventory.extensions import TILES, Tile
-from inventory.models import SyncRun
+from inventory.models import Provider, SyncRun
 from inventory.services.sync import cloud_account_sync
 from tests.inventory import aws_estate, estate
 from tests.inventory.factories import aws_account
@@ -63,6 +63,22 @@ def test_the_tiles_count_what_the_organization_runs(login, vera, org, other_org)
     assert re.search(r">\s*60\s*</text>", chart)  # values as text, not only colour
     assert "No cost data has been imported yet" in tile(client, "cost_mtd")
     assert "aws-prod" in tile(client, "health")
+
+
+def test_the_provider_chart_reads_without_colour(login, vera, org):
+    estate.fill(estate.account(org, "aws-prod"), 30)
+    estate.fill(estate.account(org, "gcp-main", Provider.GCP), 6)
+    chart = tile(login(vera), "by_provider")
+    # Drawn as text beside each bar, not only as a bar's length and colour...
+    assert re.search(r'class="bar-label">AWS</text>.*class="bar-value">30</text>', chart, re.S)
+    assert re.search(r'class="bar-label">GCP</text>.*class="bar-value">6</text>', chart, re.S)
+    # ...and a table for screen readers, which skip the drawing.
+    assert '<svg class="bar-chart" viewBox="0 0 420 90" width="100%" aria-hidden="true">' in chart
+    table = re.search(r'<table class="visually-hidden">(.*?)</table>', chart, re.S).group(1)
+    assert "<caption>Resources by provider</caption>" in table
+    assert '<th scope="row">AWS</th><td>30</td>' in table
+    assert '<th scope="row">Azure</th><td>0</td>' in table
+    assert '<th scope="row">GCP</th><td>6</td>' in table
 
 
 def test_each_tile_runs_a_fixed_number_of_queries(
