@@ -1,13 +1,19 @@
 -- wrk: cycle through what a dashboard viewer and an inventory user request, and count every
 -- answer that is not a 200 (wrk itself counts only 4xx/5xx, and a redirect to the log-in
 -- page would hide a lost session).
+-- The dashboard is its page plus every tile (tests/project/test_bench.py keeps this list
+-- complete when a tile is added).
 local paths = {
   "/",
   "/dashboard/tiles/resources/",
   "/dashboard/tiles/running_vms/",
+  "/dashboard/tiles/storage/",
+  "/dashboard/tiles/cost_mtd/",
   "/dashboard/tiles/by_provider/",
+  "/dashboard/tiles/cost_by_provider/",
   "/dashboard/tiles/health/",
   "/dashboard/tiles/activity/",
+  "/dashboard/tiles/budget_alerts/",
   "/dashboard/freshness/",
   "/inventory/",
   "/inventory/?provider=aws&type=vm&status=running",

@@ -5,10 +5,11 @@ resources, against the same pages with 1,000.
 
 Builds each database through the real ingest (3 providers, 30 regions; a second listing
 changes 5% of the statuses so the activity feed has events), then takes the median of
-repeated renders through Django's test client. The dashboard is a page of tiles that the
-browser loads side by side, so its figure is the slowest of the page and its tiles (the sum
-is printed too). Targets: large over small at most 3x for every page; on SQLite the
-dashboard under 150 ms and the list under 100 ms (median).
+repeated renders through Django's test client. The dashboard is a page whose tiles (and
+freshness line) are each their own HTMX request, so its figure is the page plus every one of
+them: what one view of the dashboard costs the server (each request is printed too).
+Targets: large over small at most 3x for every page; on SQLite the dashboard (page + tiles)
+under 150 ms and the list under 100 ms (median).
 """
 
 from __future__ import annotations
@@ -130,6 +131,16 @@ def median_ms(client, url: str, **headers: str) -> float:
     return statistics.median(times)
 
 
+def dashboard_requests(figures: dict[str, float]) -> list[str]:
+    """The requests one view of the dashboard makes: the page, each tile, the freshness line."""
+    return [k for k in figures if k in ("dashboard_page", "freshness") or k.startswith("tile_")]
+
+
+def dashboard_ms(figures: dict[str, float]) -> float:
+    """The dashboard's figure: the page plus every tile, not only the slowest of them."""
+    return sum(figures[k] for k in dashboard_requests(figures))
+
+
 def child(backend: str, size_name: str) -> None:
     setup_django(database_url(backend, f"bench_pages_{size_name}"))
     from django.test import Client
@@ -185,26 +196,22 @@ def main() -> None:
         pages = [k for k in small if k not in ("backend", "size", "resources", "cost_rows")]
         rows = [(page, f"{small[page]:.1f}", f"{large[page]:.1f}",
                  f"{large[page] / small[page]:.2f}x") for page in pages]  # fmt: skip
-        dash = [k for k in pages if k.startswith(("dashboard", "tile_", "freshness"))]
         lists = [k for k in pages if k.startswith("list_")]
         billing = [k for k in pages if k.startswith("billing_")]
-        dash_small, dash_large = max(small[k] for k in dash), max(large[k] for k in dash)
-        rows.append(("dashboard (slowest request)", f"{dash_small:.1f}", f"{dash_large:.1f}",
+        dash_small, dash_large = dashboard_ms(small), dashboard_ms(large)
+        rows.append(("dashboard (page + every tile)", f"{dash_small:.1f}", f"{dash_large:.1f}",
                      f"{dash_large / dash_small:.2f}x"))  # fmt: skip
-        rows.append(("dashboard (all requests)", f"{sum(small[k] for k in dash):.1f}",
-                     f"{sum(large[k] for k in dash):.1f}", ""))  # fmt: skip
         print(f"\n{backend}: median ms over {REPEAT} renders, {small['resources']:,} vs "
               f"{large['resources']:,} resources, {small['cost_rows']:,} vs "
               f"{large['cost_rows']:,} cost rows\n")  # fmt: skip
         print(table(rows, ("page", "small ms", "large ms", "large/small")))
-        worst_dash = max(large[k] / small[k] for k in dash)
         worst_list = max(large[k] / small[k] for k in [*lists, "resource_page"])
         if backend == "sqlite":
             figures.update(
                 billing_large_vs_small=round(max(large[k] / small[k] for k in billing), 2),
                 billing_ms=round(max(large[k] for k in billing), 1),
             )
-            figures.update(dashboard_large_vs_small=round(worst_dash, 2),
+            figures.update(dashboard_large_vs_small=round(dash_large / dash_small, 2),
                            inventory_large_vs_small=round(worst_list, 2),
                            dashboard_ms=round(dash_large, 1),
                            inventory_ms=round(max(large[k] for k in lists), 1))  # fmt: skip
@@ -212,7 +219,8 @@ def main() -> None:
             figures[f"dashboard_ms_{backend}"] = round(dash_large, 1)
             figures[f"inventory_ms_{backend}"] = round(max(large[k] for k in lists), 1)
             figures[f"billing_ms_{backend}"] = round(max(large[k] for k in billing), 1)
-    print("\nTargets: large/small <= 3x; on SQLite dashboard and billing < 150 ms, list < 100 ms.")
+    print("\nTargets: large/small <= 3x; on SQLite dashboard (page + tiles) and billing < 150 ms,"
+          " list < 100 ms.")  # fmt: skip
     print(json.dumps(figures))
 
 

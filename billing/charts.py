@@ -1,5 +1,6 @@
 """A stacked daily bar chart drawn as SVG on the server: no JavaScript, readable without
-colour (every bar has a title with its values, and the tables below carry the numbers)."""
+colour (every bar has a title with its values, and `rows` carries every figure for the
+table shown beside the chart)."""
 
 from __future__ import annotations
 
@@ -54,4 +55,5 @@ def stacked_bars(series: dict[str, Any], currency: str) -> dict[str, Any]:
         "axis": AXIS,
         "groups": list(enumerate(series["groups"])),
         "currency": currency,
+        "rows": [(day["date"], day["values"], day["total"]) for day in days],
     }

@@ -4,6 +4,7 @@ sandbox's costs."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -54,12 +55,30 @@ def cost_by_provider(request: HttpRequest) -> dict[str, Any]:
         currency=summary.currency,
         rates=summary.rates,
     )
-    chart = [(r["label"], r["total"] or 0, r["key"]) for r in rows]
-    return {
-        "bars": [{**b, "display": f"{b['value']:,.2f} {summary.currency}"} for b in bars(chart)],
-        "rows": rows,
-        "summary": summary,
-    }
+    return {"charts": provider_charts(rows, summary.currency, summary.rates), "summary": summary}
+
+
+def provider_charts(
+    rows: list[dict[str, Any]], currency: str, rates: dict[str, float]
+) -> list[dict[str, Any]]:
+    """One bar chart per currency: amounts converted to the organization's currency where a
+    rate is set, and one chart for each currency without a rate, so that no amount is
+    dropped or summed with another currency (a provider billing in two shows in both)."""
+    per_currency: dict[str, list[tuple[str, Decimal, str]]] = {}
+    for row in rows:
+        for code, value in row["money"].in_currency(currency, rates).parts():
+            per_currency.setdefault(code, []).append((row["label"], value, row["key"]))
+    order = sorted(per_currency, key=lambda code: (code != currency, code))
+    return [
+        {
+            "currency": code,
+            "bars": [
+                {**b, "display": f"{b['value']:,.2f} {code}"}
+                for b in bars(sorted(per_currency[code], key=lambda item: -item[1]))
+            ],
+        }
+        for code in order
+    ]
 
 
 def budget_alerts(request: HttpRequest) -> dict[str, Any]:

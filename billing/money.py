@@ -33,6 +33,17 @@ class Money:
                 return None
         return total
 
+    def in_currency(self, currency: str, rates: dict[str, float]) -> Money:
+        """Converted to `currency` where a rate is set; an amount without a rate stays in its
+        own currency, neither dropped nor added to the others."""
+        result = Money()
+        for code, amount in self.amounts.items():
+            if code != currency and code in rates:
+                result.add(currency, amount * Decimal(str(rates[code])))
+            else:
+                result.add(code, amount)
+        return result
+
     def parts(self) -> list[tuple[str, Decimal]]:
         return sorted(self.amounts.items(), key=lambda item: -item[1])
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Max, Q, QuerySet, Sum
 from django.http import HttpRequest
+from django.utils.dateparse import parse_datetime
 
 from inventory.extensions import Tile, register_tile
 from inventory.models import CloudAccount, Provider, ResourceEvent, ResourceTally, SyncRun
@@ -78,13 +79,32 @@ def recent_activity(request: HttpRequest, limit: int = 12) -> dict[str, Any]:
 
 
 def last_updated(request: HttpRequest) -> dict[str, Any]:
+    """When the data last changed, and the latest finished sync whatever its outcome: a
+    failed or partial sync changes the health and activity tiles too."""
     latest = CloudAccount.objects.filter(organization=request.organization).aggregate(
         synced=Max("last_synced_at")
     )["synced"]
-    running = SyncRun.objects.filter(
-        organization=request.organization, status__in=[SyncRun.State.QUEUED, SyncRun.State.RUNNING]
-    ).count()
-    return {"last_synced": latest, "running": running}
+    runs = SyncRun.objects.filter(organization=request.organization)
+    running = runs.filter(status__in=[SyncRun.State.QUEUED, SyncRun.State.RUNNING]).count()
+    last_run = (
+        runs.filter(status__in=SyncRun.FINAL, finished_at__isnull=False)
+        .only("status", "finished_at")
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+    return {"last_synced": latest, "running": running, "last_run": last_run}
+
+
+def sync_finished_since(last_run: SyncRun | None, since: str | None) -> bool:
+    """Whether a sync finished after the poll marked `since` (the previous poll's latest
+    finish; "" when none had finished yet, None on the first load, which needs no refresh)."""
+    if since is None or last_run is None:
+        return False
+    try:
+        seen = parse_datetime(since)
+    except ValueError:
+        seen = None
+    return seen is None or last_run.finished_at > seen
 
 
 def no_cost_data(request: HttpRequest) -> dict[str, Any]:

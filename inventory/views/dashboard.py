@@ -8,14 +8,13 @@ import logging
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_q.tasks import async_task
 
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, org_view
-from inventory.dashboard import last_updated
+from inventory.dashboard import last_updated, sync_finished_since
 from inventory.extensions import TILES
 from inventory.models import CloudAccount, SyncRun
 from inventory.services.sync import sync_run_queue
@@ -54,12 +53,11 @@ def dashboard_tile(request: OrgRequest, name: str) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def dashboard_freshness(request: OrgRequest) -> HttpResponse:
     """When the data was last updated. It polls, and tells every tile to refresh (the
-    syncFinished event) when a sync of the organization finished since the last poll."""
+    syncFinished event) when a sync of the organization finished since the last poll,
+    the first one and failed ones included."""
     context = last_updated(request)
     response = render(request, "inventory/tiles/freshness.html", context)
-    seen = parse_datetime(request.GET.get("since", "") or "")
-    latest = context["last_synced"]
-    if latest is not None and seen is not None and latest > seen:
+    if sync_finished_since(context["last_run"], request.GET.get("since")):
         response["HX-Trigger"] = SYNC_FINISHED_EVENT
     return response
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 
 import pytest
 import time_machine
 from django.urls import reverse
 
+from billing.selectors import billing_settings
 from inventory.models import Resource
 from inventory.services.ingest import ingest_scope
 from mcloud.clouds.base import ResourceRecord
@@ -61,6 +63,19 @@ def test_the_billing_page_shows_the_figures(costs, login, vera):
     assert "<svg" in page
     assert "EC2" in page
     assert "2026-11-03 · AWS: 12.00 USD" in page  # each bar has its values as text
+
+
+def test_the_daily_chart_has_its_figures_as_a_table(costs, login, vera):
+    """The stacked bars differ only by colour: every figure is also in a table."""
+    page = login(vera).get(reverse("billing:overview")).content.decode()
+    assert "the figures are in the table below the chart" in page
+    table = re.search(r'<table [^>]*id="cost-chart-table">(.*?)</table>', page, re.S).group(1)
+    assert "<caption>Daily cost, November 2026 to date, in USD</caption>" in table
+    heads = re.findall(r'<th scope="col"[^>]*>([^<]*)</th>', table)
+    assert heads == ["Day", "AWS", "GCP", "Other", "Total"]
+    row = re.search(r"2026-11-05</th>(.*?)</tr>", table).group(1)
+    assert re.findall(r">([\d.,]+)</td>", row) == ["12.00", "5.00", "0.00", "17.00"]
+    assert len(re.findall(r'<th scope="row"', table)) == 20  # every day to date
 
 
 def test_a_breakdown_row_filters_the_chart_and_the_tables(costs, login, vera):
@@ -176,6 +191,33 @@ def test_the_dashboard_cost_tiles_read_from_billing(costs, login, vera):
     ).content.decode()
     assert "240.00 USD" in by_provider
     assert "100.00 USD" in by_provider
+
+
+def test_the_cost_by_provider_tile_never_drops_or_mixes_currencies(org, login, vera):
+    aws = aws_account(org, ("AKIAEXAMPLEEXAMPLE00", "x"))
+    gcp = gcp_account(org, service_account_key("acme-prod"))
+    store(
+        aws,
+        daily(aws, date(2026, 11, 1), 20, "10")
+        + daily(aws, date(2026, 11, 1), 20, "1", service="Support", currency="GBP"),
+    )
+    store(gcp, daily(gcp, date(2026, 11, 1), 20, "5", currency="EUR"))
+    client = login(vera)
+    url = reverse("inventory:dashboard_tile", args=["cost_by_provider"])
+
+    body = client.get(url, headers=HTMX).content.decode()
+    assert ">0.00 USD<" not in body  # what the EUR and GBP amounts used to show as
+    assert re.search(r'data-currency="USD">.*200\.00 USD', body, re.S)
+    assert re.search(r'data-currency="EUR">.*GCP.*100\.00 EUR', body, re.S)
+    assert re.search(r'data-currency="GBP">.*AWS.*20\.00 GBP', body, re.S)
+    assert "no rate to USD" in body
+
+    billing_settings(org).__class__.objects.filter(organization=org).update(rates={"EUR": 1.5})
+    body = client.get(url, headers=HTMX).content.decode()
+    assert "150.00 USD" in body  # converted with the organization's rate
+    assert "EUR" not in body
+    assert "20.00 GBP" in body  # still no rate: in its own chart, not added to the dollars
+    assert "220.00 USD" not in body
 
 
 def test_the_billing_page_runs_a_fixed_number_of_queries(

@@ -1,5 +1,6 @@
 """A newcomer loads the sandbox, watches the dashboard fill in, filters the inventory
-(the URL follows, the back button restores), and downloads the filtered CSV."""
+(the URL follows, the back button restores), downloads the filtered CSV, and saves the view
+it filtered to."""
 
 from __future__ import annotations
 
@@ -58,3 +59,20 @@ def test_sandbox_dashboard_filters_and_csv(
     rows = list(csv.DictReader(path.open()))
     assert len(rows) == 8
     assert {(r["provider"], r["type"]) for r in rows} == {("gcp", "storage")}
+
+    # The filter and sort chosen through HTMX are what "Save view" stores, not the first load's.
+    page.get_by_role("link", name=re.compile(r"^Region")).click()
+    expect(page).to_have_url(re.compile(r"sort=region"))
+    page.locator("#id_per_page").select_option("25")
+    expect(page).to_have_url(re.compile(r"per_page=25"))
+    expect(page).to_have_url(re.compile(r"sort=region"))  # the header's sort survives a filter
+    page.get_by_role("button", name="Save view").click()
+    page.locator("#view-name").fill("GCP buckets")
+    page.locator("#save-view").get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved the view 'GCP buckets'.")).to_be_visible()
+    page.get_by_role("link", name="Inventory", exact=True).click()
+    expect(page.locator("#result-count")).to_have_text(all_count)
+    page.get_by_role("link", name="GCP buckets").click()
+    for part in ("provider=gcp", "type=storage", "per_page=25", "sort=region"):
+        expect(page).to_have_url(re.compile(part))
+    expect(page.locator("#id_type")).to_have_value("storage")

@@ -4,13 +4,14 @@ freshness poll that refreshes tiles after a sync, and Sync now for every account
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from inventory.extensions import TILES, Tile
-from inventory.models import SyncRun
+from inventory.models import Provider, SyncRun
 from inventory.services.sync import cloud_account_sync
 from tests.inventory import aws_estate, estate
 from tests.inventory.factories import aws_account
@@ -64,6 +65,22 @@ def test_the_tiles_count_what_the_organization_runs(login, vera, org, other_org)
     assert "aws-prod" in tile(client, "health")
 
 
+def test_the_provider_chart_reads_without_colour(login, vera, org):
+    estate.fill(estate.account(org, "aws-prod"), 30)
+    estate.fill(estate.account(org, "gcp-main", Provider.GCP), 6)
+    chart = tile(login(vera), "by_provider")
+    # Drawn as text beside each bar, not only as a bar's length and colour...
+    assert re.search(r'class="bar-label">AWS</text>.*class="bar-value">30</text>', chart, re.S)
+    assert re.search(r'class="bar-label">GCP</text>.*class="bar-value">6</text>', chart, re.S)
+    # ...and a table for screen readers, which skip the drawing.
+    assert '<svg class="bar-chart" viewBox="0 0 420 90" width="100%" aria-hidden="true">' in chart
+    table = re.search(r'<table class="visually-hidden">(.*?)</table>', chart, re.S).group(1)
+    assert "<caption>Resources by provider</caption>" in table
+    assert '<th scope="row">AWS</th><td>30</td>' in table
+    assert '<th scope="row">Azure</th><td>0</td>' in table
+    assert '<th scope="row">GCP</th><td>6</td>' in table
+
+
 def test_each_tile_runs_a_fixed_number_of_queries(
     login, vera, org, aws, django_assert_max_num_queries
 ):
@@ -109,6 +126,8 @@ def test_the_freshness_poll_triggers_a_refresh_after_a_sync(login, vera, org):
     acct = estate.account(org, "aws-prod")
     acct.last_synced_at = timezone.now()
     acct.save()
+    SyncRun.objects.create(organization=org, account=acct, status=SyncRun.State.SUCCEEDED,
+                           finished_at=acct.last_synced_at)  # fmt: skip
     client = login(vera)
     url = reverse("inventory:dashboard_freshness")
     earlier = (acct.last_synced_at - timezone.timedelta(minutes=1)).isoformat()
@@ -116,6 +135,51 @@ def test_the_freshness_poll_triggers_a_refresh_after_a_sync(login, vera, org):
     same = client.get(url, {"since": acct.last_synced_at.isoformat()}, headers=HTMX)
     assert "HX-Trigger" not in same
     assert "Data last updated" in same.content.decode()
+
+
+def _poll(client, since=None):
+    """One freshness poll; returns the response and the `since` its next poll sends."""
+    params = {} if since is None else {"since": since}
+    response = client.get(reverse("inventory:dashboard_freshness"), params, headers=HTMX)
+    body = response.content.decode()
+    assert "<html" not in body
+    next_since = re.search(r'\?since=([^"]*)"', body).group(1)
+    return response, unquote(next_since)
+
+
+def test_the_first_sync_and_failed_ones_refresh_the_tiles_too(login, vera, org, other_org):
+    """Before: the poll compared only the last successful sync, so the very first sync (no
+    earlier time to compare) and failed ones never refreshed the tiles."""
+    acct = estate.account(org, "aws-prod")
+    client = login(vera)
+    first, since = _poll(client)  # the page's first load
+    assert "HX-Trigger" not in first
+    assert since == ""
+    assert "HX-Trigger" not in _poll(client, since)[0]  # nothing finished yet
+    theirs = estate.account(other_org, "theirs")
+    SyncRun.objects.create(organization=other_org, account=theirs, status="succeeded",
+                           finished_at=timezone.now())  # fmt: skip
+    assert "HX-Trigger" not in _poll(client, since)[0]  # another organization's sync
+
+    SyncRun.objects.create(organization=org, account=acct, status=SyncRun.State.FAILED,
+                           error="AccessDenied", finished_at=timezone.now())  # fmt: skip
+    after_failure, since = _poll(client, since)
+    assert after_failure["HX-Trigger"] == "syncFinished"  # the first sync, and it failed
+    assert "Not synced yet" in after_failure.content.decode()
+    assert "last sync failed" in after_failure.content.decode()
+    assert since
+    assert "HX-Trigger" not in _poll(client, since)[0]  # once per finished sync
+
+    later = timezone.now() + timezone.timedelta(seconds=1)
+    SyncRun.objects.create(organization=org, account=acct, status=SyncRun.State.PARTIAL,
+                           finished_at=later)  # fmt: skip
+    after_partial, since = _poll(client, since)
+    assert after_partial["HX-Trigger"] == "syncFinished"
+    assert "last sync partly failed" in after_partial.content.decode()
+    assert "HX-Trigger" not in _poll(client, since)[0]
+    bad = client.get(reverse("inventory:dashboard_freshness"), {"since": "2026-13-45T99:00"})
+    assert bad.status_code == 200
+    assert 'hx-trigger="every 15s, syncFinished from:body"' in bad.content.decode()
 
 
 def test_sync_now_queues_every_active_account(

@@ -203,6 +203,31 @@ def test_saved_views_for_oneself_or_the_organization(login, vera, bob, ada, inve
     assert not SavedView.objects.filter(pk=east.pk).exists()  # an admin tidies shared views
 
 
+def test_the_swapped_results_carry_the_current_filter_for_saving_a_view(login, vera, inventory):
+    """HTMX swaps only #results, so the save form's query and the filter form's sort must live
+    there: hidden inputs tied to their forms by form=, not stale ones from the first load."""
+    client = login(vera)
+    page = client.get(reverse("inventory:resource_list")).content.decode()
+    assert 'id="save-view"' in page
+    assert 'id="filters"' in page
+    fragment = client.get(
+        reverse("inventory:resource_list"),
+        {"provider": "gcp", "sort": "-name", "page": "2"},
+        headers=HTMX,
+    ).content.decode()
+    query = (
+        '<input type="hidden" name="query" value="provider=gcp&amp;sort=-name" form="save-view">'
+    )
+    assert query in fragment
+    assert '<input type="hidden" name="sort" value="-name" form="filters">' in fragment
+    assert fragment.count('name="query"') == 1
+    vms = client.get(reverse("inventory:vm_list"), {"sort": "region"}, headers=HTMX)
+    assert 'name="query"' not in vms.content.decode()  # no save form on the VM list
+    assert '<input type="hidden" name="sort" value="region" form="filters">' in (
+        vms.content.decode()
+    )
+
+
 def test_the_resource_page_shows_fields_and_history(
     login, vera, org, django_assert_max_num_queries
 ):
