@@ -249,8 +249,13 @@ def top_resources(
         output_field=DecimalField(max_digits=30, decimal_places=12),
     )
     convertible = [currency, *rated]
+    # The currencies without a rate, read from the small daily rollup (same filters).
     alone = (
-        rows.exclude(currency__in=convertible)
+        CostDaily.objects.filter(
+            organization=organization, date__gte=start.replace(day=1), date__lt=end
+        )
+        .filter(filters.q())
+        .exclude(currency__in=convertible)
         .order_by("currency")
         .values_list("currency", flat=True)
         .distinct()

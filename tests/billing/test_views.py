@@ -108,7 +108,7 @@ def test_the_summary_cards_follow_the_htmx_filters(costs, login, vera):
 )
 def test_periods(costs, login, vera, period, days):
     response = login(vera).get(reverse("billing:overview"), {"period": period})
-    assert len(response.context["chart"]["columns"]) == days
+    assert len(response.context["chart"]["rows"]) == days
 
 
 def test_a_custom_range_is_validated(costs, login, vera):
@@ -117,7 +117,11 @@ def test_a_custom_range_is_validated(costs, login, vera):
         reverse("billing:overview"),
         {"period": "custom", "start": "2026-10-05", "end": "2026-10-07"},
     )
-    assert len(good.context["chart"]["columns"]) == 3
+    assert len(good.context["chart"]["rows"]) == 3
+    svg = good.content.decode().split('<svg class="cost-chart"')[1].split("</svg>")[0]
+    days_with_costs = sum(1 for _, _, total in good.context["chart"]["rows"] if total)
+    assert svg.count("<rect ") >= days_with_costs > 0
+    assert "<title>2026-10-05 · " in svg  # every bar names its day, group and amount
     bad = client.get(
         reverse("billing:overview"),
         {"period": "custom", "start": "2026-10-07", "end": "2026-10-05"},
