@@ -7,6 +7,7 @@ import secrets
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -289,8 +290,18 @@ class Resource(models.Model):
             models.Index(fields=["organization", "deleted_at", "type", "status"]),
             models.Index(fields=["organization", "provider"]),
             models.Index(fields=["organization", "region"]),
-            models.Index(fields=["organization", "deleted_at", "name"]),
-            models.Index(fields=["organization", "deleted_at", "last_seen"]),
+            # The list's default sorts, over live rows: ordered index scans for any page
+            # (PostgreSQL does not take `deleted_at IS NULL` as a prefix that keeps order).
+            models.Index(
+                fields=["organization", "name", "id"],
+                condition=Q(deleted_at__isnull=True),
+                name="resource_live_by_name",
+            ),
+            models.Index(
+                fields=["organization", "last_seen", "id"],
+                condition=Q(deleted_at__isnull=True),
+                name="resource_live_by_last_seen",
+            ),
             models.Index(fields=["organization", "deployment_ref"]),
             # Costs name resources in lower case (Azure does): they are matched on this.
             models.Index(Lower("resource_id"), name="resource_id_lower"),
