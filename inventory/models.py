@@ -255,8 +255,14 @@ class Resource(models.Model):
     complete listing keeps its row with `deleted_at` set; one that comes back is revived.
     """
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    account = models.ForeignKey(CloudAccount, on_delete=models.CASCADE, related_name="resources")
+    # No single-column indexes on the two keys: the composite indexes below start with
+    # them, and every index is paid for on each row a sync writes.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    account = models.ForeignKey(
+        CloudAccount, on_delete=models.CASCADE, related_name="resources", db_index=False
+    )
     provider = models.CharField(max_length=10, choices=Provider.choices)
     resource_id = models.CharField(max_length=500)
     name = models.CharField(max_length=255)
