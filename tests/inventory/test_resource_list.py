@@ -260,3 +260,24 @@ def test_it_checks_ownership(login, charlie, alice, org, inventory):
     rows = list(csv.reader(io.StringIO(export.decode())))
     assert len(rows) == 21
     assert all(row[1] == "theirs" for row in rows[1:])
+
+
+def test_search_follows_a_rename_by_a_sync(login, vera, inventory):
+    """The search index (FTS5 on SQLite, trigram indexes on PostgreSQL) follows the rows."""
+    rows = list(Resource.objects.filter(account=inventory["aws"], scope="us-east-1"))
+    records = [
+        ResourceRecord(
+            resource_id=r.resource_id,
+            name="renamed-box" if i == 0 else r.name,
+            type=r.type,
+            region=r.region,
+            status="stopped",  # every row changes, so the upsert writes each
+        )
+        for i, r in enumerate(rows)
+    ]
+    ingest_scope(account=inventory["aws"], scope="us-east-1", records=records)
+    client = login(vera)
+    search = reverse("inventory:resource_list")
+    assert names(client.get(search, {"q": "renamed-b"})) == ["renamed-box"]
+    assert count(client.get(search, {"q": rows[0].name})) == 0
+    assert count(client.get(search, {"q": rows[1].name})) == 1  # written, not renamed
