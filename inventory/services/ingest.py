@@ -162,7 +162,7 @@ def _upsert(
     """INSERT ... ON CONFLICT (account, resource_id) DO UPDATE for every written row.
 
     Written in SQL because the ORM's bulk_create spends most of its time compiling the
-    statement in Python: SQLite gets one executemany, PostgreSQL a COPY into a temporary
+    statement in Python: SQLite gets multi-row INSERTs, PostgreSQL a COPY into a temporary
     table and one INSERT ... SELECT (see bench/ingest.py for the figures).
     """
     if not writes:
@@ -188,10 +188,19 @@ def _upsert(
         if connection.vendor == "postgresql":
             _copy_and_merge(cursor.cursor, table, names, conflict, rows)
             return
-        marks = ", ".join(["%s"] * len(UPSERT_COLUMNS))
-        insert = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 - names only
-        for start in range(0, len(rows), BATCH_SIZE * 10):
-            cursor.executemany(f"{insert} {conflict}", rows[start : start + BATCH_SIZE * 10])
+        # Many rows per statement, not executemany: the search index (FTS5, filled by a
+        # trigger) flushes at the end of each statement, which made one row cost three.
+        row_marks = "(" + ", ".join(["%s"] * len(UPSERT_COLUMNS)) + ")"
+        size = min(BATCH_SIZE, connection.features.max_query_params // len(UPSERT_COLUMNS))
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            values = ", ".join([row_marks] * len(chunk))
+            # The driver's cursor, as for PostgreSQL's COPY: Django's debug wrapper would
+            # format every parameter of these long statements into its query log.
+            cursor.cursor.execute(
+                f"INSERT INTO {table} ({names}) VALUES {values} {conflict}",  # noqa: S608 - names only
+                [value for row in chunk for value in row],
+            )
 
 
 def _copy_and_merge(raw: Any, table: str, names: str, conflict: str, rows: list[tuple]) -> None:
