@@ -20,10 +20,14 @@ PRODUCTION = {
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return _python("manage.py", *args, **env)
+
+
+def _python(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     # Only what a fresh production host would have: nothing from the test run leaks in.
     base = {k: os.environ[k] for k in ("PATH", "HOME", "PYENV_VERSION") if k in os.environ}
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
+        [sys.executable, *args],
         cwd=ROOT,
         env={**base, **env},
         capture_output=True,
@@ -101,16 +105,7 @@ def test_a_copy_of_env_example_runs_as_it_is():
     out = _manage("check", **{**example, "DATABASE_URL": ""})
     assert out.returncode == 0, out.stderr
     config = "import runpy; c = runpy.run_path('gunicorn.conf.py'); print(c['workers'], c['bind'])"
-    base = {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ}
-    out = subprocess.run(
-        [sys.executable, "-c", config],
-        cwd=ROOT,
-        env={**base, **example},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    out = _python("-c", config, **example)
     assert out.returncode == 0, out.stderr
     workers, bind = out.stdout.split()
     assert int(workers) >= 1
