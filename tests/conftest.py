@@ -154,7 +154,7 @@ def gcp(_gcp_server, settings):
 
 
 @pytest.fixture(scope="session")
-def _sandbox_process():
+def _sandbox_process(tmp_path_factory):
     """`python -m emulators` in its own process (moto's state is per process, so it cannot
     share one with the `aws` fixture), on four free ports."""
     import random
@@ -174,16 +174,20 @@ def _sandbox_process():
                     return False
         return True
 
-    base = next(p for p in iter(lambda: random.randrange(20000, 60000), None) if free(p))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "emulators", "--port", str(base), "--drift-seconds", "3600"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    # Below the kernel's ephemeral range (32768 and up), where the tests' own client
+    # sockets could hold a port that looks free but cannot be bound.
+    base = next(p for p in iter(lambda: random.randrange(20000, 32000), None) if free(p))
+    log = tmp_path_factory.mktemp("emulators") / "output.log"
+    with log.open("wb") as output:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "emulators", "--port", str(base), "--drift-seconds", "3600"],
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{base + 3}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and proc.poll() is None:
         try:
             if requests.get(f"{url}/sandbox.json", timeout=1).ok:
                 break
@@ -191,7 +195,8 @@ def _sandbox_process():
             time.sleep(0.3)
     else:
         proc.kill()
-        raise RuntimeError("the sandbox emulators did not start")
+        tail = log.read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"the sandbox emulators did not start:\n{tail}")
     yield url
     proc.terminate()
     try:
