@@ -28,6 +28,18 @@ def account(org):
     return aws_account(org, ("AKIAEXAMPLEEXAMPLE00", "x"))
 
 
+@pytest.fixture
+def eur(org):
+    """An Azure account of the same organization, whose costs the tests give in EUR."""
+    return azure_account(
+        org,
+        "11111111-2222-3333-4444-555555555555",
+        "66666666-7777-8888-9999-000000000000",
+        "s",
+        ["x"],
+    )
+
+
 def test_month_to_date_forecast_and_last_month(org, account):
     # October: 10 a day (31 days). November: 20 a day from the 1st to the 13th, then 30.
     store(account, daily(account, date(2026, 10, 1), 31, "10"))
@@ -54,14 +66,7 @@ def test_last_month_same_day_stops_at_a_short_months_end(org, account):
     assert summary.total(summary.last_month_same_day) == Decimal(28)
 
 
-def test_currencies_are_never_summed_without_a_rate(org, account):
-    eur = azure_account(
-        org,
-        "11111111-2222-3333-4444-555555555555",
-        "66666666-7777-8888-9999-000000000000",
-        "s",
-        ["x"],
-    )
+def test_currencies_are_never_summed_without_a_rate(org, account, eur):
     store(account, daily(account, date(2026, 11, 1), 10, "10"))
     store(eur, daily(eur, date(2026, 11, 1), 10, "5", currency="EUR", service="VMs"))
     summary = cost_summary(organization=org, today=TODAY)
@@ -103,14 +108,7 @@ def test_another_organizations_costs_never_appear(org, other_org, account):
     assert summary.total(summary.month_to_date) == Decimal(10)
 
 
-def test_top_resources_are_ranked_per_currency_and_converted_with_a_rate(org, account):
-    eur = azure_account(
-        org,
-        "11111111-2222-3333-4444-555555555555",
-        "66666666-7777-8888-9999-000000000000",
-        "s",
-        ["x"],
-    )
+def test_top_resources_are_ranked_per_currency_and_converted_with_a_rate(org, account, eur):
     store(
         account,
         daily(account, date(2026, 11, 1), 10, "10", resource_id="i-web")  # 100 USD
