@@ -13,6 +13,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from mcloud.egress.policy import parse_allowlist
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -347,6 +349,30 @@ TERRAFORM_BIN = env.str("TERRAFORM_BIN", default="terraform")
 TERRAFORM_PLUGIN_DIR = env.str("TERRAFORM_PLUGIN_DIR", default=str(VAR_DIR / "terraform-plugins"))
 TERRAFORM_RUN_TIMEOUT = env.int("TERRAFORM_RUN_TIMEOUT", default=3600)
 TERRAFORM_CANCEL_GRACE_SECONDS = env.int("TERRAFORM_CANCEL_GRACE_SECONDS", default=10)
+# Every Terraform process runs in a bubblewrap sandbox (provisioning/isolation.py). "off" runs
+# it as the worker itself: only for a worker that serves a single trusted organization.
+TERRAFORM_ISOLATION = env.str("TERRAFORM_ISOLATION", default="on").lower()
+if TERRAFORM_ISOLATION not in ("on", "off"):
+    raise ImproperlyConfigured("TERRAFORM_ISOLATION must be on or off.")
+# What one sandboxed step may use: processes (threads count), open files, the size of any file
+# it writes, address space per process (Go needs > 512 MB to start), the private /tmp (memory).
+TERRAFORM_MAX_PROCESSES = env.int("TERRAFORM_MAX_PROCESSES", default=1024)
+TERRAFORM_MAX_OPEN_FILES = env.int("TERRAFORM_MAX_OPEN_FILES", default=4096)
+TERRAFORM_MAX_FILE_MB = env.int("TERRAFORM_MAX_FILE_MB", default=1024)
+TERRAFORM_MAX_MEMORY_MB = env.int("TERRAFORM_MAX_MEMORY_MB", default=4096)
+TERRAFORM_TMP_MB = env.int("TERRAFORM_TMP_MB", default=256)
+# Where runs' working directories go (empty: the system's temporary directory).
+TERRAFORM_WORK_DIR = env.str("TERRAFORM_WORK_DIR", default="")
+# host:port pairs a cloud run may reach through the egress proxy although they are private
+# (an emulator, a proxy of your own). Never needed for the public clouds.
+try:
+    TERRAFORM_EGRESS_ALLOW = parse_allowlist(env.list("TERRAFORM_EGRESS_ALLOW", default=[]))
+except ValueError as error:
+    raise ImproperlyConfigured(f"TERRAFORM_EGRESS_ALLOW: {error}") from error
+# Who may upload blueprints of their own: organization admins, staff only, or nobody.
+BLUEPRINT_UPLOADS = env.str("BLUEPRINT_UPLOADS", default="admins").lower()
+if BLUEPRINT_UPLOADS not in ("admins", "staff", "off"):
+    raise ImproperlyConfigured("BLUEPRINT_UPLOADS must be admins, staff or off.")
 # A run's lease on its deployment: renewed while Terraform works; a worker that dies stops
 # renewing, and the run is marked failed once the lease has expired.
 PROVISIONING_LEASE_SECONDS = env.int("PROVISIONING_LEASE_SECONDS", default=90)

@@ -5,6 +5,9 @@ which hands every call to a `StateStore` (the app layer's is database-backed, en
 versioned). The server binds 127.0.0.1 on a free port and wants HTTP basic auth with credentials
 made afresh for each run, so nothing else on the machine can read or overwrite the state.
 
+In an isolated run (see `provisioning.isolation`) the server listens on a Unix socket instead,
+bound into the run's sandbox alone; nothing on the host's network can reach it then.
+
 Locking follows Terraform's http backend protocol: `LOCK` and `UNLOCK` on the state address with
 Terraform's lock info as the body; a lock held by someone else is refused with 423 and the
 holder's info, which Terraform turns into "Error acquiring the state lock". The lock lives in the
@@ -18,7 +21,9 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import secrets
+import socketserver
 import threading
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -134,14 +139,21 @@ class StateServer:
     leaves the block only once its Terraform processes have exited, so such a lock is orphaned.
     """
 
-    def __init__(self, store: StateStore, *, max_state_bytes: int = DEFAULT_MAX_STATE_BYTES):
+    def __init__(
+        self,
+        store: StateStore,
+        *,
+        max_state_bytes: int = DEFAULT_MAX_STATE_BYTES,
+        unix_path: str | os.PathLike[str] | None = None,
+    ):
         self.store = store
+        self.unix_path = str(unix_path) if unix_path is not None else None
         self.max_state_bytes = max_state_bytes
         self.username = "mcloud"
         self.password = secrets.token_urlsafe(32)
         self._granted: set[str] = set()
         self._granted_mutex = threading.Lock()
-        self._httpd: _Server | None = None
+        self._httpd: _Server | _UnixServer | None = None
         self._thread: threading.Thread | None = None
         self.expect_no_state = False
         self.refused_stale = False
@@ -155,7 +167,10 @@ class StateServer:
         self.close()
 
     def start(self) -> None:
-        self._httpd = _Server(("127.0.0.1", 0), _Handler, self)
+        if self.unix_path is not None:
+            self._httpd = _UnixServer(self.unix_path, _Handler, self)
+        else:
+            self._httpd = _Server(("127.0.0.1", 0), _Handler, self)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.1},
@@ -166,21 +181,25 @@ class StateServer:
 
     @property
     def address(self) -> str:
-        if self._httpd is None:
-            raise RuntimeError("the state server is not started")
+        """The state's URL on the host's loopback (not for a server on a Unix socket)."""
+        if not isinstance(self._httpd, _Server):
+            raise RuntimeError("the state server is not started on TCP")
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}{STATE_PATH}"
 
-    def backend_env(self) -> dict[str, str]:
+    def backend_env(self, origin: str | None = None) -> dict[str, str]:
         """Terraform 1.0.3's http backend reads its settings from these variables.
 
         They stay out of the plan file (which records only the backend block, empty here), so
-        a plan made against this server applies later against another run's server.
+        a plan made against this server applies later against another run's server. `origin`
+        (`http://host:port`) is where Terraform reaches the server when it is not on the
+        host's loopback, such as a forwarder inside a sandbox.
         """
+        address = f"{origin}{STATE_PATH}" if origin else self.address
         return {
-            "TF_HTTP_ADDRESS": self.address,
-            "TF_HTTP_LOCK_ADDRESS": self.address,
-            "TF_HTTP_UNLOCK_ADDRESS": self.address,
+            "TF_HTTP_ADDRESS": address,
+            "TF_HTTP_LOCK_ADDRESS": address,
+            "TF_HTTP_UNLOCK_ADDRESS": address,
             "TF_HTTP_USERNAME": self.username,
             "TF_HTTP_PASSWORD": self.password,
             # A local server answers or is gone: one quick retry is plenty.
@@ -194,6 +213,8 @@ class StateServer:
             self._httpd.shutdown()
             self._httpd.server_close()
             self._httpd = None
+            if self.unix_path is not None and os.path.exists(self.unix_path):
+                os.unlink(self.unix_path)
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
@@ -240,8 +261,18 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, handler)
 
 
+class _UnixServer(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+
+    def __init__(self, path: str, handler: type, owner: StateServer) -> None:
+        self.owner = owner
+        super().__init__(path, handler)
+
+
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server  # HTTP/1.0: one request per connection, so no thread outlives the server
+    server: (
+        _Server | _UnixServer
+    )  # HTTP/1.0: one request per connection, so no thread outlives the server
 
     # --- Terraform's methods -------------------------------------------------------------------
 

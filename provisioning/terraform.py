@@ -33,7 +33,6 @@ import queue
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,10 +42,22 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from mcloud.egress.policy import EgressPolicy
+from mcloud.egress.proxy import EgressProxy
 from provisioning.hcl import check_files
+from provisioning.isolation import (
+    PLUGINS,
+    SAFE_PATH,
+    STATE_PORT,
+    IsolationUnavailable,
+    Limits,
+    Sandbox,
+    real_terraform,
+)
 from provisioning.lifeline import Lifeline
+from provisioning.processes import MemFile, Process, pump, start_gated, write_private
 from provisioning.state_server import (
     InMemoryStateStore,
     StateLock,
@@ -56,8 +67,10 @@ from provisioning.state_server import (
 )
 
 __all__ = [
+    "SAFE_PATH",
     "ApplyResult",
     "InMemoryStateStore",
+    "Limits",
     "PlanResult",
     "PlanSummary",
     "RunSpec",
@@ -75,13 +88,10 @@ logger = logging.getLogger(__name__)
 
 BACKEND_FILE = "_mcloud_backend.tf"
 TFVARS_FILE = "terraform.tfvars.json"
-SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"  # enough for local-exec's /bin/sh and coreutils
 NOT_STARTED = -signal.SIGINT  # exit code of a step that a cancel or timeout kept from starting
-# Each step starts as this shell, which becomes Terraform (exec: same process, same group) once
-# it reads a line on stdin: the worker writes it after the guard holds the group. Should the
-# worker die first, the shell reads the end of the pipe and exits without running anything.
-_GATE = 'read -r go && exec "$0" "$@" </dev/null'
-_RESERVED_ENV = re.compile(r"TF_\w*|HOME|PATH|TMPDIR|CHECKPOINT_DISABLE")
+_RESERVED_ENV = re.compile(
+    r"TF_\w*|HOME|PATH|TMPDIR|USER|CHECKPOINT_DISABLE|(HTTPS?|NO)_PROXY", re.IGNORECASE
+)
 # Terraform 1.0.3's http backend logs each request on stderr even without TF_LOG.
 _BACKEND_NOISE = re.compile(r"\d{4}/\d\d/\d\d [\d:]{8} \[DEBUG\] [A-Z]+ http://127\.0\.0\.1:\d+/")
 STALE_NO_STATE = (
@@ -101,6 +111,10 @@ class TerraformConfig:
     plugin_dir: str | os.PathLike[str]
     timeout: float = 3600  # seconds for one plan() or apply(), all its steps together
     cancel_grace: float = 10  # seconds between SIGINT, SIGTERM and SIGKILL
+    isolated: bool = True  # each step in a sandbox (see `provisioning.isolation`)
+    limits: Limits = field(default_factory=Limits)
+    egress_allow: frozenset[str] = frozenset()  # host:port pairs a run may reach although private
+    work_dir: str | None = None  # where run directories go (None: the system's temporary dir)
 
 
 @dataclass
@@ -109,6 +123,7 @@ class RunSpec:
     variables: dict[str, Any] = field(default_factory=dict)
     sensitive: set[str] = field(default_factory=set)  # names whose values are secret
     env: dict[str, str] = field(default_factory=dict)  # cloud credentials: AWS_*, ARM_*, ...
+    egress: bool = False  # a cloud run: it may leave through the egress proxy
 
 
 @dataclass
@@ -230,8 +245,15 @@ class TerraformRun:
                 f"The provider directory {self._plugin_dir} does not exist: "
                 "run bin/install-terraform, or set TERRAFORM_PLUGIN_DIR."
             )
+        self._sandbox: Sandbox | None = None
+        if config.isolated:
+            self._sandbox = Sandbox(real_terraform(self._binary), self._plugin_dir, config.limits)
+            try:
+                self._sandbox.check()
+            except IsolationUnavailable as error:
+                raise TerraformError(str(error)) from error
         self._mutex = threading.Lock()
-        self._process: _Process | None = None
+        self._process: Process | None = None
         self._lines: queue.Queue[str | None] | None = None
         self._cancelled = False
         self._timed_out = False
@@ -256,13 +278,13 @@ class TerraformRun:
             if code:
                 return self._plan_result(code, None, empty)
             plan_file = session.memfile("tfplan")
-            args = ["-input=false", "-no-color", f"-out={plan_file.path}"]
+            args = ["-input=false", "-no-color", f"-out={session.path(plan_file)}"]
             code = self._step(session, "plan", *args, *(["-destroy"] if destroy else []))
             if code:
                 return self._plan_result(code, None, empty)
             plan = plan_file.read()
             shown = session.memfile("show.json")
-            code = self._step(session, "show", "-json", plan_file.path, stdout=shown)
+            code = self._step(session, "show", "-json", session.path(plan_file), stdout=shown)
             if code:
                 return self._plan_result(code, None, empty)
             summary = PlanSummary.from_plan_json(json.loads(shown.read()))
@@ -282,7 +304,9 @@ class TerraformRun:
                 return self._apply_result(code, {})
             plan_file = session.memfile("tfplan", plan)
             session.server.expect_empty_state(plan_state_serial(plan) is None)
-            code = self._step(session, "apply", "-input=false", "-no-color", plan_file.path)
+            code = self._step(
+                session, "apply", "-input=false", "-no-color", session.path(plan_file)
+            )
             session.server.expect_empty_state(False)
             if session.server.refused_stale:
                 self._emit(STALE_NO_STATE)
@@ -325,20 +349,28 @@ class TerraformRun:
     def _session(self, spec: RunSpec, *, with_variables: bool) -> Iterator[_Session]:
         self._timed_out = False
         self._deadline = time.monotonic() + self.config.timeout
+        sandbox = self._sandbox
         with ExitStack() as stack:
             lifeline = stack.enter_context(Lifeline())  # closed last, once the directory is gone
-            root = Path(tempfile.mkdtemp(prefix="mcloud-tf-"))  # mode 0700
+            root = Path(tempfile.mkdtemp(prefix="mcloud-tf-", dir=self.config.work_dir))  # 0700
             lifeline.watch_dir(root)
             stack.callback(shutil.rmtree, root, ignore_errors=True)
-            server = stack.enter_context(StateServer(self.store))
-            session = _Session(root, self._plugin_dir, server, lifeline)
+            unix = root / "state.sock" if sandbox else None
+            server = stack.enter_context(StateServer(self.store, unix_path=unix))
+            egress = bool(sandbox and spec.egress)
+            if egress:
+                policy = EgressPolicy(self.config.egress_allow)
+                stack.enter_context(EgressProxy(policy, root / "egress.sock", self._refused))
+            session = _Session(root, self._plugin_dir, server, lifeline, sandbox, egress)
             stack.callback(session.close_memfiles)
             session.write_files(spec, with_variables=with_variables)
             session.env = _environment(spec, session, with_variables=with_variables)
             session.secrets = _secrets(spec, server)
+            if sandbox:
+                sandbox.prepare(root)
             yield session
 
-    def _step(self, session: _Session, *args: str, stdout: _MemFile | None = None) -> int:
+    def _step(self, session: _Session, *args: str, stdout: MemFile | None = None) -> int:
         """Run one Terraform command to its end; its exit code (negative: killed by a signal).
 
         With `stdout`, the command's output goes to that memory file and only stderr is shown.
@@ -349,8 +381,7 @@ class TerraformRun:
             self._timed_out = self._timed_out or remaining <= 0
             cancelled, timed_out = self._cancelled, self._timed_out
             if not (cancelled or timed_out):
-                popen = self._start(session, args, stdout)
-                process = self._process = _Process(popen, session.lifeline)
+                process = self._process = self._start(session, args, stdout)
                 self._lines = lines
         if cancelled or timed_out:
             why = "the run was cancelled" if cancelled else "the run is out of time"
@@ -360,9 +391,9 @@ class TerraformRun:
         timer = threading.Timer(remaining, self._on_timeout, args=(process,))
         timer.daemon = True
         timer.start()
-        stream = popen.stderr if stdout else popen.stdout
+        stream = process.popen.stderr if stdout else process.popen.stdout
         assert stream is not None
-        reader = threading.Thread(target=_pump, args=(stream, lines), daemon=True)
+        reader = threading.Thread(target=pump, args=(stream, lines), daemon=True)
         reader.start()
         try:
             self._relay(process, lines, session)
@@ -379,38 +410,29 @@ class TerraformRun:
             if not reader.is_alive():  # else a leftover holds the pipe: closing would block
                 stream.close()
 
-    def _start(
-        self, session: _Session, args: tuple[str, ...], stdout: _MemFile | None
-    ) -> subprocess.Popen[bytes]:
-        """Start Terraform at its gate, have the guard hold its group, then open the gate."""
-        gate, opener = os.pipe()
+    def _start(self, session: _Session, args: tuple[str, ...], stdout: MemFile | None) -> Process:
+        fd = stdout.fd if stdout else None
+        if session.sandbox is None:
+            return start_gated(
+                [self._binary, *args], cwd=session.work, env=session.env,
+                lifeline=session.lifeline, stdout=fd,
+            )  # fmt: skip
+        status = os.pipe()
         try:
-            popen = subprocess.Popen(  # noqa: S603 (user input never becomes an argument)
-                ["/bin/sh", "-c", _GATE, self._binary, *args],
-                cwd=session.work,
-                env=session.env,
-                stdin=gate,
-                stdout=stdout.fd if stdout else subprocess.PIPE,
-                stderr=subprocess.PIPE if stdout else subprocess.STDOUT,
-                start_new_session=True,  # its own process group, for cancel() and the guard
+            argv = session.sandbox.command(
+                session.root, list(args), egress=session.egress, status_fd=status[1]
             )
+            return start_gated(
+                argv, cwd=session.work, env=session.env, lifeline=session.lifeline, stdout=fd,
+                pass_fds=session.memfds(), user=session.sandbox.host_user, status_fd=status,
+            )  # fmt: skip
         except BaseException:
-            os.close(opener)
+            for end in status:
+                with suppress(OSError):
+                    os.close(end)
             raise
-        finally:
-            os.close(gate)
-        try:
-            session.lifeline.hold(popen.pid)
-            os.write(opener, b"go\n")
-        except BaseException:
-            with popen:  # closes its pipes and waits for it
-                popen.kill()  # still at the gate: nothing ran
-            raise
-        finally:
-            os.close(opener)  # without "go", the shell exits: nothing runs unguarded
-        return popen
 
-    def _relay(self, process: _Process, lines: queue.Queue[str | None], session: _Session) -> None:
+    def _relay(self, process: Process, lines: queue.Queue[str | None], session: _Session) -> None:
         """Pass lines on until Terraform closes its output.
 
         A process that Terraform left behind could hold the pipe open after Terraform exits;
@@ -437,6 +459,9 @@ class TerraformRun:
             line = line.replace(secret, "(masked)")
         self._on_output(line)
 
+    def _refused(self, target: str, reason: str) -> None:
+        self._note(f"Refused a connection to {target}: {reason}")
+
     def _note(self, message: str) -> None:
         """A line of ours, from any thread: it goes through the running step's relay."""
         with self._mutex:
@@ -446,7 +471,7 @@ class TerraformRun:
         else:
             logger.info("terraform run: %s", message)
 
-    def _on_timeout(self, process: _Process) -> None:
+    def _on_timeout(self, process: Process) -> None:
         with self._mutex:
             self._timed_out = True
         self._note(f"The run exceeded {self.config.timeout:g} s: interrupting Terraform.")
@@ -474,50 +499,18 @@ class TerraformRun:
         return data
 
 
-@dataclass
-class _MemFile:
-    """An anonymous in-memory file Terraform can open by path (Linux memfd).
-
-    The path names our own descriptor through /proc/<our pid>: Terraform 1.0.3 re-executes
-    itself under panicwrap, so a descriptor handed down would not reach the process doing the
-    work. Where memfd is missing, a file in the private workspace stands in.
-    """
-
-    name: str
-    fd: int
-    path: str
-
-    @classmethod
-    def create(cls, name: str, fallback_dir: Path) -> _MemFile:
-        if hasattr(os, "memfd_create") and Path(f"/proc/{os.getpid()}/fd").is_dir():
-            fd = os.memfd_create(name, os.MFD_CLOEXEC)
-            return cls(name, fd, f"/proc/{os.getpid()}/fd/{fd}")
-        path = fallback_dir / name
-        return cls(name, os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), str(path))
-
-    def write(self, data: bytes) -> None:
-        view = memoryview(data)
-        offset = 0
-        while offset < len(view):
-            offset += os.pwrite(self.fd, view[offset:], offset)
-
-    def read(self) -> bytes:
-        size = os.fstat(self.fd).st_size
-        chunks, offset = [], 0
-        while offset < size:
-            chunk = os.pread(self.fd, size - offset, offset)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            offset += len(chunk)
-        return b"".join(chunks)
-
-
 class _Session:
-    """The private directory of one plan() or apply(): root/{work,home,tmp}, all mode 0700."""
+    """The private directory of one plan() or apply(): root/{work,home,tmp}, all mode 0700,
+    and the state server's (and egress proxy's) sockets when the steps run sandboxed."""
 
     def __init__(
-        self, root: Path, plugin_dir: Path, server: StateServer, lifeline: Lifeline
+        self,
+        root: Path,
+        plugin_dir: Path,
+        server: StateServer,
+        lifeline: Lifeline,
+        sandbox: Sandbox | None,
+        egress: bool,
     ) -> None:
         self.root = root
         self.work = root / "work"
@@ -527,111 +520,58 @@ class _Session:
             path.mkdir(mode=0o700)
         self.server = server
         self.lifeline = lifeline
-        self.plugin_arg = f"-plugin-dir={plugin_dir}"
+        self.sandbox = sandbox
+        self.egress = egress
+        self.plugin_dir = str(plugin_dir)
+        self.plugin_arg = f"-plugin-dir={PLUGINS if sandbox else plugin_dir}"
         self.env: dict[str, str] = {}
         self.secrets: list[str] = []
-        self._memfiles: list[_MemFile] = []
+        self._memfiles: list[MemFile] = []
 
-    def memfile(self, name: str, data: bytes | None = None) -> _MemFile:
-        memfile = _MemFile.create(name, self.root)
+    def memfile(self, name: str, data: bytes | None = None) -> MemFile:
+        memfile = MemFile.create(name, self.root)
+        if self.sandbox and not memfile.memfd:
+            os.close(memfile.fd)
+            raise TerraformError("Sandboxed runs need memfd_create (Linux).")
         self._memfiles.append(memfile)
         if data is not None:
             memfile.write(data)
         return memfile
 
+    def path(self, memfile: MemFile) -> str:
+        """Where Terraform opens `memfile`."""
+        return memfile.path(sandboxed=self.sandbox is not None)
+
+    def memfds(self) -> list[int]:
+        return [memfile.fd for memfile in self._memfiles]
+
     def display(self, arg: str) -> str:
-        """Arguments as a person reads them in the log: the memfd paths by their names."""
+        """Arguments as a person reads them in the log: memory files by their names, and no
+        path of the worker's."""
         for memfile in self._memfiles:
-            arg = arg.replace(memfile.path, memfile.name)
-        return arg
+            arg = arg.replace(self.path(memfile), memfile.name)
+        return arg.replace(self.plugin_dir, PLUGINS)
 
     def close_memfiles(self) -> None:
         for memfile in self._memfiles:
             os.close(memfile.fd)
 
     def write_files(self, spec: RunSpec, *, with_variables: bool) -> None:
-        for relative, text in spec.files.items():
-            _write_private(self.work, relative, text)
+        files = dict(spec.files)
         # Our backend block, empty: its settings come from TF_HTTP_* so they stay out of plans.
-        _write_private(self.work, BACKEND_FILE, 'terraform {\n  backend "http" {}\n}\n')
+        files[BACKEND_FILE] = 'terraform {\n  backend "http" {}\n}\n'
         if with_variables:
             plain = {
                 name: value
                 for name, value in spec.variables.items()
                 if name not in spec.sensitive and value is not None
             }
-            _write_private(self.work, TFVARS_FILE, json.dumps(plain, indent=2))
-
-
-class _Process:
-    """A Terraform process leading its own process group (with its providers and provisioners).
-
-    Signals go to the group only until the leader is reaped, so a recycled process id is
-    never signalled; the lifeline's guard lets go of the group then too, for the same reason.
-    """
-
-    def __init__(self, popen: subprocess.Popen[bytes], lifeline: Lifeline) -> None:
-        self.popen = popen
-        self.lifeline = lifeline
-        self.reaped = threading.Event()
-        self._mutex = threading.Lock()
-        self._stopping = False
-
-    def signal(self, sig: int) -> None:
-        with self._mutex:
-            if self.reaped.is_set():
-                return
-            with suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, sig)
-
-    def exited(self) -> bool:
-        info = os.waitid(os.P_PID, self.popen.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-        return info is not None
-
-    def reap(self) -> int:
-        # Wait without reaping, so the group id stays ours while leftovers are killed.
-        os.waitid(os.P_PID, self.popen.pid, os.WEXITED | os.WNOWAIT)
-        self.signal(signal.SIGKILL)
-        self.lifeline.release(self.popen.pid)
-        with self._mutex:
-            code = self.popen.wait()
-            self.reaped.set()
-        return code
-
-    def stop(self, grace: float) -> None:
-        """SIGINT, then SIGTERM, then SIGKILL, `grace` seconds apart, in a thread of its own."""
-        with self._mutex:
-            if self._stopping:
-                return
-            self._stopping = True
-
-        def escalate() -> None:
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-                self.signal(sig)
-                if self.reaped.wait(grace):
-                    return
-
-        threading.Thread(target=escalate, name="terraform-stop", daemon=True).start()
-
-
-def _pump(stream: IO[bytes], lines: queue.Queue[str | None]) -> None:
-    try:
-        for raw in stream:
-            lines.put(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
-    except (OSError, ValueError):  # the pipe was closed under us
-        pass
-    finally:
-        lines.put(None)
-
-
-def _write_private(work: Path, relative: str, text: str) -> None:
-    target = work / relative
-    if work.resolve() not in target.resolve().parents:
-        raise TerraformError(f"{relative}: outside the working directory")
-    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-    with os.fdopen(os.open(target, flags, 0o600), "w", encoding="utf-8") as handle:
-        handle.write(text)
+            files[TFVARS_FILE] = json.dumps(plain, indent=2)
+        for relative, text in files.items():
+            try:
+                write_private(self.work, relative, text)
+            except ValueError as error:
+                raise TerraformError(str(error)) from error
 
 
 def _environment(spec: RunSpec, session: _Session, *, with_variables: bool) -> dict[str, str]:
@@ -640,6 +580,7 @@ def _environment(spec: RunSpec, session: _Session, *, with_variables: bool) -> d
     if reserved:
         raise TerraformError(f"RunSpec.env may not set {', '.join(reserved)}")
     env = dict(spec.env)
+    origin = f"http://127.0.0.1:{STATE_PORT}" if session.sandbox else None
     env.update(
         PATH=SAFE_PATH,
         HOME=str(session.home),
@@ -647,13 +588,15 @@ def _environment(spec: RunSpec, session: _Session, *, with_variables: bool) -> d
         TF_IN_AUTOMATION="1",
         TF_INPUT="0",
         CHECKPOINT_DISABLE="1",
-        **session.server.backend_env(),
+        **session.server.backend_env(origin),
     )
     if with_variables:
         for name in sorted(spec.sensitive & spec.variables.keys()):
             value = spec.variables[name]
             if value is not None:
                 env[f"TF_VAR_{name}"] = value if isinstance(value, str) else json.dumps(value)
+    if session.sandbox:
+        return session.sandbox.environment(env, egress=session.egress)
     return env
 
 

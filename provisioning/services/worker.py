@@ -14,8 +14,6 @@ loops until Terraform is done, about ten times a second:
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -51,6 +49,7 @@ from provisioning.services.state import (
 )
 from provisioning.terraform import (
     ApplyResult,
+    Limits,
     PlanResult,
     RunSpec,
     TerraformConfig,
@@ -109,6 +108,17 @@ def terraform_config() -> TerraformConfig:
         plugin_dir=settings.TERRAFORM_PLUGIN_DIR,
         timeout=settings.TERRAFORM_RUN_TIMEOUT,
         cancel_grace=settings.TERRAFORM_CANCEL_GRACE_SECONDS,
+        isolated=settings.TERRAFORM_ISOLATION == "on",
+        limits=Limits(
+            processes=settings.TERRAFORM_MAX_PROCESSES,
+            open_files=settings.TERRAFORM_MAX_OPEN_FILES,
+            file_size_mb=settings.TERRAFORM_MAX_FILE_MB,
+            memory_mb=settings.TERRAFORM_MAX_MEMORY_MB,
+            cpu_seconds=settings.TERRAFORM_RUN_TIMEOUT,
+            tmp_mb=settings.TERRAFORM_TMP_MB,
+        ),
+        egress_allow=settings.TERRAFORM_EGRESS_ALLOW,
+        work_dir=settings.TERRAFORM_WORK_DIR or None,
     )
 
 
@@ -186,15 +196,15 @@ def _execute(run: DeploymentRun, token: str) -> DeploymentRun:
     if any(v["name"] == DEPLOYMENT_ID_VARIABLE for v in version.variables):
         variables[DEPLOYMENT_ID_VARIABLE] = str(deployment.pk)
     spec = RunSpec(
-        files=dict(version.files), variables=variables, sensitive=version.sensitive_names
+        files=dict(version.files),
+        variables=variables,
+        sensitive=version.sensitive_names,
+        egress=deployment.account is not None,
     )
     secrets = [str(deployment.sensitive_variables[k]) for k in deployment.sensitive_variables]
     log = RunLog(run.pk, secrets)
     who = run.started_by.email if run.started_by else "mcloud"
-    log.note(
-        f"{run.get_kind_display()} #{run.pk} of {deployment.name} ({version}), by {who}, "
-        f"on {socket.gethostname()} (pid {os.getpid()})."
-    )
+    log.note(f"{run.get_kind_display()} #{run.pk} of {deployment.name} ({version}), by {who}.")
     store = DatabaseStateStore(deployment, lease_token=token, run_id=run.pk)
     if run.cancel_requested:
         log.flush()

@@ -112,7 +112,9 @@ def test_terraform_does_not_start_unless_the_guard_holds_its_group(tmp_path, mon
 
     monkeypatch.setattr(Lifeline, "hold", refuse)
     hello = next(b for b in bundled_blueprints() if b.slug == "hello").files
-    config = TerraformConfig(binary=str(fake), plugin_dir=plugins)
+    # Unsandboxed, so that the fake could touch the marker; sandboxed steps start at the
+    # same gate (`processes.start_gated`).
+    config = TerraformConfig(binary=str(fake), plugin_dir=plugins, isolated=False)
     run = TerraformRun(config, InMemoryStateStore(), lambda line: None)
     with pytest.raises(OSError, match="unreachable"):
         run.plan(RunSpec(files=dict(hello)))

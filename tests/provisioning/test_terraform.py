@@ -87,6 +87,7 @@ def workdir_parent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """
     tmp_path_factory.getbasetemp()  # settle pytest's own temp folder outside ours first
     parent = Path(tempfile.mkdtemp(prefix="tft-"))
+    parent.chmod(0o711)  # a root worker's sandbox runs as nobody, who must reach its directory
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(tempfile, "tempdir", str(parent))
         yield parent
@@ -284,9 +285,12 @@ def test_it_cancels_an_apply_in_seconds_and_leaves_consistent_state(config) -> N
 
 
 @pytest.fixture
-def stubborn_terraform(tmp_path: Path) -> str:
-    """A stand-in for Terraform that shrugs off SIGINT and SIGTERM, saying so."""
-    script = tmp_path / "terraform"
+def stubborn_terraform(workdir_parent: Path) -> Iterator[str]:
+    """A stand-in for Terraform that shrugs off SIGINT and SIGTERM, saying so (in a folder
+    that a root worker's sandbox, running as nobody, can reach)."""
+    folder = Path(tempfile.mkdtemp(prefix="tfs-", dir=workdir_parent.parent))
+    folder.chmod(0o711)
+    script = folder / "terraform"
     script.write_text(
         "#!/bin/sh\n"
         "trap 'echo got INT' INT\n"
@@ -295,7 +299,8 @@ def stubborn_terraform(tmp_path: Path) -> str:
         "while :; do sleep 0.1; done\n"
     )
     script.chmod(0o755)
-    return str(script)
+    yield str(script)
+    shutil.rmtree(folder)
 
 
 def test_it_escalates_to_sigterm_and_sigkill_when_terraform_ignores_sigint(
@@ -410,7 +415,8 @@ def test_it_gives_terraform_a_minimal_environment(hostile_run) -> None:
     assert "DJANGO_SETTINGS_MODULE" not in env
     assert env["AWS_ACCESS_KEY_ID"] == "AKIAEXAMPLE"
     assert env["PATH"] == SAFE_PATH
-    assert "/mcloud-tf-" in env["HOME"]
+    assert env["HOME"] == "/home/terraform"  # the sandbox's; no path of the worker's
+    assert env["TMPDIR"] == "/tmp"
     assert env["TF_IN_AUTOMATION"] == env["CHECKPOINT_DISABLE"] == "1"
     # An apply takes the variables from the plan: no TF_VAR_ for a provisioner to inherit.
     assert not [name for name in env if name.startswith("TF_VAR_")]
@@ -420,7 +426,7 @@ def test_it_gives_terraform_a_minimal_environment(hostile_run) -> None:
     terraform_own = {"TF_IN_AUTOMATION", "TF_INPUT", "TF_TEMP_LOG_PATH", "TF_PANICWRAP_STDERR"}
     tf_names = {n for n in env if n.startswith("TF_") and not n.startswith("TF_HTTP_")}
     assert tf_names <= terraform_own
-    ours = {"AWS_ACCESS_KEY_ID", "PATH", "HOME", "TMPDIR", "CHECKPOINT_DISABLE"}
+    ours = {"AWS_ACCESS_KEY_ID", "PATH", "HOME", "TMPDIR", "USER", "CHECKPOINT_DISABLE"}
     shells = {"PWD", "SHLVL", "_", "LC_CTYPE"}  # LC_CTYPE: Python's C-locale coercion (the shim)
     assert {n for n in env if not n.startswith("TF_")} <= ours | shells
 

@@ -1,0 +1,103 @@
+"""One HTTP request to a user-chosen URL, through the egress policy.
+
+The connection goes to the address the policy checked (so DNS cannot answer differently a
+moment later), TLS is verified against the URL's host name, redirects are not followed, and
+everything is bounded: a short timeout and a capped answer.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from mcloud.egress.policy import EgressPolicy, EgressRefused
+
+MAX_ANSWER_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+
+
+def url_check(url: str, *, allow_http: bool = False) -> tuple[str, str, int]:
+    """The scheme, host and port of `url`, or EgressRefused saying what is wrong with it."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        raise EgressRefused("The URL is not valid.") from error
+    schemes = ("https", "http") if allow_http else ("https",)
+    if parts.scheme not in schemes:
+        raise EgressRefused("The URL must start with https://.")
+    if not parts.hostname:
+        raise EgressRefused("The URL has no host.")
+    if parts.username or parts.password:
+        raise EgressRefused("The URL may not carry a user name or password.")
+    return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
+
+
+def guarded_request(
+    method: str,
+    url: str,
+    *,
+    policy: EgressPolicy,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    allow_http: bool = False,
+    timeout: float = 5.0,
+    tls_context: ssl.SSLContext | None = None,
+) -> Answer:
+    """Send one request; raises EgressRefused before connecting anywhere not allowed, and
+    OSError (timeouts included) or http.client.HTTPException when the exchange fails."""
+    scheme, host, port = url_check(url, allow_http=allow_http)
+    addresses = policy.resolve(host, port)
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    connection: http.client.HTTPConnection
+    if scheme == "https":
+        connection = _PinnedHTTPS(host, port, str(addresses[0]), timeout, tls_context)
+    else:
+        connection = _PinnedHTTP(host, port, str(addresses[0]), timeout)
+    try:
+        connection.request(method, target, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return Answer(response.status, response.read(MAX_ANSWER_BYTES))
+    finally:
+        connection.close()
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """A connection to `host` (its Host header) made to one already-checked address."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        address: str,
+        timeout: float,
+        context: ssl.SSLContext | None,
+    ) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._address = address
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self._address, self.port), self.timeout)
+        try:
+            self.sock = self._context.wrap_socket(raw, server_hostname=self.host)  # type: ignore[attr-defined]
+        except BaseException:
+            raw.close()
+            raise
