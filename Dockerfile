@@ -7,6 +7,10 @@ RUN python -m venv /venv && /venv/bin/pip install -r /tmp/requirements.txt
 
 FROM python:3.12-slim
 ENV PATH=/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 DEBUG=false
+# Terraform runs in bubblewrap sandboxes (see the README's security section for what the
+# container needs: unprivileged user namespaces allowed by its seccomp profile).
+RUN apt-get update && apt-get install -y --no-install-recommends bubblewrap socat \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 1000 mcloud
 COPY --from=build /venv /venv
 WORKDIR /app

@@ -5,15 +5,15 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test demo lint format install install-dev browser migrate clean
+.PHONY: run test demo lint format install install-dev browser isolation migrate clean
 
-run: install migrate ## Set up and run the web server and a q2 worker on 127.0.0.1:8000
+run: install isolation migrate ## Set up and run the web server and a q2 worker on 127.0.0.1:8000
 	DEBUG=$${DEBUG:-true} bin/run-dev $(HOST) $(PORT)
 
 demo: install ## Load the sandbox estate (needs the emulators of `make run` running)
 	DEBUG=$${DEBUG:-true} $(PY) manage.py demo
 
-test: install-dev browser ## Lint, then the tests on SQLite, then on PostgreSQL when one answers
+test: install-dev browser isolation ## Lint, then the tests on SQLite, then on PostgreSQL when one answers
 	bin/run-tests
 
 install: $(VENV)/.installed
@@ -33,6 +33,11 @@ browser: ## Debian's Chromium for the browser tests (Playwright cannot download 
 	@command -v chromium >/dev/null && command -v wrk >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium wrk >/dev/null; }
+
+isolation: ## Debian's bubblewrap and socat: every Terraform step runs in a sandbox
+	@command -v bwrap >/dev/null && command -v socat >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq bubblewrap socat >/dev/null; }
 
 migrate:
 	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput

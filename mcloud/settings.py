@@ -120,6 +120,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.organization",
                 "inventory.context_processors.sandbox",
+                "provisioning.context_processors.terraform_isolation",
             ],
         },
     },

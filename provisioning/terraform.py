@@ -367,7 +367,10 @@ class TerraformRun:
             session.env = _environment(spec, session, with_variables=with_variables)
             session.secrets = _secrets(spec, server)
             if sandbox:
-                sandbox.prepare(root)
+                try:
+                    sandbox.prepare(root)
+                except IsolationUnavailable as error:
+                    raise TerraformError(str(error)) from error
             yield session
 
     def _step(self, session: _Session, *args: str, stdout: MemFile | None = None) -> int:

@@ -3,6 +3,7 @@ processes they start in turn (Linux: from /proc)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -61,17 +62,26 @@ def running(*args: str, **env: str) -> Iterator[subprocess.Popen[bytes]]:
 
 
 def processes_in(directory: Path) -> dict[int, tuple[str, str]]:
-    """Processes working in `directory` or below: pid -> (name, start time)."""
+    """Processes working in `directory` or below: pid -> (name, start time).
+
+    Compared by inode, not by path: a sandboxed process names its working directory by the
+    path it has inside its own mount namespace.
+    """
+    inodes = set()
+    for folder, _, _ in os.walk(directory):
+        with contextlib.suppress(OSError):
+            info = os.stat(folder)
+            inodes.add((info.st_dev, info.st_ino))
     found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            cwd = os.readlink(entry / "cwd")
+            cwd = os.stat(entry / "cwd")
             stat = (entry / "stat").read_text()
         except OSError:  # gone meanwhile, or not ours to see
             continue
-        if cwd == str(directory) or cwd.startswith(f"{directory}/"):
+        if (cwd.st_dev, cwd.st_ino) in inodes:
             name = stat[stat.index("(") + 1 : stat.rindex(")")]
             found[int(entry.name)] = (name, _start_time(stat))
     return found

@@ -10,11 +10,14 @@ import json
 import re
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.text import slugify
 
 from accounts.audit import audit_record
-from accounts.models import Organization, User
+from accounts.models import Membership, Organization, User
+from accounts.roles import Role
 from provisioning.hcl import BlueprintError, bundled_blueprints, check_files, parse_variables
 from provisioning.models import Blueprint, BlueprintVersion, Cloud
 
@@ -24,6 +27,28 @@ _CLOUDS = {
     "hashicorp/google": Cloud.GCP,
 }
 _SOURCE = re.compile(r'source\s*=\s*"(?:registry\.terraform\.io/)?([\w-]+/[\w-]+)"')
+
+
+def blueprint_upload_refusal(*, organization: Organization, user: User) -> str:
+    """Why `user` may not upload blueprints into `organization` (BLUEPRINT_UPLOADS), or "".
+
+    A blueprint is code that workers run: an instance decides who may bring it in.
+    """
+    policy = settings.BLUEPRINT_UPLOADS
+    if policy == "off":
+        return "Uploading blueprints is turned off on this instance: use the bundled ones."
+    membership = Membership.objects.filter(organization=organization, user=user).first()
+    if membership is None or not membership.role_enum.allows(Role.ADMIN):
+        return "Only admins upload blueprints."
+    if policy == "staff" and not user.is_staff:
+        return "On this instance only staff upload blueprints: ask your mcloud operator."
+    return ""
+
+
+def _require_upload_right(organization: Organization, user: User) -> None:
+    refusal = blueprint_upload_refusal(organization=organization, user=user)
+    if refusal:
+        raise PermissionDenied(refusal)
 
 
 def checksum(files: dict[str, str]) -> str:
@@ -96,7 +121,9 @@ def blueprint_create(
     user: User,
     request: Any = None,
 ) -> Blueprint:
-    """An organization's own blueprint with its first version. Raises BlueprintError."""
+    """An organization's own blueprint with its first version. Raises BlueprintError, and
+    PermissionDenied when the user may not upload (`blueprint_upload_refusal`)."""
+    _require_upload_right(organization, user)
     fields = version_fields(files)
     slug = slugify(name)[:64] or "blueprint"
     with transaction.atomic():
@@ -124,6 +151,8 @@ def blueprint_version_add(
     """A new version of an organization's blueprint; None when nothing changed."""
     if blueprint.is_bundled:
         raise BlueprintError("Bundled blueprints change only with mcloud itself.")
+    assert blueprint.organization is not None
+    _require_upload_right(blueprint.organization, user)
     fields = version_fields(files)
     with transaction.atomic():
         version = _add_version(blueprint, fields, user)

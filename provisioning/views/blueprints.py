@@ -4,6 +4,7 @@ variables, and the admins' uploads (a new blueprint, or a new version of one).""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -20,7 +21,7 @@ from provisioning.services import blueprints as services
 def blueprint_list(request: OrgRequest) -> HttpResponse:
     return render(request, "provisioning/blueprint_list.html", {
         "blueprints": selectors.blueprint_list(organization=request.organization),
-        "can_manage": request.role.allows(Role.ADMIN),
+        "can_manage": _may_upload(request),
         "can_plan": request.role.allows(Role.MEMBER),
     })  # fmt: skip
 
@@ -42,13 +43,27 @@ def blueprint_detail(request: OrgRequest, pk: int) -> HttpResponse:
         "versions": versions,
         "files": sorted(version.files.items()) if version else [],
         "variables": version.variable_list() if version else [],
-        "can_manage": request.role.allows(Role.ADMIN) and not blueprint.is_bundled,
+        "can_manage": not blueprint.is_bundled and _may_upload(request),
         "can_plan": request.role.allows(Role.MEMBER),
     })  # fmt: skip
 
 
+def _upload_refusal(request: OrgRequest) -> str:
+    return services.blueprint_upload_refusal(organization=request.organization, user=request.user)
+
+
+def _may_upload(request: OrgRequest) -> bool:
+    return not _upload_refusal(request)
+
+
+def _require_upload_right(request: OrgRequest) -> None:
+    if refusal := _upload_refusal(request):
+        raise PermissionDenied(refusal)
+
+
 @org_view(Role.ADMIN)
 def blueprint_create(request: OrgRequest) -> HttpResponse:
+    _require_upload_right(request)
     form = BlueprintCreateForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -72,6 +87,7 @@ def blueprint_create(request: OrgRequest) -> HttpResponse:
 def blueprint_upload(request: OrgRequest, pk: int) -> HttpResponse:
     """A new version of one of the organization's own blueprints."""
     blueprint = get_for_org(Blueprint, request, pk=pk)
+    _require_upload_right(request)
     form = BlueprintFilesForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -7,6 +7,7 @@ import io
 import zipfile
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -164,3 +165,45 @@ def test_bundled_blueprints_cannot_be_replaced_by_an_organization(login, ada, he
     with pytest.raises(hcl.BlueprintError, match="Bundled blueprints"):
         services.blueprint_version_add(blueprint=hello_version.blueprint, files={"main.tf": MAIN},
                                        user=ada)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("policy", "staff", "allowed"),
+    [("admins", False, True), ("staff", False, False), ("staff", True, True), ("off", True, False)],
+)
+def test_blueprint_uploads_follow_the_instance_setting(
+    login, ada, org, settings, policy, staff, allowed
+):
+    settings.BLUEPRINT_UPLOADS = policy
+    ada.is_staff = staff
+    ada.save()
+    client = login(ada)
+    listing = client.get(url("blueprint_list")).content.decode()
+    assert ('id="new-blueprint"' in listing) is allowed
+    response = client.post(url("blueprint_create"), {"name": "N", "paste_main_tf": MAIN})
+    assert response.status_code == (302 if allowed else 403)
+    assert Blueprint.objects.filter(organization=org).exists() is allowed
+    if not allowed:
+        assert "upload" in response.content.decode().lower()
+        with pytest.raises(PermissionDenied):  # the service refuses too, whoever calls it
+            services.blueprint_create(
+                organization=org, name="N", description="", files={"main.tf": MAIN}, user=ada
+            )
+
+
+def test_members_never_upload_blueprints(login, bob, org):
+    response = login(bob).post(url("blueprint_create"), {"name": "N", "paste_main_tf": MAIN})
+    assert response.status_code == 403
+    with pytest.raises(PermissionDenied, match="Only admins"):
+        services.blueprint_create(
+            organization=org, name="N", description="", files={"main.tf": MAIN}, user=bob
+        )
+    assert not Blueprint.objects.filter(organization=org).exists()
+
+
+@pytest.mark.parametrize("isolation", ["on", "off"])
+def test_admins_are_warned_when_terraform_runs_unisolated(login, ada, bob, settings, isolation):
+    settings.TERRAFORM_ISOLATION = isolation
+    for user, warned in ((ada, isolation == "off"), (bob, False)):
+        page = login(user).get(url("blueprint_list")).content.decode()
+        assert ('id="isolation-off"' in page) is warned

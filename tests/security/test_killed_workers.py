@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -169,8 +170,10 @@ def test_a_killed_apply_takes_terraform_with_it_and_the_next_run_succeeds(
     # An apply whose provisioner sleeps ten minutes, in a worker process of its own.
     _change(deployment, alice, name="second", sleep_seconds="600")
     apply = run_approve(plan_run=planned(deployment, alice), user=alice, enqueue=False)
-    workdirs = tmp_path / "tmp"  # the worker's TMPDIR, where Terraform's directories go
-    workdirs.mkdir()
+    # The worker's TMPDIR, where Terraform's directories go: one that the sandbox of a root
+    # worker (running as nobody) can reach.
+    workdirs = Path(tempfile.mkdtemp(prefix="tfk-"))
+    workdirs.chmod(0o711)
     errors = tmp_path / "worker.err"
     code = f"from provisioning.tasks import run_execute; run_execute({apply.pk})"
     with errors.open("wb") as stderr:
