@@ -11,9 +11,9 @@ Each Terraform step (`init`, `plan`, `show`, `apply`, `output`) runs under bubbl
   further user namespaces inside;
 - a filesystem made of: the run's working directory and its home (the only writable places
   but a private, size-limited `/tmp`), the real Terraform binary and the provider directory
-  read-only, the read-only system paths a shell needs (`/usr` and its links) and the CA
-  certificates; nothing of the project, `var/`, the database, other runs or the worker's
-  `/proc`;
+  read-only, the read-only system paths a shell needs (`/usr` and its links, the CA
+  certificates and `/etc/alternatives`); nothing of the project, `var/`, the database, other
+  runs or the worker's `/proc`;
 - exactly the run's own environment (its credentials, its `TF_VAR_*`, Terraform's settings):
   bwrap is started with that environment alone, since its own `/proc/1/environ` is readable
   from inside;
@@ -60,7 +60,9 @@ COMMAND_PID = 2
 NOBODY = 65534  # the host uid of sandboxes started by a root worker
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 _SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-_CERTIFICATES = ("/etc/ssl/certs", "/etc/pki/tls/certs", "/etc/ca-certificates")
+# Of /etc, only what tools need and holds no secret: CA certificates, and the alternatives'
+# links (Debian's awk, for one, is /etc/alternatives/awk).
+_ETC = ("/etc/ssl/certs", "/etc/pki/tls/certs", "/etc/ca-certificates", "/etc/alternatives")
 _MB = 1024 * 1024
 
 
@@ -109,7 +111,7 @@ class Sandbox:
         """bwrap's arguments for one step in the run directory `root` (work/, home/ and the
         sockets), ending in the script that starts the forwarders and then Terraform."""
         argv = _base_args(status_fd)
-        for path in _CERTIFICATES:
+        for path in _ETC:
             argv += ["--ro-bind-try", path, path]
         argv += [
             "--size", str(self.limits.tmp_mb * _MB), "--tmpfs", TMP,
