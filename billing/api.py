@@ -90,7 +90,8 @@ class BudgetOut(Schema):
     account_id: int | None
     basis: str
     thresholds: list[int]
-    webhook_url: str
+    webhook_set: bool
+    webhook_url: str | None = Field(None, description="Shown to admins only.")
 
 
 def _form(request: HttpRequest, selection: Selection) -> CostSelectionForm:
@@ -190,7 +191,8 @@ def costs_daily(
     return {"currency": settings.currency, "start": start, "end": end, "days": days}
 
 
-def _budget_out(budget: Budget) -> dict:
+def _budget_out(budget: Budget, request: HttpRequest) -> dict:
+    admin = request.role.allows(Role.ADMIN)
     return {
         "id": budget.pk,
         "name": budget.name,
@@ -199,13 +201,15 @@ def _budget_out(budget: Budget) -> dict:
         "account_id": budget.account_id,
         "basis": budget.basis,
         "thresholds": budget.thresholds,
-        "webhook_url": budget.webhook_url,
+        "webhook_set": bool(budget.webhook_url),
+        "webhook_url": budget.webhook_url if admin else None,
     }
 
 
 @router.get("/budgets", response=responses(list[BudgetOut]))
 def budgets(request: HttpRequest) -> list:
-    return [_budget_out(b) for b in Budget.objects.filter(organization=request.organization)]
+    rows = Budget.objects.filter(organization=request.organization)
+    return [_budget_out(b, request) for b in rows]
 
 
 def _save_budget(request: HttpRequest, body: BudgetIn, budget: Budget | None) -> Budget:
@@ -226,13 +230,13 @@ def _save_budget(request: HttpRequest, body: BudgetIn, budget: Budget | None) ->
 
 @router.post("/budgets", response=responses({201: BudgetOut}), auth=role_auth(Role.ADMIN))
 def budget_create(request: HttpRequest, body: BudgetIn) -> Status:
-    return Status(201, _budget_out(_save_budget(request, body, None)))
+    return Status(201, _budget_out(_save_budget(request, body, None), request))
 
 
 @router.put("/budgets/{budget_id}", response=responses(BudgetOut), auth=role_auth(Role.ADMIN))
 def budget_update(request: HttpRequest, budget_id: int, body: BudgetIn) -> dict:
     budget = get_for_org(Budget, request, pk=budget_id)
-    return _budget_out(_save_budget(request, body, budget))
+    return _budget_out(_save_budget(request, body, budget), request)
 
 
 @router.delete("/budgets/{budget_id}", response=responses({204: None}), auth=role_auth(Role.ADMIN))

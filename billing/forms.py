@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from billing.models import BillingSettings, Budget
 from billing.selectors import CostFilters
 from inventory.models import CloudAccount, Provider
+from mcloud.egress.client import outbound_check
+from mcloud.egress.policy import EgressRefused
 
 PERIODS = [
     ("this_month", "This month"),
@@ -90,8 +92,9 @@ class BudgetForm(forms.ModelForm):
         model = Budget
         fields = ["name", "account", "amount", "basis", "thresholds", "webhook_url"]
         help_texts = {
-            "webhook_url": "Optional: mcloud POSTs each crossing as JSON, signed with "
-            "the organization's webhook secret."
+            "webhook_url": "Optional: an https:// address (on the internet, not a private "
+            "network) that mcloud POSTs each crossing to as JSON, signed with the "
+            "organization's webhook secret (Standard Webhooks)."
         }
 
     def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:
@@ -110,6 +113,15 @@ class BudgetForm(forms.ModelForm):
         if not values or any(v < 1 or v > 500 for v in values):
             raise ValidationError("Give one to a few percentages between 1 and 500.")
         return values
+
+    def clean_webhook_url(self) -> str:
+        url = self.cleaned_data["webhook_url"]
+        if url:
+            try:
+                outbound_check(url)
+            except EgressRefused as refusal:
+                raise ValidationError(str(refusal)) from None
+        return url
 
     def clean_amount(self) -> Any:
         amount = self.cleaned_data["amount"]

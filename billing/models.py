@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 
 from django.conf import settings
@@ -115,8 +116,13 @@ class ImportRun(models.Model):
         return f"cost import of {self.account} ({self.status})"
 
 
+def webhook_secret_new() -> str:
+    """A signing secret in the Standard Webhooks format: whsec_ and 32 random bytes, base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
 def _webhook_secret() -> dict[str, str]:
-    return {"secret": secrets.token_hex(32)}
+    return {"secret": webhook_secret_new()}
 
 
 class BillingSettings(models.Model):

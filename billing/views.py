@@ -3,8 +3,6 @@ and their alerts, and the organization's billing settings."""
 
 from __future__ import annotations
 
-import secrets
-
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Sum
@@ -20,7 +18,7 @@ from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
 from billing.charts import stacked_bars
 from billing.forms import BillingSettingsForm, BudgetForm, CostSelectionForm
-from billing.models import Budget, BudgetAlert, CostDaily, ImportRun
+from billing.models import Budget, BudgetAlert, CostDaily, ImportRun, webhook_secret_new
 from billing.selectors import (
     DIMENSIONS,
     billing_settings,
@@ -234,7 +232,7 @@ def settings_view(request: OrgRequest) -> HttpResponse:
     settings = billing_settings(request.organization)
     form = BillingSettingsForm(request.POST or None, instance=settings)
     if request.method == "POST" and "regenerate" in request.POST:
-        settings.webhook = {"secret": secrets.token_hex(32)}
+        settings.webhook = {"secret": webhook_secret_new()}
         settings.save(update_fields=["webhook"])
         audit_record(
             organization=request.organization,

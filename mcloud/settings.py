@@ -380,6 +380,15 @@ PROVISIONING_LEASE_SECONDS = env.int("PROVISIONING_LEASE_SECONDS", default=90)
 # How long a second run of the same deployment waits for the lease before it is refused.
 PROVISIONING_LEASE_WAIT_SECONDS = env.int("PROVISIONING_LEASE_WAIT_SECONDS", default=5)
 
+# --- Outbound calls to URLs users set (budget webhooks, notification channels) ----------
+# They go through mcloud/egress: public addresses only, unless listed here (host:port pairs).
+try:
+    EGRESS_ALLOW = parse_allowlist(env.list("EGRESS_ALLOW", default=[]))
+except ValueError as error:
+    raise ImproperlyConfigured(f"EGRESS_ALLOW: {error}") from error
+EGRESS_ALLOW_HTTP = env.bool("EGRESS_ALLOW_HTTP", default=DEBUG)  # plain http:// URLs
+EGRESS_TIMEOUT = env.float("EGRESS_TIMEOUT", default=5.0)  # seconds per call
+
 # --- JSON API ----------------------------------------------------------------------------
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/m")  # per token or user
 API_ANON_RATE_LIMIT = env.str("API_ANON_RATE_LIMIT", default="30/m")  # per address

@@ -3,14 +3,10 @@ to the admins and one signed webhook call."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
 from datetime import date
 from decimal import Decimal
 
-import requests
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -22,10 +18,10 @@ from accounts.audit import audit_record
 from accounts.models import Organization, User
 from billing.models import Budget, BudgetAlert
 from billing.selectors import CostFilters, billing_settings, cost_summary
+from billing.services.webhooks import webhook_send
 from inventory.services.accounts import account_admin_emails
 
 logger = logging.getLogger(__name__)
-SIGNATURE_HEADER = "X-Mcloud-Signature"
 
 
 @transaction.atomic
@@ -110,48 +106,6 @@ def _notify(alert: BudgetAlert) -> None:
     if budget.webhook_url:
         alert.webhook_status = webhook_send(alert)
         alert.save(update_fields=["webhook_status"])
-
-
-def webhook_payload(alert: BudgetAlert) -> bytes:
-    budget = alert.budget
-    return json.dumps(
-        {
-            "event": "budget.threshold_crossed",
-            "organization": budget.organization.slug,
-            "budget": budget.name,
-            "account": budget.account.name if budget.account else None,
-            "month": f"{alert.month:%Y-%m}",
-            "threshold": alert.threshold,
-            "basis": alert.basis,
-            "spent": str(alert.spent),
-            "amount": str(budget.amount),
-            "currency": budget.currency,
-        },
-        sort_keys=True,
-    ).encode()
-
-
-def webhook_signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def webhook_send(alert: BudgetAlert) -> str:
-    """POST the alert as JSON, signed with the organization's secret; returns the outcome."""
-    body = webhook_payload(alert)
-    secret = billing_settings(alert.organization).webhook["secret"]
-    try:
-        answer = requests.post(
-            alert.budget.webhook_url,
-            data=body,
-            timeout=10,
-            headers={
-                "Content-Type": "application/json",
-                SIGNATURE_HEADER: webhook_signature(secret, body),
-            },
-        )
-    except requests.RequestException as error:
-        return f"failed: {error.__class__.__name__}"
-    return f"HTTP {answer.status_code}"
 
 
 def alert_acknowledge(*, alert: BudgetAlert, user: User) -> BudgetAlert:

@@ -1,5 +1,8 @@
 """One HTTP request to a user-chosen URL, through the egress policy.
 
+`outbound_check` and `outbound_request` are what the apps call for the URLs users set
+(EGRESS_ALLOW, EGRESS_ALLOW_HTTP); `guarded_request` is the mechanism under them.
+
 The connection goes to the address the policy checked (so DNS cannot answer differently a
 moment later), TLS is verified against the URL's host name, redirects are not followed, and
 everything is bounded: a short timeout and a capped answer.
@@ -12,6 +15,8 @@ import socket
 import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from django.conf import settings
 
 from mcloud.egress.policy import EgressPolicy, EgressRefused
 
@@ -101,3 +106,24 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         except BaseException:
             raw.close()
             raise
+
+
+def outbound_check(url: str) -> None:
+    """Refuse (EgressRefused) a URL a user sets for mcloud to call (webhooks, notification
+    channels), as it would be refused when called: at save time, so the user hears at once."""
+    _, host, port = url_check(url, allow_http=settings.EGRESS_ALLOW_HTTP)
+    outbound_policy().resolve(host, port)
+
+
+def outbound_request(
+    method: str, url: str, *, body: bytes = b"", headers: dict[str, str] | None = None
+) -> Answer:
+    """Call a URL a user set, through the policy (see `guarded_request`)."""
+    return guarded_request(
+        method, url, policy=outbound_policy(), body=body, headers=headers,
+        allow_http=settings.EGRESS_ALLOW_HTTP, timeout=settings.EGRESS_TIMEOUT,
+    )  # fmt: skip
+
+
+def outbound_policy() -> EgressPolicy:
+    return EgressPolicy(settings.EGRESS_ALLOW)

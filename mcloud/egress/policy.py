@@ -87,7 +87,7 @@ class EgressPolicy:
             if reason and _pair(str(address), port) not in self.allow:
                 shown = host if host == str(address) else f"{host} ({address})"
                 raise EgressRefused(
-                    f"{shown}:{port} is {reason}, which mcloud does not connect to."
+                    f"{shown}:{port} is {reason}: mcloud does not connect there."
                 )
         return addresses
 

@@ -1,11 +1,8 @@
-"""Budgets: one e-mail per threshold per month, signed webhooks, forecast budgets, who may
-manage them."""
+"""Budgets: one e-mail per threshold per month, forecast budgets, who may manage them (their
+webhooks: tests/billing/test_webhooks.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 from datetime import date
 
 import pytest
@@ -14,8 +11,7 @@ from django.urls import reverse
 
 from billing.models import Budget, BudgetAlert
 from billing.selectors import billing_settings
-from billing.services.budgets import SIGNATURE_HEADER, budgets_evaluate
-from emulators.base import FakeServer, Request, Response
+from billing.services.budgets import budgets_evaluate
 from tests.billing.costs import daily, store
 from tests.inventory.factories import aws_account
 
@@ -71,30 +67,6 @@ def test_a_forecast_budget_warns_before_the_overrun(
     # Forecast: 760 + 40 * 11 = 1200 crosses every threshold although 760 < 800.
     assert [a.threshold for a in alerts] == [50, 80, 100]
     assert len(mail.outbox) == 3
-
-
-def test_the_webhook_is_signed_with_the_organization_secret(
-    org, account, django_capture_on_commit_callbacks
-):
-    received: list[Request] = []
-    with FakeServer() as hook:
-
-        @hook.route("POST", "/budget")
-        def capture(request: Request) -> Response:
-            received.append(request)
-            return Response.json({"ok": True})
-
-        budget(org, webhook_url=f"{hook.url}/budget")
-        store(account, daily(account, date(2026, 11, 1), 10, "55"))
-        with django_capture_on_commit_callbacks(execute=True):
-            budgets_evaluate(organization=org, today=TODAY)
-    assert len(received) == 1
-    body = received[0].body
-    secret = billing_settings(org).webhook["secret"]
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    assert received[0].headers[SIGNATURE_HEADER.lower()] == expected
-    assert json.loads(body)["threshold"] == 50
-    assert BudgetAlert.objects.get().webhook_status == "HTTP 200"
 
 
 def test_only_admins_manage_budgets_and_members_acknowledge(org, login, ada, bob, vera, charlie):
