@@ -86,9 +86,7 @@ class EgressPolicy:
             reason = forbidden_reason(address)
             if reason and _pair(str(address), port) not in self.allow:
                 shown = host if host == str(address) else f"{host} ({address})"
-                raise EgressRefused(
-                    f"{shown}:{port} is {reason}: mcloud does not connect there."
-                )
+                raise EgressRefused(f"{shown}:{port} is {reason}: mcloud does not connect there.")
         return addresses
 
 
