@@ -13,10 +13,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from inventory.models import CloudAccount, Provider, default_sync_interval
 from inventory.regions import AWS_REGIONS
+from mcloud.clouds.base import GOOGLE_TOKEN_URI, GOOGLE_UNIVERSE
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{12,124}$")
@@ -281,6 +283,19 @@ def parse_service_account_key(text: str) -> dict[str, Any]:
     missing = [f for f in KEY_FIELDS if not key.get(f)]
     if missing:
         raise ValidationError(f"The key lacks {', '.join(missing)}.")
+    # mcloud sends the key's signed tokens to Google's token endpoint only, never to one the
+    # key names: refuse keys that name another, so nobody is misled about where it goes.
+    token_uri = settings.GCP_TOKEN_URI or GOOGLE_TOKEN_URI
+    if key["token_uri"] != token_uri:
+        raise ValidationError(
+            f"The key's token_uri is not Google's ({token_uri}): mcloud accepts keys of "
+            "Google Cloud's own service accounts only."
+        )
+    if key.get("universe_domain", GOOGLE_UNIVERSE) != GOOGLE_UNIVERSE:
+        raise ValidationError(
+            f"The key's universe_domain is not {GOOGLE_UNIVERSE}: mcloud connects to Google "
+            "Cloud's public universe only."
+        )
     try:
         load_pem_private_key(key["private_key"].encode(), password=None)
     except (ValueError, TypeError):

@@ -38,7 +38,7 @@ def sandbox_endpoints(provider: str, description: dict[str, Any]) -> dict[str, A
                 "azure_ca_bundle": azure["ca_bundle"]}  # fmt: skip
     gcp = description["gcp"]["endpoint"]
     return {"gcp_compute_endpoint": gcp, "gcp_storage_endpoint": gcp,
-            "gcp_bigquery_endpoint": gcp}  # fmt: skip
+            "gcp_bigquery_endpoint": gcp, "gcp_token_uri": f"{gcp}/token"}  # fmt: skip
 
 
 def sandbox_config(provider: str, description: dict[str, Any]) -> dict[str, Any]:

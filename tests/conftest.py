@@ -31,6 +31,13 @@ def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _health_is_not_timed(settings) -> None:
+    """A real call's duration depends on the machine: tests that check "degraded" set the
+    threshold themselves (and make the provider slow); others never see it by chance."""
+    settings.HEALTH_DEGRADED_MS = 600_000
+
+
 @pytest.fixture
 def org(db) -> Organization:
     return Organization.objects.create(name="Acme", slug="acme")
@@ -150,6 +157,7 @@ def gcp(_gcp_server, settings):
     settings.GCP_COMPUTE_ENDPOINT = _gcp_server.url
     settings.GCP_STORAGE_ENDPOINT = _gcp_server.url
     settings.GCP_BIGQUERY_ENDPOINT = _gcp_server.url
+    settings.GCP_TOKEN_URI = f"{_gcp_server.url}/token"
     return _gcp_server
 
 

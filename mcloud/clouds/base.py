@@ -22,6 +22,11 @@ class CloudError(Exception):
         self.code = code
 
 
+# Where a Google service-account key's signed tokens go, whatever the key itself says.
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
+GOOGLE_UNIVERSE = "googleapis.com"
+
+
 @dataclass(frozen=True)
 class Endpoints:
     """Where each provider's APIs answer. Defaults are the real clouds; tests and the

@@ -20,6 +20,8 @@ from google.cloud.storage.retry import DEFAULT_RETRY as STORAGE_RETRY
 from google.oauth2 import service_account
 
 from mcloud.clouds.base import (
+    GOOGLE_TOKEN_URI,
+    GOOGLE_UNIVERSE,
     CloudError,
     ConnectionResult,
     CostRecord,
@@ -50,6 +52,7 @@ BILLING_TABLE = re.compile(
     r"(?P<project>[a-z][a-z0-9-]{4,28}[a-z0-9])\.\w{1,1024}\.[\w-]{1,1024}", re.ASCII
 )
 BILLING_QUERY_WAIT = 300.0  # seconds a billing query may run before it is cancelled
+_OAUTH_ERROR = re.compile(r"[a-z_]{1,40}")
 
 
 class GcpAdapter:
@@ -65,8 +68,10 @@ class GcpAdapter:
     def google_credentials(self) -> service_account.Credentials:
         if self._google_credentials is None:
             info = dict(self.credentials.key_info)
-            if self.endpoints.gcp_token_uri:
-                info["token_uri"] = self.endpoints.gcp_token_uri
+            # Never the key's own: a pasted key must not make mcloud POST signed tokens to an
+            # address of its choosing.
+            info["token_uri"] = self.endpoints.gcp_token_uri or GOOGLE_TOKEN_URI
+            info["universe_domain"] = GOOGLE_UNIVERSE
             with translate_errors("read the service-account key"):
                 self._google_credentials = service_account.Credentials.from_service_account_info(
                     info, scopes=SCOPES
@@ -467,15 +472,28 @@ def _reason(exc: gexc.GoogleAPICallError) -> str:
     return _REQUEST_PREFIX.sub("", exc.message or "")[:300]
 
 
+def _oauth_error(exc: auth_exc.RefreshError) -> str:
+    """The OAuth error code of the token endpoint's answer ("invalid_grant"), and nothing else
+    it said: its words are not ours to show."""
+    for arg in exc.args:
+        code = arg.get("error") if isinstance(arg, dict) else None
+        if isinstance(code, str) and _OAUTH_ERROR.fullmatch(code):
+            return code
+    first = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
+    code = first.split(":", 1)[0].strip()
+    return code if _OAUTH_ERROR.fullmatch(code) else "refused"
+
+
 @contextmanager
 def translate_errors(doing: str) -> Iterator[None]:
     """Turn google exceptions into display-safe CloudErrors."""
     try:
         yield
     except auth_exc.RefreshError as exc:
-        reason = exc.args[0] if exc.args and isinstance(exc.args[0], str) else "refused"
         raise CloudError(
-            f"GCP rejected the service-account key ({reason})", permanent=True, code="RefreshError"
+            f"GCP rejected the service-account key ({_oauth_error(exc)})",
+            permanent=True,
+            code="RefreshError",
         ) from None
     except (ValueError, auth_exc.MalformedError) as exc:
         raise CloudError(

@@ -29,7 +29,7 @@ def key(gcp):
 def adapter(gcp, key, table: str = STANDARD) -> GcpAdapter:
     return GcpAdapter(
         GcpCredentials(key_info=key, project_ids=(PROJECT,), billing_table=table),
-        Endpoints(gcp_bigquery_endpoint=gcp.url, retries=3),
+        Endpoints(gcp_bigquery_endpoint=gcp.url, gcp_token_uri=f"{gcp.url}/token", retries=3),
     )
 
 
@@ -143,7 +143,7 @@ def test_the_sandbox_estate_has_three_months_of_billing_export(gcp):
             project_ids=tuple(sandbox["project_ids"]),
             billing_table=sandbox["billing_table"],
         ),
-        Endpoints(gcp_bigquery_endpoint=gcp.url),
+        Endpoints(gcp_bigquery_endpoint=gcp.url, gcp_token_uri=f"{gcp.url}/token"),
     )
 
     records = reader.costs(days[0], days[-1] + timedelta(days=1))

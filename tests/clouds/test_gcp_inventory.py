@@ -21,7 +21,12 @@ def key(gcp):
 def adapter(gcp, key, *projects: str) -> GcpAdapter:
     return GcpAdapter(
         GcpCredentials(key_info=key, project_ids=projects or (PROJECT,)),
-        Endpoints(gcp_compute_endpoint=gcp.url, gcp_storage_endpoint=gcp.url, retries=3),
+        Endpoints(
+            gcp_compute_endpoint=gcp.url,
+            gcp_storage_endpoint=gcp.url,
+            gcp_token_uri=f"{gcp.url}/token",
+            retries=3,
+        ),
     )
 
 

@@ -335,3 +335,31 @@ def test_each_enabled_account_has_its_own_sync_schedule_kept_in_step(login, ada,
     )
     assert schedule() is None
     assert Schedule.objects.filter(name__startswith="inventory: sync account").count() == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"token_uri": "http://127.0.0.1:9/token"}, "token_uri is not Google"),
+        ({"token_uri": "https://evil.example/token"}, "token_uri is not Google"),
+        ({"universe_domain": "evil.example"}, "universe_domain is not googleapis.com"),
+    ],
+)
+def test_a_gcp_key_naming_another_token_endpoint_is_refused(
+    login, ada, org, token_for, client, change, message
+):
+    key = {**service_account_key("my-project-1"), **change}
+    response = login(ada).post(
+        reverse("inventory:account_create") + "?provider=gcp",
+        {"name": "gcp-main", "service_account_key": json.dumps(key)},
+    )
+    assert message in response.context["form"].errors["service_account_key"][0]
+    api = client.post(
+        "/api/cloud-accounts",
+        {"provider": "gcp", "name": "gcp-api", "settings": {"service_account_key": key}},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token_for(ada)}",
+    )
+    assert api.status_code == 422
+    assert message in json.dumps(api.json())
+    assert not CloudAccount.objects.exists()

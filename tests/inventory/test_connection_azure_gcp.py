@@ -6,8 +6,11 @@ import time
 
 import pytest
 
+from emulators.base import FakeServer, Request, Response
+from inventory.clouds import adapter_for
 from inventory.models import HealthStatus
 from inventory.services.health import connection_check
+from mcloud.clouds.base import CloudError
 from tests.inventory.factories import azure_account, gcp_account
 
 pytestmark = pytest.mark.django_db
@@ -108,3 +111,31 @@ def test_a_slow_gcp_answer_is_degraded_and_a_dead_one_does_not_hang(gcp, org, se
     started = time.monotonic()
     assert connection_check(account=account).status == HealthStatus.ERROR
     assert time.monotonic() - started < 5
+
+
+def test_a_stored_key_never_sends_its_token_to_the_endpoint_it_names(gcp, org):
+    """A key saved before keys were checked, naming an endpoint of its own: mcloud still asks
+    Google's (here the emulator's, as GCP_TOKEN_URI says), and the other hears nothing."""
+    key = gcp.add_service_account("acme-prod")
+    with FakeServer() as thief:
+        account = gcp_account(org, {**key, "token_uri": f"{thief.url}/steal"})
+        records = adapter_for(account).list_scope("acme-prod")  # buckets need a token
+        assert thief.requests == []
+    assert ("POST", "/token") in gcp.requests
+    assert records is not None
+
+
+def test_what_a_token_endpoint_says_is_not_shown_only_its_error_code(gcp, org, settings):
+    key = gcp.add_service_account("acme-prod")
+    with FakeServer() as endpoint:
+
+        @endpoint.route("POST", "/token")
+        def refuse(request: Request) -> Response:
+            return Response.json(
+                {"error": "invalid_grant", "error_description": "<b>LEAKED-TEXT</b> call me"}, 400
+            )
+
+        settings.GCP_TOKEN_URI = f"{endpoint.url}/token"
+        with pytest.raises(CloudError) as raised:
+            adapter_for(gcp_account(org, key)).list_scope("acme-prod")
+    assert raised.value.message == "GCP rejected the service-account key (invalid_grant)"
