@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 
 from accounts.roles import Role
 
@@ -45,6 +46,14 @@ class ApiTokenForm(forms.Form):
 
     def __init__(self, *args: object, memberships: list, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
+        longest = settings.API_TOKEN_MAX_DAYS
+        if longest:  # only lifetimes within the instance's cap, and no "never"
+            expires = self.fields["expires_in_days"]
+            days = [d for d, _ in expires.choices if d and d <= longest]
+            days = days + ([longest] if longest not in days else [])
+            expires.choices = [(d, f"in {d} days") for d in days]
+            expires.required = True
+            expires.initial = min(90, longest)
         self.fields["organization"].choices = [
             (m.organization_id, m.organization.name) for m in memberships
         ]

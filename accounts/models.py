@@ -63,6 +63,10 @@ class Organization(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=60, unique=True)
     is_personal = models.BooleanField(default=False, help_text="Created for a user at sign-up.")
+    require_mfa = models.BooleanField(
+        default=False,
+        help_text="Every member must use two-factor authentication (set by an owner).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

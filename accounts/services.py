@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
@@ -53,6 +54,32 @@ def organization_create_personal(*, user: User) -> Organization:
     """The organization every user gets at sign-up."""
     label = user.get_full_name() or user.email.split("@")[0]
     return organization_create(name=f"{label}'s organization", owner=user, personal=True)
+
+
+@transaction.atomic
+def organization_mfa_require(
+    *, organization: Organization, required: bool, user: User, request: HttpRequest | None = None
+) -> Organization:
+    """Require (or stop requiring) two-factor authentication of every member. Owners only;
+    an owner turning it on must use it already, so the rule never locks its author out."""
+    membership = Membership.objects.filter(organization=organization, user=user).first()
+    if membership is None or membership.role_enum != Role.OWNER:
+        raise ActionRefused("Only an owner decides whether members must use two-factor sign-in.")
+    if required and not user_has_mfa(user):
+        raise ActionRefused("Set up two-factor authentication for yourself first.")
+    organization.require_mfa = required
+    organization.save(update_fields=["require_mfa"])
+    audit_record(
+        organization=organization, action="organization.mfa_required" if required
+        else "organization.mfa_optional", target=organization, actor=user, request=request,
+    )  # fmt: skip
+    return organization
+
+
+def user_has_mfa(user: User) -> bool:
+    """Whether `user` signs in with a second factor (recovery codes alone are not one)."""
+    kinds = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
+    return Authenticator.objects.filter(user=user, type__in=kinds).exists()
 
 
 @transaction.atomic

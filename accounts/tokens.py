@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -35,6 +36,9 @@ def token_create(
     role = Role(role)
     if not membership.role_enum.allows(role):
         raise ActionRefused(f"A token cannot have a higher role than yours ({membership.role}).")
+    longest = settings.API_TOKEN_MAX_DAYS
+    if longest and (expires_in_days is None or expires_in_days > longest):
+        raise ActionRefused(f"Tokens expire within {longest} days on this instance.")
     value = ApiToken.PREFIX + secrets.token_urlsafe(32)
     expires = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
     token = ApiToken.objects.create(
@@ -87,6 +91,9 @@ def token_authenticate(value: str) -> TokenIdentity | None:
         .first()
     )
     if token is None or not token.is_active or not token.user.is_active:
+        return None
+    longest = settings.API_TOKEN_MAX_DAYS  # also for tokens made before the cap was set
+    if longest and timezone.now() - token.created_at > timedelta(days=longest):
         return None
     membership = (
         Membership.objects.select_related("organization")

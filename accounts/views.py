@@ -94,6 +94,19 @@ def organization_switch(request: HttpRequest) -> HttpResponse:
 
 @org_view(Role.OWNER)
 def organization_settings(request: OrgRequest) -> HttpResponse:
+    if request.method == "POST" and "mfa" in request.POST:
+        try:
+            services.organization_mfa_require(
+                organization=request.organization,
+                required=request.POST.get("require_mfa") == "on",
+                user=request.user,
+                request=request,
+            )
+        except ActionRefused as refused:
+            messages.error(request, refused.message)
+        else:
+            messages.success(request, "Saved the two-factor rule.")
+        return redirect("accounts:organization_settings")
     form = OrganizationForm(request.POST or None, initial={"name": request.organization.name})
     if request.method == "POST" and form.is_valid():
         services.organization_rename(

@@ -101,6 +101,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "accounts.middleware.RequireMfaMiddleware",
     "mcloud.middleware.DatabaseUnavailableMiddleware",
 ]
 
@@ -390,6 +391,8 @@ EGRESS_ALLOW_HTTP = env.bool("EGRESS_ALLOW_HTTP", default=DEBUG)  # plain http:/
 EGRESS_TIMEOUT = env.float("EGRESS_TIMEOUT", default=5.0)  # seconds per call
 
 # --- JSON API ----------------------------------------------------------------------------
+# The longest a personal access token may live, in days; 0 allows tokens that never expire.
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="600/m")  # per token or user
 API_ANON_RATE_LIMIT = env.str("API_ANON_RATE_LIMIT", default="30/m")  # per address
 

@@ -82,6 +82,13 @@ class ProvisioningSettingsForm(forms.Form):
         help_text="Whoever approves and applies a plan must not be who made it.",
     )
 
+    def __init__(self, *args: Any, locked: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if locked:  # on, and the viewer is not an owner: only owners turn it off
+            field = self.fields["require_second_approver"]
+            field.disabled = True
+            field.help_text += " Only an owner can turn this off."
+
 
 def _variable_field(var: Variable, stored: bool) -> forms.Field:
     help_parts = [var.description] if var.description else []

@@ -238,7 +238,7 @@ def token_for():
             organization=membership.organization,
             name="test",
             role=role or membership.role_enum,
-            expires_in_days=kwargs.get("days"),
+            expires_in_days=kwargs.get("days", 30),
             request=request,
         )
         return value

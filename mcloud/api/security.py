@@ -13,6 +13,7 @@ from ninja.security import HttpBearer, SessionAuth
 from ninja.throttling import AnonRateThrottle, AuthRateThrottle
 
 from accounts.roles import Role
+from accounts.services import user_has_mfa
 from accounts.tenancy import current_membership
 from accounts.tokens import token_authenticate
 
@@ -57,9 +58,15 @@ class OrgSessionAuth(SessionAuth):
 
 
 def require(request: HttpRequest, role: Role) -> None:
-    """The API's role check, the one the HTML views make with org_view(role)."""
+    """The API's role check, the one the HTML views make with org_view(role), and the
+    organization's two-factor rule, which the pages apply in RequireMfaMiddleware."""
     if not request.role.allows(role):
         raise PermissionDenied(f"This needs the {role.label} role or higher.")
+    if request.organization.require_mfa and not user_has_mfa(request.user):
+        raise PermissionDenied(
+            f"{request.organization.name} requires two-factor authentication: set it up in "
+            "mcloud's pages first."
+        )
 
 
 def role_auth(role: Role) -> list[HttpBearer | SessionAuth]:

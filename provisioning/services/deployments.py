@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.exceptions import ActionRefused
-from accounts.models import Organization, User
+from accounts.models import Membership, Organization, User
+from accounts.roles import Role
 from inventory.models import CloudAccount
 from provisioning.hcl import validate_values
 from provisioning.models import (
@@ -32,6 +33,12 @@ def provisioning_settings(organization: Organization) -> ProvisioningSettings:
 def provisioning_settings_update(
     *, organization: Organization, require_second_approver: bool, user: User, request: Any = None
 ) -> ProvisioningSettings:
+    """Change the approval rules. Turning the second-approver rule off weakens a control that
+    an owner may rely on, so only owners may; admins may turn it on."""
+    if provisioning_settings(organization).require_second_approver and not require_second_approver:
+        membership = Membership.objects.filter(organization=organization, user=user).first()
+        if membership is None or membership.role_enum != Role.OWNER:
+            raise ActionRefused("Only an owner can stop requiring a second approver.")
     row, _ = ProvisioningSettings.objects.update_or_create(
         organization=organization,
         defaults={"require_second_approver": require_second_approver, "updated_by": user},

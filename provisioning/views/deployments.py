@@ -36,7 +36,8 @@ def deployment_list(request: OrgRequest) -> HttpResponse:
     return render(request, "provisioning/deployment_list.html", {
         "deployments": selectors.deployment_list(organization=request.organization),
         "settings_form": ProvisioningSettingsForm(
-            initial={"require_second_approver": rules.require_second_approver}
+            initial={"require_second_approver": rules.require_second_approver},
+            locked=rules.require_second_approver and request.role != Role.OWNER,
         ),
         "rules": rules,
         "can_plan": request.role.allows(Role.MEMBER),
@@ -49,13 +50,17 @@ def deployment_list(request: OrgRequest) -> HttpResponse:
 def settings_update(request: OrgRequest) -> HttpResponse:
     form = ProvisioningSettingsForm(request.POST)
     if form.is_valid():
-        services.provisioning_settings_update(
-            organization=request.organization,
-            require_second_approver=form.cleaned_data["require_second_approver"],
-            user=request.user,
-            request=request,
-        )
-        messages.success(request, "Saved the provisioning settings.")
+        try:
+            services.provisioning_settings_update(
+                organization=request.organization,
+                require_second_approver=form.cleaned_data["require_second_approver"],
+                user=request.user,
+                request=request,
+            )
+        except ActionRefused as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(request, "Saved the provisioning settings.")
     return redirect("provisioning:deployment_list")
 
 

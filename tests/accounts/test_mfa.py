@@ -62,3 +62,42 @@ def test_a_recovery_code_logs_in_once(client, mfa_user):
     assert response.status_code == 200
     assert "Incorrect code." in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def test_an_organization_can_require_two_factor_of_every_member(
+    login, alice, bob, org, token_for, client
+):
+    settings_url = reverse("accounts:organization_settings")
+    owner = login(alice)
+    refused = owner.post(settings_url, {"mfa": "1", "require_mfa": "on"}, follow=True)
+    assert "Set up two-factor authentication for yourself first." in refused.content.decode()
+    TOTP.activate(alice, SECRET)
+    owner.post(settings_url, {"mfa": "1", "require_mfa": "on"})
+    org.refresh_from_db()
+    assert org.require_mfa
+    assert owner.get(reverse("home")).status_code == 200  # she has it
+
+    token = token_for(bob)
+    member = login(bob)
+    response = member.get(reverse("inventory:resource_list"))
+    assert response.url == reverse("mfa_activate_totp")
+    htmx = member.get(reverse("inventory:resource_list"), headers={"HX-Request": "true"})
+    assert htmx.headers["HX-Redirect"] == reverse("mfa_activate_totp")
+    assert member.get(reverse("mfa_activate_totp"), follow=True).status_code == 200  # he may go
+    api = client.get("/api/resources", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api.status_code == 403
+    assert "requires two-factor authentication" in api.content.decode()
+
+    TOTP.activate(bob, "KRSXG5CTMVRXEZLU")
+    assert member.get(reverse("inventory:resource_list")).status_code == 200
+    assert client.get("/api/resources", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+
+
+def test_only_owners_set_the_two_factor_rule(login, ada, org):
+    TOTP.activate(ada, SECRET)
+    response = login(ada).post(
+        reverse("accounts:organization_settings"), {"mfa": "1", "require_mfa": "on"}
+    )
+    assert response.status_code == 403
+    org.refresh_from_db()
+    assert not org.require_mfa

@@ -4,13 +4,18 @@ the owner's role, revoked and expired ones refused."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 import time_machine
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
+from accounts.exceptions import ActionRefused
 from accounts.models import ApiToken, hash_token
+from accounts.roles import Role
+from accounts.tokens import token_create
 
 pytestmark = pytest.mark.django_db
 
@@ -36,10 +41,37 @@ def test_a_token_is_shown_once_and_only_its_hash_is_stored(login, bob, org, api)
 
 def test_a_token_cannot_outrank_its_owner(login, vera, org):
     page = login(vera).post(
-        reverse("accounts:token_list"), {"name": "x", "organization": org.pk, "role": "admin"}
+        reverse("accounts:token_list"),
+        {"name": "x", "organization": org.pk, "role": "admin", "expires_in_days": "30"},
     )
     assert "A token cannot have a higher role than yours (viewer)" in page.content.decode()
     assert not ApiToken.objects.exists()
+
+
+def test_token_lifetimes_are_capped_by_the_instance(login, bob, org, settings, api):
+    settings.API_TOKEN_MAX_DAYS = 60
+    client = login(bob)
+    form = client.get(reverse("accounts:token_list")).content.decode()
+    assert ">never<" not in form
+    assert 'value="60"' in form
+    for days in ("", "365"):
+        refused = client.post(reverse("accounts:token_list"), {
+            "name": "ci", "organization": org.pk, "role": "member", "expires_in_days": days,
+        }).content.decode()  # fmt: skip
+        assert "new-token" not in refused
+    assert not ApiToken.objects.exists()
+    with pytest.raises(ActionRefused, match="within 60 days"):
+        token_create(user=bob, organization=org, name="x", role=Role.MEMBER,
+                     expires_in_days=None, request=None)  # fmt: skip
+
+    # A token made when no cap was set stops working once it is older than the cap.
+    settings.API_TOKEN_MAX_DAYS = 0
+    _, value = token_create(user=bob, organization=org, name="old", role=Role.MEMBER,
+                            expires_in_days=None, request=None)  # fmt: skip
+    assert api(value).get("/api/me").status_code == 200
+    settings.API_TOKEN_MAX_DAYS = 60
+    with time_machine.travel(timezone.now() + timedelta(days=61)):
+        assert api(value).get("/api/me").status_code == 401
 
 
 def test_revoked_expired_and_unknown_tokens_are_401(login, bob, token_for, api):

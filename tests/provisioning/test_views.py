@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from accounts.exceptions import ActionRefused
 from accounts.models import AuditEvent
 from inventory.models import Resource
 from provisioning.models import Deployment, DeploymentRun, ProvisioningSettings
+from provisioning.services.deployments import provisioning_settings_update
 from provisioning.services.runs import run_plan_queue
 from provisioning.services.state import DatabaseStateStore
 from provisioning.state_server import StateLock
@@ -243,6 +245,19 @@ def test_admins_set_the_second_person_rule_on_the_provisioning_page(login, ada, 
         in login(vera).get(url("deployment_list")).content.decode()
     )
     assert AuditEvent.objects.filter(action="provisioning.settings_changed").exists()
+
+
+def test_only_owners_turn_the_second_person_rule_off(login, ada, alice, org):
+    login(ada).post(url("settings_update"), {"require_second_approver": "on"})
+    page = login(ada).get(url("deployment_list")).content.decode()
+    assert "Only an owner can turn this off." in page
+    refused = login(ada).post(url("settings_update"), {}, follow=True).content.decode()
+    assert "Only an owner can stop requiring a second approver." in refused
+    assert ProvisioningSettings.objects.get(organization=org).require_second_approver
+    with pytest.raises(ActionRefused):
+        provisioning_settings_update(organization=org, require_second_approver=False, user=ada)
+    login(alice).post(url("settings_update"), {})
+    assert not ProvisioningSettings.objects.get(organization=org).require_second_approver
 
 
 def test_the_second_person_rule_holds_in_the_views(login, org, alice, ada, deployment):
