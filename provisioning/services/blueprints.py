@@ -29,16 +29,16 @@ _CLOUDS = {
 _SOURCE = re.compile(r'source\s*=\s*"(?:registry\.terraform\.io/)?([\w-]+/[\w-]+)"')
 
 
-def blueprint_upload_refusal(*, organization: Organization, user: User) -> str:
-    """Why `user` may not upload blueprints into `organization` (BLUEPRINT_UPLOADS), or "".
+def blueprint_upload_refusal(*, user: User, role: Role | None) -> str:
+    """Why `user`, with `role` in an organization, may not upload blueprints into it
+    (BLUEPRINT_UPLOADS), or "".
 
     A blueprint is code that workers run: an instance decides who may bring it in.
     """
     policy = settings.BLUEPRINT_UPLOADS
     if policy == "off":
         return "Uploading blueprints is turned off on this instance: use the bundled ones."
-    membership = Membership.objects.filter(organization=organization, user=user).first()
-    if membership is None or not membership.role_enum.allows(Role.ADMIN):
+    if role is None or not role.allows(Role.ADMIN):
         return "Only admins upload blueprints."
     if policy == "staff" and not user.is_staff:
         return "On this instance only staff upload blueprints: ask your mcloud operator."
@@ -46,8 +46,9 @@ def blueprint_upload_refusal(*, organization: Organization, user: User) -> str:
 
 
 def _require_upload_right(organization: Organization, user: User) -> None:
-    refusal = blueprint_upload_refusal(organization=organization, user=user)
-    if refusal:
+    membership = Membership.objects.filter(organization=organization, user=user).first()
+    role = membership.role_enum if membership else None
+    if refusal := blueprint_upload_refusal(user=user, role=role):
         raise PermissionDenied(refusal)
 
 

@@ -49,7 +49,7 @@ def blueprint_detail(request: OrgRequest, pk: int) -> HttpResponse:
 
 
 def _upload_refusal(request: OrgRequest) -> str:
-    return services.blueprint_upload_refusal(organization=request.organization, user=request.user)
+    return services.blueprint_upload_refusal(user=request.user, role=request.role)
 
 
 def _may_upload(request: OrgRequest) -> bool:
