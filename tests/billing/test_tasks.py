@@ -12,9 +12,10 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from billing.models import Budget, BudgetAlert, CostData, ImportRun
-from billing.schedules import COST_IMPORTS, RECOVER_IMPORTS
+from billing.schedules import COST_IMPORTS
 from billing.tasks import import_account_costs, import_all_costs
 from inventory.models import SyncRun
+from inventory.schedules import RECOVER_RUNS
 from tests.inventory.factories import aws_account, azure_account
 
 pytestmark = pytest.mark.django_db
@@ -31,11 +32,14 @@ def test_the_daily_import_and_the_recovery_are_scheduled():
         Schedule.DAILY,
         -1,
     )
-    recover = Schedule.objects.get(name=RECOVER_IMPORTS)
-    assert (recover.func, recover.schedule_type) == (
-        "billing.tasks.recover_abandoned_imports",
+    # Dead imports are recovered by the one schedule that recovers every kind of run.
+    recover = Schedule.objects.get(name=RECOVER_RUNS)
+    assert (recover.func, recover.schedule_type, recover.minutes) == (
+        "inventory.tasks.recover_abandoned_runs",
         Schedule.MINUTES,
+        1,
     )
+    assert not Schedule.objects.filter(func__contains="recover_abandoned_imports").exists()
 
 
 def test_the_daily_import_covers_every_enabled_unpaused_account(aws, org, other_org):
