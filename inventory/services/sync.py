@@ -50,11 +50,12 @@ ACTIVE = (SyncRun.State.QUEUED, SyncRun.State.RUNNING)
 
 
 def _audit_abandoned(run: SyncRun, reason: str) -> None:
-    """`sync.started` gets its end when the worker died, as when it finished."""
+    """`sync.started` gets its end when the worker died, as when it finished (done by the
+    recovery, not by whoever asked for the sync)."""
     account = CloudAccount.objects.select_related("organization").get(pk=run.account_id)
     audit_record(
         organization=account.organization, action="sync.failed", target=account,
-        actor=run.requested_by, actor_label=f"sync recovery ({run.trigger})",
+        actor_label=f"sync recovery ({run.trigger})",
         data={"run": run.pk, "status": SyncRun.State.FAILED, "error": reason, "recovered": True},
     )  # fmt: skip
 

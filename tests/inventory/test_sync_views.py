@@ -117,6 +117,7 @@ def test_sync_now_after_the_worker_died_fails_its_run_and_starts_a_new_one(
     assert (dead.status, dead.error) == (SyncRun.State.FAILED, ABANDONED)
     event = AuditEvent.objects.get(action="sync.failed", data__run=dead.pk)
     assert (event.data["recovered"], event.data["error"]) == (True, ABANDONED)
+    assert (event.actor, event.actor_label) == (None, "sync recovery (manual)")
     new = SyncRun.objects.exclude(pk=dead.pk).get()
     assert new.status == SyncRun.State.SUCCEEDED  # run inline at commit, as in every test
     assert reverse("inventory:sync_run_progress", args=[new.pk]) in body
