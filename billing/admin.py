@@ -6,6 +6,7 @@ from billing.models import (
     BudgetAlert,
     CostDaily,
     CostData,
+    CostImportLease,
     CostResourceMonth,
     ImportRun,
 )
@@ -47,6 +48,19 @@ class ImportRunAdmin(admin.ModelAdmin):
     search_fields = ["account__name", "error"]
     list_select_related = ["account"]
     raw_id_fields = ["account", "organization"]
+
+
+@admin.register(CostImportLease)
+class CostImportLeaseAdmin(admin.ModelAdmin):
+    """Read-only: the import workers hold and release it (mcloud.leases)."""
+
+    list_display = ["account", "lease_until"]
+    search_fields = ["account__name"]
+    list_select_related = ["account"]
+    readonly_fields = ["account", "lease_token", "lease_until"]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
 
 
 @admin.register(Budget)

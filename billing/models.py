@@ -92,6 +92,20 @@ class CostResourceMonth(models.Model):
         return f"{self.month:%Y-%m} {self.resource_id} {self.amount} {self.currency}"
 
 
+class CostImportLease(models.Model):
+    """The lease a cost import of the account holds (`mcloud.leases`): one import per account
+    at a time. Its own, not the sync's: a sync and an import of one account run side by side."""
+
+    account = models.OneToOneField(
+        CloudAccount, on_delete=models.CASCADE, primary_key=True, related_name="cost_import_lease"
+    )
+    lease_token = models.CharField(max_length=32, blank=True, editable=False)
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    def __str__(self) -> str:
+        return f"cost import lease of account {self.account_id}"
+
+
 class ImportRun(models.Model):
     class State(models.TextChoices):
         RUNNING = "running", "Running"
@@ -107,6 +121,7 @@ class ImportRun(models.Model):
     error = models.CharField(max_length=500, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True, editable=False)
 
     class Meta:
         ordering = ["-started_at", "-id"]

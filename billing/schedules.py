@@ -7,7 +7,8 @@ from typing import Any
 from django_q.models import Schedule
 
 COST_IMPORTS = "billing: daily cost import"
-RECOVER_IMPORTS = "billing: recover abandoned imports"
+# Dead imports are recovered with every other kind of run (inventory's schedule).
+OBSOLETE = ["billing: recover abandoned imports"]
 
 
 def ensure_schedules(**kwargs: Any) -> None:
@@ -19,12 +20,4 @@ def ensure_schedules(**kwargs: Any) -> None:
             "repeats": -1,
         },
     )
-    Schedule.objects.update_or_create(
-        name=RECOVER_IMPORTS,
-        defaults={
-            "func": "billing.tasks.recover_abandoned_imports",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 10,
-            "repeats": -1,
-        },
-    )
+    Schedule.objects.filter(name__in=OBSOLETE).delete()

@@ -9,7 +9,7 @@ from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from billing.services.budgets import budgets_evaluate
-from billing.services.imports import cost_import, imports_recover_abandoned
+from billing.services.imports import BUSY, cost_import
 from inventory.models import CloudAccount
 
 RETRY_DELAY = timedelta(minutes=5)
@@ -36,7 +36,7 @@ def import_account_costs(account_id: int) -> str | None:
     if account is None:
         return None
     run = cost_import(account=account)
-    if run is None:  # a sync of the account is running: try again in a few minutes
+    if run is None:  # another import of the account is running: try again in a few minutes
         Schedule.objects.create(
             name=f"billing: retry import of account {account.pk} {timezone.now():%H%M%S%f}",
             func="billing.tasks.import_account_costs",
@@ -44,11 +44,6 @@ def import_account_costs(account_id: int) -> str | None:
             schedule_type=Schedule.ONCE,
             next_run=timezone.now() + RETRY_DELAY,
         )
-        return "postponed: the account is busy"
+        return f"postponed: {BUSY}"
     budgets_evaluate(organization=account.organization)
     return f"{run.status}: {run.rows} rows"
-
-
-def recover_abandoned_imports() -> int:
-    """Scheduled: imports whose worker died are marked failed."""
-    return imports_recover_abandoned()

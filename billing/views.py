@@ -4,14 +4,12 @@ and their alerts, and the organization's billing settings."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db import transaction
 from django.db.models import Sum
 from django.http import HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_q.tasks import async_task
 
 from accounts.audit import audit_record
 from accounts.roles import Role
@@ -29,6 +27,7 @@ from billing.selectors import (
     top_resources,
 )
 from billing.services.budgets import alert_acknowledge, budget_save, budget_spent
+from billing.services.imports import cost_import_queue
 from inventory.models import CloudAccount
 from inventory.selectors import account_choices
 from mcloud.exports import csv_lines
@@ -150,13 +149,10 @@ def import_now(request: OrgRequest) -> HttpResponse:
     accounts = CloudAccount.objects.filter(
         organization=request.organization, enabled=True, paused_at__isnull=True
     )
-    for account in accounts:
-        transaction.on_commit(
-            lambda pk=account.pk: async_task(
-                "billing.tasks.import_account_costs", pk, group="cost-imports"
-            )
-        )
-    messages.info(request, f"Importing the costs of {len(accounts)} account(s).")
+    busy = [a.name for a in accounts if cost_import_queue(account=a) is not None]
+    messages.info(request, f"Importing the costs of {len(accounts) - len(busy)} account(s).")
+    for name in busy:
+        messages.warning(request, f"{name}: a cost import of this account is running.")
     return redirect("billing:overview")
 
 

@@ -8,9 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, QueryDict
-from django_q.tasks import async_task
 from ninja import Field, Query, Router, Schema, Status
 
 from accounts.exceptions import ActionRefused
@@ -29,7 +27,7 @@ from inventory.selectors import (
 from inventory.selectors import resource_list as resource_list_selector
 from inventory.services import accounts as services
 from inventory.services.health import connection_check
-from inventory.services.sync import sync_run_queue
+from inventory.services.sync import sync_run_request
 from mcloud.api.errors import InvalidInput, responses
 from mcloud.api.security import role_auth
 
@@ -95,6 +93,10 @@ class SyncRunOut(Schema):
     removed: int
     scope_errors: dict[str, str]
     error: str
+    worker_lost: bool = Field(
+        description="Running, but its worker is gone (its lease expired): the run is failed at "
+        "the next request for a sync, and that request starts a new one."
+    )
 
 
 class ResourceOut(Schema):
@@ -304,9 +306,9 @@ def cloud_account_test(request: HttpRequest, account_id: int) -> Any:
 
 # --- syncs --------------------------------------------------------------------------------
 def _queue(request: HttpRequest, account: CloudAccount) -> SyncRun:
-    run = sync_run_queue(account=account, trigger=SyncRun.Trigger.MANUAL, requested_by=request.user)
-    if run.status == SyncRun.State.QUEUED:
-        transaction.on_commit(lambda: async_task("inventory.tasks.sync_run", run.pk, group="syncs"))
+    run, _ = sync_run_request(
+        account=account, trigger=SyncRun.Trigger.MANUAL, requested_by=request.user
+    )
     return run
 
 

@@ -9,8 +9,11 @@ class InventoryConfig(AppConfig):
     def ready(self) -> None:
         from inventory.dashboard import register_default_tiles
         from inventory.schedules import ensure_schedules
+        from inventory.services.sync import SYNC_RUNS
+        from mcloud.leases import register_run_kind
 
         register_default_tiles()
+        register_run_kind(SYNC_RUNS)
 
         # After django_q's tables exist; once per migrate, for this app only.
         post_migrate.connect(ensure_schedules, sender=self)

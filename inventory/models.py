@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from mcloud.fields import EncryptedJSONField
+from mcloud.leases import lease_is_live
 
 
 class Provider(models.TextChoices):
@@ -68,7 +69,7 @@ class CloudAccount(models.Model):
     is_sandbox = models.BooleanField(
         default=False, help_text="Points at the local emulators (the sandbox estate)."
     )
-    # The sync lease: at most one sync per account, across every worker on every host.
+    # The sync lease (mcloud.leases): one sync per account, across every worker on every host.
     lease_token = models.CharField(max_length=32, blank=True, editable=False)
     lease_until = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -238,6 +239,20 @@ class SyncRun(TimedRun):
 
     def __str__(self) -> str:
         return f"sync of {self.account} ({self.status})"
+
+    @property
+    def ran(self) -> bool:
+        """Whether this run took the account's lease (it was not refused)."""
+        return bool(self.lease_token)
+
+    @property
+    def worker_lost(self) -> bool:
+        """Running, but the account's lease has expired or is another's: its worker is gone,
+        and the next request for work (or the recovery schedule) fails it."""
+        if self.status != self.State.RUNNING:
+            return False
+        account = self.account
+        return not lease_is_live(account.lease_until, account.lease_token, self.lease_token)
 
     @property
     def summary(self) -> str:

@@ -13,7 +13,10 @@ from django_q.models import Schedule
 from inventory.models import CloudAccount
 
 HEALTH_CHECKS = "inventory: provider health checks"
-RECOVER_RUNS = "inventory: recover abandoned syncs"
+# Runs of every kind (syncs, cost imports, Terraform runs) whose worker died. Requests for work
+# recover their own object's runs first; this catches the rest within a minute or so.
+RECOVER_RUNS = "inventory: recover abandoned runs"
+OBSOLETE = ["inventory: recover abandoned syncs"]
 
 
 def _sync_name(account_id: int) -> str:
@@ -25,13 +28,14 @@ def ensure_schedules(**kwargs: Any) -> None:
     for name, func, minutes in (
         (HEALTH_CHECKS, "inventory.tasks.check_all_accounts",
          settings.HEALTH_CHECK_INTERVAL_MINUTES),
-        (RECOVER_RUNS, "inventory.tasks.recover_abandoned_runs", 5),
+        (RECOVER_RUNS, "inventory.tasks.recover_abandoned_runs", 1),
     ):  # fmt: skip
         Schedule.objects.update_or_create(
             name=name,
             defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes,
                       "repeats": -1},
         )  # fmt: skip
+    Schedule.objects.filter(name__in=OBSOLETE).delete()
 
 
 def account_schedule_update(account: CloudAccount) -> None:

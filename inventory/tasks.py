@@ -7,7 +7,8 @@ from django_q.tasks import async_task
 from inventory.extensions import SYNC_FOLLOWUPS
 from inventory.models import CloudAccount, ProviderHealth, SyncRun
 from inventory.services.health import connection_check
-from inventory.services.sync import cloud_account_sync, runs_recover_abandoned
+from inventory.services.sync import cloud_account_sync
+from mcloud.leases import runs_recover_all
 
 
 def check_all_accounts() -> int:
@@ -30,7 +31,7 @@ def check_account(account_id: int) -> str | None:
 
 
 def sync_account(account_id: int, trigger: str = SyncRun.Trigger.SCHEDULED) -> str | None:
-    """Scheduled per account, and queued by "Sync now" (with the run to fill in)."""
+    """Scheduled per account: a sync now, unless one is active."""
     account = _active_account(account_id)
     if account is None:
         return None
@@ -48,15 +49,16 @@ def sync_run(run_id: int) -> str | None:
         run.save(update_fields=["status", "error"])
         return run.status
     finished = cloud_account_sync(account=run.account, run=run)
-    if finished is not None and finished.trigger == SyncRun.Trigger.MANUAL:
+    if finished is not None and finished.ran and finished.trigger == SyncRun.Trigger.MANUAL:
         for followup in SYNC_FOLLOWUPS.values():
             followup(run.account, finished)
     return finished.status if finished else None
 
 
 def recover_abandoned_runs() -> int:
-    """Scheduled: runs whose worker died are marked failed."""
-    return runs_recover_abandoned()
+    """Scheduled, as a backstop to the recovery every request for work does first: runs of
+    every kind (syncs, cost imports, Terraform runs) whose worker died are marked failed."""
+    return runs_recover_all()
 
 
 def _active_account(account_id: int) -> CloudAccount | None:

@@ -332,12 +332,16 @@ HEALTH_PAUSE_AFTER_FAILURES = env.int("HEALTH_PAUSE_AFTER_FAILURES", default=5)
 # A connection test (manual or scheduled) gives up after this many seconds.
 CONNECTION_TEST_TIMEOUT = env.float("CONNECTION_TEST_TIMEOUT", default=8.0)
 
+# --- Background runs -------------------------------------------------------------------
+# A sync, a cost import or a Terraform run holds what it works on with a lease of this many
+# seconds, renewed every third of it while the run works: a worker that dies is known (and
+# its run recovered) at most this long after.
+LEASE_SECONDS = env.int("LEASE_SECONDS", default=30)
+
 # --- Inventory sync --------------------------------------------------------------------
 SYNC_DEFAULT_INTERVAL_MINUTES = env.int("SYNC_DEFAULT_INTERVAL_MINUTES", default=30)
 # Regions (subscriptions, projects) of one account listed at the same time.
 SYNC_CONCURRENCY = env.int("SYNC_CONCURRENCY", default=8)
-# A sync holds its account's lease this long between renewals; a dead worker's lease expires.
-SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=300)
 
 # --- Billing ---------------------------------------------------------------------------
 # The first import of an account fetches this many days; later ones re-fetch the recent
@@ -375,9 +379,6 @@ except ValueError as error:
 BLUEPRINT_UPLOADS = env.str("BLUEPRINT_UPLOADS", default="admins").lower()
 if BLUEPRINT_UPLOADS not in ("admins", "staff", "off"):
     raise ImproperlyConfigured("BLUEPRINT_UPLOADS must be admins, staff or off.")
-# A run's lease on its deployment: renewed while Terraform works; a worker that dies stops
-# renewing, and the run is marked failed once the lease has expired.
-PROVISIONING_LEASE_SECONDS = env.int("PROVISIONING_LEASE_SECONDS", default=90)
 # How long a second run of the same deployment waits for the lease before it is refused.
 PROVISIONING_LEASE_WAIT_SECONDS = env.int("PROVISIONING_LEASE_WAIT_SECONDS", default=5)
 

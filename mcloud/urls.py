@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from inventory.views.dashboard import dashboard
+from mcloud.api.errors import unknown_route
 from mcloud.api.main import api
 from mcloud.health import health
 
@@ -15,6 +16,7 @@ urlpatterns = [
     path("", dashboard, name="home"),
     path("health", health, name="health"),
     path("api/", api.urls),
+    re_path(r"^api/(?P<path>.*)$", unknown_route),  # JSON, not the HTML 404 page
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),

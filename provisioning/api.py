@@ -21,6 +21,8 @@ from provisioning.models import BlueprintVersion, Deployment, DeploymentRun
 from provisioning.services import runs as run_services
 from provisioning.services.deployments import deployment_create as deployment_create_service
 from provisioning.services.deployments import deployment_update as deployment_update_service
+from provisioning.services.deployments import state_force_unlock
+from provisioning.services.state import lock_description
 
 router = Router(tags=["provisioning"])
 
@@ -58,6 +60,17 @@ class OutputOut(Schema):
     type: Any = None
 
 
+class LockOut(Schema):
+    id: str
+    who: str = Field(description="Who holds it, as Terraform says (user@host).")
+    operation: str = Field(description="What Terraform was doing: Plan, Apply…")
+    since: datetime | None
+    run_id: int | None = Field(
+        description="The run whose Terraform took it; null when it is held by anything else. "
+        "A run whose worker died has its lock released when the run is recovered."
+    )
+
+
 class DeploymentOut(Schema):
     id: int
     name: str
@@ -70,6 +83,7 @@ class DeploymentOut(Schema):
     sensitive_set: list[str] = Field(description="Names of sensitive variables with a value.")
     outputs: dict[str, OutputOut]
     last_run: RunBrief | None
+    lock: LockOut | None = Field(description="Terraform's state lock, when it is held.")
     created_at: datetime
     updated_at: datetime
 
@@ -111,6 +125,10 @@ class RunOut(Schema):
     changes: dict[str, Any] = Field(description="The plan's summary: create, update, destroy…")
     outputs: dict[str, OutputOut]
     cancel_requested: bool
+    worker_lost: bool = Field(
+        description="Running, but its worker is gone (its lease expired): the next request for "
+        "work on the deployment marks it failed and releases its state lock."
+    )
 
 
 class LogOut(Schema):
@@ -120,6 +138,11 @@ class LogOut(Schema):
     offset: int
     next_offset: int = Field(description="Ask again from here for what comes next.")
     text: str
+
+
+class UnlockOut(Schema):
+    released: bool = Field(description="Whether the state was locked (it is not any more).")
+    deployment: DeploymentOut
 
 
 class ApproveIn(Schema):
@@ -158,6 +181,7 @@ def deployment_out(d: Deployment) -> dict[str, Any]:
         "sensitive_set": sorted(k for k, v in d.sensitive_variables.items() if v is not None),
         "outputs": d.outputs,
         "last_run": {"id": run.pk, "kind": run.kind, "status": run.status} if run else None,
+        "lock": lock_description(d),
         "created_at": d.created_at,
         "updated_at": d.updated_at,
     }
@@ -180,6 +204,7 @@ def run_out(run: DeploymentRun) -> dict[str, Any]:
         "changes": run.plan_summary,
         "outputs": run.outputs,
         "cancel_requested": run.cancel_requested,
+        "worker_lost": run.worker_lost,
     }
 
 
@@ -189,8 +214,8 @@ def _deployment(request: HttpRequest, deployment_id: int) -> Deployment:
 
 
 def _run(request: HttpRequest, run_id: int) -> DeploymentRun:
-    rows = DeploymentRun.objects.select_related("started_by", "approved_by").defer(
-        "log", "plan_file"
+    rows = DeploymentRun.objects.select_related("started_by", "approved_by", "deployment").defer(
+        "log", "plan_file", "deployment__sensitive_variables", "deployment__outputs"
     )
     return get_for_org(rows, request, pk=run_id)
 
@@ -290,6 +315,23 @@ def deployment_update(request: HttpRequest, deployment_id: int, body: Deployment
         request=request,
     )
     return deployment_out(_deployment(request, deployment_id))
+
+
+@router.post(
+    "/deployments/{deployment_id}/unlock",
+    response=responses(UnlockOut),
+    auth=role_auth(Role.ADMIN),
+    summary="Force unlock the deployment's Terraform state",
+    description="Releases a state lock that nothing holds any more (a Terraform that died with "
+    "its worker, or one outside mcloud). Refused (409) while a run of the deployment is in "
+    "progress. A run whose worker died needs no unlock: its lock is released when it is "
+    "recovered, which this call (as any request for work) does first.",
+)
+def deployment_unlock(request: HttpRequest, deployment_id: int) -> dict:
+    released = state_force_unlock(
+        deployment=_deployment(request, deployment_id), user=request.user, request=request
+    )
+    return {"released": released, "deployment": deployment_out(_deployment(request, deployment_id))}
 
 
 @router.get("/deployments/{deployment_id}/outputs", response=responses(dict[str, OutputOut]))

@@ -8,11 +8,14 @@ class ProvisioningConfig(AppConfig):
 
     def ready(self) -> None:
         from inventory.extensions import register_resource_panel, register_sandbox_step
+        from mcloud.leases import register_run_kind
         from provisioning.panels import RESOURCE_PANEL
         from provisioning.sandbox import sandbox_hello
         from provisioning.schedules import ensure_schedules
         from provisioning.services.blueprints import blueprint_sync_bundled
+        from provisioning.services.runs import DEPLOYMENT_RUNS
 
+        register_run_kind(DEPLOYMENT_RUNS)
         register_resource_panel(RESOURCE_PANEL)
         register_sandbox_step("provisioning", sandbox_hello)
         # Once per migrate (and per flush in tests), for this app only.

@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from inventory.models import CloudAccount, TimedRun
 from mcloud.fields import EncryptedJSONField
+from mcloud.leases import lease_is_live
 from provisioning.fields import EncryptedBytesField
 from provisioning.hcl import Variable
 
@@ -176,13 +177,22 @@ class Deployment(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
-    # The run lease: one run per deployment at a time, across every worker on every host.
+    # The run lease (mcloud.leases): one run per deployment at a time, on every host.
     lease_token = models.CharField(max_length=32, blank=True, editable=False)
     lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     # Terraform's state lock (the http backend's LOCK/UNLOCK), with Terraform's lock info.
     state_lock_id = models.CharField(max_length=64, blank=True, editable=False)
     state_lock_info = models.TextField(blank=True, editable=False)
     state_locked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The run whose Terraform took the lock: when its worker dies, recovery releases it.
+    state_lock_run = models.ForeignKey(
+        "DeploymentRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
 
     class Meta:
         ordering = ["name"]
@@ -270,6 +280,15 @@ class DeploymentRun(TimedRun):
     @property
     def is_plan(self) -> bool:
         return self.kind in self.PLAN_KINDS
+
+    @property
+    def worker_lost(self) -> bool:
+        """Running, but the deployment's lease has expired or is another's: its worker is gone,
+        and the next request for work (or the recovery schedule) fails it."""
+        if self.status != self.Status.RUNNING:
+            return False
+        d = self.deployment
+        return not lease_is_live(d.lease_until, d.lease_token, self.lease_token)
 
     @property
     def awaiting_approval(self) -> bool:

@@ -50,6 +50,11 @@ LOG_OFFSET_MAX = 2**31 - 2  # the databases' integer range
 def run_log_rows(offset: int) -> QuerySet[DeploymentRun]:
     """Runs with `tail`, their log from character `offset` on (0-based, clamped)."""
     start = min(max(0, offset), LOG_OFFSET_MAX) + 1
-    return DeploymentRun.objects.annotate(tail=Substr("log", start)).only(
-        "id", "status", "organization_id"
-    )
+    return (
+        DeploymentRun.objects.annotate(tail=Substr("log", start))
+        .select_related("deployment")
+        .only(
+            "id", "status", "organization_id", "lease_token",
+            "deployment__lease_token", "deployment__lease_until",
+        )
+    )  # fmt: skip

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from provisioning.services.runs import runs_recover_abandoned
 from provisioning.services.worker import run_execute as _run_execute
 
 
@@ -10,8 +9,3 @@ def run_execute(run_id: int) -> str | None:
     """Carry out a queued plan, destroy plan or apply."""
     run = _run_execute(run_id=run_id)
     return run.status if run is not None else None
-
-
-def recover_abandoned_runs() -> int:
-    """Scheduled: runs whose worker died are marked failed."""
-    return runs_recover_abandoned()

@@ -2,6 +2,11 @@
 
 Providers restate recent days, so an import replaces every row of the days it fetched, in
 one transaction with the rollups: a failed import changes nothing.
+
+One import per account at a time: an import holds the account's cost import lease
+(`mcloud.leases`; its own, not the sync's, so a sync and an import of one account run side by
+side). Each import first recovers the account's dead imports (failed and audited); a worker
+killed half-way is noticed within LEASE_SECONDS.
 """
 
 from __future__ import annotations
@@ -9,22 +14,62 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import date, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Max, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from accounts.audit import audit_record
-from billing.models import CostDaily, CostData, CostResourceMonth, ImportRun
+from billing.models import CostDaily, CostData, CostImportLease, CostResourceMonth, ImportRun
 from inventory.clouds import adapter_for
 from inventory.models import CloudAccount
-from inventory.services.sync import ABANDONED, lease_acquire, lease_release, lease_renew
 from mcloud.clouds.base import CloudError, CostRecord
+from mcloud.leases import (
+    Lease,
+    LeaseLost,
+    RunKind,
+    lease_acquire,
+    lease_is_live,
+    lease_kept,
+    lease_renew,
+    runs_recover,
+)
 
 logger = logging.getLogger(__name__)
 BATCH = 2000
+ABANDONED = "Abandoned: the worker running this cost import stopped before it finished."
+BUSY = "A cost import of this account is running."
+
+
+def _audit_abandoned(run: ImportRun, reason: str) -> None:
+    account = CloudAccount.objects.select_related("organization").get(pk=run.account_id)
+    audit_record(
+        organization=account.organization, action="costs.import_failed", target=account,
+        actor_label="cost import recovery",
+        data={"run": run.pk, "error": reason, "recovered": True},
+    )  # fmt: skip
+
+
+IMPORT_RUNS = RunKind(
+    name="cost import",
+    runs=ImportRun,
+    owner="account",
+    lease_model=CostImportLease,
+    lease_path="account__cost_import_lease",
+    running=ImportRun.State.RUNNING,
+    failed=ImportRun.State.FAILED,
+    abandoned=ABANDONED,
+    on_failed=_audit_abandoned,
+)
+
+
+def import_lease(account: CloudAccount) -> Lease:
+    CostImportLease.objects.get_or_create(account_id=account.pk)
+    return Lease(CostImportLease, account.pk)
 
 
 def import_window(account: CloudAccount, today: date) -> tuple[date, date]:
@@ -54,30 +99,52 @@ def import_window(account: CloudAccount, today: date) -> tuple[date, date]:
     return max(start, backfill_start), end
 
 
-def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRun | None:
-    """Fetch the account's costs of the window and replace the stored days with them.
+def cost_import_queue(*, account: CloudAccount) -> ImportRun | None:
+    """Hand an import of the account's costs to a worker (at commit) and return None; or,
+    when an import of the account is running (dead ones are recovered first), return it and
+    queue nothing."""
+    runs_recover(IMPORT_RUNS, owner_id=account.pk)
+    running = (
+        ImportRun.objects.filter(account=account, status=ImportRun.State.RUNNING)
+        .select_related("account__cost_import_lease")
+        .first()
+    )
+    if running is not None:
+        lease = running.account.cost_import_lease
+        if lease_is_live(lease.lease_until, lease.lease_token, running.lease_token):
+            return running
+    transaction.on_commit(
+        partial(async_task, "billing.tasks.import_account_costs", account.pk, group="cost-imports")
+    )
+    return None
 
-    The import holds the account's lease, like a sync, so that a worker killed half-way is
-    noticed (its lease expires and the next import marks its run failed). Returns None when a
-    sync or an import of the account holds the lease now.
-    """
-    token = lease_acquire(account)
-    if token is None:
-        return None
-    try:
-        imports_recover_abandoned(account)
-        today = today or timezone.localdate()
+
+def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRun | None:
+    """Fetch the account's costs of the window and replace the stored days with them, now, in
+    this process. Returns None when another import of the account holds its lease (BUSY)."""
+    lease = import_lease(account)
+    runs_recover(IMPORT_RUNS, owner_id=account.pk)
+    today = today or timezone.localdate()
+    with transaction.atomic():  # the lease and the run show together
+        token = lease_acquire(lease)
+        if token is None:
+            return None
         start, end = import_window(account, today)
         run = ImportRun.objects.create(
-            organization_id=account.organization_id, account=account, start=start, end=end
-        )
+            organization_id=account.organization_id, account=account, start=start, end=end,
+            lease_token=token,
+        )  # fmt: skip
+    with lease_kept(lease, token) as keeper:  # renewed while the provider answers
         try:
             records = adapter_for(account).costs(start, end)
-            lease_renew(account, token)
+            keeper.check()
             with transaction.atomic():
+                lease_renew(lease, token)  # never write for an import that was recovered
                 run.rows = cost_records_replace(
                     account=account, start=start, end=end, records=records
                 )
+        except LeaseLost:
+            return _finish(run, ImportRun.State.FAILED, "Stopped: its lease was lost.")
         except CloudError as error:
             return _finish(run, ImportRun.State.FAILED, error.message)
         except Exception as error:
@@ -86,24 +153,6 @@ def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRu
                 run, ImportRun.State.FAILED, f"Unexpected error ({error.__class__.__name__})"
             )
         return _finish(run, ImportRun.State.SUCCEEDED, "")
-    finally:
-        lease_release(account, token)
-
-
-def imports_recover_abandoned(account: CloudAccount | None = None) -> int:
-    """Imports still "running" without the lease (their worker died) are marked failed."""
-    running = ImportRun.objects.filter(status=ImportRun.State.RUNNING)
-    if account is not None:
-        running = running.filter(account=account)
-    now = timezone.now()
-    dead = [
-        run.pk
-        for run in running.select_related("account")
-        if run.account.lease_until is None or run.account.lease_until < now or account is not None
-    ]
-    return ImportRun.objects.filter(pk__in=dead).update(
-        status=ImportRun.State.FAILED, error=ABANDONED, finished_at=now
-    )
 
 
 def cost_records_replace(

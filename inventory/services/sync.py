@@ -1,8 +1,12 @@
 """Syncing a cloud account's inventory.
 
 - At most one sync per account runs at a time, across every worker on every host: a sync
-  first takes the account's lease (a conditional UPDATE on the account row, with an expiry).
-  A worker that dies leaves the lease to expire; the next sync marks the dead run failed.
+  holds the account's lease (`mcloud.leases`) while it works, renewed in the background.
+- Asking for a sync (`sync_run_request`: "Sync now", the API, the schedule, the command line)
+  first recovers the account's dead runs (failed and audited), then, under the account's row
+  lock, answers with the active run or else queues a new one: N requests at once make one run
+  and N answers naming it; a run already queued is never queued again.
+- Only a run that ran (took the lease) is followed by other work (the cost import).
 - Scopes (regions, subscriptions, projects) are listed in parallel threads, which never
   touch the database; the calling thread writes each listing as it arrives.
 - A scope that fails writes and removes nothing: its previous inventory stays as it was.
@@ -11,14 +15,14 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from accounts.audit import audit_record
 from accounts.models import User
@@ -26,91 +30,91 @@ from inventory.clouds import adapter_for
 from inventory.models import CloudAccount, SyncRun
 from inventory.services.ingest import Counts, ingest_scope
 from mcloud.clouds.base import CloudError, ResourceRecord
+from mcloud.leases import (
+    Lease,
+    LeaseKeeper,
+    LeaseLost,
+    RunKind,
+    lease_acquire,
+    lease_kept,
+    lease_release,
+    row_lock,
+    runs_recover,
+)
 
 logger = logging.getLogger(__name__)
 ABANDONED = "Abandoned: the worker running this sync stopped before it finished."
+NEVER_STARTED = "No worker started this sync in time."
+BUSY = "Another sync of this account was running."
+ACTIVE = (SyncRun.State.QUEUED, SyncRun.State.RUNNING)
 
 
-class LeaseLost(Exception):
-    """Another worker took the account's lease: this sync must stop writing."""
+def _audit_abandoned(run: SyncRun, reason: str) -> None:
+    """`sync.started` gets its end when the worker died, as when it finished (done by the
+    recovery, not by whoever asked for the sync)."""
+    account = CloudAccount.objects.select_related("organization").get(pk=run.account_id)
+    audit_record(
+        organization=account.organization, action="sync.failed", target=account,
+        actor_label=f"sync recovery ({run.trigger})",
+        data={"run": run.pk, "status": SyncRun.State.FAILED, "error": reason, "recovered": True},
+    )  # fmt: skip
 
 
-# --- the lease ---------------------------------------------------------------------------
-def lease_acquire(account: CloudAccount) -> str | None:
-    """Take the account's sync lease, or None when a live sync holds it."""
-    token = uuid.uuid4().hex
-    now = timezone.now()
-    taken = (
-        CloudAccount.objects.filter(pk=account.pk)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_token=token, lease_until=now + _lease_ttl())
-    )
-    return token if taken else None
+SYNC_RUNS = RunKind(
+    name="sync",
+    runs=SyncRun,
+    owner="account",
+    lease_model=CloudAccount,
+    lease_path="account",
+    running=SyncRun.State.RUNNING,
+    failed=SyncRun.State.FAILED,
+    abandoned=ABANDONED,
+    queued=SyncRun.State.QUEUED,
+    never_started=NEVER_STARTED,
+    on_failed=_audit_abandoned,
+)
 
 
-def lease_renew(account: CloudAccount, token: str) -> None:
-    renewed = CloudAccount.objects.filter(pk=account.pk, lease_token=token).update(
-        lease_until=timezone.now() + _lease_ttl()
-    )
-    if not renewed:
-        raise LeaseLost
+def account_lease(account: CloudAccount) -> Lease:
+    return Lease(CloudAccount, account.pk)
 
 
-def lease_release(account: CloudAccount, token: str) -> None:
-    CloudAccount.objects.filter(pk=account.pk, lease_token=token).update(
-        lease_token="", lease_until=None
-    )
+# --- asking for a sync -------------------------------------------------------------------
+def sync_run_request(
+    *,
+    account: CloudAccount,
+    trigger: str,
+    requested_by: User | None = None,
+    enqueue: bool = True,
+) -> tuple[SyncRun, bool]:
+    """(the run that answers a request for a sync of `account`, whether it is new).
 
-
-def _lease_ttl() -> timedelta:
-    return timedelta(seconds=settings.SYNC_LEASE_SECONDS)
-
-
-def runs_recover_abandoned(account: CloudAccount | None = None) -> int:
-    """Mark failed the runs whose worker died: running without a live lease of theirs."""
-    now = timezone.now()
-    running = SyncRun.objects.filter(status=SyncRun.State.RUNNING)
-    if account is not None:
-        running = running.filter(account=account)
-    dead = [
-        run.pk
-        for run in running.select_related("account")
-        if run.account.lease_token != run.lease_token
-        or run.account.lease_until is None
-        or run.account.lease_until < now
-    ]
-    stale_queue = SyncRun.objects.filter(
-        status=SyncRun.State.QUEUED, queued_at__lt=now - timedelta(seconds=settings.TASK_TIMEOUT)
-    )
-    if account is not None:
-        stale_queue = stale_queue.filter(account=account)
-    return SyncRun.objects.filter(Q(pk__in=dead) | Q(pk__in=stale_queue.values("pk"))).update(
-        status=SyncRun.State.FAILED, error=ABANDONED, finished_at=now
-    )
+    The active run when there is one, else a new queued run, handed to a worker at commit
+    unless `enqueue` is false (the caller runs it). See the module docstring.
+    """
+    runs_recover(SYNC_RUNS, owner_id=account.pk)  # committed whatever happens next
+    with transaction.atomic():
+        row_lock(CloudAccount.objects.all(), account.pk)
+        active = (
+            SyncRun.objects.filter(account_id=account.pk, status__in=ACTIVE)
+            .order_by("-queued_at", "-id")
+            .first()
+        )
+        if active is not None:
+            return active, False
+        run = SyncRun.objects.create(
+            organization_id=account.organization_id,
+            account=account,
+            trigger=trigger,
+            requested_by=requested_by,
+        )
+        if enqueue:
+            transaction.on_commit(partial(async_task, "inventory.tasks.sync_run", run.pk,
+                                          group="syncs"))  # fmt: skip
+    return run, True
 
 
 # --- a sync ------------------------------------------------------------------------------
-def sync_run_queue(
-    *, account: CloudAccount, trigger: str, requested_by: User | None = None
-) -> SyncRun:
-    """The run to show for a "Sync now": the active one, or a new queued one."""
-    active = (
-        SyncRun.objects.filter(
-            account=account, status__in=[SyncRun.State.QUEUED, SyncRun.State.RUNNING]
-        )
-        .order_by("-queued_at")
-        .first()
-    )
-    if active is not None:
-        return active
-    return SyncRun.objects.create(
-        organization_id=account.organization_id,
-        account=account,
-        trigger=trigger,
-        requested_by=requested_by,
-    )
-
-
 def cloud_account_sync(
     *,
     account: CloudAccount,
@@ -119,36 +123,44 @@ def cloud_account_sync(
     requested_by: User | None = None,
     on_progress: Callable[[SyncRun], None] | None = None,
 ) -> SyncRun | None:
-    """Sync one account now, in this process, and return its finished run.
+    """Carry out a queued `run` of the account now, in this process, and return it finished.
 
-    When another sync of the account holds the lease nothing runs: a queued `run` is marked
-    failed, and without one the result is None.
+    Without a `run`, one is requested first (`sync_run_request`), and the result is None when
+    a sync of the account is active already. A run that cannot take the account's lease fails
+    at once without running (`run.ran` is false).
     """
-    token = lease_acquire(account)
-    if token is None:
-        if run is None:
-            return None
-        return _finish(run, SyncRun.State.FAILED, "Another sync of this account was running.")
     if run is None:
-        run = SyncRun(
-            organization_id=account.organization_id,
-            account=account,
-            trigger=trigger,
-            requested_by=requested_by,
+        run, created = sync_run_request(
+            account=account, trigger=trigger, requested_by=requested_by, enqueue=False
         )
+        if not created:
+            return None
+    lease = account_lease(account)
+    with transaction.atomic():  # the lease and the run's start show together
+        token = lease_acquire(lease)
+        if token is not None:
+            now = timezone.now()
+            if not SyncRun.objects.filter(pk=run.pk, status=SyncRun.State.QUEUED).update(
+                status=SyncRun.State.RUNNING, started_at=now, lease_token=token
+            ):  # recovered meanwhile, or taken by a twin delivery of the task
+                lease_release(lease, token)
+                run.refresh_from_db()
+                return run
+            run.status, run.started_at, run.lease_token = SyncRun.State.RUNNING, now, token
+    if token is None:
+        return _finish(run, SyncRun.State.FAILED, BUSY)
     try:
-        runs_recover_abandoned(account)
-        run.status, run.started_at, run.lease_token = SyncRun.State.RUNNING, timezone.now(), token
-        run.save()
-        audit_record(
-            organization=account.organization,
-            action="sync.started",
-            target=account,
-            actor=run.requested_by,
-            actor_label=f"sync ({run.trigger})",
-            data={"run": run.pk, "trigger": run.trigger},
-        )
-        _sync_scopes(account, run, token, on_progress)
+        with lease_kept(lease, token) as keeper:
+            runs_recover(SYNC_RUNS, owner_id=account.pk)  # the run whose lease this took over
+            audit_record(
+                organization=account.organization,
+                action="sync.started",
+                target=account,
+                actor=run.requested_by,
+                actor_label=f"sync ({run.trigger})",
+                data={"run": run.pk, "trigger": run.trigger},
+            )
+            _sync_scopes(account, run, keeper, on_progress)
     except LeaseLost:
         return _finish(run, SyncRun.State.FAILED, "Stopped: another worker took over the sync.")
     except CloudError as error:
@@ -156,8 +168,6 @@ def cloud_account_sync(
     except Exception as error:
         logger.exception("Sync %s of account %s failed", run.pk, account.pk)
         return _finish(run, SyncRun.State.FAILED, f"Unexpected error ({error.__class__.__name__})")
-    finally:
-        lease_release(account, token)
     if run.scope_errors and len(run.scope_errors) == run.scopes_total:
         return _finish(run, SyncRun.State.FAILED, "Every region failed.")
     state = SyncRun.State.PARTIAL if run.scope_errors else SyncRun.State.SUCCEEDED
@@ -167,11 +177,12 @@ def cloud_account_sync(
 def _sync_scopes(
     account: CloudAccount,
     run: SyncRun,
-    token: str,
+    keeper: LeaseKeeper,
     on_progress: Callable[[SyncRun], None] | None,
 ) -> None:
     adapter = adapter_for(account)
     scopes = adapter.scopes()
+    keeper.check()
     run.scopes_total = len(scopes)
     run.save(update_fields=["scopes_total"])
     totals = Counts()
@@ -183,11 +194,9 @@ def _sync_scopes(
             pool.submit(adapter.list_scope, scope): scope for scope in scopes
         }
         while pending:
-            # Wake up often enough to keep the lease alive through a slow region.
-            done, _ = wait(
-                pending, timeout=settings.SYNC_LEASE_SECONDS / 3, return_when=FIRST_COMPLETED
-            )
-            lease_renew(account, token)
+            # Wake up often enough to renew the lease on this thread through a slow region.
+            done, _ = wait(pending, timeout=keeper.every, return_when=FIRST_COMPLETED)
+            keeper.check()
             for future in done:
                 scope = pending.pop(future)
                 try:

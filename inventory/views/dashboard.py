@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_q.tasks import async_task
 
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, org_view
 from inventory.dashboard import last_updated, sync_finished_since
 from inventory.extensions import TILES
 from inventory.models import CloudAccount, SyncRun
-from inventory.services.sync import sync_run_queue
+from inventory.services.sync import sync_run_request
 from inventory.views.sync import SYNC_FINISHED_EVENT
 
 logger = logging.getLogger(__name__)
@@ -69,13 +67,9 @@ def dashboard_sync(request: OrgRequest) -> HttpResponse:
     runs = []
     for account in CloudAccount.objects.filter(organization=request.organization, enabled=True,
                                                paused_at__isnull=True):  # fmt: skip
-        run = sync_run_queue(
+        run, _ = sync_run_request(
             account=account, trigger=SyncRun.Trigger.MANUAL, requested_by=request.user
         )
-        if run.status == SyncRun.State.QUEUED:
-            transaction.on_commit(
-                lambda run_id=run.pk: async_task("inventory.tasks.sync_run", run_id, group="syncs")
-            )
         runs.append(run)
     if not request.htmx:
         return redirect("home")

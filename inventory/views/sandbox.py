@@ -15,7 +15,7 @@ from accounts.exceptions import ActionRefused
 from accounts.tenancy import set_current_organization
 from inventory.models import CloudAccount, SyncRun
 from inventory.services.sandbox import sandbox_load
-from inventory.services.sync import sync_run_queue
+from inventory.services.sync import sync_run_request
 
 
 @login_required
@@ -31,11 +31,8 @@ def sandbox_create(request: HttpRequest) -> HttpResponse:
         return redirect("home")
     set_current_organization(request, organization)
     for account in CloudAccount.objects.filter(organization=organization):
-        run = sync_run_queue(
+        sync_run_request(
             account=account, trigger=SyncRun.Trigger.SANDBOX, requested_by=request.user
-        )
-        transaction.on_commit(
-            lambda run_id=run.pk: async_task("inventory.tasks.sync_run", run_id, group="syncs")
         )
         transaction.on_commit(lambda pk=account.pk: async_task("inventory.tasks.check_account", pk))
     transaction.on_commit(

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_q.tasks import async_task
 
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
 from inventory.models import CloudAccount, SyncRun
-from inventory.services.sync import sync_run_queue
+from inventory.services.sync import sync_run_request
 
 SYNC_FINISHED_EVENT = "syncFinished"  # HTMX event: dashboard tiles refresh on it
 
@@ -26,12 +24,15 @@ def sync_now(request: OrgRequest, pk: int) -> HttpResponse:
     if not account.is_active:
         messages.error(request, f"{account.name} is disabled or paused: resume it first.")
         return redirect("inventory:account_detail", pk=account.pk)
-    run = sync_run_queue(account=account, trigger=SyncRun.Trigger.MANUAL, requested_by=request.user)
-    if run.status == SyncRun.State.QUEUED:
-        transaction.on_commit(lambda: async_task("inventory.tasks.sync_run", run.pk, group="syncs"))
+    run, created = sync_run_request(
+        account=account, trigger=SyncRun.Trigger.MANUAL, requested_by=request.user
+    )
     if request.htmx:
         return render(request, "inventory/htmx/sync_progress.html", {"run": run})
-    messages.info(request, f"The sync of {account.name} has started.")
+    if created:
+        messages.info(request, f"The sync of {account.name} has started.")
+    else:
+        messages.info(request, f"A sync of {account.name} is already under way.")
     return redirect("inventory:account_detail", pk=account.pk)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.responses import codes_4xx
@@ -87,6 +87,12 @@ def _database(api: NinjaAPI, request: HttpRequest, exc: DatabaseError) -> HttpRe
 def _unexpected(api: NinjaAPI, request: HttpRequest, exc: Exception) -> HttpResponse:
     logger.error("API error on %s: %s", request.path, exc.__class__.__name__, exc_info=exc)
     return error(api, request, 500, "server_error", "Something went wrong on our side.")
+
+
+def unknown_route(request: HttpRequest, path: str = "") -> HttpResponse:
+    """Any address under /api/ that no operation answers: a 404 in the API's shape, not a page."""
+    body = {"error": {"code": "not_found", "message": "No such API endpoint."}}
+    return JsonResponse(body, status=404)
 
 
 class ErrorBody(Schema):

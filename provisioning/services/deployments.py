@@ -21,7 +21,7 @@ from provisioning.models import (
     DeploymentRun,
     ProvisioningSettings,
 )
-from provisioning.services.state import DatabaseStateStore, lease_is_live
+from provisioning.services.state import DatabaseStateStore, deployment_lease_live
 
 
 def provisioning_settings(organization: Organization) -> ProvisioningSettings:
@@ -131,13 +131,12 @@ def deployment_update(
 ) -> Deployment:
     """New variable values (and account). Plans awaiting approval were made with the old
     values, so they are discarded."""
-    from provisioning.services.runs import plans_discard_pending
+    from provisioning.services.runs import deployment_for_work, plans_discard_pending
 
     version = deployment.blueprint_version
     _check_account(version, account)
     plain, secret = split_values(version, values)
-    with transaction.atomic():
-        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    with deployment_for_work(deployment) as deployment:
         if deployment.runs.filter(status__in=DeploymentRun.ACTIVE).exists():
             raise ActionRefused("A run of this deployment is in progress: wait for it to finish.")
         changed = sorted(
@@ -157,16 +156,21 @@ def deployment_update(
 
 
 def state_force_unlock(*, deployment: Deployment, user: User, request: Any = None) -> bool:
-    """Release the state lock a dead worker left behind. Refused while a run holds the lease."""
-    deployment.refresh_from_db()
-    if lease_is_live(deployment):
+    """Release the state lock a dead worker left behind (whether the state was locked). Refused
+    while a run holds the lease. A lock of a run whose worker died is released by the recovery
+    this request does first (audited as such)."""
+    from provisioning.services.runs import deployment_for_work
+
+    was_locked = Deployment.objects.filter(pk=deployment.pk).exclude(state_lock_id="").exists()
+    with deployment_for_work(deployment) as deployment:
+        busy = deployment_lease_live(deployment)
+        held = None if busy else DatabaseStateStore(deployment).force_unlock()
+        if held is not None:
+            audit_record(
+                organization=deployment.organization, action="deployment.state_unlocked",
+                actor=user, target=deployment, request=request,
+                data={"lock": held.id, "at": timezone.now().isoformat()},
+            )  # fmt: skip
+    if busy:
         raise ActionRefused("A run of this deployment is in progress: its lock is not stale.")
-    held = DatabaseStateStore(deployment).force_unlock()
-    if held is None:
-        return False
-    audit_record(
-        organization=deployment.organization, action="deployment.state_unlocked", actor=user,
-        target=deployment, request=request,
-        data={"lock": held.id, "at": timezone.now().isoformat()},
-    )  # fmt: skip
-    return True
+    return was_locked

@@ -1,7 +1,11 @@
-"""What people do with runs: plan, approve and apply, discard, cancel; and the recovery of
-runs whose worker died. The worker side (running Terraform) is in `services.worker`.
+"""What people do with runs: plan, approve and apply, discard, cancel; and what recovering a
+run whose worker died means here. The worker side (running Terraform) is in `services.worker`.
 
-Rules, checked here before anything is queued, in a transaction holding the deployment row:
+Every request for work (plan, approve, cancel, edit, force unlock, and the worker taking a run)
+first recovers the deployment's dead runs, then holds its row (`deployment_for_work`): a run
+whose worker died is failed and audited, and the state lock its Terraform held is released
+(audited too), so the request acts at once, never on a ghost. Then these rules, checked in the
+transaction holding the row, before anything is queued:
 - one queued or running run per deployment (the worker's lease enforces it again);
 - a newer plan supersedes the plans awaiting approval (they become discarded);
 - only a plan awaiting approval can be approved, only by someone else than who planned it when
@@ -12,10 +16,10 @@ Rules, checked here before anything is queued, in a transaction holding the depl
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Value
@@ -27,6 +31,7 @@ from accounts.audit import audit_record
 from accounts.exceptions import ActionRefused
 from accounts.models import User
 from accounts.roles import Role
+from mcloud.leases import RunKind, row_lock, runs_recover
 from provisioning.models import Deployment, DeploymentRun
 from provisioning.services.deployments import provisioning_settings
 from provisioning.services.state import DatabaseStateStore
@@ -62,12 +67,13 @@ def _enqueue(run: DeploymentRun) -> None:
     )
 
 
-def _locked(deployment: Deployment) -> Deployment:
-    """The deployment row, held until the transaction ends (PostgreSQL; SQLite's IMMEDIATE
-    transactions serialize writers anyway)."""
-    return (
-        Deployment.objects.select_for_update().select_related("organization").get(pk=deployment.pk)
-    )
+@contextmanager
+def deployment_for_work(deployment: Deployment) -> Iterator[Deployment]:
+    """For a request for work: the deployment's dead runs are recovered (committed whatever the
+    request decides next), then a transaction holds the deployment's row for the block."""
+    runs_recover(DEPLOYMENT_RUNS, owner_id=deployment.pk)
+    with transaction.atomic():
+        yield row_lock(Deployment.objects.select_related("organization"), deployment.pk)
 
 
 def _refuse_if_busy(deployment: Deployment) -> None:
@@ -102,8 +108,7 @@ def run_plan_queue(
     enqueue: bool = True,
 ) -> DeploymentRun:
     """Queue a plan (or a destroy plan) of the deployment's current version and values."""
-    with transaction.atomic():
-        deployment = _locked(deployment)
+    with deployment_for_work(deployment) as deployment:
         _refuse_if_busy(deployment)
         if destroy and deployment.status in (Deployment.Status.NEW, Deployment.Status.DESTROYED):
             raise ActionRefused(f"{deployment.name} has nothing to destroy.")
@@ -134,8 +139,7 @@ def run_approve(
     enqueue: bool = True,
 ) -> DeploymentRun:
     """Approve a plan awaiting approval: queue an apply of exactly its saved plan file."""
-    with transaction.atomic():
-        deployment = _locked(plan_run.deployment)
+    with deployment_for_work(plan_run.deployment) as deployment:
         plan_run = DeploymentRun.objects.select_for_update().get(pk=plan_run.pk)
         plan_run.deployment = deployment
         if not plan_run.is_plan or plan_run.status != Status.PLANNED or not plan_run.plan_file:
@@ -202,21 +206,31 @@ def run_cancel(*, run: DeploymentRun, user: User, request: Any = None) -> str:
     """Cancel a queued run at once, or ask the worker running it to stop Terraform.
 
     Returns the run's status afterwards ("cancelled", or "running" until the worker stops).
+    A run whose worker died is failed first (as any request for work does), and cancelling it
+    is refused with that news.
     """
     now = timezone.now()
-    if DeploymentRun.objects.filter(pk=run.pk, status=Status.QUEUED).update(
-        status=Status.CANCELLED, cancel_requested=True, finished_at=now,
-        error=f"Cancelled by {user.email} before it started.",
-    ):  # fmt: skip
-        if run.kind == Kind.APPLY:  # nothing ran: the plan may still be approved
-            DeploymentRun.objects.filter(pk=run.plan_run_id, status=Status.APPROVED).update(
-                status=Status.PLANNED, approved_by=None, approved_at=None
-            )
-        run_audit(run, "cancelled", actor=user, request=request, before_start=True)
-        return Status.CANCELLED
-    if DeploymentRun.objects.filter(pk=run.pk, status=Status.RUNNING).update(cancel_requested=True):
-        run_audit(run, "cancel_requested", actor=user, request=request)
-        return Status.RUNNING
+    with deployment_for_work(run.deployment):
+        if DeploymentRun.objects.filter(pk=run.pk, status=Status.QUEUED).update(
+            status=Status.CANCELLED, cancel_requested=True, finished_at=now,
+            error=f"Cancelled by {user.email} before it started.",
+        ):  # fmt: skip
+            if run.kind == Kind.APPLY:  # nothing ran: the plan may still be approved
+                DeploymentRun.objects.filter(pk=run.plan_run_id, status=Status.APPROVED).update(
+                    status=Status.PLANNED, approved_by=None, approved_at=None
+                )
+            run_audit(run, "cancelled", actor=user, request=request, before_start=True)
+            return Status.CANCELLED
+        if DeploymentRun.objects.filter(pk=run.pk, status=Status.RUNNING).update(
+            cancel_requested=True
+        ):
+            run_audit(run, "cancel_requested", actor=user, request=request)
+            return Status.RUNNING
+    if DeploymentRun.objects.filter(pk=run.pk, error=ABANDONED).exists():
+        raise ActionRefused(
+            f"The worker running #{run.pk} had stopped before it finished: the run is now marked "
+            "failed, and the deployment is free for the next plan."
+        )
     raise ActionRefused("This run has already finished.")
 
 
@@ -226,34 +240,38 @@ def log_append(run_id: int, text: str) -> None:
         DeploymentRun.objects.filter(pk=run_id).update(log=Concat(F("log"), Value(text)))
 
 
-def runs_recover_abandoned(*, deployment_id: int | None = None) -> int:
-    """Mark failed the runs whose worker died (running without a live lease of theirs), and
-    the queued runs that no worker started in time."""
-    now = timezone.now()
-    running = DeploymentRun.objects.filter(status=Status.RUNNING).select_related("deployment")
-    queued = DeploymentRun.objects.filter(
-        status=Status.QUEUED, queued_at__lt=now - timedelta(seconds=settings.TASK_TIMEOUT)
-    ).select_related("deployment")
-    if deployment_id is not None:
-        running = running.filter(deployment_id=deployment_id)
-        queued = queued.filter(deployment_id=deployment_id)
-    dead = [
-        (run, ABANDONED)
-        for run in running
-        if run.deployment.lease_token != run.lease_token
-        or run.deployment.lease_until is None
-        or run.deployment.lease_until < now
-    ] + [(run, NEVER_STARTED) for run in queued]
-    recovered = 0
-    for run, reason in dead:
-        with transaction.atomic():
-            if not DeploymentRun.objects.filter(pk=run.pk, status=run.status).update(
-                status=Status.FAILED, error=reason, finished_at=now
-            ):
-                continue
-            log_append(run.pk, f"[mcloud] Failed: {reason}\n")
-        recovered += 1
-        if run.kind == Kind.APPLY and run.started_at is not None:
-            Deployment.objects.filter(pk=run.deployment_id).update(status=Deployment.Status.FAILED)
-        run_audit(run, "failed", error=reason)
-    return recovered
+# --- recovery -------------------------------------------------------------------------------------
+def _run_abandoned(run: DeploymentRun, reason: str) -> None:
+    """A run failed by recovery (`mcloud.leases.runs_recover`): its log ends with why, an apply
+    that had started leaves the deployment failed, and the state lock its Terraform held (if
+    any) is released; each audited."""
+    log_append(run.pk, f"[mcloud] Failed: {reason}\n")
+    deployment = Deployment.objects.select_related("organization").get(pk=run.deployment_id)
+    run.deployment = deployment
+    if run.kind == Kind.APPLY and run.started_at is not None:
+        Deployment.objects.filter(pk=deployment.pk).update(status=Deployment.Status.FAILED)
+    run_audit(run, "failed", error=reason)
+    held = DatabaseStateStore(deployment).release_lock_of_run(run.pk)
+    if held is not None:
+        log_append(run.pk, "[mcloud] Released the state lock its Terraform held.\n")
+        audit_record(
+            organization=deployment.organization, action="deployment.state_unlocked",
+            actor_label="provisioning recovery", target=deployment,
+            data={"lock": held.id, "run": run.pk, "reason": "the worker running it stopped",
+                  "at": timezone.now().isoformat()},
+        )  # fmt: skip
+
+
+DEPLOYMENT_RUNS = RunKind(
+    name="deployment",
+    runs=DeploymentRun,
+    owner="deployment",
+    lease_model=Deployment,
+    lease_path="deployment",
+    running=Status.RUNNING,
+    failed=Status.FAILED,
+    abandoned=ABANDONED,
+    queued=Status.QUEUED,
+    never_started=NEVER_STARTED,
+    on_failed=_run_abandoned,
+)

@@ -1,14 +1,15 @@
 """Who may touch a deployment, and where its Terraform state lives.
 
 - **The run lease**: at most one run per deployment at a time, across every worker on every host.
-  A run first takes the deployment's lease (a conditional UPDATE of the deployment row, with an
-  expiry that the run renews while Terraform works). A worker that dies leaves the lease to
-  expire; its run is then marked failed (`runs_recover_abandoned`). Its Terraform died with it
-  (`provisioning.lifeline`), but the state lock Terraform held stays, as Terraform's own locks
-  do, until an admin forces it open (`state_force_unlock`, refused while the lease is live).
+  A run holds the deployment's lease (`mcloud.leases`) while it works. A worker that dies leaves
+  the lease to expire; the next request for work on the deployment then marks its run failed
+  (`services.runs`). Its Terraform died with it (`provisioning.lifeline`).
 - **The state store**: `DatabaseStateStore` is the engine's `StateStore` on the database. Every
   state Terraform saves is a new encrypted `DeploymentState` row; Terraform's lock is a
-  conditional UPDATE of the deployment row, so it holds across processes.
+  conditional UPDATE of the deployment row, so it holds across processes. The lock records the
+  run whose Terraform took it: when that run is failed because its worker died, recovery
+  releases the lock (audited). A lock held by anything else stays until an admin forces it
+  open (`state_force_unlock`, refused while a run holds the lease).
 - **The thread bridge**: Terraform's state requests arrive on the state server's threads, but a
   run's database work belongs to the thread that runs it (its connection, and in tests its open
   transaction). The bridge hands those calls over to the run's thread, which runs them between
@@ -20,60 +21,29 @@ from __future__ import annotations
 import json
 import queue
 import threading
-import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from mcloud.leases import Lease, lease_is_live, lease_renew
 from provisioning.models import Deployment, DeploymentState
 from provisioning.state_server import StateLock, state_serial
 
 BRIDGE_CALL_TIMEOUT = 120.0  # seconds a state request waits for the run's thread
 
 
-class LeaseLost(Exception):
-    """Another worker took the deployment's lease: this run must stop writing."""
-
-
 # --- the run lease -------------------------------------------------------------------------------
-def lease_seconds() -> int:
-    return settings.PROVISIONING_LEASE_SECONDS
+def deployment_lease(deployment_id: int) -> Lease:
+    return Lease(Deployment, deployment_id)
 
 
-def lease_acquire(deployment_id: int) -> str | None:
-    """Take the deployment's run lease, or None when a live run holds it."""
-    token = uuid.uuid4().hex
-    now = timezone.now()
-    taken = (
-        Deployment.objects.filter(pk=deployment_id)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_token=token, lease_until=now + timedelta(seconds=lease_seconds()))
-    )
-    return token if taken else None
-
-
-def lease_renew(deployment_id: int, token: str) -> None:
-    renewed = Deployment.objects.filter(pk=deployment_id, lease_token=token).update(
-        lease_until=timezone.now() + timedelta(seconds=lease_seconds())
-    )
-    if not renewed:
-        raise LeaseLost
-
-
-def lease_release(deployment_id: int, token: str) -> None:
-    Deployment.objects.filter(pk=deployment_id, lease_token=token).update(
-        lease_token="", lease_until=None
-    )
-
-
-def lease_is_live(deployment: Deployment) -> bool:
-    return deployment.lease_until is not None and deployment.lease_until >= timezone.now()
+def deployment_lease_live(deployment: Deployment) -> bool:
+    """Whether a run holds the deployment's lease (as `deployment` was read)."""
+    return lease_is_live(deployment.lease_until)
 
 
 # --- the thread bridge ---------------------------------------------------------------------------
@@ -134,6 +104,8 @@ class DatabaseStateStore:
         self.lease_token = lease_token
         self.run_id = run_id
         self.bridge = bridge
+        # The lock that refused this store's Terraform, if one did (for the run's error).
+        self.refused_by: StateLock | None = None
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self.bridge.call(fn, *args) if self.bridge is not None else fn(*args)
@@ -162,10 +134,18 @@ class DatabaseStateStore:
     def force_unlock(self) -> StateLock | None:
         """Release whatever lock is held (a worker died holding it); the lock that was held."""
         held = self._current_lock()
-        Deployment.objects.filter(pk=self.deployment_id).update(
-            state_lock_id="", state_lock_info="", state_locked_at=None
-        )
+        Deployment.objects.filter(pk=self.deployment_id).update(**_UNLOCKED)
         return held
+
+    def release_lock_of_run(self, run_id: int) -> StateLock | None:
+        """Release the lock if run `run_id`'s Terraform holds it; the lock released, if any."""
+        held = self._current_lock()
+        if held is None:
+            return None
+        released = Deployment.objects.filter(
+            pk=self.deployment_id, state_lock_id=held.id, state_lock_run_id=run_id
+        ).update(**_UNLOCKED)
+        return held if released else None
 
     def save_recovered(self, state: bytes) -> None:
         """Keep a state that Terraform and the state server could not save (the run still
@@ -183,7 +163,7 @@ class DatabaseStateStore:
     def _save(self, state: bytes, *, check_lease: bool = True) -> None:
         with transaction.atomic():
             if check_lease and self.lease_token:
-                lease_renew(self.deployment_id, self.lease_token)
+                lease_renew(deployment_lease(self.deployment_id), self.lease_token)
             last = self._latest().values_list("version", flat=True).first() or 0
             DeploymentState.objects.create(
                 organization_id=self.organization_id,
@@ -205,18 +185,22 @@ class DatabaseStateStore:
                     state_lock_id=lock.id,
                     state_lock_info=lock.info.decode("utf-8", errors="replace"),
                     state_locked_at=timezone.now(),
+                    state_lock_run_id=self.run_id,
                 )
             )
             if taken:
                 return None
             held = self._current_lock()
             if held is not None:
+                self.refused_by = held
                 return held
-        return StateLock("unknown", b'{"ID": "unknown", "Info": "the lock keeps changing hands"}')
+        held = StateLock("unknown", b'{"ID": "unknown", "Info": "the lock keeps changing hands"}')
+        self.refused_by = held
+        return held
 
     def _unlock(self, lock_id: str) -> StateLock | None:
         released = Deployment.objects.filter(pk=self.deployment_id, state_lock_id=lock_id).update(
-            state_lock_id="", state_lock_info="", state_locked_at=None
+            **_UNLOCKED
         )
         if released:
             return None
@@ -233,6 +217,14 @@ class DatabaseStateStore:
         return StateLock(row[0], row[1].encode())
 
 
+_UNLOCKED: dict[str, Any] = {
+    "state_lock_id": "",
+    "state_lock_info": "",
+    "state_locked_at": None,
+    "state_lock_run": None,
+}
+
+
 def _lineage(state: bytes) -> str:
     try:
         doc = json.loads(state)
@@ -242,16 +234,37 @@ def _lineage(state: bytes) -> str:
 
 
 def lock_description(deployment: Deployment) -> dict[str, Any] | None:
-    """Terraform's lock info (who, what operation, since when) for the page, or None."""
+    """Terraform's lock info (who, what operation, since when, which run) for the page and the
+    API, or None."""
     if not deployment.state_lock_id:
         return None
-    try:
-        info = json.loads(deployment.state_lock_info or "{}")
-    except ValueError:
-        info = {}
+    info = _lock_info(deployment.state_lock_info.encode())
     return {
         "id": deployment.state_lock_id,
         "who": str(info.get("Who", ""))[:200],
         "operation": str(info.get("Operation", "")).removeprefix("OperationType"),
         "since": deployment.state_locked_at,
+        "run_id": deployment.state_lock_run_id,
     }
+
+
+def lock_refusal_message(lock: StateLock) -> str:
+    """A run's error when the state lock is held by someone else: who holds it, and what to do."""
+    info = _lock_info(lock.info)
+    who = str(info.get("Who") or "another Terraform")[:120]
+    operation = str(info.get("Operation", "")).removeprefix("OperationType")
+    since = str(info.get("Created", ""))[:19].replace("T", " ")
+    what = ", ".join(part for part in (operation, f"since {since} UTC" if since else "") if part)
+    return (
+        f"The state is locked by {who}{f' ({what})' if what else ''}, lock {lock.id[:64]}, so "
+        "Terraform could not take it. If no Terraform runs for this deployment any more, an "
+        "admin can release it with Force unlock on the deployment's page."
+    )
+
+
+def _lock_info(raw: bytes) -> dict[str, Any]:
+    try:
+        info = json.loads(raw or b"{}")
+    except ValueError:
+        return {}
+    return info if isinstance(info, dict) else {}

@@ -8,7 +8,8 @@ loops until Terraform is done, about ten times a second:
   flushed survives a restart of the web or the worker process);
 - every second it reads the run's `cancel_requested` flag, and calls `TerraformRun.cancel()`
   when it is set (Terraform is interrupted like Ctrl-C, saves its state and unlocks);
-- every lease/3 seconds it renews the lease; a lost lease cancels Terraform.
+- it keeps the lease (`mcloud.leases.lease_kept`: renewed every lease/3 seconds, from a
+  background thread too while this one is held up); a lost lease cancels Terraform.
 """
 
 from __future__ import annotations
@@ -23,29 +24,26 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from inventory.clouds import adapter_for
 from inventory.models import SyncRun
-from inventory.services.sync import sync_run_queue
+from inventory.services.sync import sync_run_request
 from mcloud.clouds.base import CloudError
+from mcloud.leases import LeaseKeeper, LeaseLost, lease_acquire, lease_kept, runs_recover
 from provisioning.hcl import BlueprintError
 from provisioning.models import DEPLOYMENT_ID_VARIABLE, Deployment, DeploymentRun
 from provisioning.services.runs import (
+    DEPLOYMENT_RUNS,
     log_append,
     plans_discard_pending,
     run_audit,
-    runs_recover_abandoned,
     stale_message,
 )
 from provisioning.services.state import (
     DatabaseStateStore,
-    LeaseLost,
     ThreadBridge,
-    lease_acquire,
-    lease_release,
-    lease_renew,
-    lease_seconds,
+    deployment_lease,
+    lock_refusal_message,
 )
 from provisioning.terraform import (
     ApplyResult,
@@ -134,25 +132,24 @@ def run_execute(*, run_id: int) -> DeploymentRun | None:
     if run is None or run.status != Status.QUEUED:
         return run
     deployment = run.deployment
-    runs_recover_abandoned(deployment_id=deployment.pk)
+    runs_recover(DEPLOYMENT_RUNS, owner_id=deployment.pk)
     token = _lease_wait(deployment.pk)
     if token is None:
         _refuse_busy(run)
         return _load(run_id)
-    try:
-        if DeploymentRun.objects.filter(pk=run.pk, status=Status.QUEUED).update(
-            status=Status.RUNNING, started_at=timezone.now(), lease_token=token
-        ):  # else cancelled meanwhile, or taken by a twin delivery of the task
-            run = _load(run_id)
-            assert run is not None
-            _execute(run, token)
-    except LeaseLost:
-        _finish(run, Status.FAILED, "Stopped: another worker took over the deployment.")
-    except Exception as error:
-        logger.exception("Provisioning run %s failed", run.pk)
-        _finish(run, Status.FAILED, f"Unexpected error ({error.__class__.__name__}).")
-    finally:
-        lease_release(deployment.pk, token)
+    with lease_kept(deployment_lease(deployment.pk), token) as keeper:
+        try:
+            if DeploymentRun.objects.filter(pk=run.pk, status=Status.QUEUED).update(
+                status=Status.RUNNING, started_at=timezone.now(), lease_token=token
+            ):  # else cancelled meanwhile, or taken by a twin delivery of the task
+                run = _load(run_id)
+                assert run is not None
+                _execute(run, keeper)
+        except LeaseLost:
+            _finish(run, Status.FAILED, "Stopped: another worker took over the deployment.")
+        except Exception as error:
+            logger.exception("Provisioning run %s failed", run.pk)
+            _finish(run, Status.FAILED, f"Unexpected error ({error.__class__.__name__}).")
     return _load(run_id)
 
 
@@ -183,13 +180,13 @@ def _load(run_id: int) -> DeploymentRun | None:
 def _lease_wait(deployment_id: int) -> str | None:
     deadline = time.monotonic() + settings.PROVISIONING_LEASE_WAIT_SECONDS
     while True:
-        token = lease_acquire(deployment_id)
+        token = lease_acquire(deployment_lease(deployment_id))
         if token is not None or time.monotonic() >= deadline:
             return token
         time.sleep(0.25)
 
 
-def _execute(run: DeploymentRun, token: str) -> DeploymentRun:
+def _execute(run: DeploymentRun, keeper: LeaseKeeper) -> DeploymentRun:
     deployment = run.deployment
     version = run.blueprint_version
     variables = {**deployment.variables, **deployment.sensitive_variables}
@@ -205,7 +202,7 @@ def _execute(run: DeploymentRun, token: str) -> DeploymentRun:
     log = RunLog(run.pk, secrets)
     who = run.started_by.email if run.started_by else "mcloud"
     log.note(f"{run.get_kind_display()} #{run.pk} of {deployment.name} ({version}), by {who}.")
-    store = DatabaseStateStore(deployment, lease_token=token, run_id=run.pk)
+    store = DatabaseStateStore(deployment, lease_token=keeper.token, run_id=run.pk)
     if run.cancel_requested:
         log.flush()
         return _finish(run, Status.CANCELLED, "Cancelled before Terraform started.")
@@ -227,12 +224,12 @@ def _execute(run: DeploymentRun, token: str) -> DeploymentRun:
             reverse=True,
         )
     try:
-        result = _drive(run, token, store, log, spec)
+        result = _drive(run, keeper, store, log, spec)
     except (TerraformError, BlueprintError) as error:
         log.flush()
         return _finish(run, Status.FAILED, str(error))
     if isinstance(result, PlanResult):
-        return _planned(run, result)
+        return _planned(run, result, store)
     return _applied(run, result, store)
 
 
@@ -247,7 +244,7 @@ def _apply_refusal(run: DeploymentRun, store: DatabaseStateStore) -> str:
 
 
 def _drive(
-    run: DeploymentRun, token: str, store: DatabaseStateStore, log: RunLog, spec: RunSpec
+    run: DeploymentRun, keeper: LeaseKeeper, store: DatabaseStateStore, log: RunLog, spec: RunSpec
 ) -> PlanResult | ApplyResult:
     """Run Terraform in a helper thread while this one serves it (see the module docstring)."""
     bridge = ThreadBridge()
@@ -267,7 +264,7 @@ def _drive(
     )
     helper.start()
     try:
-        _serve(run, token, bridge, log, terraform, helper)
+        _serve(run, keeper, bridge, log, terraform, helper)
     except BaseException:
         terraform.cancel()  # then let Terraform stop, save its state and unlock
         deadline = time.monotonic() + terraform.config.cancel_grace * 3 + 30
@@ -294,14 +291,13 @@ def _capture(fn: Callable[[], Any], outcome: dict[str, Any]) -> Callable[[], Non
 
 def _serve(
     run: DeploymentRun,
-    token: str,
+    keeper: LeaseKeeper,
     bridge: ThreadBridge,
     log: RunLog,
     terraform: TerraformRun,
     helper: threading.Thread,
 ) -> None:
-    now = time.monotonic()
-    next_check, next_renew = now + CANCEL_CHECK_SECONDS, now + lease_seconds() / 3
+    next_check = time.monotonic() + CANCEL_CHECK_SECONDS
     while helper.is_alive():
         bridge.pump(0.1)
         log.flush_if_due()
@@ -310,9 +306,7 @@ def _serve(
             next_check = now + CANCEL_CHECK_SECONDS
             if not terraform.cancelled and _cancel_requested(run.pk):
                 terraform.cancel()
-        if now >= next_renew:
-            next_renew = now + lease_seconds() / 3
-            lease_renew(run.deployment_id, token)
+        keeper.check()  # renews when due; LeaseLost cancels Terraform (see _drive)
 
 
 def _cancel_requested(run_id: int) -> bool:
@@ -328,15 +322,19 @@ def _interrupted(result: PlanResult | ApplyResult) -> tuple[str, str] | None:
     return None
 
 
-def _planned(run: DeploymentRun, result: PlanResult) -> DeploymentRun:
+def _failure(result: PlanResult | ApplyResult, store: DatabaseStateStore) -> str:
+    """Why Terraform failed: the state lock someone else holds, or see the log."""
+    if store.refused_by is not None:
+        return lock_refusal_message(store.refused_by)
+    return f"Terraform failed (exit code {result.exit_code}): see the log."
+
+
+def _planned(run: DeploymentRun, result: PlanResult, store: DatabaseStateStore) -> DeploymentRun:
     interrupted = _interrupted(result)
     if interrupted:
         return _finish(run, *interrupted, exit_code=result.exit_code)
     if not result.ok:
-        return _finish(
-            run, Status.FAILED, f"Terraform failed (exit code {result.exit_code}): see the log.",
-            exit_code=result.exit_code,
-        )  # fmt: skip
+        return _finish(run, Status.FAILED, _failure(result, store), exit_code=result.exit_code)
     run.plan_file, run.state_serial = result.plan, result.state_serial
     run.plan_summary = asdict(result.summary)
     with transaction.atomic():
@@ -367,10 +365,7 @@ def _applied(run: DeploymentRun, result: ApplyResult, store: DatabaseStateStore)
     else:
         deployment.status = Deployment.Status.FAILED
         deployment.save(update_fields=["status", "updated_at"])
-        interrupted = _interrupted(result) or (
-            Status.FAILED,
-            f"Terraform failed (exit code {result.exit_code}): see the log.",
-        )
+        interrupted = _interrupted(result) or (Status.FAILED, _failure(result, store))
         finished = _finish(run, *interrupted, exit_code=result.exit_code)
     _queue_sync(deployment)
     return finished
@@ -393,11 +388,7 @@ def _queue_sync(deployment: Deployment) -> None:
     account = deployment.account
     if account is None or not account.is_active:
         return
-    sync = sync_run_queue(account=account, trigger=SyncRun.Trigger.DEPLOYMENT)
-    if sync.status == SyncRun.State.QUEUED:
-        transaction.on_commit(
-            lambda: async_task("inventory.tasks.sync_run", sync.pk, group="syncs")
-        )
+    sync_run_request(account=account, trigger=SyncRun.Trigger.DEPLOYMENT)
 
 
 def _finish(

@@ -33,8 +33,12 @@ def _deployment(request: OrgRequest, pk: int) -> Deployment:
 @org_view(Role.VIEWER)
 def deployment_list(request: OrgRequest) -> HttpResponse:
     rules = services.provisioning_settings(request.organization)
+    deployments = list(selectors.deployment_list(organization=request.organization))
+    for deployment in deployments:  # the last run's status reads its deployment's lease
+        if deployment.last_run is not None:
+            deployment.last_run.deployment = deployment
     return render(request, "provisioning/deployment_list.html", {
-        "deployments": selectors.deployment_list(organization=request.organization),
+        "deployments": deployments,
         "settings_form": ProvisioningSettingsForm(
             initial={"require_second_approver": rules.require_second_approver},
             locked=rules.require_second_approver and request.role != Role.OWNER,
@@ -107,7 +111,8 @@ def deployment_detail(request: OrgRequest, pk: int) -> HttpResponse:
         "deployment": deployment,
         "runs": runs,
         "second_person_required": rules.require_second_approver,
-        "busy": any(r.status in DeploymentRun.ACTIVE for r in runs),
+        # A run whose worker is lost does not count: Force unlock recovers it first.
+        "busy": any(r.status in DeploymentRun.ACTIVE and not r.worker_lost for r in runs),
         "can_plan": request.role.allows(Role.MEMBER),
         "can_manage": request.role.allows(Role.ADMIN),
     }

@@ -21,6 +21,7 @@ from provisioning.models import DeploymentRun
 from provisioning.selectors import LOG_OFFSET_MAX, run_log_rows
 from provisioning.services import runs as services
 from provisioning.services.deployments import provisioning_settings
+from provisioning.services.state import lock_description
 
 RUN_FINISHED_EVENT = "runFinished"
 Kind, Status = DeploymentRun.Kind, DeploymentRun.Status
@@ -46,6 +47,8 @@ def _panel_context(request: OrgRequest, run: DeploymentRun) -> dict[str, object]
         "needs_second_person": same_person,
         "outputs": sorted(run.outputs.items()),
         "apply_runs": list(run.apply_runs.only("id", "status")) if run.is_plan else [],
+        # A failed run whose deployment's state is still locked: the error links to Force unlock.
+        "lock": lock_description(run.deployment) if run.status == Status.FAILED else None,
     }
 
 

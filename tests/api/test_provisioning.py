@@ -5,11 +5,16 @@ sensitive values, and query counts. Runs execute inline at commit, as Q_SYNC mak
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
+from accounts.models import AuditEvent
 from provisioning.models import Deployment, DeploymentRun
-from provisioning.services.runs import run_plan_queue
+from provisioning.services.runs import ABANDONED, run_plan_queue
+from provisioning.services.state import DatabaseStateStore
+from provisioning.state_server import StateLock
 from tests.provisioning.conftest import SECRET, make_deployment
 
 pytestmark = pytest.mark.django_db
@@ -218,3 +223,67 @@ def test_list_query_counts_do_not_grow(
         assert len(client.get("/api/deployments").json()) == 8
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert len(client.get(f"/api/deployments/{deployment.pk}/runs").json()) == 1
+
+
+def test_the_state_lock_shows_and_admins_force_unlock_it(tokens, api, hello_version, org, bob, ada):
+    deployment = make_deployment(org, bob, hello_version, "locked")
+    info = {"ID": "tf-lock", "Who": "ops@laptop", "Operation": "OperationTypeApply"}
+    DatabaseStateStore(deployment).lock(StateLock("tf-lock", json.dumps(info).encode()))
+    member, admin = api(tokens["bob"]), api(tokens["ada"])
+    url = f"/api/deployments/{deployment.pk}"
+    lock = member.get(url).json()["lock"]
+    assert {k: lock[k] for k in ("id", "who", "operation", "run_id")} == {
+        "id": "tf-lock", "who": "ops@laptop", "operation": "Apply", "run_id": None
+    }  # fmt: skip
+    assert lock["since"]
+    assert post(member, f"{url}/unlock").status_code == 403
+    assert post(api(tokens["charlie"]), f"{url}/unlock").status_code == 404
+
+    # While a run holds the deployment's lease, its lock is not stale.
+    live = timezone.now() + timedelta(minutes=1)
+    Deployment.objects.filter(pk=deployment.pk).update(lease_token="live", lease_until=live)
+    refused = post(admin, f"{url}/unlock")
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "conflict"
+    assert member.get(url).json()["lock"]["id"] == "tf-lock"
+
+    Deployment.objects.filter(pk=deployment.pk).update(lease_token="", lease_until=None)
+    done = post(admin, f"{url}/unlock")
+    assert done.status_code == 200, done.content
+    assert (done.json()["released"], done.json()["deployment"]["lock"]) == (True, None)
+    assert AuditEvent.objects.get(action="deployment.state_unlocked").actor == ada
+    assert post(admin, f"{url}/unlock").json()["released"] is False
+
+
+def test_a_run_whose_worker_is_gone_says_so(tokens, api, hello_version, org, bob):
+    deployment = make_deployment(org, bob, hello_version, "ghost")
+    run = run_plan_queue(deployment=deployment, user=bob, enqueue=False)
+    past = timezone.now() - timedelta(seconds=1)
+    DeploymentRun.objects.filter(pk=run.pk).update(status=Status.RUNNING, lease_token="dead")
+    Deployment.objects.filter(pk=deployment.pk).update(lease_token="dead", lease_until=past)
+    assert api(tokens["vera"]).get(f"/api/runs/{run.pk}").json()["worker_lost"] is True
+    # The next request for work fails it and acts at once.
+    assert post(api(tokens["bob"]), f"/api/deployments/{deployment.pk}/plan").status_code == 202
+    run.refresh_from_db()
+    assert (run.status, run.error) == (Status.FAILED, ABANDONED)
+
+
+def test_unknown_api_routes_answer_a_json_404(tokens, api, client):
+    for response in (
+        api(tokens["bob"]).get("/api/no-such-thing"),
+        post(api(tokens["ada"]), "/api/deployments/1/no-such-action"),
+        client.get("/api/deployments/1/unlock/extra"),
+    ):
+        assert response.status_code == 404
+        assert response["Content-Type"] == "application/json"
+        assert response.json() == {
+            "error": {"code": "not_found", "message": "No such API endpoint."}
+        }
+
+
+def test_unlock_and_the_lock_are_in_the_openapi_schema(client):
+    schema = client.get("/api/openapi.json").json()
+    unlock = schema["paths"]["/api/deployments/{deployment_id}/unlock"]["post"]
+    assert "200" in unlock["responses"]
+    assert "lock" in schema["components"]["schemas"]["DeploymentOut"]["properties"]
+    assert "worker_lost" in schema["components"]["schemas"]["RunOut"]["properties"]

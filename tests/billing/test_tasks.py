@@ -3,6 +3,7 @@ follows every import (django-q2 runs tasks inline in tests)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,10 +12,18 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.models import Schedule
 
-from billing.models import Budget, BudgetAlert, CostData, ImportRun
-from billing.schedules import COST_IMPORTS, RECOVER_IMPORTS
+from accounts.models import AuditEvent
+from billing.models import Budget, BudgetAlert, CostData, CostImportLease, ImportRun
+from billing.schedules import COST_IMPORTS
+from billing.services.imports import ABANDONED as IMPORT_ABANDONED
+from billing.services.imports import cost_import, import_lease
 from billing.tasks import import_account_costs, import_all_costs
-from inventory.models import SyncRun
+from inventory.models import CloudAccount, SyncRun
+from inventory.schedules import RECOVER_RUNS
+from inventory.services.sync import BUSY as SYNC_BUSY
+from inventory.services.sync import cloud_account_sync, sync_run_request
+from inventory.tasks import sync_run
+from mcloud.leases import Lease, lease_acquire
 from tests.inventory.factories import aws_account, azure_account
 
 pytestmark = pytest.mark.django_db
@@ -31,11 +40,14 @@ def test_the_daily_import_and_the_recovery_are_scheduled():
         Schedule.DAILY,
         -1,
     )
-    recover = Schedule.objects.get(name=RECOVER_IMPORTS)
-    assert (recover.func, recover.schedule_type) == (
-        "billing.tasks.recover_abandoned_imports",
+    # Dead imports are recovered by the one schedule that recovers every kind of run.
+    recover = Schedule.objects.get(name=RECOVER_RUNS)
+    assert (recover.func, recover.schedule_type, recover.minutes) == (
+        "inventory.tasks.recover_abandoned_runs",
         Schedule.MINUTES,
+        1,
     )
+    assert not Schedule.objects.filter(func__contains="recover_abandoned_imports").exists()
 
 
 def test_the_daily_import_covers_every_enabled_unpaused_account(aws, org, other_org):
@@ -82,3 +94,56 @@ def test_budgets_are_checked_after_each_import(
     assert len(mail.outbox) == 1
     assert "50%" in mail.outbox[0].subject
     assert mail.outbox[0].to == ["alice@acme.test"]
+
+
+def _import_running(account) -> ImportRun:
+    """An import of `account` whose worker is alive: it holds the account's import lease."""
+    token = lease_acquire(import_lease(account))
+    return ImportRun.objects.create(
+        organization=account.organization, account=account, start=timezone.localdate(),
+        end=timezone.localdate(), lease_token=token,
+    )  # fmt: skip
+
+
+def test_a_sync_runs_beside_a_cost_import_and_a_second_import_waits(aws, org, login, bob):
+    account = aws_account(org, aws.create_user_key("reader"), regions=["eu-west-1"])
+    running = _import_running(account)
+    sync = cloud_account_sync(account=account)  # its own lease: not refused by the import
+    assert sync.status == SyncRun.State.SUCCEEDED, sync.error
+
+    assert cost_import(account=account) is None
+    assert (
+        import_account_costs(account.pk) == "postponed: A cost import of this account is running."
+    )
+    assert Schedule.objects.filter(func="billing.tasks.import_account_costs").exists()
+    page = login(bob).post(reverse("billing:import_now"), follow=True).content.decode()
+    assert "aws-prod: a cost import of this account is running." in page
+
+    # Its worker dies: once its lease has expired, the next import recovers it and runs.
+    CostImportLease.objects.filter(account=account).update(
+        lease_until=timezone.now() - timedelta(seconds=1)
+    )
+    done = cost_import(account=account)
+    assert done.status == ImportRun.State.SUCCEEDED, done.error
+    running.refresh_from_db()
+    assert (running.status, running.error) == (ImportRun.State.FAILED, IMPORT_ABANDONED)
+    event = AuditEvent.objects.get(action="costs.import_failed", data__run=running.pk)
+    assert (event.actor_label, event.data["recovered"]) == ("cost import recovery", True)
+
+
+def test_only_a_sync_that_ran_queues_its_cost_import(
+    aws, org, bob, django_capture_on_commit_callbacks
+):
+    account = aws_account(org, aws.create_user_key("reader"), regions=["eu-west-1"])
+    run, created = sync_run_request(
+        account=account, trigger=SyncRun.Trigger.MANUAL, requested_by=bob, enqueue=False
+    )
+    assert created
+    # A sync outside the queue (another worker) holds the account when the task runs.
+    assert lease_acquire(Lease(CloudAccount, account.pk))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert sync_run(run.pk) == SyncRun.State.FAILED
+    run.refresh_from_db()
+    assert (run.error, run.ran) == (SYNC_BUSY, False)
+    assert callbacks == []
+    assert not ImportRun.objects.exists()

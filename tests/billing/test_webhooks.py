@@ -179,7 +179,7 @@ def test_old_secrets_move_to_the_whsec_format_with_the_same_key(org):
     settings_row = billing_settings(org)
     settings_row.webhook = {"secret": old}
     settings_row.save()
-    import_module("billing.migrations.0003_webhook_secret_whsec").to_whsec(apps, None)
+    import_module("billing.migrations.0004_webhook_secret_whsec").to_whsec(apps, None)
     new = billing_settings(org).webhook["secret"]
     assert new.startswith("whsec_")
     assert Webhook(new)._whsecret == old.encode()  # what the old HMAC was keyed with

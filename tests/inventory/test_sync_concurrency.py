@@ -1,7 +1,9 @@
-"""One sync per account at a time, whatever runs it; a killed worker is recovered.
+"""One sync per account at a time, whatever runs it; ten "Sync now" at once make one run; a
+killed worker is recovered.
 
 These tests commit for real (transaction=True) and start real processes: `manage.py
 sync_accounts` killed with SIGKILL mid-sync, and two `qcluster`s sharing a Redis broker.
+(A whole q2 cluster killed mid-sync: tests/security/test_killed_workers.py.)
 """
 
 from __future__ import annotations
@@ -17,11 +19,16 @@ import time
 import pytest
 import redis
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
+from django_q.brokers import get_broker
+from django_q.conf import Conf
 
+from accounts.models import AuditEvent
 from emulators.proxy import ForwardingProxy
 from inventory.models import Resource, SyncRun
 from inventory.services.sync import ABANDONED, cloud_account_sync
+from inventory.tasks import sync_run
 from tests.inventory import aws_estate
 from tests.inventory.factories import aws_account
 from tests.processes import ROOT, app_env, running
@@ -79,6 +86,38 @@ def test_two_concurrent_syncs_of_one_account_run_once(account, slow_aws):
     assert Resource.objects.filter(type="vm").count() == 9
 
 
+def test_ten_concurrent_sync_now_make_one_run_and_ten_answers_naming_it(
+    account, login, bob, monkeypatch
+):
+    monkeypatch.setattr(Conf, "SYNC", False)  # queued for a cluster, as in production
+    broker = get_broker()
+    broker.purge_queue()
+    clients = [login(bob) for _ in range(10)]
+    url = reverse("inventory:sync_now", args=[account.pk])
+    barrier = threading.Barrier(len(clients))
+    answers: list[str] = []
+
+    def press(client) -> None:
+        try:
+            barrier.wait()
+            answers.append(client.post(url, headers={"HX-Request": "true"}).content.decode())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=press, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    [run] = SyncRun.objects.all()
+    assert run.status == SyncRun.State.QUEUED
+    progress = reverse("inventory:sync_run_progress", args=[run.pk])
+    assert len(answers) == 10
+    assert all(f'hx-get="{progress}"' in answer for answer in answers)
+    assert broker.queue_size() == 1  # queued once, not once per answer
+    assert sync_run(run.pk) == SyncRun.State.SUCCEEDED
+
+
 def test_a_killed_worker_is_recovered_and_the_inventory_stays(account, slow_aws, settings):
     first = cloud_account_sync(account=account)
     assert first.status == SyncRun.State.SUCCEEDED
@@ -86,7 +125,7 @@ def test_a_killed_worker_is_recovered_and_the_inventory_stays(account, slow_aws,
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "sync_accounts", "--account", str(account.pk)],
         cwd=ROOT,
-        env=app_env(AWS_ENDPOINT_URL=slow_aws.url, SYNC_LEASE_SECONDS="3"),
+        env=app_env(AWS_ENDPOINT_URL=slow_aws.url, LEASE_SECONDS="3"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -100,7 +139,7 @@ def test_a_killed_worker_is_recovered_and_the_inventory_stays(account, slow_aws,
     # Nothing the dead worker had not finished is lost, and nothing was half-written.
     assert set(Resource.objects.values_list("resource_id", "deleted_at", "status")) == before
 
-    settings.SYNC_LEASE_SECONDS = 3
+    settings.LEASE_SECONDS = 3
     account.refresh_from_db()
     assert account.lease_until is not None  # the dead worker's lease is still there...
     _wait_for(lambda: timezone.now() > account.lease_until, timeout=10)  # ...until it expires
@@ -108,6 +147,7 @@ def test_a_killed_worker_is_recovered_and_the_inventory_stays(account, slow_aws,
     assert after.status == SyncRun.State.SUCCEEDED
     dead.refresh_from_db()
     assert (dead.status, dead.error) == (SyncRun.State.FAILED, ABANDONED)
+    assert AuditEvent.objects.filter(action="sync.failed", data__run=dead.pk).exists()
     assert set(Resource.objects.values_list("resource_id", "deleted_at", "status")) == before
 
 

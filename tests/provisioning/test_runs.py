@@ -8,14 +8,16 @@ import os
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from django_q.models import Schedule, Task
 
 from accounts.exceptions import ActionRefused
 from accounts.models import AuditEvent
 from inventory.models import SyncRun
+from inventory.schedules import RECOVER_RUNS
+from inventory.tasks import recover_abandoned_runs
 from provisioning.models import BlueprintVersion, Deployment, DeploymentRun, DeploymentState
-from provisioning.schedules import RECOVER_RUNS
 from provisioning.services.blueprints import blueprint_create
 from provisioning.services.deployments import (
     deployment_update,
@@ -29,7 +31,6 @@ from provisioning.services.runs import (
     run_cancel,
     run_discard,
     run_plan_queue,
-    runs_recover_abandoned,
 )
 from provisioning.services.state import DatabaseStateStore
 from provisioning.services.worker import run_execute
@@ -237,31 +238,91 @@ def test_a_queued_run_is_cancelled_at_once_and_its_plan_stays_approvable(deploym
         run_cancel(run=apply, user=ada)
 
 
-def test_a_run_whose_worker_died_is_recovered_and_the_lock_can_be_forced(deployment, alice):
-    run = run_plan_queue(deployment=deployment, user=alice, enqueue=False)
+def _dead_run(deployment: Deployment, user, *, lock_run: bool) -> DeploymentRun:
+    """A plan "running" on a worker that died: its lease expired, and Terraform's state lock
+    left behind, taken by this run's Terraform (`lock_run`) or by something else."""
+    run = run_plan_queue(deployment=deployment, user=user, enqueue=False)
     past = timezone.now() - timedelta(minutes=1)
     DeploymentRun.objects.filter(pk=run.pk).update(
         status=Status.RUNNING, lease_token="dead", started_at=past
     )
     Deployment.objects.filter(pk=deployment.pk).update(lease_token="dead", lease_until=past)
-    store = DatabaseStateStore(deployment)
-    assert store.lock(StateLock("tf-lock", b'{"ID": "tf-lock", "Who": "w@dead-host"}')) is None
-    assert runs_recover_abandoned() == 1
-    run.refresh_from_db()
-    assert (run.status, run.error) == (Status.FAILED, ABANDONED)
-    assert run.log.endswith(f"[mcloud] Failed: {ABANDONED}\n")
-    assert (
-        Schedule.objects.get(name=RECOVER_RUNS).func == "provisioning.tasks.recover_abandoned_runs"
-    )
+    store = DatabaseStateStore(deployment, run_id=run.pk if lock_run else None)
+    info = {"ID": "tf-lock", "Who": "w@dead-host", "Operation": "OperationTypePlan",
+            "Created": "2026-12-01T10:00:00Z"}  # fmt: skip
+    lock = StateLock("tf-lock", json.dumps(info).encode())
+    assert store.lock(lock) is None
+    return run
 
-    # The lock the dead Terraform left stops the next plan, until an admin forces it open.
+
+def test_the_next_plan_recovers_a_run_whose_worker_died_and_frees_its_lock(deployment, alice):
+    dead = _dead_run(deployment, alice, lock_run=True)
+    assert DeploymentRun.objects.get(pk=dead.pk).worker_lost
+
+    plan = planned(deployment, alice)  # no Force unlock
+    assert plan.status == Status.PLANNED, plan.log
+    dead.refresh_from_db()
+    assert (dead.status, dead.error) == (Status.FAILED, ABANDONED)
+    assert dead.log.endswith(
+        f"[mcloud] Failed: {ABANDONED}\n[mcloud] Released the state lock its Terraform held.\n"
+    )
+    deployment.refresh_from_db()
+    assert (deployment.state_lock_id, deployment.state_lock_run_id) == ("", None)
+    unlocked = AuditEvent.objects.get(action="deployment.state_unlocked")
+    assert (unlocked.actor_label, unlocked.data["run"], unlocked.data["lock"]) == (
+        "provisioning recovery", dead.pk, "tf-lock"
+    )  # fmt: skip
+    failed = AuditEvent.objects.get(action="deployment.failed", data__run=dead.pk)
+    assert failed.data["error"] == ABANDONED
+
+
+def test_the_schedule_recovers_dead_runs_of_every_kind(deployment, alice):
+    dead = _dead_run(deployment, alice, lock_run=True)
+    assert Schedule.objects.get(name=RECOVER_RUNS).func == "inventory.tasks.recover_abandoned_runs"
+    assert recover_abandoned_runs() == 1
+    assert recover_abandoned_runs() == 0
+    dead.refresh_from_db()
+    assert (dead.status, dead.error) == (Status.FAILED, ABANDONED)
+    assert DatabaseStateStore(deployment).current_lock() is None
+
+
+def test_a_lock_held_by_anything_else_stays_and_the_plan_says_who_holds_it(
+    deployment, alice, ada, bob, login
+):
+    _dead_run(deployment, alice, lock_run=False)  # e.g. a lock from before mcloud kept its run
     stuck = planned(deployment, alice)
     assert stuck.status == Status.FAILED
     assert "Error acquiring the state lock" in stuck.log
-    assert state_force_unlock(deployment=deployment, user=alice)
-    assert store.current_lock() is None
+    assert stuck.error.startswith(
+        "The state is locked by w@dead-host (Plan, since 2026-12-01 10:00:00 UTC), lock tf-lock,"
+    )
+    assert "Force unlock" in stuck.error
+    page = login(ada).get(reverse("provisioning:run_detail", args=[stuck.pk])).content.decode()
+    link = reverse("provisioning:deployment_detail", args=[deployment.pk]) + "#state-lock"
+    assert f'href="{link}" id="force-unlock-link"' in page
+    assert (
+        "(admins)"
+        in login(bob).get(reverse("provisioning:run_detail", args=[stuck.pk])).content.decode()
+    )
+    detail = login(ada).get(reverse("provisioning:deployment_detail", args=[deployment.pk]))
+    assert (
+        reverse("provisioning:deployment_unlock", args=[deployment.pk]) in detail.content.decode()
+    )
+
+    assert state_force_unlock(deployment=deployment, user=ada)
+    assert DatabaseStateStore(deployment).current_lock() is None
     assert planned(deployment, alice).status == Status.PLANNED
-    assert "deployment.state_unlocked" in actions(deployment)
+    unlocked = AuditEvent.objects.get(action="deployment.state_unlocked")
+    assert unlocked.actor == ada
+
+
+def test_cancel_on_a_run_whose_worker_died_recovers_it_at_once(deployment, alice):
+    dead = _dead_run(deployment, alice, lock_run=True)
+    with pytest.raises(ActionRefused, match="had stopped before it finished"):
+        run_cancel(run=dead, user=alice)
+    dead.refresh_from_db()
+    assert (dead.status, dead.error) == (Status.FAILED, ABANDONED)
+    assert DatabaseStateStore(deployment).current_lock() is None
 
 
 def test_an_apply_on_an_account_gets_its_credentials_and_syncs_it(

@@ -1,11 +1,14 @@
-"""A worker killed with SIGKILL in the middle of a cost import or a Terraform apply: nothing
-committed is lost, the leases are recovered, the runs are marked failed, and the next run
-succeeds; Terraform dies with its worker. (Syncs: tests/inventory/test_sync_concurrency.py.)"""
+"""A worker killed with SIGKILL in the middle of a cost import or a Terraform apply, and a whole
+q2 cluster killed mid-sync and mid-apply: nothing committed is lost, the next request for work
+recovers the dead runs (failed, audited, their state lock released) and acts at once, and the
+next run succeeds without an admin; Terraform dies with its worker.
+(A killed `sync_accounts`: tests/inventory/test_sync_concurrency.py.)"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,23 +20,32 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
+from django_q.brokers import get_broker
+from django_q.conf import Conf
 
 from accounts.exceptions import ActionRefused
-from billing.models import CostData, ImportRun
+from accounts.models import AuditEvent
+from billing.models import CostData, CostImportLease, ImportRun
 from billing.services.imports import cost_import
-from inventory.models import CloudAccount
+from emulators.proxy import ForwardingProxy
+from inventory.models import CloudAccount, Resource, SyncRun
+from inventory.services.sync import ABANDONED as SYNC_ABANDONED
+from mcloud.leases import runs_recover
 from provisioning.models import Deployment, DeploymentRun, DeploymentState
 from provisioning.services.deployments import (
     deployment_update,
     state_force_unlock,
     values_validate,
 )
-from provisioning.services.runs import ABANDONED, run_approve, runs_recover_abandoned
-from provisioning.services.state import lease_is_live, lock_description
+from provisioning.services.runs import ABANDONED, DEPLOYMENT_RUNS, run_approve
+from provisioning.services.state import deployment_lease_live, lock_description
 from tests.billing.costs import daily, store
-from tests.inventory.factories import azure_account
-from tests.processes import ROOT, app_env, process_running, processes_in
+from tests.inventory import aws_estate
+from tests.inventory.factories import aws_account, azure_account
+from tests.processes import ROOT, app_env, process_running, processes_in, running
 from tests.provisioning.conftest import SECRET, applied, make_deployment, planned
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -79,7 +91,7 @@ def test_a_killed_import_is_recovered_and_loses_nothing(azure, org, settings):
         "AZURE_ARM_ENDPOINT": azure.base_url,
         "AZURE_AUTHORITY_HOST": azure.authority,
         "AZURE_CA_BUNDLE": azure.ca_bundle,
-        "SYNC_LEASE_SECONDS": "2",
+        "LEASE_SECONDS": "2",
         "CLOUD_TIMEOUT": "60",
     }
     script = (
@@ -100,11 +112,13 @@ def test_a_killed_import_is_recovered_and_loses_nothing(azure, org, settings):
 
     dead = ImportRun.objects.get(status="running")
     assert set(CostData.objects.values_list("date", "service", "amount")) == before
-    assert CloudAccount.objects.get(pk=account.pk).lease_until is not None  # still held...
-    settings.SYNC_LEASE_SECONDS = 2
+    lease = CostImportLease.objects.get(account=account)
+    assert lease.lease_until is not None  # still held...
+    settings.LEASE_SECONDS = 2
     assert cost_import(account=account) is None  # ...so an import now waits its turn
     _wait_for(
-        lambda: CloudAccount.objects.get(pk=account.pk).lease_until < timezone.now(), timeout=10
+        lambda: CostImportLease.objects.get(account=account).lease_until < timezone.now(),
+        timeout=10,
     )  # ...until it expires
 
     azure.faults.clear()
@@ -112,6 +126,8 @@ def test_a_killed_import_is_recovered_and_loses_nothing(azure, org, settings):
     assert run.status == "succeeded", run.error
     dead.refresh_from_db()
     assert (dead.status, dead.error.startswith("Abandoned")) == ("failed", True)
+    recovered = AuditEvent.objects.get(action="costs.import_failed", data__run=dead.pk)
+    assert recovered.data["recovered"] is True
     assert CostData.objects.filter(
         date=today - timedelta(days=1), service="Storage", amount=Decimal(9)
     ).exists()
@@ -122,7 +138,7 @@ def test_a_killed_import_is_recovered_and_loses_nothing(azure, org, settings):
 
 # --- a Terraform apply --------------------------------------------------------------------------
 
-LEASE = 8  # seconds: the killed worker's lease outlives it by at most this much
+LEASE = 5  # seconds: the killed worker's lease outlives it by at most this much
 RunStatus = DeploymentRun.Status
 
 
@@ -159,7 +175,7 @@ def _states(deployment: Deployment) -> dict[int, tuple[int, str, bytes]]:
 def test_a_killed_apply_takes_terraform_with_it_and_the_next_run_succeeds(
     org, alice, hello_version, settings, tmp_path
 ):
-    settings.PROVISIONING_LEASE_SECONDS = LEASE
+    settings.LEASE_SECONDS = LEASE
     deployment = make_deployment(org, alice, hello_version, "killed", name="first",
                                  secret_token=SECRET)  # fmt: skip
     first = applied(planned(deployment, alice), alice)
@@ -180,7 +196,7 @@ def test_a_killed_apply_takes_terraform_with_it_and_the_next_run_succeeds(
         worker = subprocess.Popen(
             [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr,
-            env=app_env(PROVISIONING_LEASE_SECONDS=str(LEASE), TMPDIR=str(workdirs)),
+            env=app_env(LEASE_SECONDS=str(LEASE), TMPDIR=str(workdirs)),
         )  # fmt: skip
     terraform: dict[int, tuple[str, str]] = {}  # every process seen in its directory
 
@@ -206,10 +222,11 @@ def test_a_killed_apply_takes_terraform_with_it_and_the_next_run_succeeds(
 
         # Nobody has finished the run, and its lease still protects the lock Terraform held.
         deployment.refresh_from_db()
-        assert lease_is_live(deployment)
+        assert deployment_lease_live(deployment)
         assert DeploymentRun.objects.get(pk=apply.pk).status == RunStatus.RUNNING
-        assert lock_description(deployment)["operation"] == "Apply"
-        assert runs_recover_abandoned(deployment_id=deployment.pk) == 0
+        lock = lock_description(deployment)
+        assert (lock["operation"], lock["run_id"]) == ("Apply", apply.pk)
+        assert runs_recover(DEPLOYMENT_RUNS, owner_id=deployment.pk) == 0
         with pytest.raises(ActionRefused, match="in progress"):
             state_force_unlock(deployment=deployment, user=alice)
 
@@ -229,23 +246,28 @@ def test_a_killed_apply_takes_terraform_with_it_and_the_next_run_succeeds(
     after = _states(deployment)
     assert {v: after.get(v) for v in before} == before
 
-    # Once the lease has expired, the run is recovered as failed.
+    # Once the lease has expired, the next plan recovers the run (failed, its state lock
+    # released, both audited) and succeeds, from the state saved before: no Force unlock.
     _wait_for(
-        lambda: not lease_is_live(Deployment.objects.get(pk=deployment.pk)),
+        lambda: not deployment_lease_live(Deployment.objects.get(pk=deployment.pk)),
         timeout=LEASE + 30, what="the dead worker's lease to expire",
     )  # fmt: skip
-    assert runs_recover_abandoned(deployment_id=deployment.pk) == 1
+    assert DeploymentRun.objects.get(pk=apply.pk).worker_lost
+    replan = planned(deployment, alice)  # a request for work: it recovers first
+    assert replan.status == RunStatus.PLANNED, replan.log
     apply.refresh_from_db()
     assert (apply.status, apply.error) == (RunStatus.FAILED, ABANDONED)
     assert "Hello, second!" in apply.log
-    assert apply.log.endswith(f"[mcloud] Failed: {ABANDONED}\n")
+    assert apply.log.endswith(
+        f"[mcloud] Failed: {ABANDONED}\n[mcloud] Released the state lock its Terraform held.\n"
+    )
     deployment.refresh_from_db()
     assert deployment.status == Deployment.Status.FAILED
+    assert lock_description(deployment) is None
+    unlocked = AuditEvent.objects.get(action="deployment.state_unlocked")
+    assert (unlocked.actor_label, unlocked.data["run"]) == ("provisioning recovery", apply.pk)
+    assert AuditEvent.objects.filter(action="deployment.failed", data__run=apply.pk).exists()
 
-    # The lock the killed Terraform left is an admin's to force open, as any stale lock.
-    assert state_force_unlock(deployment=deployment, user=alice)
-
-    # And the next plan and apply succeed, from the state saved before.
     _change(deployment, alice, name="third")
     plan = planned(deployment, alice)
     assert plan.status == RunStatus.PLANNED, plan.log
@@ -259,7 +281,150 @@ def test_a_killed_apply_takes_terraform_with_it_and_the_next_run_succeeds(
     final = _states(deployment)
     assert {v: final[v] for v in after} == after
     assert max(final) > max(after)
+    assert not AuditEvent.objects.filter(action="deployment.state_unlocked", actor__isnull=False)
 
 
 def _log(run_id: int) -> str:
     return DeploymentRun.objects.values_list("log", flat=True).get(pk=run_id)
+
+
+# --- a whole q2 cluster -------------------------------------------------------------------------
+
+CLUSTER_LEASE = 3  # seconds
+REGIONS = ["eu-west-1", "us-east-1", "eu-central-1"]
+
+
+@pytest.fixture
+def broker(monkeypatch):
+    """Tasks go to the broker for a real cluster, as in production, not inline (Q_SYNC)."""
+    monkeypatch.setattr(Conf, "SYNC", False)
+    found = get_broker()
+    found.purge_queue()
+    return found
+
+
+def _kill_cluster(cluster: subprocess.Popen) -> None:
+    """SIGKILL to the cluster's whole process group (master, sentinel, workers, monitor), as
+    the OOM killer or a host going down would."""
+    os.killpg(cluster.pid, signal.SIGKILL)
+    cluster.wait(timeout=10)
+
+
+def _sync_now(client: Client, account: CloudAccount) -> int:
+    """Press "Sync now": the id of the run the answer shows."""
+    url = reverse("inventory:sync_now", args=[account.pk])
+    body = client.post(url, headers={"HX-Request": "true"}).content.decode()
+    found = re.search(r'hx-get="/sync-runs/(\d+)/progress/"', body)
+    assert found, body
+    return int(found.group(1))
+
+
+@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="finds processes in /proc")
+def test_a_q2_cluster_killed_mid_sync_and_mid_apply_blocks_nothing(
+    aws, org, alice, bob, login, hello_version, tmp_path, broker
+):
+    for region in REGIONS:
+        aws_estate.instances(aws, region, 3)
+    account = aws_account(org, aws.create_user_key("reader"), regions=REGIONS)
+    member = login(bob)
+    workdirs = tmp_path / "tmp"  # the workers' TMPDIR, where Terraform's directories go
+    workdirs.mkdir()
+    terraform: dict[int, tuple[str, str]] = {}  # every process seen in there
+
+    def terraform_running() -> list[str]:
+        terraform.update(processes_in(workdirs))
+        return [name for pid, (name, t) in terraform.items() if process_running(pid, t)]
+
+    with ForwardingProxy(aws.url) as proxy:
+        proxy.faults.set(latency=0.3)  # a region takes a second or so: the kill is mid-sync
+        env = {
+            "AWS_ENDPOINT_URL": proxy.url, "LEASE_SECONDS": str(CLUSTER_LEASE),
+            "Q_WORKERS": "1", "SYNC_CONCURRENCY": "1", "LOG_LEVEL": "WARNING",
+            "TMPDIR": str(workdirs),
+        }  # fmt: skip
+        try:
+            # 1. A sync, its cluster killed once the first region is written.
+            first = _sync_now(member, account)
+            with running("qcluster", **env) as cluster:
+                _wait_for(
+                    lambda: SyncRun.objects.filter(pk=first, scopes_done__gte=1).exists(),
+                    timeout=120, what="the sync's first region",
+                )  # fmt: skip
+                _kill_cluster(cluster)
+            dead = SyncRun.objects.get(pk=first)
+            assert (dead.status, dead.scopes_done < dead.scopes_total) == ("running", True)
+            _wait_for(
+                lambda: SyncRun.objects.get(pk=first).worker_lost,
+                timeout=CLUSTER_LEASE + 10, what="the dead sync's lease to expire",
+            )  # fmt: skip
+            progress = reverse("inventory:sync_run_progress", args=[first])
+            assert "Worker lost, recovering." in member.get(progress).content.decode()
+
+            # "Sync now" right after: the dead run is failed and audited, and a new one starts.
+            second = _sync_now(member, account)
+            assert second != first
+            dead.refresh_from_db()
+            assert (dead.status, dead.error) == (SyncRun.State.FAILED, SYNC_ABANDONED)
+            assert AuditEvent.objects.filter(
+                action="sync.failed", data__run=first, data__recovered=True
+            ).exists()
+            assert broker.queue_size() == 1  # the new run, queued once
+
+            # 2. A new cluster runs the new sync, then an apply, and is killed mid-apply.
+            deployment = make_deployment(
+                org, alice, hello_version, "q2", name="q2", sleep_seconds="600",
+                secret_token=SECRET,
+            )  # fmt: skip
+            plan = planned(deployment, alice)  # in this process
+            assert plan.status == RunStatus.PLANNED, plan.log
+            with running("qcluster", **env) as cluster:
+                _wait_for(
+                    lambda: SyncRun.objects.get(pk=second).is_final, timeout=120,
+                    what="the new sync",
+                )  # fmt: skip
+                apply = run_approve(plan_run=plan, user=alice)  # queued for the cluster
+                _wait_for(
+                    lambda: "Hello, q2!" in _log(apply.pk) and "sleep" in terraform_running(),
+                    timeout=180, what="the apply's provisioner to sleep",
+                )  # fmt: skip
+                _kill_cluster(cluster)
+            new = SyncRun.objects.get(pk=second)
+            assert new.status == SyncRun.State.SUCCEEDED, new.error
+            assert Resource.objects.filter(account=account, type="vm").count() == 9
+            assert Resource.objects.values("resource_id").distinct().count() == (
+                Resource.objects.count()
+            )
+            # Terraform died with its worker; its lock stays until the run is recovered.
+            _wait_for(lambda: not terraform_running(), timeout=15, what="Terraform to die")
+            assert lock_description(Deployment.objects.get(pk=deployment.pk))["run_id"] == apply.pk
+            _wait_for(
+                lambda: DeploymentRun.objects.get(pk=apply.pk).worker_lost,
+                timeout=CLUSTER_LEASE + 10, what="the dead apply's lease to expire",
+            )  # fmt: skip
+
+            # "Plan" right after: the apply is failed and audited, its lock released, no
+            # Force unlock; the plan runs on a new cluster and succeeds.
+            response = member.post(reverse("provisioning:deployment_plan", args=[deployment.pk]))
+            replan = DeploymentRun.objects.filter(deployment=deployment).latest("pk")
+            assert response.url == reverse("provisioning:run_detail", args=[replan.pk])
+            apply.refresh_from_db()
+            assert (apply.status, apply.error) == (RunStatus.FAILED, ABANDONED)
+            assert AuditEvent.objects.filter(
+                action="deployment.failed", data__run=apply.pk
+            ).exists()
+            unlocked = AuditEvent.objects.get(action="deployment.state_unlocked")
+            assert (unlocked.actor_label, unlocked.data["run"]) == (
+                "provisioning recovery", apply.pk
+            )  # fmt: skip
+            assert Deployment.objects.get(pk=deployment.pk).state_lock_id == ""
+            with running("qcluster", **env):
+                _wait_for(
+                    lambda: DeploymentRun.objects.get(pk=replan.pk).is_final, timeout=180,
+                    what="the next plan",
+                )  # fmt: skip
+            replan.refresh_from_db()
+            assert replan.status == RunStatus.PLANNED, replan.log
+        finally:
+            for pid, (_, started) in terraform.items():  # had the guard failed
+                if process_running(pid, started):
+                    os.kill(pid, signal.SIGKILL)

@@ -93,6 +93,7 @@ KWARGS: dict[str, Callable[[Objects], dict[str, Any]]] = {
     "api-1:deployment_runs": _pk("deployment_id", "deployment"),
     "api-1:deployment_plan": _pk("deployment_id", "deployment"),
     "api-1:deployment_destroy": _pk("deployment_id", "deployment"),
+    "api-1:deployment_unlock": _pk("deployment_id", "deployment"),
     "api-1:run_detail": _pk("run_id", "plan"),
     "api-1:run_log": _pk("run_id", "plan"),
     "api-1:run_approve": _pk("run_id", "plan"),

@@ -19,6 +19,6 @@ def to_whsec(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("billing", "0002_resource_month_service_region")]
+    dependencies = [("billing", "0003_cost_import_lease")]
 
     operations = [migrations.RunPython(to_whsec, migrations.RunPython.noop)]
