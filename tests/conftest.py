@@ -3,6 +3,7 @@ and vera (viewer); and charlie, the outsider, who owns another organization."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import pytest
@@ -18,6 +19,26 @@ from provisioning.models import Blueprint, BlueprintVersion
 from provisioning.services.blueprints import blueprint_sync_bundled
 
 PASSWORD = "correct horse battery staple 42"
+_DATABASE_FIXTURES = {
+    "db", "transactional_db", "live_server", "django_db_reset_sequences",
+    "django_db_serialized_rollback", "django_user_model", "admin_user", "admin_client",
+}  # fmt: skip
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With DATABASE_TESTS_ONLY=true (the PostgreSQL leg of bin/run-tests), keep only the
+    tests that use a database: the others ran on the first leg, and nothing of theirs
+    depends on which database is configured."""
+    if os.environ.get("DATABASE_TESTS_ONLY") != "true":
+        return
+    kept, dropped = [], []
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        uses_db = item.get_closest_marker("django_db") or fixtures & _DATABASE_FIXTURES
+        (kept if uses_db else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def make_user(email: str) -> User:
