@@ -4,7 +4,8 @@ and vera (viewer); and charlie, the outsider, who owns another organization."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -17,6 +18,7 @@ from accounts.tenancy import SESSION_KEY
 from accounts.tokens import token_create
 from provisioning.models import Blueprint, BlueprintVersion
 from provisioning.services.blueprints import blueprint_sync_bundled
+from tests.processes import reachable_dir
 
 PASSWORD = "correct horse battery staple 42"
 _DATABASE_FIXTURES = {
@@ -57,6 +59,13 @@ def _health_is_not_timed(settings) -> None:
     """A real call's duration depends on the machine: tests that check "degraded" set the
     threshold themselves (and make the provider slow); others never see it by chance."""
     settings.HEALTH_DEGRADED_MS = 600_000
+
+
+@pytest.fixture
+def run_dir() -> Iterator[Path]:
+    """A folder for Terraform's run directories that a root worker's sandbox can reach."""
+    with reachable_dir("runs-") as folder:
+        yield folder
 
 
 @pytest.fixture

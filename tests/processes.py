@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +18,21 @@ from urllib.parse import quote
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def reachable_dir(prefix: str) -> Iterator[Path]:
+    """A temporary folder that Terraform's sandbox can reach, removed afterwards.
+
+    A root worker's sandbox runs as nobody, who must be able to enter every parent of what it
+    binds: pytest's own temporary folders are closed to others, so this one is not in them.
+    """
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=tempfile.gettempdir()))
+    folder.chmod(0o711)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_database_url() -> str:

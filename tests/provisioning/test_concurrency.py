@@ -7,7 +7,6 @@ These tests commit for real (transaction=True), like tests/inventory/test_sync_c
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from provisioning.models import Deployment, DeploymentRun, DeploymentState
 from provisioning.services.runs import run_approve, run_cancel, run_plan_queue
 from provisioning.services.state import DatabaseStateStore
 from provisioning.services.worker import run_execute
-from tests.processes import ROOT, app_env
+from tests.processes import ROOT, app_env, reachable_dir
 from tests.provisioning.conftest import applied, make_deployment, planned
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,12 +33,9 @@ Status = DeploymentRun.Status
 @pytest.fixture
 def workdirs() -> Iterator[Path]:
     """Terraform's working directories go to a short folder of ours, so we see them go."""
-    parent = Path(tempfile.mkdtemp(prefix="tfc-"))
-    parent.chmod(0o711)  # a root worker's sandbox runs as nobody, who must reach its directory
-    with pytest.MonkeyPatch.context() as patch:
+    with reachable_dir("tfc-") as parent, pytest.MonkeyPatch.context() as patch:
         patch.setattr(tempfile, "tempdir", str(parent))
         yield parent
-    shutil.rmtree(parent, ignore_errors=True)
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:

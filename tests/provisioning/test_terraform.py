@@ -10,7 +10,6 @@ import base64
 import io
 import json
 import os
-import shutil
 import tempfile
 import threading
 import time
@@ -37,6 +36,7 @@ from provisioning.terraform import (
     plan_state_serial,
     state_serial,
 )
+from tests.processes import reachable_dir
 
 HELLO = next(b for b in bundled_blueprints() if b.slug == "hello").files
 HOSTILE = '$(touch /tmp/pwned); rm -rf ~ && echo "x"'
@@ -86,12 +86,9 @@ def workdir_parent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     Short, because Terraform's plugins talk over Unix sockets in TMPDIR (108 bytes at most).
     """
     tmp_path_factory.getbasetemp()  # settle pytest's own temp folder outside ours first
-    parent = Path(tempfile.mkdtemp(prefix="tft-"))
-    parent.chmod(0o711)  # a root worker's sandbox runs as nobody, who must reach its directory
-    with pytest.MonkeyPatch.context() as patch:
+    with reachable_dir("tft-") as parent, pytest.MonkeyPatch.context() as patch:
         patch.setattr(tempfile, "tempdir", str(parent))
         yield parent
-    shutil.rmtree(parent, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
@@ -286,21 +283,18 @@ def test_it_cancels_an_apply_in_seconds_and_leaves_consistent_state(config) -> N
 
 @pytest.fixture
 def stubborn_terraform(workdir_parent: Path) -> Iterator[str]:
-    """A stand-in for Terraform that shrugs off SIGINT and SIGTERM, saying so (in a folder
-    that a root worker's sandbox, running as nobody, can reach)."""
-    folder = Path(tempfile.mkdtemp(prefix="tfs-", dir=workdir_parent.parent))
-    folder.chmod(0o711)
-    script = folder / "terraform"
-    script.write_text(
-        "#!/bin/sh\n"
-        "trap 'echo got INT' INT\n"
-        "trap 'echo got TERM' TERM\n"
-        "echo started\n"
-        "while :; do sleep 0.1; done\n"
-    )
-    script.chmod(0o755)
-    yield str(script)
-    shutil.rmtree(folder)
+    """A stand-in for Terraform that shrugs off SIGINT and SIGTERM, saying so."""
+    with reachable_dir("tfs-") as folder:
+        script = folder / "terraform"
+        script.write_text(
+            "#!/bin/sh\n"
+            "trap 'echo got INT' INT\n"
+            "trap 'echo got TERM' TERM\n"
+            "echo started\n"
+            "while :; do sleep 0.1; done\n"
+        )
+        script.chmod(0o755)
+        yield str(script)
 
 
 def test_it_escalates_to_sigterm_and_sigkill_when_terraform_ignores_sigint(

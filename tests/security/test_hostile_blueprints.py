@@ -17,7 +17,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,7 +35,7 @@ from provisioning.services.blueprints import blueprint_create
 from provisioning.services.deployments import deployment_create, values_validate
 from provisioning.services.runs import run_approve, run_cancel, run_plan_queue
 from tests.conftest import make_user
-from tests.processes import ROOT, app_env, processes_in
+from tests.processes import ROOT, app_env, processes_in, reachable_dir
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -79,26 +78,16 @@ class Outcome:
 @pytest.fixture
 def terraform_copies() -> Iterator[tuple[Path, Path]]:
     """A copy of Terraform and of the plugin directory: with isolation off, the probes really
-    write into them. In a folder a root worker's sandbox (running as nobody) can reach."""
+    write into them."""
     from provisioning.isolation import real_terraform
     from provisioning.terraform import find_terraform
 
-    folder = Path(tempfile.mkdtemp(prefix="hostile-"))
-    folder.chmod(0o711)
-    binary = folder / "terraform"
-    shutil.copy2(real_terraform(find_terraform(django_settings.TERRAFORM_BIN)), binary)
-    plugins = folder / "plugins"
-    shutil.copytree(django_settings.TERRAFORM_PLUGIN_DIR, plugins)
-    yield binary, plugins
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-@pytest.fixture
-def work_dir() -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="runs-"))
-    folder.chmod(0o711)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+    with reachable_dir("hostile-") as folder:
+        binary = folder / "terraform"
+        shutil.copy2(real_terraform(find_terraform(django_settings.TERRAFORM_BIN)), binary)
+        plugins = folder / "plugins"
+        shutil.copytree(django_settings.TERRAFORM_PLUGIN_DIR, plugins)
+        yield binary, plugins
 
 
 @pytest.fixture
@@ -269,10 +258,10 @@ def run_hostile(
 
 
 @pytest.fixture
-def outcome(request, live_server, terraform_copies, work_dir, emulator, settings, hello_version):
+def outcome(request, live_server, terraform_copies, run_dir, emulator, settings, hello_version):
     return run_hostile(
         mode=request.param, live_server=live_server, terraform_copies=terraform_copies,
-        work_dir=work_dir, emulator=emulator, settings=settings,
+        work_dir=run_dir, emulator=emulator, settings=settings,
     )  # fmt: skip
 
 

@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -173,7 +172,7 @@ def _states(deployment: Deployment) -> dict[int, tuple[int, str, bytes]]:
 
 @pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="finds processes in /proc")
 def test_a_killed_apply_takes_terraform_with_it_and_the_next_run_succeeds(
-    org, alice, hello_version, settings, tmp_path
+    org, alice, hello_version, settings, tmp_path, run_dir
 ):
     settings.LEASE_SECONDS = LEASE
     deployment = make_deployment(org, alice, hello_version, "killed", name="first",
@@ -186,10 +185,7 @@ def test_a_killed_apply_takes_terraform_with_it_and_the_next_run_succeeds(
     # An apply whose provisioner sleeps ten minutes, in a worker process of its own.
     _change(deployment, alice, name="second", sleep_seconds="600")
     apply = run_approve(plan_run=planned(deployment, alice), user=alice, enqueue=False)
-    # The worker's TMPDIR, where Terraform's directories go: one that the sandbox of a root
-    # worker (running as nobody) can reach.
-    workdirs = Path(tempfile.mkdtemp(prefix="tfk-"))
-    workdirs.chmod(0o711)
+    workdirs = run_dir  # the worker's TMPDIR, where Terraform's directories go
     errors = tmp_path / "worker.err"
     code = f"from provisioning.tasks import run_execute; run_execute({apply.pk})"
     with errors.open("wb") as stderr:
@@ -321,14 +317,13 @@ def _sync_now(client: Client, account: CloudAccount) -> int:
 
 @pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="finds processes in /proc")
 def test_a_q2_cluster_killed_mid_sync_and_mid_apply_blocks_nothing(
-    aws, org, alice, bob, login, hello_version, tmp_path, broker
+    aws, org, alice, bob, login, hello_version, tmp_path, broker, run_dir
 ):
     for region in REGIONS:
         aws_estate.instances(aws, region, 3)
     account = aws_account(org, aws.create_user_key("reader"), regions=REGIONS)
     member = login(bob)
-    workdirs = tmp_path / "tmp"  # the workers' TMPDIR, where Terraform's directories go
-    workdirs.mkdir()
+    workdirs = run_dir  # the workers' TMPDIR, where Terraform's directories go
     terraform: dict[int, tuple[str, str]] = {}  # every process seen in there
 
     def terraform_running() -> list[str]:

@@ -4,13 +4,9 @@ and time. Each blueprint tries, and the tests check what it got, with the real T
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from django.conf import settings
 
 from provisioning.terraform import (
@@ -40,18 +36,10 @@ def blueprint(command: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def work_dir() -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="limits-"))
-    folder.chmod(0o711)  # a root worker's sandbox runs as nobody, who must reach it
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def config(work_dir: Path, **kwargs: object) -> TerraformConfig:
+def config(run_dir: Path, **kwargs: object) -> TerraformConfig:
     return TerraformConfig(
         binary=settings.TERRAFORM_BIN, plugin_dir=settings.TERRAFORM_PLUGIN_DIR,
-        work_dir=str(work_dir), cancel_grace=2, **kwargs,  # type: ignore[arg-type]
+        work_dir=str(run_dir), cancel_grace=2, **kwargs,  # type: ignore[arg-type]
     )  # fmt: skip
 
 
@@ -80,20 +68,20 @@ def plan_and_apply(cfg: TerraformConfig, files: dict[str, str], watch: Path | No
     return result, "\n".join(lines), peak[0]
 
 
-def test_a_fork_bomb_stays_within_the_process_limit_and_dies_with_the_run(work_dir):
-    cfg = config(work_dir, timeout=25, limits=Limits(processes=256))
+def test_a_fork_bomb_stays_within_the_process_limit_and_dies_with_the_run(run_dir):
+    cfg = config(run_dir, timeout=25, limits=Limits(processes=256))
     bomb = blueprint("echo bomb starts; b() { b | b & }; b; sleep 600")
-    result, log, peak = plan_and_apply(cfg, bomb, watch=work_dir)
+    result, log, peak = plan_and_apply(cfg, bomb, watch=run_dir)
     assert "bomb starts" in log  # it ran
     assert result.timed_out
     assert not result.ok
     assert 0 < peak <= 256  # the bomb hit the limit (threads count too, so fewer processes)
-    assert processes_in(work_dir) == {}  # nothing survives the run
-    assert list(work_dir.iterdir()) == []
+    assert processes_in(run_dir) == {}  # nothing survives the run
+    assert list(run_dir.iterdir()) == []
 
 
-def test_filling_the_disk_stops_at_the_file_size_limit(work_dir):
-    cfg = config(work_dir, timeout=120, limits=Limits(file_size_mb=16, tmp_mb=8))
+def test_filling_the_disk_stops_at_the_file_size_limit(run_dir):
+    cfg = config(run_dir, timeout=120, limits=Limits(file_size_mb=16, tmp_mb=8))
     fill = blueprint(
         "dd if=/dev/zero of=/work/big bs=1M count=1024 2>&1 | tail -1; "
         'echo "work=$(stat -c %s /work/big)"; '
@@ -111,12 +99,12 @@ def test_filling_the_disk_stops_at_the_file_size_limit(work_dir):
     assert result.ok  # the shell went on after each dd: the limits stopped the writes alone
 
 
-def test_a_run_past_its_timeout_is_stopped_with_everything_inside(work_dir):
-    cfg = config(work_dir, timeout=8)
+def test_a_run_past_its_timeout_is_stopped_with_everything_inside(run_dir):
+    cfg = config(run_dir, timeout=8)
     sleeper = blueprint("echo sleeping; sleep 600 & sleep 600")
     result, log, _ = plan_and_apply(cfg, sleeper)
     assert "sleeping" in log
     assert result.timed_out
     assert "[mcloud] The run exceeded 8 s: interrupting Terraform." in log
-    assert processes_in(work_dir) == {}
-    assert list(work_dir.iterdir()) == []
+    assert processes_in(run_dir) == {}
+    assert list(run_dir.iterdir()) == []

@@ -444,7 +444,7 @@ def page_objects(org: Any, team: dict[str, User]) -> dict[str, Any]:
 
 
 def test_no_secret_leaks_anywhere(
-    org, team, clouds, hello_version, login, token_for, tmp_path, monkeypatch, capfd,
+    org, team, clouds, hello_version, login, token_for, run_dir, monkeypatch, capfd,
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
     alice = team["alice"]
@@ -452,8 +452,7 @@ def test_no_secret_leaks_anywhere(
     scanner = Scanner(known_secrets(clouds, token))
     page = Browser(login(alice), scanner)
     api = Browser(Client(), scanner, Authorization=f"Bearer {token}")
-    temp = tmp_path / "temp"
-    temp.mkdir()
+    temp = run_dir
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     watch = TempWatch(temp, scanner)
     watch.start()
