@@ -8,4 +8,24 @@
       event.preventDefault();
     }
   }, true);
+
+  // Fields that belong to one option of a form: <div data-show-if="auth_method=role"> shows
+  // only while the form's auth_method is "role" (without JavaScript every field shows).
+  function applyShowIf(root) {
+    var scope = root && root.querySelectorAll ? root : document;
+    scope.querySelectorAll("[data-show-if]").forEach(function (element) {
+      var form = element.closest("form");
+      var rule = element.getAttribute("data-show-if").split("=");
+      var control = form && form.elements[rule[0]];
+      if (!control) { return; }
+      element.hidden = control.value !== rule[1];
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.form && event.target.form.querySelector("[data-show-if]")) {
+      applyShowIf(event.target.form);
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () { applyShowIf(document); });
+  document.addEventListener("htmx:load", function (event) { applyShowIf(event.target); });
 })();
