@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from django import template
 
+from accounts.templatetags.query_links import without_empty
+from inventory.filters import status_label as _status_label
+
 register = template.Library()
 
 _STATUS_CLASSES = {
@@ -23,10 +26,16 @@ def status_class(status: str) -> str:
     return _STATUS_CLASSES.get(status, "text-bg-light border")
 
 
+@register.filter
+def status_label(status: str) -> str:
+    """A status in the words of the status filter: "in_use" -> "in use"."""
+    return _status_label(status)
+
+
 @register.simple_tag(takes_context=True)
 def sort_query(context: template.Context, column: str) -> str:
     """The query string that sorts by `column`, or reverses the sort when it is current."""
-    params = context["request"].GET.copy()
+    params = without_empty(context["request"].GET)
     current = params.get("sort", "name")
     params["sort"] = f"-{column}" if current == column else column
     params.pop("page", None)

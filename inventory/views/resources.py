@@ -34,6 +34,8 @@ LIST_FIELDS = ("id", "name", "resource_id", "type", "provider", "region", "statu
                "last_seen", "deleted_at", "deployment_ref", "tags", "account__name")  # fmt: skip
 FILTER_KEYS = ("q", "provider", "account", "region", "type", "status", "tag", "managed",
                "include_deleted", "sort", "per_page")  # fmt: skip
+ACTIVE_KEYS = FILTER_KEYS[:-2]  # what the phone's "Filters (n)" button counts: not sort, size
+VM_HIDDEN_FILTERS = ("account", "type", "tag", "managed")  # not on the VM list's form
 CSV_COLUMNS = ("provider", "account", "type", "name", "resource_id", "region", "status",
                "tags", "first_seen", "last_seen", "deleted_at", "managed_by")  # fmt: skip
 
@@ -71,13 +73,29 @@ def _render_list(request: OrgRequest, *, vm_only: bool) -> HttpResponse:
     if known is not None:
         paginator.count = known  # from the tallies: no COUNT over every row
     page = paginator.get_page(request.GET.get("page"))
-    context = {"form": form, "page": page, "vm_only": vm_only,
-               "saved_views": saved_view_list(organization=request.organization,
-                                              user=request.user),
-               "query": _query(request.GET)}  # fmt: skip
+    # A refused filter value is left out and said beside its field (none on the VM list's
+    # form for the fields it does not have); the sort's message goes above the table.
+    shown = {
+        name: message
+        for name, message in form.messages()
+        if not (vm_only and name in VM_HIDDEN_FILTERS)
+    }
+    sort_message = shown.pop("sort", "")
+    context = {
+        "form": form,
+        "page": page,
+        "vm_only": vm_only,
+        "saved_views": saved_view_list(organization=request.organization, user=request.user),
+        "query": _query(request.GET),
+        "filter_messages": shown,
+        "sort_message": sort_message,
+        "ignored": sum(1 for message in [*shown.values(), sort_message] if message),
+        "active_filters": sum(1 for key in ACTIVE_KEYS if request.GET.get(key)),
+    }
     template = "inventory/resource_list.html"
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
         template += "#results"
+        context["oob"] = True  # the messages beside the filters are swapped in too
     return render(request, template, context)
 
 
