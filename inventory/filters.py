@@ -231,6 +231,14 @@ def tally_filters(f: ResourceFilters) -> dict[str, object] | None:
 
 
 class SavedViewForm(forms.Form):
-    name = forms.CharField(max_length=80)
+    name = forms.CharField(
+        max_length=80,
+        error_messages={
+            "required": "Give the view a name.",
+            "max_length": "A view's name has at most %(limit_value)d characters "
+            "(this has %(show_value)d).",
+        },
+    )
     query = forms.CharField(max_length=2000, required=False)
     shared = forms.BooleanField(required=False)
+    replace = forms.BooleanField(required=False)

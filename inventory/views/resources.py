@@ -28,6 +28,7 @@ from inventory.selectors import (
     saved_view_list,
 )
 from inventory.selectors import resource_list as resource_list_selector
+from inventory.services.saved_views import SavedViewExists, saved_view_save
 from mcloud.exports import csv_lines
 
 LIST_FIELDS = ("id", "name", "resource_id", "type", "provider", "region", "status", "first_seen",
@@ -155,22 +156,47 @@ def resource_detail(request: OrgRequest, pk: int) -> HttpResponse:
 
 @org_view(Role.VIEWER)
 @require_POST
+@vary_on_headers("HX-Request")
 def saved_view_create(request: OrgRequest) -> HttpResponse:
+    """Save the current filters under a name. HTMX gets the popover's form back with what is
+    wrong, or asking before an existing view is replaced; the filters are never lost."""
     form = SavedViewForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Give the view a name (80 characters at most).")
-        return redirect("inventory:resource_list")
-    name = form.cleaned_data["name"]
-    shared = form.cleaned_data["shared"] and request.role.allows(Role.MEMBER)
-    query = _query(QueryDict(form.cleaned_data["query"]))
-    SavedView.objects.update_or_create(
-        organization=request.organization,
-        owner=request.user,
-        name=name,
-        defaults={"query": query, "shared": shared},
+    query = _query(QueryDict(request.POST.get("query", "")[:2000]))
+    back = (
+        f"{reverse('inventory:resource_list')}?{query}"
+        if query
+        else reverse("inventory:resource_list")
     )
-    messages.success(request, f"Saved the view {name!r}.")
-    return redirect(f"{reverse('inventory:resource_list')}?{query}")
+    problem = ""
+    if form.is_valid():
+        name = form.cleaned_data["name"]
+        try:
+            saved_view_save(
+                organization=request.organization,
+                owner=request.user,
+                name=name,
+                query=query,
+                shared=form.cleaned_data["shared"] and request.role.allows(Role.MEMBER),
+                replace=form.cleaned_data["replace"],
+            )
+        except SavedViewExists as exists:
+            problem = exists.message
+        else:
+            messages.success(request, f"Saved the view {name!r}.")
+            if request.htmx:
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = back
+                return response
+            return redirect(back)
+    else:
+        problem = " ".join(form.errors.get("name", [])) or "Give the view a name."
+    if not request.htmx:
+        messages.error(request, problem)
+        return redirect(back)
+    return render(request, "inventory/htmx/save_view_form.html", {
+        "name": request.POST.get("name", ""), "shared": bool(request.POST.get("shared")),
+        "problem": problem, "exists": form.is_valid(),
+    })  # fmt: skip
 
 
 @org_view(Role.VIEWER)

@@ -48,3 +48,26 @@ def test_on_a_phone_the_results_are_on_the_first_screen_and_fit(
     expect(page.locator("#id_status")).to_be_hidden()
     page.locator("#filter-toggle").click()
     expect(page.locator("#id_status")).to_be_visible()
+
+
+def test_the_save_view_popover_stays_open_with_its_message(
+    live_server, page: Page, log_in, bob, inventory
+):
+    log_in(page, bob)
+    page.goto(f"{live_server.url}/inventory/?status=stopped")
+    page.get_by_role("button", name="Save view").click()
+    popover = page.locator("#save-view")
+    popover.get_by_role("button", name="Save").click()
+    expect(popover).to_be_visible()
+    expect(popover).to_contain_text("Give the view a name.")
+    page.locator("#view-name").fill("Stopped")
+    popover.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved the view 'Stopped'.")).to_be_visible()
+    assert "status=stopped" in page.url
+
+    page.get_by_role("button", name="Save view").click()
+    page.locator("#view-name").fill("Stopped")
+    popover.get_by_role("button", name="Save").click()
+    expect(popover).to_contain_text("A view named Stopped already exists")
+    popover.get_by_role("button", name="Replace it").click()
+    expect(page.get_by_text("Saved the view 'Stopped'.")).to_be_visible()
