@@ -169,8 +169,9 @@ class Budget(models.Model):
 
 
 class BudgetAlert(models.Model):
-    """A threshold of a budget crossed in a month: one per (budget, month, threshold), so
-    the admins hear of each crossing once."""
+    """A budget's alert of a month: one per (budget, month), at the highest threshold the
+    spend has crossed. It rises with the spend (and the admins hear of each rise), so 50, 80
+    and 100 % crossed at once are one alert at 100 %, not three."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     budget = models.ForeignKey(Budget, on_delete=models.CASCADE, related_name="alerts")
@@ -188,9 +189,7 @@ class BudgetAlert(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["budget", "month", "threshold"], name="budgetalert_once"
-            )
+            models.UniqueConstraint(fields=["budget", "month"], name="budgetalert_one_per_month")
         ]
 
     def __str__(self) -> str:

@@ -30,7 +30,14 @@ from billing.selectors import (
     daily_series,
     top_resources,
 )
-from billing.services.budgets import alert_acknowledge, budget_save, budget_spent
+from billing.services.budgets import (
+    alert_acknowledge,
+    alerts_acknowledge_all,
+    budget_save,
+    budget_spent,
+    budgets_evaluate,
+    highest_crossed,
+)
 from inventory.models import CloudAccount
 from inventory.selectors import account_choices
 from mcloud.exports import csv_lines
@@ -173,6 +180,12 @@ def budget_list(request: OrgRequest) -> HttpResponse:
         budget.percent = (
             float(budget.spent / budget.amount * 100) if budget.spent is not None else None
         )
+        if budget.spent is not None:
+            # Red over budget, amber past a threshold, blue below: a full bar at most.
+            over = budget.spent >= budget.amount
+            warned = highest_crossed(budget, budget.spent) is not None
+            budget.level = "danger" if over else "warning" if warned else "primary"
+            budget.bar_width = min(round(budget.percent), 100)
     alerts = BudgetAlert.objects.filter(organization=request.organization).select_related(
         "budget", "acknowledged_by"
     )[:30]
@@ -229,6 +242,14 @@ def alert_ack(request: OrgRequest, pk: int) -> HttpResponse:
     return redirect("home" if request.POST.get("next") == "home" else "billing:budget_list")
 
 
+@org_view(Role.MEMBER)
+@require_POST
+def alert_ack_all(request: OrgRequest) -> HttpResponse:
+    count = alerts_acknowledge_all(organization=request.organization, user=request.user)
+    messages.success(request, f"Acknowledged {count} alert{'s' if count != 1 else ''}.")
+    return redirect("home" if request.POST.get("next") == "home" else "billing:budget_list")
+
+
 @org_view(Role.ADMIN)
 def settings_view(request: OrgRequest) -> HttpResponse:
     settings = billing_settings(request.organization)
@@ -252,6 +273,7 @@ def settings_view(request: OrgRequest) -> HttpResponse:
         )
     if request.method == "POST" and form.is_valid():
         form.save()
+        budgets_evaluate(organization=request.organization)  # new rates change the totals
         audit_record(
             organization=request.organization,
             action="billing.settings_updated",

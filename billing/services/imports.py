@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from billing.models import CostDaily, CostData, CostResourceMonth, ImportRun
+from billing.services.budgets import budgets_evaluate
 from inventory.clouds import adapter_for
 from inventory.models import CloudAccount
 from inventory.services.sync import ABANDONED, lease_acquire, lease_release, lease_renew
@@ -59,7 +60,8 @@ def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRu
 
     The import holds the account's lease, like a sync, so that a worker killed half-way is
     noticed (its lease expires and the next import marks its run failed). Returns None when a
-    sync or an import of the account holds the lease now.
+    sync or an import of the account holds the lease now. A successful import evaluates the
+    organization's budgets.
     """
     token = lease_acquire(account)
     if token is None:
@@ -85,9 +87,11 @@ def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRu
             return _finish(
                 run, ImportRun.State.FAILED, f"Unexpected error ({error.__class__.__name__})"
             )
-        return _finish(run, ImportRun.State.SUCCEEDED, "")
+        finished = _finish(run, ImportRun.State.SUCCEEDED, "")
     finally:
         lease_release(account, token)
+    budgets_evaluate(organization=account.organization, today=today)  # the costs changed
+    return finished
 
 
 def imports_recover_abandoned(account: CloudAccount | None = None) -> int:

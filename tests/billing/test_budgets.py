@@ -1,4 +1,4 @@
-"""Budgets: one e-mail per threshold per month, signed webhooks, forecast budgets, who may
+"""Budgets: one e-mail per rise of a month's alert, signed webhooks, forecast budgets, who may
 manage them."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def budget(org, **fields) -> Budget:
     )
 
 
-def test_a_crossing_sends_exactly_one_email_per_threshold(
+def test_a_crossing_sends_exactly_one_email_per_rise(
     org, account, alice, ada, bob, django_capture_on_commit_callbacks
 ):
     b = budget(org)
@@ -55,10 +55,10 @@ def test_a_crossing_sends_exactly_one_email_per_threshold(
     store(account, daily(account, date(2026, 11, 11), 10, "40"))  # 950: past 80%
     with django_capture_on_commit_callbacks(execute=True):
         budgets_evaluate(organization=org, today=TODAY)
-    assert sorted(BudgetAlert.objects.values_list("threshold", flat=True)) == [50, 80]
+    assert list(BudgetAlert.objects.values_list("threshold", flat=True)) == [80]  # risen
     assert len(mail.outbox) == 2
-    assert BudgetAlert.objects.get(threshold=80).spent == 950
-    assert b.alerts.count() == 2
+    assert BudgetAlert.objects.get().spent == 950
+    assert b.alerts.count() == 1
 
 
 def test_a_forecast_budget_warns_before_the_overrun(
@@ -68,9 +68,10 @@ def test_a_forecast_budget_warns_before_the_overrun(
     store(account, daily(account, date(2026, 11, 1), 19, "40"))  # 760 so far, 40 a day
     with django_capture_on_commit_callbacks(execute=True):
         alerts = budgets_evaluate(organization=org, today=TODAY)
-    # Forecast: 760 + 40 * 11 = 1200 crosses every threshold although 760 < 800.
-    assert [a.threshold for a in alerts] == [50, 80, 100]
-    assert len(mail.outbox) == 3
+    # Forecast: 760 + 40 * 11 = 1200 crosses every threshold although 760 < 800: one alert
+    # at the highest.
+    assert [a.threshold for a in alerts] == [100]
+    assert len(mail.outbox) == 1
 
 
 def test_the_webhook_is_signed_with_the_organization_secret(
