@@ -140,7 +140,8 @@ class BillingSettingsForm(forms.ModelForm):
         return value
 
     def clean_rates(self) -> dict[str, float]:
-        rates = {}
+        rates: dict[str, float] = {}
+        lines: dict[str, int] = {}
         for number, line in enumerate(self.cleaned_data["rates"].splitlines(), start=1):
             if not line.strip():
                 continue
@@ -153,5 +154,9 @@ class BillingSettingsForm(forms.ModelForm):
                 ) from None
             if len(code) != 3 or value <= 0:
                 raise ValidationError(f"Line {number}: not a currency code and a positive rate.")
-            rates[code] = value
+            if code in rates:
+                raise ValidationError(
+                    f"Line {number}: {code} is given twice (line {lines[code]}). Keep one rate."
+                )
+            rates[code], lines[code] = value, number
         return rates

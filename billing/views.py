@@ -21,13 +21,16 @@ from accounts.tenancy import OrgRequest, get_for_org, org_view
 from billing.charts import stacked_bars
 from billing.forms import BillingSettingsForm, BudgetForm, CostSelectionForm
 from billing.models import Budget, BudgetAlert, CostDaily, ImportRun
+from billing.money import round_amount
 from billing.selectors import (
     DIMENSIONS,
+    NONE,
     billing_settings,
     breakdown,
     choices,
     cost_summary,
     daily_series,
+    resource_cost_sources,
     top_resources,
 )
 from billing.services.budgets import (
@@ -89,7 +92,9 @@ def overview(request: OrgRequest) -> HttpResponse:
         sort = request.GET.get(f"sort_{by}", "-amount")
         rows = breakdown(**common, by=by, sort=sort)
         for row in rows:
-            row["link"] = "?" + _query(request, **{by: str(row["key"] or "")})
+            # A row without a value (costs without a region) filters to exactly those.
+            value = NONE if row["key"] in ("", None) else str(row["key"])
+            row["link"] = "?" + _query(request, **{by: value})
         tables.append(
             {
                 "by": by,
@@ -109,6 +114,7 @@ def overview(request: OrgRequest) -> HttpResponse:
         "left_out": series["left_out"],
         "tables": tables,
         "top": top_resources(**common),
+        "top_sources": resource_cost_sources(request.organization),
         "active_filters": filters.as_dict(),
         "query": _query(request),
         "clear_links": {key: "?" + _query(request, **{key: ""}) for key in filters.as_dict()},
@@ -141,7 +147,7 @@ def export(request: OrgRequest) -> StreamingHttpResponse:
     header = ("date", "provider", "account", "service", "region", "currency", "amount")
     cells = (
         (r["date"], r["provider"], r["account__name"], r["service"], r["region"], r["currency"],
-         r["amount"])
+         round_amount(r["amount"], r["currency"]))
         for r in rows.iterator(chunk_size=2000)
     )  # fmt: skip
     response = StreamingHttpResponse(
