@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import services, tokens
 from accounts.exceptions import ActionRefused
+from accounts.flash import secret_flash_pop, secret_flash_put
 from accounts.forms import (
     ApiTokenForm,
     ConfirmNameForm,
@@ -298,7 +299,6 @@ def token_list(request: HttpRequest) -> HttpResponse:
     """The user's API tokens; a new one is shown once, right after it is made."""
     memberships = list(Membership.objects.filter(user=request.user).select_related("organization"))
     form = ApiTokenForm(request.POST or None, memberships=memberships)
-    new_token = None
     if request.method == "POST" and form.is_valid():
         organization = next(
             m.organization
@@ -317,8 +317,10 @@ def token_list(request: HttpRequest) -> HttpResponse:
         except ActionRefused as refused:
             form.add_error("role", refused.message)
         else:
-            form = ApiTokenForm(memberships=memberships)
+            secret_flash_put(request, "api_token", new_token)  # shown once, after the redirect
+            return redirect("accounts:token_list")
     rows = ApiToken.objects.filter(user=request.user).select_related("organization")
+    new_token = secret_flash_pop(request, "api_token") if request.method == "GET" else ""
     return render(
         request, "accounts/token_list.html", {"form": form, "tokens": rows, "new_token": new_token}
     )

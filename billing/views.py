@@ -16,6 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_q.tasks import async_task
 
 from accounts.audit import audit_record
+from accounts.flash import secret_flash_pop, secret_flash_put
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
 from billing.charts import stacked_bars
@@ -269,14 +270,8 @@ def settings_view(request: OrgRequest) -> HttpResponse:
             target=settings,
             request=request,
         )
-        return render(
-            request,
-            "billing/settings.html",
-            {
-                "form": BillingSettingsForm(instance=settings),
-                "new_secret": settings.webhook["secret"],
-            },
-        )
+        secret_flash_put(request, "webhook_secret", settings.webhook["secret"])
+        return redirect("billing:settings")
     if request.method == "POST" and form.is_valid():
         form.save()
         budgets_evaluate(organization=request.organization)  # new rates change the totals
@@ -289,4 +284,5 @@ def settings_view(request: OrgRequest) -> HttpResponse:
         )
         messages.success(request, "Saved the billing settings.")
         return redirect("billing:settings")
-    return render(request, "billing/settings.html", {"form": form})
+    new_secret = secret_flash_pop(request, "webhook_secret") if request.method == "GET" else ""
+    return render(request, "billing/settings.html", {"form": form, "new_secret": new_secret})

@@ -131,7 +131,8 @@ def test_the_webhook_secret_is_shown_once(org, login, alice):
     client = login(alice)
     before = billing_settings(org).webhook["secret"]
     assert before not in client.get(reverse("billing:settings")).content.decode()
-    page = client.post(reverse("billing:settings"), {"regenerate": "1"}).content.decode()
+    page = client.post(reverse("billing:settings"), {"regenerate": "1"}, follow=True)
+    page = page.content.decode()
     after = billing_settings(org).webhook["secret"]
     assert after != before
     assert after in page

@@ -28,3 +28,16 @@ def test_the_aws_form_shows_only_the_fields_of_the_chosen_options(
     expect(region_box).to_be_visible()
     page.get_by_label("Every region enabled for the account").check()
     expect(region_box).to_be_hidden()
+
+
+def test_reloading_after_making_a_token_makes_no_second_one(live_server, page: Page, log_in, bob):
+    from accounts.models import ApiToken
+
+    log_in(page, bob)
+    page.goto(f"{live_server.url}/account/tokens/")
+    page.fill("input[name=name]", "ci")
+    page.get_by_role("button", name="Make a token").click()
+    expect(page.locator("#new-token")).to_be_visible()
+    page.reload()
+    expect(page.locator("#new-token")).to_have_count(0)
+    assert ApiToken.objects.count() == 1
