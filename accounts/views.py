@@ -175,7 +175,7 @@ def member_add(request: OrgRequest) -> HttpResponse:
             messages.error(request, " ".join(errors))
         return redirect("accounts:member_list")
     try:
-        result = services.member_add(
+        invitation = services.member_add(
             actor=request.membership,
             email=form.cleaned_data["email"],
             role=form.cleaned_data["role"],
@@ -184,10 +184,7 @@ def member_add(request: OrgRequest) -> HttpResponse:
     except ActionRefused as refused:
         messages.error(request, refused.message)
     else:
-        if result.membership:
-            messages.success(request, f"{result.membership.user.email} joined the organization.")
-        else:
-            messages.success(request, f"An invitation was sent to {result.invitation.email}.")
+        messages.success(request, f"An invitation was sent to {invitation.email}.")
     return redirect("accounts:member_list")
 
 
