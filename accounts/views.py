@@ -12,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import services, tokens
+from accounts.audit import AUDIT_TARGETS
 from accounts.exceptions import ActionRefused
 from accounts.flash import secret_flash_pop, secret_flash_put
 from accounts.forms import (
@@ -23,7 +24,13 @@ from accounts.forms import (
 )
 from accounts.models import ApiToken, AuditEvent, Invitation, Membership
 from accounts.roles import Role
-from accounts.selectors import audit_event_list, member_list, pending_invitation_list
+from accounts.selectors import (
+    audit_actor_choices,
+    audit_event_list,
+    audit_target_links,
+    member_list,
+    pending_invitation_list,
+)
 from accounts.tenancy import (
     OrgRequest,
     current_membership,
@@ -274,8 +281,12 @@ def invitation_detail(request: HttpRequest, token: str) -> HttpResponse:
 
 @org_view(Role.ADMIN)
 def audit_log(request: OrgRequest) -> HttpResponse:
+    chosen = {key: request.GET.get(key, "") for key in ("action", "actor", "type")}
     events = audit_event_list(
-        organization=request.organization, action=request.GET.get("action", "")
+        organization=request.organization,
+        action=chosen["action"],
+        actor=chosen["actor"],
+        target_type=chosen["type"],
     )
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     actions = (
@@ -284,10 +295,18 @@ def audit_log(request: OrgRequest) -> HttpResponse:
         .values_list("action", flat=True)
         .distinct()
     )
+    links = audit_target_links(page.object_list)
     return render(
         request,
         "accounts/audit_log.html",
-        {"page": page, "actions": actions, "action": request.GET.get("action", "")},
+        {
+            "page": page,
+            "rows": [(event, links.get(event.pk, "")) for event in page.object_list],
+            "actions": actions,
+            "actors": audit_actor_choices(organization=request.organization),
+            "types": sorted((kind, t.label) for kind, t in AUDIT_TARGETS.items()),
+            "chosen": chosen,
+        },
     )
 
 

@@ -7,8 +7,12 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
+        from accounts.audit import register_audit_target
         from billing import extensions
+        from billing.models import BillingSettings, Budget
         from billing.schedules import ensure_schedules
 
         extensions.register()
+        register_audit_target(Budget, "billing:budget_edit")
+        register_audit_target(BillingSettings, "billing:settings", with_pk=False)
         post_migrate.connect(ensure_schedules, sender=self)

@@ -7,10 +7,13 @@ class InventoryConfig(AppConfig):
     verbose_name = "Inventory and cloud accounts"
 
     def ready(self) -> None:
+        from accounts.audit import register_audit_target
         from inventory.dashboard import register_default_tiles
+        from inventory.models import CloudAccount
         from inventory.schedules import ensure_schedules
 
         register_default_tiles()
+        register_audit_target(CloudAccount, "inventory:account_detail")
 
         # After django_q's tables exist; once per migrate, for this app only.
         post_migrate.connect(ensure_schedules, sender=self)
