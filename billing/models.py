@@ -32,6 +32,7 @@ class CostData(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        verbose_name = "cost row"
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "date", "service", "region", "resource_id", "currency"],
@@ -58,6 +59,7 @@ class CostDaily(models.Model):
     amount = models.DecimalField(**AMOUNT)
 
     class Meta:
+        verbose_name = "daily cost"
         indexes = [
             models.Index(fields=["organization", "date"]),
             models.Index(fields=["account", "date"]),
@@ -131,6 +133,9 @@ class BillingSettings(models.Model):
         default=dict, blank=True, help_text='1 unit of each currency in `currency`: {"EUR": 1.08}'
     )
     webhook = EncryptedJSONField(default=_webhook_secret)
+
+    class Meta:
+        verbose_name_plural = "billing settings"
 
     def __str__(self) -> str:
         return f"billing settings of {self.organization}"
