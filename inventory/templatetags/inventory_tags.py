@@ -4,6 +4,7 @@ from django import template
 
 from accounts.templatetags.query_links import without_empty
 from inventory.filters import status_label as _status_label
+from inventory.providers import provider_words
 
 register = template.Library()
 
@@ -60,3 +61,11 @@ def display_value(value: object) -> object:
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     return value
+
+
+@register.filter
+def scope_word(count: int | None, provider: str) -> str:
+    """The provider's word for its sync scopes, agreeing with `count`: "region", "regions",
+    "subscriptions", "projects"."""
+    words = provider_words(provider)
+    return words.scope if count == 1 else words.scopes

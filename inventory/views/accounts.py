@@ -19,18 +19,35 @@ from inventory.selectors import (
     health_history,
     sync_run_active,
     sync_run_list,
+    sync_runs_active,
 )
 from inventory.services import accounts as services
 from inventory.services.health import connection_check
 
 
 @org_view(Role.VIEWER)
+@vary_on_headers("HX-Request")
 def account_list(request: OrgRequest) -> HttpResponse:
+    """The accounts with their health and sync; while a check or a sync is pending, the
+    table asks again every few seconds (HTMX gets the table only)."""
+    accounts = list(cloud_account_list(organization=request.organization))
+    active = sync_runs_active(organization=request.organization)
+    for account in accounts:
+        account.active_run = active.get(account.pk)
+        if account.active_run is not None:
+            account.active_run.account = account  # for its progress words, no query
+    pending = any(
+        a.active_run is not None or (a.is_active and a.latest_health is None) for a in accounts
+    )
+    template = "inventory/cloudaccount_list.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#accounts"
     return render(
         request,
-        "inventory/cloudaccount_list.html",
+        template,
         {
-            "accounts": cloud_account_list(organization=request.organization),
+            "accounts": accounts,
+            "pending": pending,
             "providers": Provider.choices,
             "can_manage": request.role.allows(Role.ADMIN),
         },
