@@ -158,3 +158,13 @@ def test_a_duplicate_rate_line_is_refused(login, alice, org):
     )
     assert "Line 3: EUR is given twice (line 1)" in response.content.decode()
     assert billing_settings(org).rates == {}
+
+
+def test_a_bad_selection_value_is_said_beside_its_field_and_the_rest_applies(costs, login, vera):
+    page = (
+        login(vera)
+        .get(reverse("billing:overview"), {"period": "last_month", "provider": "foo"})
+        .content.decode()
+    )
+    assert "Not a provider: foo." in page
+    assert "<strong>October 2026</strong>" in page  # the good value still applies
