@@ -52,6 +52,7 @@ def stacked_bars(series: dict[str, Any], currency: str) -> dict[str, Any]:
     bar = _coordinate(max(slot * 0.8, 1.0))
     every = max(len(days) // 8, 1)
     keys = series.get("keys") or []
+    classes = [_series_class(keys, group) for group in range(len(series["groups"]))]
     rects, labels = [], []
     for index, day in enumerate(days):
         left = axis + index * slot
@@ -63,8 +64,7 @@ def stacked_bars(series: dict[str, Any], currency: str) -> dict[str, Any]:
             height = float(value / top) * (HEIGHT - 10)
             y -= height
             title = f"{day['date']:%Y-%m-%d} · {label}: {value:,.2f} {currency}"
-            css = _series_class(keys, group)
-            rects.append((x, _coordinate(y), bar, _coordinate(height), css, title))
+            rects.append((x, _coordinate(y), bar, _coordinate(height), classes[group], title))
         if index % every == 0:
             text = f"{day['date']:%b} {day['date'].day}"
             centre = left + slot * 0.4
@@ -98,9 +98,7 @@ def stacked_bars(series: dict[str, Any], currency: str) -> dict[str, Any]:
         "width": WIDTH,
         "height": HEIGHT + 30,
         "axis": axis,
-        "groups": [
-            (_series_class(keys, index), name) for index, name in enumerate(series["groups"])
-        ],
+        "groups": list(zip(classes, series["groups"], strict=True)),
         "currency": currency,
         "rows": [(day["date"], day["values"], day["total"]) for day in days],
     }
