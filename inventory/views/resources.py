@@ -89,6 +89,7 @@ def _render_list(request: OrgRequest, *, vm_only: bool) -> HttpResponse:
         "saved_views": saved_view_list(organization=request.organization, user=request.user),
         "query": _query(request.GET),
         "filter_messages": shown,
+        "filter_fields": [(form[name], message) for name, message in shown.items()],
         "sort_message": sort_message,
         "ignored": sum(1 for message in [*shown.values(), sort_message] if message),
         "active_filters": sum(1 for key in ACTIVE_KEYS if request.GET.get(key)),
