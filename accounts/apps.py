@@ -1,6 +1,19 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Accounts and organizations"
+
+    def ready(self) -> None:
+        from accounts.audit import register_audit_target
+        from accounts.models import Invitation, Membership, Organization
+        from accounts.sites import site_sync
+
+        # After the sites app made its example.com (it comes first in INSTALLED_APPS).
+        post_migrate.connect(site_sync, sender=self)
+
+        register_audit_target(Membership, "accounts:member_list", with_pk=False)
+        register_audit_target(Invitation, "accounts:member_list", with_pk=False)
+        register_audit_target(Organization, "accounts:organization_overview", with_pk=False)

@@ -1,7 +1,9 @@
-"""Writing the audit log. Callers pass display-safe data only, never a secret."""
+"""Writing the audit log, and what the log page needs to link its objects. Callers pass
+display-safe data only, never a secret."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -48,3 +50,27 @@ def audit_record(
         data=data or {},
         ip_address=client_ip(request),
     )
+
+
+@dataclass(frozen=True)
+class AuditTarget:
+    """Where the log links an object of one type: a URL name, with the object's pk or not."""
+
+    model: type[models.Model]
+    url_name: str
+    with_pk: bool = True
+
+    @property
+    def label(self) -> str:
+        return str(self.model._meta.verbose_name)
+
+
+# target_type (a model name) -> where its objects are shown; each app registers its own
+# types in AppConfig.ready(), so accounts imports none of them.
+AUDIT_TARGETS: dict[str, AuditTarget] = {}
+
+
+def register_audit_target(
+    model: type[models.Model], url_name: str, *, with_pk: bool = True
+) -> None:
+    AUDIT_TARGETS[model._meta.model_name] = AuditTarget(model, url_name, with_pk)

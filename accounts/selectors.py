@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
+from accounts.audit import AUDIT_TARGETS
 from accounts.models import AuditEvent, Invitation, Membership, Organization
 
 
@@ -26,8 +30,52 @@ def pending_invitation_list(*, organization: Organization) -> QuerySet[Invitatio
     )
 
 
-def audit_event_list(*, organization: Organization, action: str = "") -> QuerySet[AuditEvent]:
+def audit_event_list(
+    *, organization: Organization, action: str = "", actor: str = "", target_type: str = ""
+) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.filter(organization=organization)
     if action:
         events = events.filter(action=action)
+    if actor:
+        events = events.filter(actor_label=actor)
+    if target_type:
+        events = events.filter(target_type=target_type)
     return events.order_by("-created_at", "-id")
+
+
+def audit_actor_choices(*, organization: Organization) -> list[str]:
+    return list(
+        AuditEvent.objects.filter(organization=organization)
+        .order_by("actor_label")
+        .values_list("actor_label", flat=True)
+        .distinct()
+    )
+
+
+def audit_target_links(events: Iterable[AuditEvent]) -> dict[int, str]:
+    """Event pk -> the page of its object, for the objects that still exist: one query per
+    kind of object on the page, whatever the number of events."""
+    events = list(events)
+    wanted: dict[str, set[int]] = {}
+    for event in events:
+        target = AUDIT_TARGETS.get(event.target_type)
+        if target is not None and target.with_pk and event.target_id.isdigit():
+            wanted.setdefault(event.target_type, set()).add(int(event.target_id))
+    existing = {
+        kind: set(
+            AUDIT_TARGETS[kind]
+            .model._default_manager.filter(pk__in=ids)
+            .values_list("pk", flat=True)
+        )
+        for kind, ids in wanted.items()
+    }
+    links = {}
+    for event in events:
+        target = AUDIT_TARGETS.get(event.target_type)
+        if target is None:
+            continue
+        if not target.with_pk:
+            links[event.pk] = reverse(target.url_name)
+        elif event.target_id.isdigit() and int(event.target_id) in existing[event.target_type]:
+            links[event.pk] = reverse(target.url_name, args=[int(event.target_id)])
+    return links

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 
 from allauth.mfa.models import Authenticator
@@ -136,44 +135,17 @@ def _check_may_manage(actor: Membership, target: Membership | None, new_role: Ro
         raise ActionRefused("Only an owner can grant or take away the owner role.")
 
 
-@dataclass(frozen=True)
-class MemberAddResult:
-    membership: Membership | None = None
-    invitation: Invitation | None = None
-
-
 @transaction.atomic
-def member_add(
-    *, actor: Membership, email: str, role: Role, request: HttpRequest
-) -> MemberAddResult:
-    """Add a member by e-mail: an existing user joins at once, an unknown address is invited."""
+def member_add(*, actor: Membership, email: str, role: Role, request: HttpRequest) -> Invitation:
+    """Invite an address to join. Whether it has an account or not, the answer, the e-mail
+    and the audit entry are the same: an admin cannot tell which addresses have accounts,
+    and nobody joins an organization without accepting."""
     organization = actor.organization
     role = Role(role)
     _check_may_manage(actor, None, role)
     email = User.objects.normalize_email(email.strip())
-    user = User.objects.filter(email__iexact=email).first()
-    if user is not None:
-        if Membership.objects.filter(organization=organization, user=user).exists():
-            raise ActionRefused(f"{user.email} is already a member of {organization.name}.")
-        membership = Membership.objects.create(organization=organization, user=user, role=role)
-        audit_record(
-            organization=organization,
-            action="member.added",
-            target=membership,
-            data={"email": user.email, "role": role.value},
-            request=request,
-        )
-        _notify(
-            request,
-            user.email,
-            "accounts/email/member_added",
-            {
-                "organization": organization,
-                "role": role.label,
-                "url": request.build_absolute_uri(reverse("home")),
-            },
-        )
-        return MemberAddResult(membership=membership)
+    if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
+        raise ActionRefused(f"{email} is already a member of {organization.name}.")
 
     # One pending invitation per address: a new one replaces the old link.
     Invitation.objects.filter(
@@ -208,7 +180,7 @@ def member_add(
             "expires_at": invitation.expires_at,
         },
     )
-    return MemberAddResult(invitation=invitation)
+    return invitation
 
 
 def _notify(request: HttpRequest, to: str, template: str, context: dict) -> None:
@@ -336,7 +308,9 @@ def invitation_accept(
 def invitations_accept_for_user(
     *, user: User, request: HttpRequest | None = None
 ) -> list[Membership]:
-    """Accept every pending invitation sent to one of the user's verified addresses."""
+    """Accept, at log-in, the pending invitations sent to one of the user's verified
+    addresses before the account existed (the invitation link led to the sign-up). An
+    invitation to an existing account waits for its owner to accept it on its page."""
     from allauth.account.models import EmailAddress
 
     verified = {
@@ -349,5 +323,6 @@ def invitations_accept_for_user(
         Invitation.objects.select_related("organization")
         .annotate(email_lower=Lower("email"))
         .filter(accepted_at__isnull=True, expires_at__gt=timezone.now(), email_lower__in=verified)
+        .filter(created_at__lte=user.date_joined)
     )
     return [invitation_accept(invitation=inv, user=user, request=request) for inv in pending]

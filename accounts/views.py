@@ -12,7 +12,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import services, tokens
+from accounts.audit import AUDIT_TARGETS
 from accounts.exceptions import ActionRefused
+from accounts.flash import secret_flash_pop, secret_flash_put
 from accounts.forms import (
     ApiTokenForm,
     ConfirmNameForm,
@@ -22,7 +24,13 @@ from accounts.forms import (
 )
 from accounts.models import ApiToken, AuditEvent, Invitation, Membership
 from accounts.roles import Role
-from accounts.selectors import audit_event_list, member_list, pending_invitation_list
+from accounts.selectors import (
+    audit_actor_choices,
+    audit_event_list,
+    audit_target_links,
+    member_list,
+    pending_invitation_list,
+)
 from accounts.tenancy import (
     OrgRequest,
     current_membership,
@@ -187,7 +195,7 @@ def member_add(request: OrgRequest) -> HttpResponse:
             messages.error(request, " ".join(errors))
         return redirect("accounts:member_list")
     try:
-        result = services.member_add(
+        invitation = services.member_add(
             actor=request.membership,
             email=form.cleaned_data["email"],
             role=form.cleaned_data["role"],
@@ -196,10 +204,7 @@ def member_add(request: OrgRequest) -> HttpResponse:
     except ActionRefused as refused:
         messages.error(request, refused.message)
     else:
-        if result.membership:
-            messages.success(request, f"{result.membership.user.email} joined the organization.")
-        else:
-            messages.success(request, f"An invitation was sent to {result.invitation.email}.")
+        messages.success(request, f"An invitation was sent to {invitation.email}.")
     return redirect("accounts:member_list")
 
 
@@ -289,8 +294,12 @@ def invitation_detail(request: HttpRequest, token: str) -> HttpResponse:
 
 @org_view(Role.ADMIN)
 def audit_log(request: OrgRequest) -> HttpResponse:
+    chosen = {key: request.GET.get(key, "") for key in ("action", "actor", "type")}
     events = audit_event_list(
-        organization=request.organization, action=request.GET.get("action", "")
+        organization=request.organization,
+        action=chosen["action"],
+        actor=chosen["actor"],
+        target_type=chosen["type"],
     )
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     actions = (
@@ -299,10 +308,18 @@ def audit_log(request: OrgRequest) -> HttpResponse:
         .values_list("action", flat=True)
         .distinct()
     )
+    links = audit_target_links(page.object_list)
     return render(
         request,
         "accounts/audit_log.html",
-        {"page": page, "actions": actions, "action": request.GET.get("action", "")},
+        {
+            "page": page,
+            "rows": [(event, links.get(event.pk, "")) for event in page.object_list],
+            "actions": actions,
+            "actors": audit_actor_choices(organization=request.organization),
+            "types": sorted((kind, t.label) for kind, t in AUDIT_TARGETS.items()),
+            "chosen": chosen,
+        },
     )
 
 
@@ -311,7 +328,6 @@ def token_list(request: HttpRequest) -> HttpResponse:
     """The user's API tokens; a new one is shown once, right after it is made."""
     memberships = list(Membership.objects.filter(user=request.user).select_related("organization"))
     form = ApiTokenForm(request.POST or None, memberships=memberships)
-    new_token = None
     if request.method == "POST" and form.is_valid():
         organization = next(
             m.organization
@@ -330,8 +346,10 @@ def token_list(request: HttpRequest) -> HttpResponse:
         except ActionRefused as refused:
             form.add_error("role", refused.message)
         else:
-            form = ApiTokenForm(memberships=memberships)
+            secret_flash_put(request, "api_token", new_token)  # shown once, after the redirect
+            return redirect("accounts:token_list")
     rows = ApiToken.objects.filter(user=request.user).select_related("organization")
+    new_token = secret_flash_pop(request, "api_token") if request.method == "GET" else ""
     return render(
         request, "accounts/token_list.html", {"form": form, "tokens": rows, "new_token": new_token}
     )

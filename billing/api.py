@@ -16,7 +16,7 @@ from accounts.roles import Role
 from accounts.tenancy import get_for_org
 from billing.forms import BudgetForm, CostSelectionForm
 from billing.models import Budget
-from billing.money import Money
+from billing.money import Money, round_amount
 from billing.selectors import billing_settings, breakdown, cost_summary, daily_series
 from billing.services.budgets import budget_save
 from inventory.selectors import account_choices
@@ -37,7 +37,9 @@ class Selection(Schema):
 
 
 class MoneyOut(Schema):
-    amounts: dict[str, Decimal] = Field(description="Per currency; never summed silently.")
+    amounts: dict[str, Decimal] = Field(
+        description="Per currency, rounded to its minor unit; never summed silently."
+    )
     total: Decimal | None = Field(
         description="In the organization's currency, when every currency has a rate; else null."
     )
@@ -109,8 +111,13 @@ def _form(request: HttpRequest, selection: Selection) -> CostSelectionForm:
     return form
 
 
+def _total(value: Decimal | None, currency: str) -> Decimal | None:
+    return None if value is None else round_amount(value, currency)
+
+
 def _money(money: Money, summary: Any) -> dict[str, Any]:
-    return {"amounts": money.amounts, "total": summary.total(money)}
+    """Amounts rounded to each currency's minor unit (the database keeps exact values)."""
+    return {"amounts": money.rounded(), "total": _total(summary.total(money), summary.currency)}
 
 
 @router.get(
@@ -153,8 +160,8 @@ def costs_breakdown(
         {
             "key": r["key"],
             "label": str(r["label"]),
-            "amounts": r["money"].amounts,
-            "total": r["total"],
+            "amounts": r["money"].rounded(),
+            "total": _total(r["total"], settings.currency),
             "share": r["share"],
         }
         for r in rows
@@ -183,8 +190,12 @@ def costs_daily(
     days = [
         {
             "date": d["date"],
-            "total": d["total"],
-            "values": {k: v for k, v in zip(series["keys"], d["values"], strict=True) if v},
+            "total": round_amount(d["total"], settings.currency),
+            "values": {
+                k: round_amount(v, settings.currency)
+                for k, v in zip(series["keys"], d["values"], strict=True)
+                if v
+            },
         }
         for d in series["days"]
     ]

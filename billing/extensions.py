@@ -81,13 +81,17 @@ def provider_charts(
     ]
 
 
+TILE_ALERTS = 5
+
+
 def budget_alerts(request: HttpRequest) -> dict[str, Any]:
-    alerts = (
-        BudgetAlert.objects.filter(organization=request.organization, acknowledged_at__isnull=True)
-        .select_related("budget")
-        .order_by("-created_at")[:5]
+    """The newest open alerts, and how many more there are beyond them."""
+    open_alerts = BudgetAlert.objects.filter(
+        organization=request.organization, acknowledged_at__isnull=True
     )
-    return {"alerts": list(alerts)}
+    alerts = list(open_alerts.select_related("budget").order_by("-created_at")[:TILE_ALERTS])
+    more = open_alerts.count() - len(alerts) if len(alerts) == TILE_ALERTS else 0
+    return {"alerts": alerts, "more": more}
 
 
 def resource_cost(request: HttpRequest, resource: Any) -> dict[str, Any] | None:
@@ -102,14 +106,12 @@ def import_after_sync(account: CloudAccount, run: Any) -> None:
 
 
 def sandbox_costs(organization: Any, owner: Any) -> str:
-    from billing.services.budgets import budgets_evaluate
-    from billing.services.imports import cost_import
+    from billing.services.imports import cost_import  # evaluates the budgets too
 
     rows = 0
     for account in CloudAccount.objects.filter(organization=organization, is_sandbox=True):
         run = cost_import(account=account)
         rows += run.rows if run else 0
-    budgets_evaluate(organization=organization)
     return f"costs: {rows:,} daily rows imported"
 
 

@@ -24,8 +24,15 @@ PERIODS = [
 MAX_DAYS = 400
 
 
+def _not_a(word: str) -> dict[str, str]:
+    return {"invalid_choice": f"Not {word}: %(value)s.", "invalid": f"Not {word}."}
+
+
 class CostSelectionForm(forms.Form):
-    period = forms.ChoiceField(choices=PERIODS, required=False)
+    """The page uses each valid value and says beside a refused one why it was left out (a
+    bad custom range falls back to this month); the API refuses any bad value (422)."""
+
+    period = forms.ChoiceField(choices=PERIODS, required=False, error_messages=_not_a("a period"))
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="Included."
@@ -33,9 +40,20 @@ class CostSelectionForm(forms.Form):
     group = forms.ChoiceField(
         choices=[("provider", "Stack by provider"), ("service", "Stack by service")],
         required=False,
+        error_messages=_not_a("a way to stack the chart"),
     )
-    provider = forms.ChoiceField(choices=[("", "Any provider"), *Provider.choices], required=False)
-    account = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, choices=[])
+    provider = forms.ChoiceField(
+        choices=[("", "Any provider"), *Provider.choices],
+        required=False,
+        error_messages=_not_a("a provider"),
+    )
+    account = forms.TypedChoiceField(
+        coerce=int,
+        empty_value=None,
+        required=False,
+        choices=[],
+        error_messages=_not_a("an account of this organization"),
+    )
     service = forms.CharField(required=False, max_length=200)
     region = forms.CharField(required=False, max_length=64)
 
@@ -56,9 +74,17 @@ class CostSelectionForm(forms.Form):
                 raise ValidationError(f"Choose a range of at most {MAX_DAYS} days.")
         return data
 
+    def _valid(self) -> dict[str, Any]:
+        """The values that passed; a refused one is left out (and in `errors`)."""
+        self.is_valid()
+        data = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
+        if self.non_field_errors():
+            data.pop("period", None)  # a bad custom range: this month instead
+        return data
+
     def date_range(self) -> tuple[date, date, str]:
         """[start, end) of the chosen period and its label; this month when invalid."""
-        data = self.cleaned_data if self.is_valid() else {}
+        data = self._valid()
         today, choice = self.today, data.get("period") or "this_month"
         month_start = today.replace(day=1)
         if choice == "last_month":
@@ -73,7 +99,7 @@ class CostSelectionForm(forms.Form):
         return month_start, today + timedelta(days=1), f"{today:%B %Y} to date"
 
     def filters(self) -> CostFilters:
-        data = self.cleaned_data if self.is_valid() else {}
+        data = self._valid()
         return CostFilters(
             provider=data.get("provider") or "",
             account=data.get("account"),
@@ -82,7 +108,7 @@ class CostSelectionForm(forms.Form):
         )
 
     def stack_by(self) -> str:
-        return (self.cleaned_data.get("group") if self.is_valid() else "") or "provider"
+        return self._valid().get("group") or "provider"
 
 
 class BudgetForm(forms.ModelForm):
@@ -152,7 +178,8 @@ class BillingSettingsForm(forms.ModelForm):
         return value
 
     def clean_rates(self) -> dict[str, float]:
-        rates = {}
+        rates: dict[str, float] = {}
+        lines: dict[str, int] = {}
         for number, line in enumerate(self.cleaned_data["rates"].splitlines(), start=1):
             if not line.strip():
                 continue
@@ -165,5 +192,9 @@ class BillingSettingsForm(forms.ModelForm):
                 ) from None
             if len(code) != 3 or value <= 0:
                 raise ValidationError(f"Line {number}: not a currency code and a positive rate.")
-            rates[code] = value
+            if code in rates:
+                raise ValidationError(
+                    f"Line {number}: {code} is given twice (line {lines[code]}). Keep one rate."
+                )
+            rates[code], lines[code] = value, number
         return rates

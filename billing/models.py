@@ -33,6 +33,7 @@ class CostData(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        verbose_name = "cost row"
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "date", "service", "region", "resource_id", "currency"],
@@ -59,6 +60,7 @@ class CostDaily(models.Model):
     amount = models.DecimalField(**AMOUNT)
 
     class Meta:
+        verbose_name = "daily cost"
         indexes = [
             models.Index(fields=["organization", "date"]),
             models.Index(fields=["account", "date"]),
@@ -153,6 +155,9 @@ class BillingSettings(models.Model):
     )
     webhook = EncryptedJSONField(default=_webhook_secret)
 
+    class Meta:
+        verbose_name_plural = "billing settings"
+
     def __str__(self) -> str:
         return f"billing settings of {self.organization}"
 
@@ -190,8 +195,9 @@ class Budget(models.Model):
 
 
 class BudgetAlert(models.Model):
-    """A threshold of a budget crossed in a month: one per (budget, month, threshold), so
-    the admins hear of each crossing once."""
+    """A budget's alert of a month: one per (budget, month), at the highest threshold the
+    spend has crossed. It rises with the spend (and the admins hear of each rise), so 50, 80
+    and 100 % crossed at once are one alert at 100 %, not three."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     budget = models.ForeignKey(Budget, on_delete=models.CASCADE, related_name="alerts")
@@ -209,9 +215,7 @@ class BudgetAlert(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["budget", "month", "threshold"], name="budgetalert_once"
-            )
+            models.UniqueConstraint(fields=["budget", "month"], name="budgetalert_one_per_month")
         ]
 
     def __str__(self) -> str:

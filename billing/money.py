@@ -4,9 +4,28 @@ set a rate for each."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 ZERO = Decimal(0)
+
+# ISO 4217 currencies whose minor unit is not the cent; every other has two decimals.
+MINOR_UNITS = {
+    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF",
+                     "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"), 0),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+    **dict.fromkeys(("CLF", "UYW"), 4),
+}  # fmt: skip
+
+
+def minor_unit(currency: str) -> int:
+    """How many decimals the currency's smallest unit has (2 for USD, 0 for JPY)."""
+    return MINOR_UNITS.get(currency.upper(), 2)
+
+
+def round_amount(amount: Decimal, currency: str) -> Decimal:
+    """An amount as shown and exported: rounded half up to the currency's minor unit (the
+    database keeps the exact value)."""
+    return amount.quantize(Decimal(1).scaleb(-minor_unit(currency)), rounding=ROUND_HALF_UP)
 
 
 @dataclass
@@ -43,6 +62,10 @@ class Money:
             else:
                 result.add(code, amount)
         return result
+
+    def rounded(self) -> dict[str, Decimal]:
+        """Each currency's amount rounded to its minor unit."""
+        return {code: round_amount(amount, code) for code, amount in self.amounts.items()}
 
     def parts(self) -> list[tuple[str, Decimal]]:
         return sorted(self.amounts.items(), key=lambda item: -item[1])

@@ -16,8 +16,11 @@ from accounts.models import Organization
 from billing.models import BillingSettings, CostDaily, CostResourceMonth
 from billing.money import ZERO, Money, percent_change
 from inventory.models import CloudAccount, Provider, Resource
+from inventory.providers import provider_words
 
 DIMENSIONS = ("provider", "account", "service", "region")
+# The filter value of costs without a service or region (tax, support): "" means no filter.
+NONE = "(none)"
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class CostFilters:
             "service": self.service,
             "region": self.region,
         }
-        return Q(**{k: v for k, v in lookups.items() if v not in ("", None)})
+        return Q(**{k: "" if v == NONE else v for k, v in lookups.items() if v not in ("", None)})
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -191,7 +194,7 @@ def breakdown(
         result.append(
             {
                 "key": key,
-                "label": names.get(key, key) or "(none)",
+                "label": names.get(key, key) or NONE,
                 "money": money,
                 "total": money.converted(currency, rates),
             }
@@ -306,3 +309,30 @@ def choices(organization: Organization) -> dict[str, list]:
             rows.exclude(region="").order_by("region").values_list("region", flat=True).distinct()
         ),
     }
+
+
+def resource_cost_sources(organization: Organization) -> list[str]:
+    """Which of the organization's providers report costs per resource, as sentences for
+    the top resources: "Azure reports costs per resource.", "AWS reports costs per service
+    and region only."."""
+    providers = (
+        CloudAccount.objects.filter(organization=organization)
+        .order_by("provider")
+        .values_list("provider", flat=True)
+        .distinct()
+    )
+    by_answer: dict[str, list[str]] = {}
+    for provider in providers:
+        words = provider_words(provider)
+        by_answer.setdefault(words.resource_costs, []).append(words.label)
+    sentences = []
+    for answer, labels in sorted(by_answer.items(), key=lambda item: item[0] == "no"):
+        who = " and ".join(labels)
+        verb = "report" if len(labels) > 1 else "reports"
+        if answer == "yes":
+            sentences.append(f"{who} {verb} costs per resource.")
+        elif answer == "no":
+            sentences.append(f"{who} {verb} costs per service and region only.")
+        else:
+            sentences.append(f"{who} {verb} costs per resource {answer}.")
+    return sentences

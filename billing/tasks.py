@@ -8,7 +8,6 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from billing.services.budgets import budgets_evaluate
 from billing.services.imports import BUSY, cost_import
 from inventory.models import CloudAccount
 
@@ -45,5 +44,4 @@ def import_account_costs(account_id: int) -> str | None:
             next_run=timezone.now() + RETRY_DELAY,
         )
         return f"postponed: {BUSY}"
-    budgets_evaluate(organization=account.organization)
     return f"{run.status}: {run.rows} rows"

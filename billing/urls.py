@@ -13,5 +13,6 @@ urlpatterns = [
     path("billing/budgets/<int:pk>/", views.budget_edit, name="budget_edit"),
     path("billing/budgets/<int:pk>/delete/", views.budget_delete, name="budget_delete"),
     path("billing/alerts/<int:pk>/acknowledge/", views.alert_ack, name="alert_ack"),
+    path("billing/alerts/acknowledge/", views.alert_ack_all, name="alert_ack_all"),
     path("billing/settings/", views.settings_view, name="settings"),
 ]

@@ -12,21 +12,32 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.audit import audit_record
+from accounts.flash import secret_flash_pop, secret_flash_put
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
 from billing.charts import stacked_bars
 from billing.forms import BillingSettingsForm, BudgetForm, CostSelectionForm
 from billing.models import Budget, BudgetAlert, CostDaily, ImportRun, webhook_secret_new
+from billing.money import round_amount
 from billing.selectors import (
     DIMENSIONS,
+    NONE,
     billing_settings,
     breakdown,
     choices,
     cost_summary,
     daily_series,
+    resource_cost_sources,
     top_resources,
 )
-from billing.services.budgets import alert_acknowledge, budget_save, budget_spent
+from billing.services.budgets import (
+    alert_acknowledge,
+    alerts_acknowledge_all,
+    budget_save,
+    budget_spent,
+    budgets_evaluate,
+    highest_crossed,
+)
 from billing.services.imports import cost_import_queue
 from inventory.models import CloudAccount
 from inventory.selectors import account_choices
@@ -79,7 +90,9 @@ def overview(request: OrgRequest) -> HttpResponse:
         sort = request.GET.get(f"sort_{by}", "-amount")
         rows = breakdown(**common, by=by, sort=sort)
         for row in rows:
-            row["link"] = "?" + _query(request, **{by: str(row["key"] or "")})
+            # A row without a value (costs without a region) filters to exactly those.
+            value = NONE if row["key"] in ("", None) else str(row["key"])
+            row["link"] = "?" + _query(request, **{by: value})
         tables.append(
             {
                 "by": by,
@@ -99,6 +112,7 @@ def overview(request: OrgRequest) -> HttpResponse:
         "left_out": series["left_out"],
         "tables": tables,
         "top": top_resources(**common),
+        "top_sources": resource_cost_sources(request.organization),
         "active_filters": filters.as_dict(),
         "query": _query(request),
         "clear_links": {key: "?" + _query(request, **{key: ""}) for key in filters.as_dict()},
@@ -131,7 +145,7 @@ def export(request: OrgRequest) -> StreamingHttpResponse:
     header = ("date", "provider", "account", "service", "region", "currency", "amount")
     cells = (
         (r["date"], r["provider"], r["account__name"], r["service"], r["region"], r["currency"],
-         r["amount"])
+         round_amount(r["amount"], r["currency"]))
         for r in rows.iterator(chunk_size=2000)
     )  # fmt: skip
     response = StreamingHttpResponse(
@@ -167,6 +181,12 @@ def budget_list(request: OrgRequest) -> HttpResponse:
         budget.percent = (
             float(budget.spent / budget.amount * 100) if budget.spent is not None else None
         )
+        if budget.spent is not None:
+            # Red over budget, amber past a threshold, blue below: a full bar at most.
+            over = budget.spent >= budget.amount
+            warned = highest_crossed(budget, budget.spent) is not None
+            budget.level = "danger" if over else "warning" if warned else "primary"
+            budget.bar_width = min(round(budget.percent), 100)
     alerts = BudgetAlert.objects.filter(organization=request.organization).select_related(
         "budget", "acknowledged_by"
     )[:30]
@@ -223,6 +243,14 @@ def alert_ack(request: OrgRequest, pk: int) -> HttpResponse:
     return redirect("home" if request.POST.get("next") == "home" else "billing:budget_list")
 
 
+@org_view(Role.MEMBER)
+@require_POST
+def alert_ack_all(request: OrgRequest) -> HttpResponse:
+    count = alerts_acknowledge_all(organization=request.organization, user=request.user)
+    messages.success(request, f"Acknowledged {count} alert{'s' if count != 1 else ''}.")
+    return redirect("home" if request.POST.get("next") == "home" else "billing:budget_list")
+
+
 @org_view(Role.ADMIN)
 def settings_view(request: OrgRequest) -> HttpResponse:
     settings = billing_settings(request.organization)
@@ -236,16 +264,11 @@ def settings_view(request: OrgRequest) -> HttpResponse:
             target=settings,
             request=request,
         )
-        return render(
-            request,
-            "billing/settings.html",
-            {
-                "form": BillingSettingsForm(instance=settings),
-                "new_secret": settings.webhook["secret"],
-            },
-        )
+        secret_flash_put(request, "webhook_secret", settings.webhook["secret"])
+        return redirect("billing:settings")
     if request.method == "POST" and form.is_valid():
         form.save()
+        budgets_evaluate(organization=request.organization)  # new rates change the totals
         audit_record(
             organization=request.organization,
             action="billing.settings_updated",
@@ -255,4 +278,5 @@ def settings_view(request: OrgRequest) -> HttpResponse:
         )
         messages.success(request, "Saved the billing settings.")
         return redirect("billing:settings")
-    return render(request, "billing/settings.html", {"form": form})
+    new_secret = secret_flash_pop(request, "webhook_secret") if request.method == "GET" else ""
+    return render(request, "billing/settings.html", {"form": form, "new_secret": new_secret})

@@ -346,7 +346,7 @@ def sync_run(request: HttpRequest, run_id: int) -> SyncRun:
 def _resource_page(request: HttpRequest, query: ResourceQuery, *, vm_only: bool) -> dict:
     data = QueryDict(mutable=True)
     for key, value in query.dict().items():
-        if value not in ("", None, False) and key != "page":
+        if value not in ("", None, False) and key not in ("page", "per_page"):
             data[key] = "on" if value is True else str(value)
     if vm_only:
         data["type"] = "vm"
@@ -355,6 +355,8 @@ def _resource_page(request: HttpRequest, query: ResourceQuery, *, vm_only: bool)
         accounts=account_choices(organization=request.organization),
         regions=region_choices(organization=request.organization),
     )
+    if not form.is_valid():  # the page shows the same messages beside the fields
+        raise InvalidInput({k: [str(m) for m in v] for k, v in form.errors.items()})
     filters = form.filters()
     rows = resource_list_selector(organization=request.organization, filters=filters)
     paginator = Paginator(rows, query.per_page)

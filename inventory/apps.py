@@ -7,13 +7,16 @@ class InventoryConfig(AppConfig):
     verbose_name = "Inventory and cloud accounts"
 
     def ready(self) -> None:
+        from accounts.audit import register_audit_target
         from inventory.dashboard import register_default_tiles
+        from inventory.models import CloudAccount
         from inventory.schedules import ensure_schedules
         from inventory.services.sync import SYNC_RUNS
         from mcloud.leases import register_run_kind
 
         register_default_tiles()
         register_run_kind(SYNC_RUNS)
+        register_audit_target(CloudAccount, "inventory:account_detail")
 
         # After django_q's tables exist; once per migrate, for this app only.
         post_migrate.connect(ensure_schedules, sender=self)

@@ -60,7 +60,8 @@ def provider_health(request: HttpRequest) -> dict[str, Any]:
 
 
 def recent_activity(request: HttpRequest, limit: int = 12) -> dict[str, Any]:
-    """The latest changes syncs recorded, and each finished sync once, newest first."""
+    """The latest changes syncs recorded, and each finished sync once, newest first; syncs
+    in a row that changed nothing fold into one line ("3 syncs, no change")."""
     events = list(
         ResourceEvent.objects.filter(organization=request.organization)
         .select_related("resource", "account")
@@ -69,13 +70,38 @@ def recent_activity(request: HttpRequest, limit: int = 12) -> dict[str, Any]:
     runs = list(
         SyncRun.objects.filter(organization=request.organization, status__in=SyncRun.FINAL)
         .select_related("account")
-        .order_by("-finished_at", "-id")[:limit]
+        .order_by("-finished_at", "-id")[: limit * 4]  # the quiet ones fold: read more
     )
     items = [("event", e.occurred_at, e) for e in events] + [
         ("run", r.finished_at, r) for r in runs
     ]
     items.sort(key=lambda item: item[1], reverse=True)
-    return {"items": items[:limit]}
+    return {"items": _fold_quiet_syncs(items)[:limit]}
+
+
+def _quiet(item: tuple[str, Any, Any]) -> bool:
+    kind, _, run = item
+    return (
+        kind == "run"
+        and run.status == SyncRun.State.SUCCEEDED
+        and not (run.created or run.updated or run.removed)
+    )
+
+
+def _fold_quiet_syncs(items: list[tuple[str, Any, Any]]) -> list[tuple[str, Any, Any]]:
+    folded: list[tuple[str, Any, Any]] = []
+    for item in items:
+        if _quiet(item) and folded and folded[-1][0] == "quiet":
+            quiet = folded[-1][2]
+            quiet["count"] += 1
+            quiet["accounts"].setdefault(item[2].account.name, None)
+        elif _quiet(item):
+            folded.append(
+                ("quiet", item[1], {"count": 1, "accounts": {item[2].account.name: None}})
+            )
+        else:
+            folded.append(item)
+    return folded
 
 
 def last_updated(request: HttpRequest) -> dict[str, Any]:

@@ -29,6 +29,11 @@ STATUSES = (
 )  # fmt: skip
 
 
+def status_label(status: str) -> str:
+    """A status as the badges and the filter both word it: "in_use" -> "in use"."""
+    return status.replace("_", " ")
+
+
 @dataclass(frozen=True)
 class ResourceFilters:
     provider: str = ""
@@ -45,24 +50,55 @@ class ResourceFilters:
     descending: bool = False
 
 
+def _choice_error(word: str) -> dict[str, str]:
+    return {"invalid_choice": f"Not {word}: %(value)s."}
+
+
+def _length_error(what: str) -> dict[str, str]:
+    return {"max_length": f"{what} at most %(limit_value)d characters (this has %(show_value)d)."}
+
+
 class ResourceFilterForm(forms.Form):
+    """A bad value is reported beside its field and left out of the filters, so the page
+    still answers; the API refuses it instead (422)."""
+
     q = forms.CharField(
         required=False,
         max_length=200,
         label="Search",
         widget=forms.TextInput(attrs={"placeholder": "Name or id", "type": "search"}),
+        error_messages=_length_error("Search for"),
     )
-    provider = forms.ChoiceField(required=False, choices=[("", "Any provider"), *Provider.choices])
-    account = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, choices=[])
-    region = forms.ChoiceField(required=False, choices=[])
-    type = forms.ChoiceField(required=False, choices=[("", "Any type"), *ResourceType.choices])
+    provider = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any provider"), *Provider.choices],
+        error_messages=_choice_error("a provider"),
+    )
+    account = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[],
+        error_messages=_choice_error("an account of this organization"),
+    )
+    region = forms.ChoiceField(
+        required=False, choices=[], error_messages=_choice_error("a region with resources")
+    )
+    type = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any type"), *ResourceType.choices],
+        error_messages=_choice_error("a type"),
+    )
     status = forms.ChoiceField(
-        required=False, choices=[("", "Any status")] + [(s, s.replace("_", " ")) for s in STATUSES]
+        required=False,
+        choices=[("", "Any status")] + [(s, status_label(s)) for s in STATUSES],
+        error_messages=_choice_error("a status"),
     )
     tag = forms.CharField(
         required=False,
         max_length=200,
         widget=forms.TextInput(attrs={"placeholder": "key or key=value"}),
+        error_messages=_length_error("A tag filter has"),
     )
     managed = forms.ChoiceField(
         required=False,
@@ -71,6 +107,7 @@ class ResourceFilterForm(forms.Form):
             ("managed", "Managed by mcloud"),
             ("unmanaged", "Unmanaged"),
         ],
+        error_messages=_choice_error("a choice"),
     )
     include_deleted = forms.BooleanField(required=False, label="Include deleted")
     sort = forms.CharField(required=False)
@@ -79,7 +116,14 @@ class ResourceFilterForm(forms.Form):
         coerce=int,
         empty_value=50,
         choices=[(n, f"{n} per page") for n in PAGE_SIZES],
+        error_messages={"invalid_choice": "Choose 25, 50, 100 or 200 per page."},
     )
+
+    # Filter fields whose messages show beside them; the class keeps Bootstrap's red outline
+    # off the widgets, since an HTMX answer swaps only the messages (see resource_list.html).
+    MESSAGE_FIELDS = ("q", "provider", "account", "region", "type", "status", "tag", "managed",
+                      "per_page", "sort")  # fmt: skip
+    live_errors = True
 
     def __init__(
         self, data: dict | None, *, accounts: list[CloudAccount], regions: list[str]
@@ -88,8 +132,23 @@ class ResourceFilterForm(forms.Form):
         self.fields["account"].choices = [("", "Any account")] + [(a.pk, a.name) for a in accounts]
         self.fields["region"].choices = [("", "Any region")] + [(r, r) for r in regions]
 
+    def clean_tag(self) -> str:
+        tag = (self.cleaned_data.get("tag") or "").strip()
+        if tag and not tag.partition("=")[0].strip():
+            raise forms.ValidationError("A tag filter is key or key=value: the key is missing.")
+        return tag
+
+    def clean_sort(self) -> str:
+        sort = self.cleaned_data.get("sort") or ""
+        if sort and sort.lstrip("-") not in SORTS:
+            raise forms.ValidationError(
+                f"Cannot sort by {sort[:40]}: use {', '.join(SORTS)}, with - to reverse."
+            )
+        return sort
+
     def filters(self) -> ResourceFilters:
-        """The valid filters; an invalid value is ignored rather than failing the page."""
+        """The valid filters; an invalid value is left out (and reported in `errors`) rather
+        than failing the page."""
         self.is_valid()
         data = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
         sort = data.get("sort") or "name"
@@ -111,6 +170,11 @@ class ResourceFilterForm(forms.Form):
             sort=sort if sort in SORTS else "name",
             descending=descending,
         )
+
+    def messages(self) -> list[tuple[str, str]]:
+        """(field, message) for every filter field, "" where its value is fine."""
+        self.is_valid()
+        return [(name, " ".join(self.errors.get(name, []))) for name in self.MESSAGE_FIELDS]
 
     def page_size(self) -> int:
         self.is_valid()
@@ -167,6 +231,14 @@ def tally_filters(f: ResourceFilters) -> dict[str, object] | None:
 
 
 class SavedViewForm(forms.Form):
-    name = forms.CharField(max_length=80)
+    name = forms.CharField(
+        max_length=80,
+        error_messages={
+            "required": "Give the view a name.",
+            "max_length": "A view's name has at most %(limit_value)d characters "
+            "(this has %(show_value)d).",
+        },
+    )
     query = forms.CharField(max_length=2000, required=False)
     shared = forms.BooleanField(required=False)
+    replace = forms.BooleanField(required=False)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+import secrets as random_tokens
+import time
 import uuid
+from collections.abc import MutableMapping
 from typing import Any
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -17,8 +20,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from inventory.models import CloudAccount, Provider, default_sync_interval
+from inventory.providers import provider_words
 from inventory.regions import AWS_REGIONS
 from mcloud.clouds.base import GOOGLE_TOKEN_URI, GOOGLE_UNIVERSE
+from mcloud.crypto import DecryptionError, decrypt, encrypt
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{12,124}$")
@@ -51,13 +56,52 @@ def _split(text: str) -> list[str]:
     return [part for part in re.split(r"[\s,;]+", text or "") if part]
 
 
+class KeptKeys:
+    """Keys pasted into a form that was refused for another reason (a bad table name, a name
+    in use): kept encrypted in the user's session under a random reference that the form
+    carries in a hidden field, so the key need not be pasted again and is never sent back
+    to the browser. A reference lives an hour, and only in the session that made it."""
+
+    SESSION_KEY = "inventory.kept_keys"
+    LIFETIME = 3600
+
+    def __init__(self, session: MutableMapping[str, Any]) -> None:
+        self.session = session
+
+    def _entries(self) -> dict[str, dict[str, Any]]:
+        now = time.time()
+        entries = self.session.get(self.SESSION_KEY) or {}
+        return {r: e for r, e in entries.items() if now - e.get("at", 0) < self.LIFETIME}
+
+    def put(self, text: str, ref: str = "") -> str:
+        entries = self._entries()
+        ref = ref if ref in entries else random_tokens.token_urlsafe(16)
+        entries[ref] = {"key": encrypt(text), "at": time.time()}
+        self.session[self.SESSION_KEY] = entries
+        return ref
+
+    def get(self, ref: str) -> str:
+        entry = self._entries().get(ref) if ref else None
+        if entry is None:
+            return ""
+        try:
+            return decrypt(entry["key"])
+        except DecryptionError:
+            return ""
+
+    def drop(self, ref: str) -> None:
+        entries = self._entries()
+        if entries.pop(ref, None) is not None or self.SESSION_KEY in self.session:
+            self.session[self.SESSION_KEY] = entries
+
+
 class CloudAccountForm(forms.Form):
     """Fields every provider shares; subclasses add theirs and map them."""
 
     provider: Provider
     secret_fields: tuple[str, ...] = ()
 
-    name = forms.CharField(max_length=100, help_text="How this account is shown, e.g. aws-prod.")
+    name = forms.CharField(max_length=100)
     enabled = forms.BooleanField(
         required=False,
         initial=True,
@@ -77,10 +121,12 @@ class CloudAccountForm(forms.Form):
         *args: Any,
         account: CloudAccount | None = None,
         organization: Any = None,
+        kept_keys: KeptKeys | None = None,
         **kwargs: Any,
     ) -> None:
         self.account = account
         self.organization = organization
+        self.kept_keys = kept_keys
         if account is not None:
             kwargs.setdefault(
                 "initial",
@@ -92,6 +138,8 @@ class CloudAccountForm(forms.Form):
                 },
             )
         super().__init__(*args, **kwargs)
+        hint = provider_words(self.provider).name_hint
+        self.fields["name"].help_text = f"How this account is shown, e.g. {hint}."
         self.fields["sync_interval_minutes"].initial = default_sync_interval()
         for shared in ("sync_interval_minutes", "enabled"):  # after the provider's own fields
             self.fields[shared] = self.fields.pop(shared)
@@ -126,6 +174,9 @@ class CloudAccountForm(forms.Form):
 
     def config(self) -> dict[str, Any]:
         raise NotImplementedError
+
+    def forget_kept_key(self) -> None:
+        """Drop what this form kept server-side (only the GCP form keeps a pasted key)."""
 
     def account_values(self) -> dict[str, Any]:
         """What the create and update services take from a valid form."""
@@ -165,6 +216,20 @@ class AwsAccountForm(CloudAccountForm):
     regions = forms.MultipleChoiceField(
         choices=[(r, r) for r in AWS_REGIONS], required=False, widget=forms.CheckboxSelectMultiple
     )
+
+    # Shown only for the options they belong to (see data-show-if in static/js/mcloud.js).
+    SHOW_IF = {
+        "role_arn": "auth_method=role",
+        "access_key_id": "auth_method=keys",
+        "secret_access_key": "auth_method=keys",
+        "session_token": "auth_method=keys",
+        "regions": "regions_mode=list",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, condition in self.SHOW_IF.items():
+            self.fields[name].show_if = condition
 
     def initial_from(self, config: dict[str, Any]) -> dict[str, Any]:
         return {**config, "regions_mode": "list" if config.get("regions") else "all"}
@@ -309,6 +374,8 @@ class GcpAccountForm(CloudAccountForm):
 
     service_account_key = _secret_field("Service-account key (JSON)", required=False, textarea=True)
     key_file = forms.FileField(label="…or upload the key file", required=False)
+    key_ref = forms.CharField(required=False, widget=forms.HiddenInput)
+    key_kept = ""  # the reference of the key kept for this form, once one parsed
     billing_table = forms.CharField(
         label="Billing export table",
         required=False,
@@ -349,6 +416,9 @@ class GcpAccountForm(CloudAccountForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         text = data.get("key_file") or data.get("service_account_key") or ""
+        kept = ""
+        if not text and self.kept_keys is not None:
+            kept = text = self.kept_keys.get(data.get("key_ref", ""))
         if text:
             try:
                 self._key = parse_service_account_key(text)
@@ -356,6 +426,11 @@ class GcpAccountForm(CloudAccountForm):
                 field = "key_file" if data.get("key_file") else "service_account_key"
                 self.add_error(field, error)
                 return data
+            if self.kept_keys is not None:  # in case another field is refused
+                self.key_kept = self.kept_keys.put(text, data.get("key_ref", ""))
+                if not kept:
+                    self.data = self.data.copy()
+                    self.data["key_ref"] = self.key_kept
         elif self.account is not None and self.account.secrets.get("service_account_key"):
             self._key = json.loads(self.account.secrets["service_account_key"])
         else:
@@ -367,6 +442,20 @@ class GcpAccountForm(CloudAccountForm):
             self.add_error("project_ids", f"Not a project ID: {', '.join(bad)}.")
         data["project_ids"] = list(dict.fromkeys(ids)) or [self._key["project_id"]]
         return data
+
+    @property
+    def kept_key_note(self) -> str:
+        """Said beside the key field when a pasted key waits server-side for this form."""
+        if self.is_bound and self.key_kept and self.errors:
+            return (
+                "The key you pasted is kept for this form (it is not sent back to your "
+                "browser): leave the field blank to use it, or paste another."
+            )
+        return ""
+
+    def forget_kept_key(self) -> None:
+        if self.kept_keys is not None and self.key_kept:
+            self.kept_keys.drop(self.key_kept)
 
     def config(self) -> dict[str, Any]:
         return {

@@ -412,6 +412,7 @@ class ResourceTally(models.Model):
     count = models.PositiveIntegerField()
 
     class Meta:
+        verbose_name_plural = "resource tallies"
         indexes = [
             models.Index(fields=["organization", "live"]),
             models.Index(fields=["account", "scope"]),

@@ -43,6 +43,14 @@ def sync_run_active(*, account: CloudAccount) -> SyncRun | None:
     )
 
 
+def sync_runs_active(*, organization: Organization) -> dict[int, SyncRun]:
+    """Account id -> its queued or running sync, for the organization (one query)."""
+    runs = SyncRun.objects.filter(
+        organization=organization, status__in=[SyncRun.State.QUEUED, SyncRun.State.RUNNING]
+    ).order_by("queued_at", "id")
+    return {run.account_id: run for run in runs}
+
+
 def account_choices(*, organization: Organization) -> list[CloudAccount]:
     return list(
         CloudAccount.objects.filter(organization=organization).only("id", "name").order_by("name")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.utils import timezone
 from django_q.tasks import async_task
 
 from inventory.extensions import SYNC_FOLLOWUPS
@@ -31,10 +34,16 @@ def check_account(account_id: int) -> str | None:
 
 
 def sync_account(account_id: int, trigger: str = SyncRun.Trigger.SCHEDULED) -> str | None:
-    """Scheduled per account: a sync now, unless one is active."""
+    """Scheduled per account. A scheduled sync that comes less than half an interval after
+    the last one (a schedule made at the account's creation fires at once, right after the
+    first sync of a sandbox or a "Sync now") is skipped: nothing can have changed enough."""
     account = _active_account(account_id)
     if account is None:
         return None
+    if trigger == SyncRun.Trigger.SCHEDULED and account.last_synced_at is not None:
+        since = timezone.now() - account.last_synced_at
+        if since < timedelta(minutes=account.sync_interval_minutes) / 2:
+            return f"skipped: synced {int(since.total_seconds())} s ago"
     run = cloud_account_sync(account=account, trigger=trigger)
     return run.status if run else "skipped: another sync was running"
 

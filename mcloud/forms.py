@@ -21,7 +21,7 @@ class BootstrapBoundField(BoundField):
             css = "form-select"
         else:
             css = "form-control"
-        if self.form.is_bound and self.errors:
+        if self.form.is_bound and self.errors and not getattr(self.form, "live_errors", False):
             css += " is-invalid"
         attrs["class"] = f"{attrs.get('class', '')} {css}".strip()
         return attrs

@@ -228,9 +228,12 @@ _email_options = {
     "use_ssl": _email.get("EMAIL_USE_SSL"),
     "timeout": 20,
 }
+_backend = _email["EMAIL_BACKEND"]
+if _backend == "django.core.mail.backends.console.EmailBackend":
+    _backend = "mcloud.mail.ConsoleEmailBackend"  # links stay whole in the console
 MAILERS = {
     "default": {
-        "BACKEND": _email["EMAIL_BACKEND"],
+        "BACKEND": _backend,
         "OPTIONS": {k: v for k, v in _email_options.items() if v}
         if _email["EMAIL_BACKEND"].endswith("smtp.EmailBackend")
         else {},
@@ -292,6 +295,8 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # --- Internationalization --------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# Our own English where a library words it otherwise ("Log in", never "Sign In").
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
@@ -401,8 +406,10 @@ API_ANON_RATE_LIMIT = env.str("API_ANON_RATE_LIMIT", default="30/m")  # per addr
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:4569").rstrip("/")
 
-# The app's public address, for links in e-mails sent by background jobs.
+# The app's public address, for links in e-mails sent by background jobs, and its name; the
+# sites framework's Site (which allauth's e-mails read) is kept in step after each migrate.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SITE_NAME = env.str("SITE_NAME", default="mcloud")
 
 # --- First superuser (created by `manage.py ensure_superuser`) -------------------------
 SUPERUSER_EMAIL = env.str("SUPERUSER_EMAIL", default="admin@localhost")

@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
+from django.http import FileResponse, HttpRequest
 from django.urls import include, path, re_path
+from django.views.decorators.cache import cache_control
 
 from inventory.views.dashboard import dashboard
 from mcloud.api.errors import unknown_route
@@ -12,8 +15,16 @@ admin.site.login = login_required(admin.site.login)
 admin.site.site_header = "mcloud administration"
 admin.site.site_title = "mcloud admin"
 
+
+@cache_control(max_age=86400, public=True)
+def favicon(request: HttpRequest) -> FileResponse:
+    """/favicon.ico, which browsers and tools ask for whatever the page's <link> says."""
+    return FileResponse(open(finders.find("img/favicon.ico"), "rb"), content_type="image/x-icon")
+
+
 urlpatterns = [
     path("", dashboard, name="home"),
+    path("favicon.ico", favicon, name="favicon"),
     path("health", health, name="health"),
     path("api/", api.urls),
     re_path(r"^api/(?P<path>.*)$", unknown_route),  # JSON, not the HTML 404 page

@@ -111,9 +111,10 @@ class RunOut(Schema):
     deployment_id: int
     kind: str = Field(description="plan, destroy (a destroy plan) or apply")
     status: str = Field(
-        description="queued, running, planned (awaiting approval), approved, applied, failed, "
-        "cancelled or discarded"
+        description="queued, running, planned (awaiting approval), no_changes (nothing to "
+        "apply), approved, applied, failed, cancelled or discarded"
     )
+    comment: str = Field(description="Left by who approved or discarded the plan.")
     plan_run_id: int | None = Field(description="For an apply: the plan it applies.")
     started_by: str | None
     approved_by: str | None
@@ -147,6 +148,7 @@ class UnlockOut(Schema):
 
 class ApproveIn(Schema):
     confirm_name: str = Field("", description="A destroy plan: the deployment's name, typed.")
+    comment: str = Field("", max_length=500, description="Kept in the run's history.")
 
 
 # --- converters ---------------------------------------------------------------------------
@@ -196,6 +198,7 @@ def run_out(run: DeploymentRun) -> dict[str, Any]:
         "plan_run_id": run.plan_run_id,
         "started_by": run.started_by.email if run.started_by else None,
         "approved_by": run.approved_by.email if run.approved_by else None,
+        "comment": run.comment,
         "queued_at": run.queued_at,
         "started_at": run.started_at,
         "finished_at": run.finished_at,
@@ -413,6 +416,7 @@ def run_approve(request: HttpRequest, run_id: int, body: ApproveIn) -> Status:
         plan_run=_run(request, run_id),
         user=request.user,
         confirm_name=body.confirm_name,
+        comment=body.comment,
         request=request,
     )
     return Status(202, run_out(_run(request, apply.pk)))

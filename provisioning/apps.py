@@ -7,8 +7,10 @@ class ProvisioningConfig(AppConfig):
     verbose_name = "Provisioning"
 
     def ready(self) -> None:
+        from accounts.audit import register_audit_target
         from inventory.extensions import register_resource_panel, register_sandbox_step
         from mcloud.leases import register_run_kind
+        from provisioning.models import Blueprint, Deployment
         from provisioning.panels import RESOURCE_PANEL
         from provisioning.sandbox import sandbox_hello
         from provisioning.schedules import ensure_schedules
@@ -18,6 +20,8 @@ class ProvisioningConfig(AppConfig):
         register_run_kind(DEPLOYMENT_RUNS)
         register_resource_panel(RESOURCE_PANEL)
         register_sandbox_step("provisioning", sandbox_hello)
+        register_audit_target(Deployment, "provisioning:deployment_detail")
+        register_audit_target(Blueprint, "provisioning:blueprint_detail")
         # Once per migrate (and per flush in tests), for this app only.
         post_migrate.connect(blueprint_sync_bundled, sender=self)
         post_migrate.connect(ensure_schedules, sender=self)

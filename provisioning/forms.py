@@ -106,15 +106,19 @@ def _variable_field(var: Variable, stored: bool) -> forms.Field:
             help_text=" ".join(help_parts),
         )  # fmt: skip
     if kind == "bool":
+        # true / false as two radios; an optional one without a default may stay unset.
         choices = [("true", "true"), ("false", "false")]
-        if var.required:
-            choices.insert(0, ("", "—"))
+        if not var.required and var.default is None:
+            choices.append(("", "not set"))
         return forms.ChoiceField(
-            label=var.name, required=required, choices=choices, help_text=" ".join(help_parts)
-        )
+            label=var.name, required=required, choices=choices, widget=forms.RadioSelect,
+            help_text=" ".join(help_parts),
+        )  # fmt: skip
     if kind in ("list", "set", "map", "object", "tuple", "any"):
         help_parts.append("As JSON.")
         widget = forms.Textarea(attrs={"rows": 2, "spellcheck": "false", "class": "text-mono"})
+    elif kind == "number":
+        widget = forms.NumberInput(attrs={"step": "any"})
     else:
         widget = forms.TextInput(attrs={"spellcheck": "false"})
     return forms.CharField(

@@ -4,8 +4,12 @@ A deployment's life, in runs:
 
     plan:  queued -> running -> planned --approve--> approved  (-> an apply run)
                         |           `-- discard, or a newer plan --> discarded
-                        `-> failed, cancelled
+                        `-> no changes (nothing to apply, nothing to approve), failed, cancelled
     apply: queued -> running -> applied, failed, cancelled
+
+Approving and discarding take an optional comment, kept on the plan (and copied to its apply)
+for the run's history. An apply of a destroy plan is labelled a destroy ("Destroy #7 ·
+Destroyed"). A destroyed deployment can be archived: hidden from the list unless asked for.
 
 A destroy is a plan of kind `destroy` (Terraform's `plan -destroy`), approved like any plan after
 the approver types the deployment's name; its apply removes everything the deployment made.
@@ -151,6 +155,7 @@ class Deployment(models.Model):
         NEW = "new", "Not applied yet"
         ACTIVE = "active", "Applied"
         FAILED = "failed", "Last apply failed"
+        CANCELLED = "cancelled", "Last apply cancelled"
         DESTROYED = "destroyed", "Destroyed"
 
     organization = models.ForeignKey(
@@ -177,6 +182,9 @@ class Deployment(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    archived_at = models.DateTimeField(
+        null=True, blank=True, help_text="Archived (destroyed ones only): not listed by default."
+    )
     # The run lease (mcloud.leases): one run per deployment at a time, on every host.
     lease_token = models.CharField(max_length=32, blank=True, editable=False)
     lease_until = models.DateTimeField(null=True, blank=True, editable=False)
@@ -220,6 +228,7 @@ class DeploymentRun(TimedRun):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         PLANNED = "planned", "Awaiting approval"  # a plan whose file is saved
+        NO_CHANGES = "no_changes", "No changes"  # a plan with nothing to apply
         APPROVED = "approved", "Approved"  # a plan whose apply run was queued
         APPLIED = "applied", "Applied"
         FAILED = "failed", "Failed"
@@ -229,6 +238,7 @@ class DeploymentRun(TimedRun):
     ACTIVE = (Status.QUEUED, Status.RUNNING)
     FINAL = (
         Status.PLANNED,
+        Status.NO_CHANGES,
         Status.APPROVED,
         Status.APPLIED,
         Status.FAILED,
@@ -255,6 +265,13 @@ class DeploymentRun(TimedRun):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     approved_at = models.DateTimeField(null=True, blank=True)
+    discarded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    discarded_at = models.DateTimeField(null=True, blank=True)
+    comment = models.CharField(
+        max_length=500, blank=True, help_text="Left by who approved or discarded the plan."
+    )
     exit_code = models.IntegerField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True, help_text="Why it failed; display-safe.")
     log = models.TextField(blank=True, default="", help_text="Terraform's output, appended live.")
@@ -293,6 +310,30 @@ class DeploymentRun(TimedRun):
     @property
     def awaiting_approval(self) -> bool:
         return self.is_plan and self.status == self.Status.PLANNED
+
+    @property
+    def is_destroy(self) -> bool:
+        """A destroy plan, or the apply of one (lists select `plan_run` for this)."""
+        if self.kind == self.Kind.DESTROY:
+            return True
+        return (
+            self.kind == self.Kind.APPLY
+            and self.plan_run_id is not None
+            and self.plan_run.kind == self.Kind.DESTROY
+        )
+
+    @property
+    def kind_label(self) -> str:
+        """ "Plan", "Destroy plan", "Apply", or "Destroy" for the apply of a destroy plan."""
+        if self.kind == self.Kind.APPLY and self.is_destroy:
+            return "Destroy"
+        return self.get_kind_display()
+
+    @property
+    def status_label(self) -> str:
+        if self.status == self.Status.APPLIED and self.is_destroy:
+            return "Destroyed"
+        return self.get_status_display()
 
     @property
     def changes_label(self) -> str:

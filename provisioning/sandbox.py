@@ -7,7 +7,7 @@ from accounts.models import Organization, User
 from provisioning.models import Blueprint, Deployment, DeploymentRun
 from provisioning.services.blueprints import blueprint_sync_bundled
 from provisioning.services.deployments import deployment_create, values_validate
-from provisioning.services.runs import run_approve, run_discard, run_plan_queue
+from provisioning.services.runs import run_approve, run_plan_queue
 from provisioning.services.worker import run_execute
 
 NAME = "hello"
@@ -37,14 +37,11 @@ def sandbox_hello(organization: Organization, owner: User) -> str:
     except ActionRefused as refused:
         return f"{NAME}: {refused.message}"
     plan = run_execute(run_id=plan.pk)
+    if plan is not None and plan.status == DeploymentRun.Status.NO_CHANGES:
+        deployment.refresh_from_db()
+        return f"{NAME}: applied, up to date ({len(deployment.outputs)} outputs)"
     if plan is None or plan.status != DeploymentRun.Status.PLANNED:
         return f"{NAME}: the plan failed ({plan.error if plan else 'gone'})"
-    deployment.refresh_from_db()
-    summary = plan.plan_summary
-    unchanged = not (summary.get("changes") or summary.get("outputs"))
-    if unchanged and deployment.status == Deployment.Status.ACTIVE:
-        run_discard(run=plan, user=owner)
-        return f"{NAME}: applied, up to date ({len(deployment.outputs)} outputs)"
     try:
         apply = run_approve(plan_run=plan, user=owner, enqueue=False)
     except ActionRefused as refused:

@@ -21,15 +21,24 @@ def blueprint_list(*, organization: Organization) -> QuerySet[Blueprint]:
 
 
 def deployment_list(*, organization: Organization) -> QuerySet[Deployment]:
-    return Deployment.objects.filter(organization=organization).select_related(
-        "blueprint_version__blueprint", "account", "last_run"
+    """The organization's deployments with their last run (and its plan, which names a
+    destroy), without the runs' logs and plan files."""
+    return (
+        Deployment.objects.filter(organization=organization)
+        .select_related("blueprint_version__blueprint", "account", "last_run__plan_run")
+        .defer(
+            "last_run__log",
+            "last_run__plan_file",
+            "last_run__plan_run__log",
+            "last_run__plan_run__plan_file",
+        )
     )
 
 
 def run_list(*, deployment: Deployment, limit: int = 50) -> list[DeploymentRun]:
     return list(
-        deployment.runs.select_related("started_by", "approved_by")
-        .defer("log", "plan_file")
+        deployment.runs.select_related("started_by", "approved_by", "plan_run")
+        .defer("log", "plan_file", "plan_run__log", "plan_run__plan_file")
         .order_by("-queued_at", "-id")[:limit]
     )
 
@@ -52,9 +61,41 @@ def run_log_rows(offset: int) -> QuerySet[DeploymentRun]:
     start = min(max(0, offset), LOG_OFFSET_MAX) + 1
     return (
         DeploymentRun.objects.annotate(tail=Substr("log", start))
-        .select_related("deployment")
+        .select_related("deployment", "plan_run")  # a destroy's status names its plan's kind
         .only(
-            "id", "status", "organization_id", "lease_token",
+            "id", "status", "organization_id", "lease_token", "kind", "plan_run__kind",
             "deployment__lease_token", "deployment__lease_until",
         )
     )  # fmt: skip
+
+
+def run_history(*, run: DeploymentRun) -> list[dict[str, object]]:
+    """What happened to the run, oldest first: queued, started, finished, approved or
+    discarded (with the comment left then)."""
+    who = run.started_by.email if run.started_by else "mcloud"
+    events = [{"at": run.queued_at, "text": f"Queued by {who}"}]
+    if run.started_at:
+        events.append({"at": run.started_at, "text": "Started"})
+    if run.is_final and run.finished_at:
+        events.append({"at": run.finished_at, "text": f"Finished: {run.status_label}"})
+    if run.approved_at and run.approved_by:
+        verb = "Approved" if run.is_plan else "Plan approved"
+        events.append({"at": run.approved_at, "text": f"{verb} by {run.approved_by.email}",
+                       "comment": run.comment})  # fmt: skip
+    if run.discarded_at and run.discarded_by:
+        events.append({"at": run.discarded_at, "text": f"Discarded by {run.discarded_by.email}",
+                       "comment": run.comment})  # fmt: skip
+    return sorted(events, key=lambda event: event["at"])
+
+
+def log_init_split(log: str) -> tuple[str, str]:
+    """(`terraform init`'s part of the log, the rest): the page folds the first, once init
+    has finished (the next step's "$ terraform" line is there); before, all is the rest."""
+    start = log.find("$ terraform init")
+    if start < 0:
+        return "", log
+    end = log.find("\n$ terraform ", start)
+    if end < 0:
+        return "", log
+    start = log.rfind("\n", 0, start) + 1  # from the start of its line
+    return log[start : end + 1], log[:start] + log[end + 1 :]

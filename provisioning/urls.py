@@ -41,6 +41,16 @@ urlpatterns = [
         deployments.deployment_unlock,
         name="deployment_unlock",
     ),
+    path(
+        "provisioning/deployments/<int:pk>/archive/",
+        deployments.deployment_archive,
+        name="deployment_archive",
+    ),
+    path(
+        "provisioning/deployments/<int:pk>/unarchive/",
+        deployments.deployment_unarchive,
+        name="deployment_unarchive",
+    ),
     path("provisioning/runs/<int:pk>/", runs.run_detail, name="run_detail"),
     path("provisioning/runs/<int:pk>/log/", runs.run_log, name="run_log"),
     path("provisioning/runs/<int:pk>/panel/", runs.run_panel, name="run_panel"),

@@ -1,5 +1,10 @@
-"""Budgets: after each import, each threshold crossed this month raises one alert, one e-mail
-to the admins and one signed webhook call."""
+"""Budgets, evaluated when one is saved and whenever costs change (an import, new rates).
+
+- A budget has one alert per month, at the highest threshold its spend has crossed. The
+  alert rises with the spend; each rise (the first crossing included) sends one e-mail to
+  the admins and one signed webhook call, and asks for acknowledgement again.
+- An alert never falls: costs restated downwards leave it where it was.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ logger = logging.getLogger(__name__)
 @transaction.atomic
 def budget_save(*, budget: Budget, request: HttpRequest) -> Budget:
     """Save a budget from a valid form (`form.save(commit=False)`) for the request's
-    organization, in its billing currency, and audit it."""
+    organization, in its billing currency, audit it, and evaluate it at once."""
     created = budget.pk is None
     budget.organization = request.organization
     budget.currency = billing_settings(request.organization).currency
@@ -40,6 +45,7 @@ def budget_save(*, budget: Budget, request: HttpRequest) -> Budget:
         action="budget.created" if created else "budget.updated",
         data={"amount": str(budget.amount), "thresholds": budget.thresholds, "basis": budget.basis},
     )
+    budgets_evaluate(organization=request.organization, budgets=[budget])
     return budget
 
 
@@ -55,40 +61,64 @@ def budget_spent(budget: Budget, today: date) -> Decimal | None:
     return summary.total(money)
 
 
-def budgets_evaluate(*, organization: Organization, today: date | None = None) -> list[BudgetAlert]:
-    """Raise the alerts of the thresholds crossed this month that have not been raised yet."""
+def highest_crossed(budget: Budget, spent: Decimal) -> int | None:
+    """The highest threshold (a percentage) that `spent` has reached, or None."""
+    crossed = [t for t in budget.thresholds if spent >= budget.amount * Decimal(t) / 100]
+    return max(crossed, default=None)
+
+
+def budgets_evaluate(
+    *,
+    organization: Organization,
+    today: date | None = None,
+    budgets: list[Budget] | None = None,
+) -> list[BudgetAlert]:
+    """Raise or raise higher this month's alert of each budget (all of the organization's,
+    or `budgets`); returns the alerts that are new or rose."""
     today = today or timezone.localdate()
     month = today.replace(day=1)
+    if budgets is None:
+        budgets = list(Budget.objects.filter(organization=organization).select_related("account"))
     raised = []
-    for budget in Budget.objects.filter(organization=organization).select_related("account"):
+    for budget in budgets:
         spent = budget_spent(budget, today)
-        if spent is None:
+        threshold = highest_crossed(budget, spent) if spent is not None else None
+        if threshold is None:
             continue
-        for threshold in sorted(budget.thresholds):
-            if spent < budget.amount * Decimal(threshold) / 100:
-                continue
-            try:
-                with transaction.atomic():
-                    alert = BudgetAlert.objects.create(
-                        organization=organization,
-                        budget=budget,
-                        month=month,
-                        threshold=threshold,
-                        spent=spent.quantize(Decimal("0.01")),
-                        basis=budget.basis,
-                    )
-            except IntegrityError:
-                continue  # raised already this month: the admins heard once
-            raised.append(alert)
-            audit_record(
-                organization=organization,
-                action="budget.threshold_crossed",
-                target=budget,
-                actor_label="budget check",
-                data={"threshold": threshold, "spent": str(alert.spent), "month": f"{month:%Y-%m}"},
-            )
-            transaction.on_commit(lambda a=alert: _notify(a))
+        alert = _alert_raise(budget, month, threshold, spent.quantize(Decimal("0.01")))
+        if alert is None:
+            continue
+        raised.append(alert)
+        audit_record(
+            organization=organization,
+            action="budget.threshold_crossed",
+            target=budget,
+            actor_label="budget check",
+            data={"threshold": threshold, "spent": str(alert.spent), "month": f"{month:%Y-%m}"},
+        )
+        transaction.on_commit(lambda a=alert: _notify(a))
     return raised
+
+
+def _alert_raise(budget: Budget, month: date, threshold: int, spent: Decimal) -> BudgetAlert | None:
+    """The month's alert created, or risen to `threshold`; None when it is there already.
+    Conditional writes, so that two evaluations at once notify once."""
+    fields = {"threshold": threshold, "spent": spent, "basis": budget.basis}
+    try:
+        with transaction.atomic():
+            return BudgetAlert.objects.create(
+                organization_id=budget.organization_id, budget=budget, month=month, **fields
+            )
+    except IntegrityError:
+        pass  # this month's alert exists: raise it if the spend went higher
+    mine = BudgetAlert.objects.filter(budget=budget, month=month)
+    if not mine.filter(threshold__lt=threshold).update(
+        **fields, created_at=timezone.now(), acknowledged_at=None, acknowledged_by=None,
+        webhook_status="",
+    ):  # fmt: skip
+        mine.filter(threshold=threshold, spent__lt=spent).update(spent=spent)  # quietly
+        return None
+    return mine.select_related("budget__organization", "budget__account").get()
 
 
 def _notify(alert: BudgetAlert) -> None:
@@ -112,3 +142,10 @@ def alert_acknowledge(*, alert: BudgetAlert, user: User) -> BudgetAlert:
     alert.acknowledged_at, alert.acknowledged_by = timezone.now(), user
     alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
     return alert
+
+
+def alerts_acknowledge_all(*, organization: Organization, user: User) -> int:
+    """Acknowledge every open alert of the organization; returns how many."""
+    return BudgetAlert.objects.filter(
+        organization=organization, acknowledged_at__isnull=True
+    ).update(acknowledged_at=timezone.now(), acknowledged_by=user)

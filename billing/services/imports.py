@@ -25,6 +25,7 @@ from django_q.tasks import async_task
 
 from accounts.audit import audit_record
 from billing.models import CostDaily, CostData, CostImportLease, CostResourceMonth, ImportRun
+from billing.services.budgets import budgets_evaluate
 from inventory.clouds import adapter_for
 from inventory.models import CloudAccount
 from mcloud.clouds.base import CloudError, CostRecord
@@ -121,7 +122,8 @@ def cost_import_queue(*, account: CloudAccount) -> ImportRun | None:
 
 def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRun | None:
     """Fetch the account's costs of the window and replace the stored days with them, now, in
-    this process. Returns None when another import of the account holds its lease (BUSY)."""
+    this process. Returns None when another import of the account holds its lease (BUSY).
+    A successful import evaluates the organization's budgets: the costs changed."""
     lease = import_lease(account)
     runs_recover(IMPORT_RUNS, owner_id=account.pk)
     today = today or timezone.localdate()
@@ -152,7 +154,9 @@ def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRu
             return _finish(
                 run, ImportRun.State.FAILED, f"Unexpected error ({error.__class__.__name__})"
             )
-        return _finish(run, ImportRun.State.SUCCEEDED, "")
+        finished = _finish(run, ImportRun.State.SUCCEEDED, "")
+    budgets_evaluate(organization=account.organization, today=today)
+    return finished
 
 
 def cost_records_replace(

@@ -28,6 +28,7 @@ from accounts.audit import audit_record
 from accounts.models import User
 from inventory.clouds import adapter_for
 from inventory.models import CloudAccount, SyncRun
+from inventory.providers import counted_scopes, provider_words
 from inventory.services.ingest import Counts, ingest_scope
 from mcloud.clouds.base import CloudError, ResourceRecord
 from mcloud.leases import (
@@ -160,7 +161,7 @@ def cloud_account_sync(
                 actor_label=f"sync ({run.trigger})",
                 data={"run": run.pk, "trigger": run.trigger},
             )
-            _sync_scopes(account, run, keeper, on_progress)
+            listed = _sync_scopes(account, run, keeper, on_progress)
     except LeaseLost:
         return _finish(run, SyncRun.State.FAILED, "Stopped: another worker took over the sync.")
     except CloudError as error:
@@ -168,8 +169,9 @@ def cloud_account_sync(
     except Exception as error:
         logger.exception("Sync %s of account %s failed", run.pk, account.pk)
         return _finish(run, SyncRun.State.FAILED, f"Unexpected error ({error.__class__.__name__})")
-    if run.scope_errors and len(run.scope_errors) == run.scopes_total:
-        return _finish(run, SyncRun.State.FAILED, "Every region failed.")
+    if run.scope_errors and len(run.scope_errors) == listed:
+        word = provider_words(account.provider).scope
+        return _finish(run, SyncRun.State.FAILED, f"Every {word} failed.")
     state = SyncRun.State.PARTIAL if run.scope_errors else SyncRun.State.SUCCEEDED
     return _finish(run, state, "")
 
@@ -179,11 +181,15 @@ def _sync_scopes(
     run: SyncRun,
     keeper: LeaseKeeper,
     on_progress: Callable[[SyncRun], None] | None,
-) -> None:
+) -> int:
+    """List every scope and write each listing as it arrives; returns how many were listed."""
     adapter = adapter_for(account)
     scopes = adapter.scopes()
     keeper.check()
-    run.scopes_total = len(scopes)
+    # Progress counts in the provider's word ("3 of 3 regions"): AWS's global S3 listing is
+    # listed like a scope but is no region, so it is not counted.
+    counted = set(counted_scopes(account.provider, scopes))
+    run.scopes_total = len(counted)
     run.save(update_fields=["scopes_total"])
     totals = Counts()
     with ThreadPoolExecutor(
@@ -208,7 +214,7 @@ def _sync_scopes(
                     run.scope_errors[scope] = f"Unexpected error ({error.__class__.__name__})"
                 else:
                     totals.add(ingest_scope(account=account, scope=scope, records=records, run=run))
-                run.scopes_done += 1
+                run.scopes_done += scope in counted
                 run.created, run.updated = totals.created, totals.updated
                 run.unchanged, run.removed = totals.unchanged, totals.removed
                 run.save(
@@ -223,6 +229,7 @@ def _sync_scopes(
                 )
                 if on_progress is not None:
                     on_progress(run)
+    return len(scopes)
 
 
 def _finish(run: SyncRun, state: str, error: str) -> SyncRun:

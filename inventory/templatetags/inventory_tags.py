@@ -2,6 +2,10 @@ from __future__ import annotations
 
 from django import template
 
+from accounts.templatetags.query_links import without_empty
+from inventory.filters import status_label as _status_label
+from inventory.providers import provider_words
+
 register = template.Library()
 
 _STATUS_CLASSES = {
@@ -23,10 +27,16 @@ def status_class(status: str) -> str:
     return _STATUS_CLASSES.get(status, "text-bg-light border")
 
 
+@register.filter
+def status_label(status: str) -> str:
+    """A status in the words of the status filter: "in_use" -> "in use"."""
+    return _status_label(status)
+
+
 @register.simple_tag(takes_context=True)
 def sort_query(context: template.Context, column: str) -> str:
     """The query string that sorts by `column`, or reverses the sort when it is current."""
-    params = context["request"].GET.copy()
+    params = without_empty(context["request"].GET)
     current = params.get("sort", "name")
     params["sort"] = f"-{column}" if current == column else column
     params.pop("page", None)
@@ -51,3 +61,11 @@ def display_value(value: object) -> object:
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     return value
+
+
+@register.filter
+def scope_word(count: int | None, provider: str) -> str:
+    """The provider's word for its sync scopes, agreeing with `count`: "region", "regions",
+    "subscriptions", "projects"."""
+    words = provider_words(provider)
+    return words.scope if count == 1 else words.scopes

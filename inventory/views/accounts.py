@@ -11,25 +11,43 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
 from inventory.clouds import external_id_for
-from inventory.forms import FORMS
+from inventory.forms import FORMS, KeptKeys
 from inventory.models import CloudAccount, Provider
+from inventory.providers import provider_words
 from inventory.selectors import (
     cloud_account_list,
     health_history,
     sync_run_active,
     sync_run_list,
+    sync_runs_active,
 )
 from inventory.services import accounts as services
 from inventory.services.health import connection_check
 
 
 @org_view(Role.VIEWER)
+@vary_on_headers("HX-Request")
 def account_list(request: OrgRequest) -> HttpResponse:
+    """The accounts with their health and sync; while a check or a sync is pending, the
+    table asks again every few seconds (HTMX gets the table only)."""
+    accounts = list(cloud_account_list(organization=request.organization))
+    active = sync_runs_active(organization=request.organization)
+    for account in accounts:
+        account.active_run = active.get(account.pk)
+        if account.active_run is not None:
+            account.active_run.account = account  # for its progress words, no query
+    pending = any(
+        a.active_run is not None or (a.is_active and a.latest_health is None) for a in accounts
+    )
+    template = "inventory/cloudaccount_list.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#accounts"
     return render(
         request,
-        "inventory/cloudaccount_list.html",
+        template,
         {
-            "accounts": cloud_account_list(organization=request.organization),
+            "accounts": accounts,
+            "pending": pending,
             "providers": Provider.choices,
             "can_manage": request.role.allows(Role.ADMIN),
         },
@@ -65,7 +83,10 @@ def account_create(request: OrgRequest) -> HttpResponse:
             request, "inventory/cloudaccount_choose.html", {"providers": Provider.choices}
         )
     form = FORMS[provider](
-        request.POST or None, request.FILES or None, organization=request.organization
+        request.POST or None,
+        request.FILES or None,
+        organization=request.organization,
+        kept_keys=KeptKeys(request.session),
     )
     if request.method == "POST" and form.is_valid():
         account = services.cloud_account_create(
@@ -74,6 +95,7 @@ def account_create(request: OrgRequest) -> HttpResponse:
             **form.account_values(),
             request=request,
         )
+        form.forget_kept_key()
         messages.success(request, f"Added {account.name}. Test its connection below.")
         return redirect("inventory:account_detail", pk=account.pk)
     return render(
@@ -82,6 +104,7 @@ def account_create(request: OrgRequest) -> HttpResponse:
         {
             "form": form,
             "provider": Provider(provider),
+            "words": provider_words(provider),
             "external_id": external_id_for(request.organization),
         },
     )
@@ -98,6 +121,7 @@ def account_edit(request: OrgRequest, pk: int) -> HttpResponse:
         request.FILES or None,
         account=account,
         organization=request.organization,
+        kept_keys=KeptKeys(request.session),
     )
     if request.method == "POST" and form.is_valid():
         services.cloud_account_update(
@@ -105,6 +129,7 @@ def account_edit(request: OrgRequest, pk: int) -> HttpResponse:
             **form.account_values(),
             request=request,
         )
+        form.forget_kept_key()
         messages.success(request, f"Saved {account.name}.")
         return redirect("inventory:account_detail", pk=account.pk)
     return render(
@@ -113,6 +138,7 @@ def account_edit(request: OrgRequest, pk: int) -> HttpResponse:
         {
             "form": form,
             "provider": Provider(account.provider),
+            "words": provider_words(account.provider),
             "account": account,
             "external_id": external_id_for(request.organization),
         },

@@ -28,12 +28,15 @@ from inventory.selectors import (
     saved_view_list,
 )
 from inventory.selectors import resource_list as resource_list_selector
+from inventory.services.saved_views import SavedViewExists, saved_view_save
 from mcloud.exports import csv_lines
 
 LIST_FIELDS = ("id", "name", "resource_id", "type", "provider", "region", "status", "first_seen",
                "last_seen", "deleted_at", "deployment_ref", "tags", "account__name")  # fmt: skip
 FILTER_KEYS = ("q", "provider", "account", "region", "type", "status", "tag", "managed",
                "include_deleted", "sort", "per_page")  # fmt: skip
+ACTIVE_KEYS = FILTER_KEYS[:-2]  # what the phone's "Filters (n)" button counts: not sort, size
+VM_HIDDEN_FILTERS = ("account", "type", "tag", "managed")  # not on the VM list's form
 CSV_COLUMNS = ("provider", "account", "type", "name", "resource_id", "region", "status",
                "tags", "first_seen", "last_seen", "deleted_at", "managed_by")  # fmt: skip
 
@@ -71,13 +74,30 @@ def _render_list(request: OrgRequest, *, vm_only: bool) -> HttpResponse:
     if known is not None:
         paginator.count = known  # from the tallies: no COUNT over every row
     page = paginator.get_page(request.GET.get("page"))
-    context = {"form": form, "page": page, "vm_only": vm_only,
-               "saved_views": saved_view_list(organization=request.organization,
-                                              user=request.user),
-               "query": _query(request.GET)}  # fmt: skip
+    # A refused filter value is left out and said beside its field (none on the VM list's
+    # form for the fields it does not have); the sort's message goes above the table.
+    shown = {
+        name: message
+        for name, message in form.messages()
+        if not (vm_only and name in VM_HIDDEN_FILTERS)
+    }
+    sort_message = shown.pop("sort", "")
+    context = {
+        "form": form,
+        "page": page,
+        "vm_only": vm_only,
+        "saved_views": saved_view_list(organization=request.organization, user=request.user),
+        "query": _query(request.GET),
+        "filter_messages": shown,
+        "filter_fields": [(form[name], message) for name, message in shown.items()],
+        "sort_message": sort_message,
+        "ignored": sum(1 for message in [*shown.values(), sort_message] if message),
+        "active_filters": sum(1 for key in ACTIVE_KEYS if request.GET.get(key)),
+    }
     template = "inventory/resource_list.html"
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
         template += "#results"
+        context["oob"] = True  # the messages beside the filters are swapped in too
     return render(request, template, context)
 
 
@@ -137,22 +157,47 @@ def resource_detail(request: OrgRequest, pk: int) -> HttpResponse:
 
 @org_view(Role.VIEWER)
 @require_POST
+@vary_on_headers("HX-Request")
 def saved_view_create(request: OrgRequest) -> HttpResponse:
+    """Save the current filters under a name. HTMX gets the popover's form back with what is
+    wrong, or asking before an existing view is replaced; the filters are never lost."""
     form = SavedViewForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Give the view a name (80 characters at most).")
-        return redirect("inventory:resource_list")
-    name = form.cleaned_data["name"]
-    shared = form.cleaned_data["shared"] and request.role.allows(Role.MEMBER)
-    query = _query(QueryDict(form.cleaned_data["query"]))
-    SavedView.objects.update_or_create(
-        organization=request.organization,
-        owner=request.user,
-        name=name,
-        defaults={"query": query, "shared": shared},
+    query = _query(QueryDict(request.POST.get("query", "")[:2000]))
+    back = (
+        f"{reverse('inventory:resource_list')}?{query}"
+        if query
+        else reverse("inventory:resource_list")
     )
-    messages.success(request, f"Saved the view {name!r}.")
-    return redirect(f"{reverse('inventory:resource_list')}?{query}")
+    problem = ""
+    if form.is_valid():
+        name = form.cleaned_data["name"]
+        try:
+            saved_view_save(
+                organization=request.organization,
+                owner=request.user,
+                name=name,
+                query=query,
+                shared=form.cleaned_data["shared"] and request.role.allows(Role.MEMBER),
+                replace=form.cleaned_data["replace"],
+            )
+        except SavedViewExists as exists:
+            problem = exists.message
+        else:
+            messages.success(request, f"Saved the view {name!r}.")
+            if request.htmx:
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = back
+                return response
+            return redirect(back)
+    else:
+        problem = " ".join(form.errors.get("name", [])) or "Give the view a name."
+    if not request.htmx:
+        messages.error(request, problem)
+        return redirect(back)
+    return render(request, "inventory/htmx/save_view_form.html", {
+        "name": request.POST.get("name", ""), "shared": bool(request.POST.get("shared")),
+        "problem": problem, "exists": form.is_valid(),
+    })  # fmt: skip
 
 
 @org_view(Role.VIEWER)

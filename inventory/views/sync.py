@@ -5,12 +5,15 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
 from inventory.models import CloudAccount, SyncRun
+from inventory.selectors import sync_run_list
 from inventory.services.sync import sync_run_request
 
 SYNC_FINISHED_EVENT = "syncFinished"  # HTMX event: dashboard tiles refresh on it
@@ -41,7 +44,22 @@ def sync_now(request: OrgRequest, pk: int) -> HttpResponse:
 def sync_run_progress(request: OrgRequest, pk: int) -> HttpResponse:
     """The run's progress; it polls itself until the run is final."""
     run = get_for_org(SyncRun.objects.select_related("account"), request, pk=pk)
-    response = render(request, "inventory/htmx/sync_progress.html", {"run": run})
+    html = render_to_string("inventory/htmx/sync_progress.html", {"run": run}, request)
+    if run.is_final and _on_account_page(request, run):
+        # The account's page: its syncs table and "last synced" follow, out of band.
+        run.account.refresh_from_db(fields=["last_synced_at"])
+        html += render_to_string(
+            "inventory/cloudaccount_detail.html#syncs",
+            {"account": run.account, "runs": sync_run_list(account=run.account),
+             "syncs_oob": True},
+            request,
+        )  # fmt: skip
+    response = HttpResponse(html)
     if run.is_final:
         response["HX-Trigger"] = SYNC_FINISHED_EVENT
     return response
+
+
+def _on_account_page(request: OrgRequest, run: SyncRun) -> bool:
+    page = request.htmx.current_url_abs_path if request.htmx else None
+    return page == reverse("inventory:account_detail", args=[run.account_id])

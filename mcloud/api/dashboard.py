@@ -11,6 +11,7 @@ from django.utils import timezone
 from ninja import Router, Schema
 
 from billing.models import CostData
+from billing.money import round_amount
 from billing.selectors import CostFilters, billing_settings, breakdown, cost_summary
 from inventory.models import CloudAccount, ResourceTally
 from mcloud.api.errors import responses
@@ -85,10 +86,15 @@ def stats(request: HttpRequest) -> dict:
         "resources_by_provider": by["provider"],
         "resources_by_type": by["type"],
         "currency": settings.currency,
-        "month_to_date": summary.month_to_date.amounts if summary else {},
-        "month_to_date_total": summary.total(summary.month_to_date) if summary else None,
-        "forecast_total": summary.total(summary.forecast) if summary else None,
-        "cost_by_provider": {r["key"]: r["total"] for r in providers},
+        # Rounded to the currency's minor unit, as every amount the API answers.
+        "month_to_date": summary.month_to_date.rounded() if summary else {},
+        "month_to_date_total": _rounded(summary.total(summary.month_to_date), settings.currency)
+        if summary
+        else None,
+        "forecast_total": _rounded(summary.total(summary.forecast), settings.currency)
+        if summary
+        else None,
+        "cost_by_provider": {r["key"]: _rounded(r["total"], settings.currency) for r in providers},
         "last_synced_at": max(
             (a.last_synced_at for a in accounts if a.last_synced_at), default=None
         ),
@@ -109,3 +115,7 @@ def stats(request: HttpRequest) -> dict:
             for a in accounts
         ],
     }
+
+
+def _rounded(value: Decimal | None, currency: str) -> Decimal | None:
+    return None if value is None else round_amount(value, currency)

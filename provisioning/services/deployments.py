@@ -174,3 +174,19 @@ def state_force_unlock(*, deployment: Deployment, user: User, request: Any = Non
     if busy:
         raise ActionRefused("A run of this deployment is in progress: its lock is not stale.")
     return was_locked
+
+
+def deployment_archive(
+    *, deployment: Deployment, user: User, archived: bool = True, request: Any = None
+) -> Deployment:
+    """Archive a destroyed deployment (hidden from the list unless asked for), or bring it
+    back. Only a destroyed deployment is archived: one with resources must stay in sight."""
+    if archived and deployment.status != Deployment.Status.DESTROYED:
+        raise ActionRefused("Only a destroyed deployment can be archived: destroy it first.")
+    deployment.archived_at = timezone.now() if archived else None
+    deployment.save(update_fields=["archived_at", "updated_at"])
+    audit_record(
+        organization=deployment.organization, actor=user, target=deployment, request=request,
+        action="deployment.archived" if archived else "deployment.unarchived",
+    )  # fmt: skip
+    return deployment

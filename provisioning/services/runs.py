@@ -135,10 +135,12 @@ def run_approve(
     plan_run: DeploymentRun,
     user: User,
     confirm_name: str | None = None,
+    comment: str = "",
     request: Any = None,
     enqueue: bool = True,
 ) -> DeploymentRun:
-    """Approve a plan awaiting approval: queue an apply of exactly its saved plan file."""
+    """Approve a plan awaiting approval: queue an apply of exactly its saved plan file. The
+    approver's `comment`, if any, is kept on the plan and its apply, for their history."""
     with deployment_for_work(plan_run.deployment) as deployment:
         plan_run = DeploymentRun.objects.select_for_update().get(pk=plan_run.pk)
         plan_run.deployment = deployment
@@ -159,14 +161,14 @@ def run_approve(
         current = DatabaseStateStore(deployment).current_serial()
         if current != plan_run.state_serial:
             raise ActionRefused(stale_message(plan_run.state_serial, current))
-        now = timezone.now()
+        now, comment = timezone.now(), comment.strip()[:500]
         DeploymentRun.objects.filter(pk=plan_run.pk).update(
-            status=Status.APPROVED, approved_by=user, approved_at=now
+            status=Status.APPROVED, approved_by=user, approved_at=now, comment=comment
         )
         run = DeploymentRun.objects.create(
             organization=deployment.organization, deployment=deployment, kind=Kind.APPLY,
             blueprint_version=plan_run.blueprint_version, plan_run=plan_run, started_by=user,
-            approved_by=user, approved_at=now,
+            approved_by=user, approved_at=now, comment=comment,
         )  # fmt: skip
         run.deployment = deployment
         Deployment.objects.filter(pk=deployment.pk).update(last_run=run)
@@ -187,10 +189,12 @@ def stale_message(planned: int | None, current: int | None) -> str:
     )
 
 
-def run_discard(*, run: DeploymentRun, user: User, request: Any = None) -> None:
+def run_discard(*, run: DeploymentRun, user: User, comment: str = "", request: Any = None) -> None:
+    """Throw a plan awaiting approval away, with an optional comment for its history."""
     updated = DeploymentRun.objects.filter(pk=run.pk, status=Status.PLANNED).update(
-        status=Status.DISCARDED, plan_file=None, error=f"Discarded by {user.email}."
-    )
+        status=Status.DISCARDED, plan_file=None, error=f"Discarded by {user.email}.",
+        discarded_by=user, discarded_at=timezone.now(), comment=comment.strip()[:500],
+    )  # fmt: skip
     if not updated:
         raise ActionRefused("Only a plan awaiting approval can be discarded.")
     run_audit(run, "discarded", actor=user, request=request, reason="discarded")
@@ -217,7 +221,7 @@ def run_cancel(*, run: DeploymentRun, user: User, request: Any = None) -> str:
         ):  # fmt: skip
             if run.kind == Kind.APPLY:  # nothing ran: the plan may still be approved
                 DeploymentRun.objects.filter(pk=run.plan_run_id, status=Status.APPROVED).update(
-                    status=Status.PLANNED, approved_by=None, approved_at=None
+                    status=Status.PLANNED, approved_by=None, approved_at=None, comment=""
                 )
             run_audit(run, "cancelled", actor=user, request=request, before_start=True)
             return Status.CANCELLED

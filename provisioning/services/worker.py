@@ -335,15 +335,18 @@ def _planned(run: DeploymentRun, result: PlanResult, store: DatabaseStateStore) 
         return _finish(run, *interrupted, exit_code=result.exit_code)
     if not result.ok:
         return _finish(run, Status.FAILED, _failure(result, store), exit_code=result.exit_code)
-    run.plan_file, run.state_serial = result.plan, result.state_serial
-    run.plan_summary = asdict(result.summary)
+    changes = result.summary.has_changes
+    run.state_serial, run.plan_summary = result.state_serial, asdict(result.summary)
+    if changes:
+        run.plan_file = result.plan
     with transaction.atomic():
         plans_discard_pending(
             deployment=run.deployment, reason=f"superseded by run #{run.pk}",
             user=run.started_by, exclude=run.pk,
         )  # fmt: skip
         run.save(update_fields=["plan_file", "state_serial", "plan_summary"])
-        return _finish(run, Status.PLANNED, "", exit_code=0)
+        # Nothing to apply: the plan finishes as "No changes", with nothing to approve.
+        return _finish(run, Status.PLANNED if changes else Status.NO_CHANGES, "", exit_code=0)
 
 
 def _applied(run: DeploymentRun, result: ApplyResult, store: DatabaseStateStore) -> DeploymentRun:
@@ -363,7 +366,10 @@ def _applied(run: DeploymentRun, result: ApplyResult, store: DatabaseStateStore)
         deployment.save(update_fields=["status", "outputs", "updated_at"])
         finished = _finish(run, Status.APPLIED, "", exit_code=0)
     else:
-        deployment.status = Deployment.Status.FAILED
+        # A cancelled apply may have changed part of the deployment: said as such, not failed.
+        deployment.status = (
+            Deployment.Status.CANCELLED if result.cancelled else Deployment.Status.FAILED
+        )
         deployment.save(update_fields=["status", "updated_at"])
         interrupted = _interrupted(result) or (Status.FAILED, _failure(result, store))
         finished = _finish(run, *interrupted, exit_code=result.exit_code)
@@ -407,6 +413,7 @@ def _finish(
         run.save(update_fields=fields)
     action = {
         Status.PLANNED: "planned",
+        Status.NO_CHANGES: "planned",
         Status.CANCELLED: "cancelled",
         Status.FAILED: "failed",
     }.get(status)
@@ -415,7 +422,7 @@ def _finish(
         action = "destroyed" if destroy else "applied"
     if action:
         data: dict[str, Any] = {"status": status}
-        if status == Status.PLANNED:
+        if status in (Status.PLANNED, Status.NO_CHANGES):
             s = run.plan_summary
             data.update({k: s.get(k, 0) for k in ("create", "update", "replace", "destroy")})
         if status == Status.APPLIED:
@@ -434,6 +441,8 @@ def _closing_line(run: DeploymentRun) -> str:
             f"{s.get('replace', 0)} to replace, {s.get('destroy', 0)} to destroy. "
             "Awaiting approval."
         )
+    if run.status == Status.NO_CHANGES:
+        return "No changes: the infrastructure matches the configuration; nothing to apply."
     if run.status == Status.FAILED:
         return f"Failed: {run.error}"
     return f"{run.get_status_display()}.{' ' + run.error if run.error else ''}"

@@ -32,13 +32,17 @@ def _deployment(request: OrgRequest, pk: int) -> Deployment:
 
 @org_view(Role.VIEWER)
 def deployment_list(request: OrgRequest) -> HttpResponse:
+    """The deployments; archived ones (destroyed and put away) only when asked for."""
     rules = services.provisioning_settings(request.organization)
-    deployments = list(selectors.deployment_list(organization=request.organization))
-    for deployment in deployments:  # the last run's status reads its deployment's lease
+    rows = list(selectors.deployment_list(organization=request.organization))  # one query
+    for deployment in rows:  # the last run's status reads its deployment's lease
         if deployment.last_run is not None:
             deployment.last_run.deployment = deployment
+    show_archived = request.GET.get("archived") == "1"
     return render(request, "provisioning/deployment_list.html", {
-        "deployments": deployments,
+        "deployments": [d for d in rows if show_archived or d.archived_at is None],
+        "show_archived": show_archived,
+        "archived_count": sum(1 for d in rows if d.archived_at is not None),
         "settings_form": ProvisioningSettingsForm(
             initial={"require_second_approver": rules.require_second_approver},
             locked=rules.require_second_approver and request.role != Role.OWNER,
@@ -204,3 +208,31 @@ def deployment_unlock(request: OrgRequest, pk: int) -> HttpResponse:
             request, "Released the state lock." if released else "The state was not locked."
         )
     return redirect("provisioning:deployment_detail", pk=deployment.pk)
+
+
+def _archive(request: OrgRequest, pk: int, *, archived: bool) -> HttpResponse:
+    deployment = _deployment(request, pk)
+    try:
+        services.deployment_archive(
+            deployment=deployment, user=request.user, archived=archived, request=request
+        )
+    except ActionRefused as refused:
+        messages.error(request, refused.message)
+        return redirect("provisioning:deployment_detail", pk=deployment.pk)
+    if archived:
+        messages.success(request, f"Archived {deployment.name}: it is hidden from the list.")
+        return redirect("provisioning:deployment_list")
+    messages.success(request, f"{deployment.name} is back in the list.")
+    return redirect("provisioning:deployment_detail", pk=deployment.pk)
+
+
+@org_view(Role.ADMIN)
+@require_POST
+def deployment_archive(request: OrgRequest, pk: int) -> HttpResponse:
+    return _archive(request, pk, archived=True)
+
+
+@org_view(Role.ADMIN)
+@require_POST
+def deployment_unarchive(request: OrgRequest, pk: int) -> HttpResponse:
+    return _archive(request, pk, archived=False)

@@ -18,7 +18,7 @@ from accounts.exceptions import ActionRefused
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
 from provisioning.models import DeploymentRun
-from provisioning.selectors import LOG_OFFSET_MAX, run_log_rows
+from provisioning.selectors import LOG_OFFSET_MAX, log_init_split, run_history, run_log_rows
 from provisioning.services import runs as services
 from provisioning.services.deployments import provisioning_settings
 from provisioning.services.state import lock_description
@@ -29,8 +29,9 @@ Kind, Status = DeploymentRun.Kind, DeploymentRun.Status
 
 def _run(request: OrgRequest, pk: int, *, log: bool = False) -> DeploymentRun:
     rows = DeploymentRun.objects.select_related(
-        "deployment", "started_by", "approved_by", "plan_run", "blueprint_version__blueprint"
-    ).defer("plan_file", "plan_run__plan_file", "plan_run__log")
+        "deployment", "started_by", "approved_by", "discarded_by", "plan_run",
+        "blueprint_version__blueprint",
+    ).defer("plan_file", "plan_run__plan_file", "plan_run__log")  # fmt: skip
     if not log:
         rows = rows.defer("log")
     return get_for_org(rows, request, pk=pk)
@@ -41,6 +42,7 @@ def _panel_context(request: OrgRequest, run: DeploymentRun) -> dict[str, object]
     same_person = rules.require_second_approver and run.started_by_id == request.user.pk
     return {
         "run": run,
+        "history": run_history(run=run),
         "deployment": run.deployment,
         "can_plan": request.role.allows(Role.MEMBER),
         "can_manage": request.role.allows(Role.ADMIN),
@@ -57,6 +59,7 @@ def run_detail(request: OrgRequest, pk: int) -> HttpResponse:
     run = _run(request, pk, log=True)
     context = _panel_context(request, run)
     context["log_offset"] = len(run.log)
+    context["init_log"], context["rest_log"] = log_init_split(run.log)
     return render(request, "provisioning/run_detail.html", context)
 
 
@@ -104,6 +107,7 @@ def run_approve(request: OrgRequest, pk: int) -> HttpResponse:
             plan_run=plan,
             user=request.user,
             confirm_name=request.POST.get("confirm_name"),
+            comment=request.POST.get("comment", ""),
             request=request,
         )
     except ActionRefused as refused:
@@ -117,7 +121,9 @@ def run_approve(request: OrgRequest, pk: int) -> HttpResponse:
 def run_discard(request: OrgRequest, pk: int) -> HttpResponse:
     run = _run(request, pk)
     try:
-        services.run_discard(run=run, user=request.user, request=request)
+        services.run_discard(
+            run=run, user=request.user, comment=request.POST.get("comment", ""), request=request
+        )
     except ActionRefused as refused:
         messages.error(request, refused.message)
     else:

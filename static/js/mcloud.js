@@ -8,4 +8,44 @@
       event.preventDefault();
     }
   }, true);
+
+  // Fields that belong to one option of a form: <div data-show-if="auth_method=role"> shows
+  // only while the form's auth_method is "role" (without JavaScript every field shows).
+  function applyShowIf(root) {
+    var scope = root && root.querySelectorAll ? root : document;
+    scope.querySelectorAll("[data-show-if]").forEach(function (element) {
+      var form = element.closest("form");
+      var rule = element.getAttribute("data-show-if").split("=");
+      var control = form && form.elements[rule[0]];
+      if (!control) { return; }
+      element.hidden = control.value !== rule[1];
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.form && event.target.form.querySelector("[data-show-if]")) {
+      applyShowIf(event.target.form);
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () { applyShowIf(document); });
+
+  // URLs carry no empty parameters: an HTMX GET (and the URL it pushes) leaves them out...
+  function isEmpty(value) { return value === ""; }
+  document.addEventListener("htmx:configRequest", function (event) {
+    var data = event.detail.formData;
+    if (!event.detail.useUrlParams || !data) { return; }
+    Array.from(new Set(data.keys())).forEach(function (key) {
+      if (data.getAll(key).every(isEmpty)) { data.delete(key); }
+    });
+  });
+  // ...and so does a plain GET form, by disabling its empty fields while it submits.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || !form.elements || (form.getAttribute("method") || "get").toLowerCase() !== "get") { return; }
+    var emptied = Array.from(form.elements).filter(function (field) {
+      return field.name && !field.disabled && field.type !== "submit" && field.value === "";
+    });
+    emptied.forEach(function (field) { field.disabled = true; });
+    window.setTimeout(function () { emptied.forEach(function (field) { field.disabled = false; }); }, 0);
+  });
+  document.addEventListener("htmx:load", function (event) { applyShowIf(event.target); });
 })();

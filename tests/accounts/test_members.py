@@ -28,19 +28,43 @@ def test_it_shows_the_add_form_only_to_admins(login, team):
     assert b"Add a member" not in login(team["bob"]).get(reverse("accounts:member_list")).content
 
 
-def test_an_existing_user_joins_at_once(login, alice, org):
+def test_an_existing_user_is_invited_and_joins_only_on_accepting(login, client, alice, org):
     dora = make_user("dora@example.test")
     response = login(alice).post(
         reverse("accounts:member_add"), {"email": "DORA@example.test", "role": "viewer"}
     )
     assert response.status_code == 302
-    assert Membership.objects.get(organization=org, user=dora).role == Role.VIEWER
-    assert mail.outbox[-1].to == ["dora@example.test"]
-    event = AuditEvent.objects.get(action="member.added")
+    assert not Membership.objects.filter(organization=org, user=dora).exists()
+    assert mail.outbox[-1].to == ["DORA@example.test"]  # as typed: nothing said of accounts
+    event = AuditEvent.objects.get(action="member.invited")
     assert event.organization == org
     assert event.actor == alice
-    assert event.data == {"email": "dora@example.test", "role": "viewer"}
+    assert event.data == {"email": "DORA@example.test", "role": "viewer"}
     assert event.ip_address == "127.0.0.1"
+    link = re.search(r"https?://[^/\s]+(/invitations/\S+)", mail.outbox[-1].body).group(1)
+
+    # Logging in is no consent: she joins when she accepts.
+    client.post(reverse("account_login"), {"login": "dora@example.test", "password": PASSWORD})
+    assert not Membership.objects.filter(organization=org, user=dora).exists()
+    client.post(link)
+    assert Membership.objects.get(organization=org, user=dora).role == Role.VIEWER
+
+
+def test_inviting_an_existing_user_reads_the_same_as_a_new_address(login, alice, org):
+    make_user("dora@example.test")
+    client = login(alice)
+    answers, mails = [], []
+    for email in ("dora@example.test", "nobody@example.test"):
+        response = client.post(
+            reverse("accounts:member_add"), {"email": email, "role": "member"}, follow=True
+        )
+        notes = response.content.decode().split('<div id="messages">')[1].split("</main>")[0]
+        answers.append(notes.split("<h1")[0].replace(email, "EMAIL"))
+        message = mail.outbox[-1]
+        mails.append((message.subject, re.sub(r"/invitations/\S+", "LINK", message.body)))
+    assert "An invitation was sent to EMAIL." in answers[0]
+    assert answers[0] == answers[1]
+    assert mails[0] == mails[1]
 
 
 def test_an_unknown_address_is_invited_and_joins_after_signup(login, client, ada, org):

@@ -25,6 +25,7 @@ def test_a_token_is_shown_once_and_only_its_hash_is_stored(login, bob, org, api)
     page = client.post(
         reverse("accounts:token_list"),
         {"name": "ci", "organization": org.pk, "role": "member", "expires_in_days": "30"},
+        follow=True,  # shown once, after the redirect
     )
     value = re.search(r'id="new-token">(mct_[\w-]+)<', page.content.decode()).group(1)
     token = ApiToken.objects.get()

@@ -47,7 +47,7 @@ def log_in(live_server):
         page.goto(f"{live_server.url}/accounts/login/")
         page.fill("input[name=login]", user.email)
         page.fill("input[name=password]", PASSWORD)
-        page.get_by_role("button", name="Sign In").click()
+        page.get_by_role("button", name="Log in").click()
         page.wait_for_url(f"{live_server.url}/")
 
     return _log_in

@@ -48,14 +48,14 @@ def test_signup_verify_enable_mfa_and_log_in_with_a_code(live_server, page: Page
 
     page.click("#user-menu")
     page.click("#logout-button")
-    expect(page.get_by_role("heading", name="Sign In")).to_be_visible()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
 
     page.fill("input[name=login]", "newcomer@example.test")
     page.fill("input[name=password]", PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Two-Factor Authentication")).to_be_visible()
     page.fill("input[name=code]", _totp(secret))
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="newcomer's organization")).to_be_visible()
 
 
@@ -71,8 +71,8 @@ def test_a_wrong_code_does_not_log_in(live_server, page: Page):
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=login]", "mfa@example.test")
     page.fill("input[name=password]", PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     page.fill("input[name=code]", "000000" if _totp("JBSWY3DPEHPK3PXP") != "000000" else "111111")
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     expect(page.get_by_text("Incorrect code.")).to_be_visible()
     assert "/accounts/2fa/authenticate/" in page.url

@@ -43,7 +43,10 @@ def test_the_page_holds_a_live_partial_per_tile(login, bob, org):
     page = login(bob).get(reverse("home")).content.decode()
     for name in TILES:
         url = reverse("inventory:dashboard_tile", args=[name])
-        assert f'hx-get="{url}" hx-trigger="load, every 60s, syncFinished from:body"' in page
+        assert (
+            f'hx-get="{url}" hx-trigger="load, every 60s, syncFinished from:body delay:1500ms"'
+            in page
+        )
     assert "Sync now" in page
 
 
@@ -179,7 +182,7 @@ def test_the_first_sync_and_failed_ones_refresh_the_tiles_too(login, vera, org, 
     assert "HX-Trigger" not in _poll(client, since)[0]
     bad = client.get(reverse("inventory:dashboard_freshness"), {"since": "2026-13-45T99:00"})
     assert bad.status_code == 200
-    assert 'hx-trigger="every 15s, syncFinished from:body"' in bad.content.decode()
+    assert 'hx-trigger="every 15s, syncFinished from:body delay:1s"' in bad.content.decode()
 
 
 def test_sync_now_queues_every_active_account(

@@ -88,7 +88,8 @@ def test_cancelling_a_running_apply_stops_it_with_consistent_state(org, alice, h
     assert apply.log.rstrip().endswith("[mcloud] Cancelled. Cancelled while Terraform ran.")
     deployment.refresh_from_db()
     assert (deployment.state_lock_id, deployment.lease_token) == ("", "")
-    assert deployment.status == Deployment.Status.FAILED
+    assert deployment.status == Deployment.Status.CANCELLED  # not "Last apply failed"
+    assert deployment.get_status_display() == "Last apply cancelled"
     state = json.loads(DatabaseStateStore(deployment).load())
     greeting = next(r for r in state["resources"] if r["name"] == "greeting")
     assert greeting["instances"][0]["status"] == "tainted"

@@ -82,16 +82,17 @@ def test_it_plans_applies_shows_outputs_and_destroys(deployment, alice, ada):
     assert list(DeploymentState.objects.values_list("version", "serial")) == [(1, 0)]
     assert len(json.loads(DatabaseStateStore(deployment).load())["resources"]) == 2
 
-    # Nothing changed: the next plan says so.
+    # Nothing changed: the next plan says so, and waits for no approval.
     again = planned(deployment, alice)
     assert again.plan_summary["changes"] == []
     assert again.state_serial == 0
+    assert again.status == Status.NO_CHANGES
 
     destroy = planned(deployment, ada, destroy=True)
     assert destroy.kind == DeploymentRun.Kind.DESTROY
     assert (destroy.plan_summary["create"], destroy.plan_summary["destroy"]) == (0, 2)
     again.refresh_from_db()
-    assert again.status == Status.DISCARDED  # superseded by the destroy plan
+    assert again.status == Status.NO_CHANGES  # nothing to supersede
     with pytest.raises(ActionRefused, match="Type the deployment's name, hello-1"):
         run_approve(plan_run=destroy, user=ada, confirm_name="hello", enqueue=False)
     gone = applied(destroy, ada, confirm_name="hello-1")
@@ -104,7 +105,7 @@ def test_it_plans_applies_shows_outputs_and_destroys(deployment, alice, ada):
         "deployment.plan_requested", "deployment.planned",
         "deployment.approved", "deployment.applied",
         "deployment.plan_requested", "deployment.planned",
-        "deployment.discarded", "deployment.plan_requested", "deployment.planned",
+        "deployment.plan_requested", "deployment.planned",
         "deployment.approved", "deployment.destroyed",
     ]  # fmt: skip
     with pytest.raises(ActionRefused, match="nothing to destroy"):
@@ -137,6 +138,10 @@ def test_invalid_hcl_fails_the_plan_with_terraforms_message(org, alice, hello_ve
 
 def test_a_stale_plan_is_refused_before_anything_runs(deployment, alice):
     applied(planned(deployment, alice), alice)
+    # New values, so that the next plans have something to apply (else: "No changes").
+    Deployment.objects.filter(pk=deployment.pk).update(
+        variables={**Deployment.objects.get(pk=deployment.pk).variables, "name": "moon"}
+    )
     old = planned(deployment, alice)
     assert old.state_serial == 0
     # Another apply moves the state on (simulated: a new state version, as Terraform would).
@@ -192,6 +197,9 @@ def test_the_second_person_rule_is_enforced(deployment, org, alice, ada, bob):
         run_approve(plan_run=plan, user=ada, enqueue=False)
     assert applied(plan, alice).status == Status.APPLIED
     provisioning_settings_update(organization=org, require_second_approver=False, user=alice)
+    Deployment.objects.filter(pk=deployment.pk).update(
+        variables={**Deployment.objects.get(pk=deployment.pk).variables, "name": "moon"}
+    )  # something to apply again
     assert applied(planned(deployment, ada), ada).status == Status.APPLIED
 
 

@@ -27,7 +27,7 @@ def test_the_sandbox_step_deploys_hello_and_can_run_twice(org, alice, hello_vers
     assert step(org, alice) == "hello: applied, up to date (4 outputs)"
     assert Deployment.objects.filter(organization=org).count() == 1
     kinds = list(deployment.runs.order_by("pk").values_list("kind", "status"))
-    assert kinds == [("plan", "approved"), ("apply", "applied"), ("plan", "discarded")]
+    assert kinds == [("plan", "approved"), ("apply", "applied"), ("plan", "no_changes")]
     assert DeploymentRun.objects.filter(plan_file__isnull=False).count() == 0
 
 

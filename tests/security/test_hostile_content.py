@@ -149,7 +149,7 @@ def hostile(org, team, login, hello_version) -> dict[str, Any]:
     post("accounts:organization_settings", {"name": f"Acme {SCRIPT}"})
     post("accounts:member_add", {"email": EMAIL, "role": "viewer"})
     post("accounts:token_list", {"name": IMG, "organization": org.pk, "role": "viewer",
-                                 "expires_in_days": "30"}, 200)  # fmt: skip
+                                 "expires_in_days": "30"})  # fmt: skip
     assert ApiToken.objects.filter(name=IMG).exists()  # the page shows the new token's value
     post("billing:budget_create", {"name": SVG, "account": "", "amount": "1", "basis": "actual",
                                    "thresholds": "50", "webhook_url": ""})  # fmt: skip

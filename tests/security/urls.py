@@ -27,6 +27,7 @@ Objects = Mapping[str, Any]
 # Pages outside any organization, or that act on the signed-in user only.
 NOT_ORG_SCOPED = {
     "health",
+    "favicon",
     "accounts:organization_list",
     "accounts:organization_create",
     "accounts:organization_switch",
@@ -81,6 +82,8 @@ KWARGS: dict[str, Callable[[Objects], dict[str, Any]]] = {
     "provisioning:deployment_plan": _pk("pk", "deployment"),
     "provisioning:deployment_destroy": _pk("pk", "deployment"),
     "provisioning:deployment_unlock": _pk("pk", "deployment"),
+    "provisioning:deployment_archive": _pk("pk", "deployment"),
+    "provisioning:deployment_unarchive": _pk("pk", "deployment"),
     "provisioning:run_detail": _pk("pk", "plan"),
     "provisioning:run_log": _pk("pk", "plan"),
     "provisioning:run_panel": _pk("pk", "plan"),
