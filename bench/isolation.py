@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import ROOT, table
-from provisioning.hcl import bundled_blueprints
+from provisioning.blueprint_files import bundled_blueprints
 from provisioning.terraform import (
     InMemoryStateStore,
     RunSpec,

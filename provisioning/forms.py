@@ -13,9 +13,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from inventory.models import CloudAccount
-from provisioning.hcl import BlueprintError, MiB, Variable, files_from_texts, files_from_zip
+from provisioning.blueprint_files import BlueprintError, MiB, files_from_texts, files_from_zip
 from provisioning.models import BlueprintVersion, Deployment, deployment_name_validator
 from provisioning.services.deployments import values_check
+from provisioning.variables import Variable
 
 SECRET_KEPT = "A value is stored. Leave this blank to keep it."
 PASTED = ("main.tf", "variables.tf", "outputs.tf")

@@ -28,7 +28,7 @@ from inventory.models import CloudAccount, TimedRun
 from mcloud.fields import EncryptedJSONField
 from mcloud.leases import lease_is_live
 from provisioning.fields import EncryptedBytesField
-from provisioning.hcl import Variable
+from provisioning.variables import Variable
 
 # The variable a blueprint declares to get the deployment's id (for the mcloud-deployment tag):
 # the app fills it in, the form never shows it.

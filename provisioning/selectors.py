@@ -8,7 +8,13 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Substr
 
 from accounts.models import Organization
-from provisioning.models import Blueprint, Deployment, DeploymentRun, DeploymentState
+from provisioning.models import (
+    Blueprint,
+    Deployment,
+    DeploymentRun,
+    DeploymentState,
+    ProvisioningSettings,
+)
 
 
 def blueprint_list(*, organization: Organization) -> QuerySet[Blueprint]:
@@ -99,3 +105,9 @@ def log_init_split(log: str) -> tuple[str, str]:
         return "", log
     start = log.rfind("\n", 0, start) + 1  # from the start of its line
     return log[start : end + 1], log[:start] + log[end + 1 :]
+
+
+def provisioning_settings(organization: Organization) -> ProvisioningSettings:
+    """The organization's settings row (unsaved defaults when it has none)."""
+    found = ProvisioningSettings.objects.filter(organization=organization).first()
+    return found or ProvisioningSettings(organization=organization)

@@ -46,7 +46,7 @@ from typing import Any
 
 from mcloud.egress.policy import EgressPolicy
 from mcloud.egress.proxy import EgressProxy
-from provisioning.hcl import check_files
+from provisioning.blueprint_files import check_files
 from provisioning.isolation import (
     PLUGINS,
     SAFE_PATH,

@@ -18,8 +18,9 @@ from django.utils.text import slugify
 from accounts.audit import audit_record
 from accounts.models import Membership, Organization, User
 from accounts.roles import Role
-from provisioning.hcl import BlueprintError, bundled_blueprints, check_files, parse_variables
+from provisioning.blueprint_files import BlueprintError, bundled_blueprints, check_files
 from provisioning.models import Blueprint, BlueprintVersion, Cloud
+from provisioning.variables import parse_variables
 
 _CLOUDS = {
     "hashicorp/aws": Cloud.AWS,

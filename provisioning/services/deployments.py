@@ -13,7 +13,6 @@ from accounts.exceptions import ActionRefused
 from accounts.models import Membership, Organization, User
 from accounts.roles import Role
 from inventory.models import CloudAccount
-from provisioning.hcl import validate_values
 from provisioning.models import (
     DEPLOYMENT_ID_VARIABLE,
     BlueprintVersion,
@@ -21,13 +20,10 @@ from provisioning.models import (
     DeploymentRun,
     ProvisioningSettings,
 )
+from provisioning.selectors import provisioning_settings
+from provisioning.services.runs import deployment_for_work, plans_discard_pending
 from provisioning.services.state import DatabaseStateStore, deployment_lease_live
-
-
-def provisioning_settings(organization: Organization) -> ProvisioningSettings:
-    """The organization's settings row (unsaved defaults when it has none)."""
-    found = ProvisioningSettings.objects.filter(organization=organization).first()
-    return found or ProvisioningSettings(organization=organization)
+from provisioning.variable_values import validate_values
 
 
 def provisioning_settings_update(
@@ -131,8 +127,6 @@ def deployment_update(
 ) -> Deployment:
     """New variable values (and account). Plans awaiting approval were made with the old
     values, so they are discarded."""
-    from provisioning.services.runs import deployment_for_work, plans_discard_pending
-
     version = deployment.blueprint_version
     _check_account(version, account)
     plain, secret = split_values(version, values)
@@ -159,8 +153,6 @@ def state_force_unlock(*, deployment: Deployment, user: User, request: Any = Non
     """Release the state lock a dead worker left behind (whether the state was locked). Refused
     while a run holds the lease. A lock of a run whose worker died is released by the recovery
     this request does first (audited as such)."""
-    from provisioning.services.runs import deployment_for_work
-
     was_locked = Deployment.objects.filter(pk=deployment.pk).exclude(state_lock_id="").exists()
     with deployment_for_work(deployment) as deployment:
         busy = deployment_lease_live(deployment)

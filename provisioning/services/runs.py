@@ -33,7 +33,7 @@ from accounts.models import User
 from accounts.roles import Role
 from mcloud.leases import RunKind, row_lock, runs_recover
 from provisioning.models import Deployment, DeploymentRun
-from provisioning.services.deployments import provisioning_settings
+from provisioning.selectors import provisioning_settings
 from provisioning.services.state import DatabaseStateStore
 
 ABANDONED = "Abandoned: the worker running this run stopped before it finished."

@@ -30,7 +30,7 @@ from inventory.models import SyncRun
 from inventory.services.sync import sync_run_request
 from mcloud.clouds.base import CloudError
 from mcloud.leases import LeaseKeeper, LeaseLost, lease_acquire, lease_kept, runs_recover
-from provisioning.hcl import BlueprintError
+from provisioning.blueprint_files import BlueprintError
 from provisioning.models import DEPLOYMENT_ID_VARIABLE, Deployment, DeploymentRun
 from provisioning.services.runs import (
     DEPLOYMENT_RUNS,

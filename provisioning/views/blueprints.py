@@ -11,8 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
 from provisioning import selectors
+from provisioning.blueprint_files import BlueprintError
 from provisioning.forms import BlueprintCreateForm, BlueprintFilesForm
-from provisioning.hcl import BlueprintError
 from provisioning.models import Blueprint
 from provisioning.services import blueprints as services
 

@@ -33,7 +33,7 @@ def _deployment(request: OrgRequest, pk: int) -> Deployment:
 @org_view(Role.VIEWER)
 def deployment_list(request: OrgRequest) -> HttpResponse:
     """The deployments; archived ones (destroyed and put away) only when asked for."""
-    rules = services.provisioning_settings(request.organization)
+    rules = selectors.provisioning_settings(request.organization)
     rows = list(selectors.deployment_list(organization=request.organization))  # one query
     for deployment in rows:  # the last run's status reads its deployment's lease
         if deployment.last_run is not None:
@@ -110,7 +110,7 @@ def deployment_create(request: OrgRequest) -> HttpResponse:
 def deployment_detail(request: OrgRequest, pk: int) -> HttpResponse:
     deployment = _deployment(request, pk)
     runs = selectors.run_list(deployment=deployment)
-    rules = services.provisioning_settings(request.organization)
+    rules = selectors.provisioning_settings(request.organization)
     context = {
         "deployment": deployment,
         "runs": runs,

@@ -18,9 +18,14 @@ from accounts.exceptions import ActionRefused
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
 from provisioning.models import DeploymentRun
-from provisioning.selectors import LOG_OFFSET_MAX, log_init_split, run_history, run_log_rows
+from provisioning.selectors import (
+    LOG_OFFSET_MAX,
+    log_init_split,
+    provisioning_settings,
+    run_history,
+    run_log_rows,
+)
 from provisioning.services import runs as services
-from provisioning.services.deployments import provisioning_settings
 from provisioning.services.state import lock_description
 
 RUN_FINISHED_EVENT = "runFinished"

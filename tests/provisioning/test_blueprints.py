@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from provisioning import hcl
+from provisioning import blueprint_files
 from provisioning.models import Blueprint, BlueprintVersion
 from provisioning.services import blueprints as services
 from tests.provisioning.conftest import applied, make_deployment, planned
@@ -49,11 +49,11 @@ def test_the_bundled_blueprints_are_in_the_database_for_everyone(hello_version):
 
 def test_a_bundled_blueprint_gets_a_version_when_its_files_change(hello_version, monkeypatch):
     assert services.blueprint_sync_bundled() == []  # unchanged: nothing new
-    original = hcl.bundled_blueprints()
+    original = blueprint_files.bundled_blueprints()
 
     def changed():
         return [
-            hcl.BundledBlueprint(b.slug, b.name, b.description,
+            blueprint_files.BundledBlueprint(b.slug, b.name, b.description,
                                  {**b.files, "extra.tf": "# more\n"} if b.slug == "hello"
                                  else b.files)
             for b in original
@@ -162,7 +162,7 @@ def test_blueprint_pages_show_files_escaped_and_read_only(login, vera, alice, or
 def test_bundled_blueprints_cannot_be_replaced_by_an_organization(login, ada, hello_version):
     response = login(ada).get(url("blueprint_upload", hello_version.blueprint_id))
     assert response.status_code == 404  # not the organization's own
-    with pytest.raises(hcl.BlueprintError, match="Bundled blueprints"):
+    with pytest.raises(blueprint_files.BlueprintError, match="Bundled blueprints"):
         services.blueprint_version_add(blueprint=hello_version.blueprint, files={"main.tf": MAIN},
                                        user=ada)  # fmt: skip
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioning.hcl import bundled_blueprints
+from provisioning.blueprint_files import bundled_blueprints
 from provisioning.lifeline import Lifeline
 from provisioning.terraform import InMemoryStateStore, RunSpec, TerraformConfig, TerraformRun
 from tests.processes import ROOT, process_running, process_started

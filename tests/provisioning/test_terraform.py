@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from provisioning.hcl import BlueprintError, bundled_blueprints
+from provisioning.blueprint_files import BlueprintError, bundled_blueprints
 from provisioning.state_server import StateServer
 from provisioning.terraform import (
     SAFE_PATH,

@@ -8,16 +8,15 @@ import zipfile
 
 import pytest
 
-from provisioning.hcl import (
+from provisioning.blueprint_files import (
     BlueprintError,
-    Variable,
     bundled_blueprints,
     check_files,
     files_from_texts,
     files_from_zip,
-    parse_variables,
-    validate_values,
 )
+from provisioning.variable_values import validate_values
+from provisioning.variables import Variable, parse_variables
 
 MAIN = 'resource "null_resource" "x" {}\n'
 
