@@ -7,10 +7,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from billing.models import BudgetAlert, CostData
 from billing.selectors import (
@@ -100,9 +98,9 @@ def resource_cost(request: HttpRequest, resource: Any) -> dict[str, Any] | None:
 
 
 def import_after_sync(account: CloudAccount, run: Any) -> None:
-    transaction.on_commit(
-        lambda: async_task("billing.tasks.import_account_costs", account.pk, group="cost-imports")
-    )
+    from billing.services.imports import cost_import_queue
+
+    cost_import_queue(account=account)
 
 
 def sandbox_costs(organization: Any, owner: Any) -> str:

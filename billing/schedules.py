@@ -6,6 +6,8 @@ from typing import Any
 
 from django_q.models import Schedule
 
+from billing.tasks import IMPORT_ALL_COSTS
+
 COST_IMPORTS = "billing: daily cost import"
 # Dead imports are recovered with every other kind of run (inventory's schedule).
 OBSOLETE = ["billing: recover abandoned imports"]
@@ -15,7 +17,7 @@ def ensure_schedules(**kwargs: Any) -> None:
     Schedule.objects.update_or_create(
         name=COST_IMPORTS,
         defaults={
-            "func": "billing.tasks.import_all_costs",
+            "func": IMPORT_ALL_COSTS.path,
             "schedule_type": Schedule.DAILY,
             "repeats": -1,
         },

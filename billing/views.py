@@ -160,9 +160,7 @@ def export(request: OrgRequest) -> StreamingHttpResponse:
 @org_view(Role.MEMBER)
 @require_POST
 def import_now(request: OrgRequest) -> HttpResponse:
-    accounts = CloudAccount.objects.filter(
-        organization=request.organization, enabled=True, paused_at__isnull=True
-    )
+    accounts = CloudAccount.objects.active().filter(organization=request.organization)
     busy = [a.name for a in accounts if cost_import_queue(account=a) is not None]
     messages.info(request, f"Importing the costs of {len(accounts) - len(busy)} account(s).")
     for name in busy:

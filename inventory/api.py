@@ -319,9 +319,7 @@ def _queue(request: HttpRequest, account: CloudAccount) -> SyncRun:
     auth=role_auth(Role.MEMBER),
 )
 def sync_all(request: HttpRequest) -> Status:
-    accounts = CloudAccount.objects.filter(
-        organization=request.organization, enabled=True, paused_at__isnull=True
-    )
+    accounts = CloudAccount.objects.active().filter(organization=request.organization)
     return Status(202, [_queue(request, account) for account in accounts])
 
 

@@ -32,6 +32,12 @@ def default_sync_interval() -> int:
     return settings.SYNC_DEFAULT_INTERVAL_MINUTES
 
 
+class CloudAccountQuerySet(models.QuerySet["CloudAccount"]):
+    def active(self) -> CloudAccountQuerySet:
+        """Checked, synced and imported: enabled and not paused (`CloudAccount.is_active`)."""
+        return self.filter(enabled=True, paused_at__isnull=True)
+
+
 class CloudAccount(models.Model):
     """An organization's connection to one AWS account, Azure tenant or GCP service account.
 
@@ -72,6 +78,8 @@ class CloudAccount(models.Model):
     # The sync lease (mcloud.leases): one sync per account, across every worker on every host.
     lease_token = models.CharField(max_length=32, blank=True, editable=False)
     lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = CloudAccountQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

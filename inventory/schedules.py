@@ -11,6 +11,7 @@ from django.conf import settings
 from django_q.models import Schedule
 
 from inventory.models import CloudAccount
+from inventory.tasks import CHECK_ALL_ACCOUNTS, RECOVER_ABANDONED_RUNS, SYNC_ACCOUNT
 
 HEALTH_CHECKS = "inventory: provider health checks"
 # Runs of every kind (syncs, cost imports, Terraform runs) whose worker died. Requests for work
@@ -26,9 +27,8 @@ def _sync_name(account_id: int) -> str:
 def ensure_schedules(**kwargs: Any) -> None:
     """Create or update the app-wide schedules (run after every `migrate`)."""
     for name, func, minutes in (
-        (HEALTH_CHECKS, "inventory.tasks.check_all_accounts",
-         settings.HEALTH_CHECK_INTERVAL_MINUTES),
-        (RECOVER_RUNS, "inventory.tasks.recover_abandoned_runs", 1),
+        (HEALTH_CHECKS, CHECK_ALL_ACCOUNTS.path, settings.HEALTH_CHECK_INTERVAL_MINUTES),
+        (RECOVER_RUNS, RECOVER_ABANDONED_RUNS.path, 1),
     ):  # fmt: skip
         Schedule.objects.update_or_create(
             name=name,
@@ -46,7 +46,7 @@ def account_schedule_update(account: CloudAccount) -> None:
     Schedule.objects.update_or_create(
         name=_sync_name(account.pk),
         defaults={
-            "func": "inventory.tasks.sync_account",
+            "func": SYNC_ACCOUNT.path,
             "args": repr((account.pk,)),
             "schedule_type": Schedule.MINUTES,
             "minutes": account.sync_interval_minutes,

@@ -1,42 +1,48 @@
-"""django-q2 tasks. They receive ids only (never credentials) and call a service."""
+"""django-q2 tasks of the inventory. They receive ids only (never credentials) and call a
+service; each is followed by its `Task`, the one name the rest of the code queues it by.
+
+Services are imported inside the tasks: the services that queue these tasks import this module.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from django.utils import timezone
-from django_q.tasks import async_task
 
-from inventory.extensions import SYNC_FOLLOWUPS
 from inventory.models import CloudAccount, ProviderHealth, SyncRun
-from inventory.services.health import connection_check
-from inventory.services.sync import cloud_account_sync
-from mcloud.leases import runs_recover_all
-
-
-def check_all_accounts() -> int:
-    """Scheduled: queue one health check per enabled, unpaused account."""
-    ids = list(
-        CloudAccount.objects.filter(enabled=True, paused_at__isnull=True).values_list(
-            "pk", flat=True
-        )
-    )
-    for account_id in ids:
-        async_task("inventory.tasks.check_account", account_id, group="health-checks")
-    return len(ids)
+from mcloud.background import Task
 
 
 def check_account(account_id: int) -> str | None:
+    from inventory.services.health import connection_check
+
     account = _active_account(account_id)
     if account is None:  # deleted, disabled or paused since it was queued
         return None
     return connection_check(account=account, trigger=ProviderHealth.Trigger.SCHEDULED).status
 
 
+CHECK_ACCOUNT = Task.of(check_account, group="health-checks")
+
+
+def check_all_accounts() -> int:
+    """Scheduled: queue one health check per enabled, unpaused account."""
+    ids = list(CloudAccount.objects.active().values_list("pk", flat=True))
+    for account_id in ids:
+        CHECK_ACCOUNT.enqueue(account_id)
+    return len(ids)
+
+
+CHECK_ALL_ACCOUNTS = Task.of(check_all_accounts)
+
+
 def sync_account(account_id: int, trigger: str = SyncRun.Trigger.SCHEDULED) -> str | None:
     """Scheduled per account. A scheduled sync that comes less than half an interval after
     the last one (a schedule made at the account's creation fires at once, right after the
     first sync of a sandbox or a "Sync now") is skipped: nothing can have changed enough."""
+    from inventory.services.sync import cloud_account_sync
+
     account = _active_account(account_id)
     if account is None:
         return None
@@ -48,8 +54,14 @@ def sync_account(account_id: int, trigger: str = SyncRun.Trigger.SCHEDULED) -> s
     return run.status if run else "skipped: another sync was running"
 
 
+SYNC_ACCOUNT = Task.of(sync_account, group="syncs")
+
+
 def sync_run(run_id: int) -> str | None:
     """Carry out a queued run (from "Sync now")."""
+    from inventory.extensions import SYNC_FOLLOWUPS
+    from inventory.services.sync import cloud_account_sync
+
     run = SyncRun.objects.select_related("account__organization").filter(pk=run_id).first()
     if run is None or run.status != SyncRun.State.QUEUED:
         return None
@@ -64,18 +76,18 @@ def sync_run(run_id: int) -> str | None:
     return finished.status if finished else None
 
 
+SYNC_RUN = Task.of(sync_run, group="syncs")
+
+
 def recover_abandoned_runs() -> int:
     """Scheduled, as a backstop to the recovery every request for work does first: runs of
     every kind (syncs, cost imports, Terraform runs) whose worker died are marked failed."""
+    from mcloud.leases import runs_recover_all
+
     return runs_recover_all()
 
 
-def _active_account(account_id: int) -> CloudAccount | None:
-    return (
-        CloudAccount.objects.filter(pk=account_id, enabled=True, paused_at__isnull=True)
-        .select_related("organization")
-        .first()
-    )
+RECOVER_ABANDONED_RUNS = Task.of(recover_abandoned_runs)
 
 
 def finish_sandbox(organization_id: int, owner_id: int) -> list[str]:
@@ -86,3 +98,12 @@ def finish_sandbox(organization_id: int, owner_id: int) -> list[str]:
     organization = Organization.objects.get(pk=organization_id)
     owner = User.objects.get(pk=owner_id)
     return [step(organization, owner) for step in SANDBOX_STEPS.values()]
+
+
+FINISH_SANDBOX = Task.of(finish_sandbox)
+
+
+def _active_account(account_id: int) -> CloudAccount | None:
+    return (
+        CloudAccount.objects.active().filter(pk=account_id).select_related("organization").first()
+    )

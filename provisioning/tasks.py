@@ -1,11 +1,17 @@
-"""django-q2 tasks. They receive ids only (never values or credentials) and call a service."""
+"""django-q2 tasks. They receive ids only (never values or credentials) and call a service;
+each is followed by its `Task`. The worker is imported inside: the services queue the task."""
 
 from __future__ import annotations
 
-from provisioning.services.worker import run_execute as _run_execute
+from mcloud.background import Task
 
 
 def run_execute(run_id: int) -> str | None:
     """Carry out a queued plan, destroy plan or apply."""
-    run = _run_execute(run_id=run_id)
+    from provisioning.services.worker import run_execute as execute
+
+    run = execute(run_id=run_id)
     return run.status if run is not None else None
+
+
+RUN_EXECUTE = Task.of(run_execute, group="provisioning")

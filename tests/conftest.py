@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -59,6 +60,18 @@ def _health_is_not_timed(settings) -> None:
     """A real call's duration depends on the machine: tests that check "degraded" set the
     threshold themselves (and make the provider slow); others never see it by chance."""
     settings.HEALTH_DEGRADED_MS = 600_000
+
+
+@pytest.fixture
+def scheduled(django_capture_on_commit_callbacks) -> Callable[..., Any]:
+    """Run a scheduled task as a q2 worker does: outside any transaction, so what it queues
+    is queued at once (the test's transaction would hold it until the end)."""
+
+    def run(task: Callable[..., Any], *args: Any) -> Any:
+        with django_capture_on_commit_callbacks(execute=True):
+            return task(*args)
+
+    return run
 
 
 @pytest.fixture

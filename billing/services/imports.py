@@ -14,18 +14,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import date, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Max, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from accounts.audit import audit_record
 from billing.models import CostDaily, CostData, CostImportLease, CostResourceMonth, ImportRun
 from billing.services.budgets import budgets_evaluate
+from billing.tasks import IMPORT_ACCOUNT_COSTS
 from inventory.clouds import adapter_for
 from inventory.models import CloudAccount
 from mcloud.clouds.base import CloudError, CostRecord
@@ -114,9 +113,7 @@ def cost_import_queue(*, account: CloudAccount) -> ImportRun | None:
         lease = running.account.cost_import_lease
         if lease_is_live(lease.lease_until, lease.lease_token, running.lease_token):
             return running
-    transaction.on_commit(
-        partial(async_task, "billing.tasks.import_account_costs", account.pk, group="cost-imports")
-    )
+    IMPORT_ACCOUNT_COSTS.enqueue(account.pk)
     return None
 
 

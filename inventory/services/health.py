@@ -19,6 +19,7 @@ from accounts.audit import audit_record
 from inventory.clouds import adapter_for
 from inventory.models import CloudAccount, HealthStatus, ProviderHealth
 from inventory.services.accounts import account_admin_emails, cloud_account_pause
+from inventory.tasks import CHECK_ACCOUNT
 from mcloud.clouds.base import CloudError
 
 logger = logging.getLogger(__name__)
@@ -119,3 +120,8 @@ def _notify_paused(account: CloudAccount, reason: str) -> None:
     subject = render_to_string("inventory/email/account_paused_subject.txt", context).strip()
     body = render_to_string("inventory/email/account_paused_message.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+
+
+def connection_check_request(*, account: CloudAccount) -> None:
+    """Have a worker check the account's connection (after the transaction commits)."""
+    CHECK_ACCOUNT.enqueue(account.pk)

@@ -11,8 +11,9 @@ from accounts.services import organization_create
 from inventory.models import CloudAccount, Provider, ProviderHealth, SyncRun
 from inventory.sandbox import sandbox_config, sandbox_description
 from inventory.schedules import account_schedule_update
-from inventory.services.health import connection_check
-from inventory.services.sync import cloud_account_sync
+from inventory.services.health import connection_check, connection_check_request
+from inventory.services.sync import cloud_account_sync, sync_run_request
+from inventory.tasks import FINISH_SANDBOX
 from mcloud.clouds.base import CloudError
 
 SANDBOX_ACCOUNTS = {
@@ -70,3 +71,12 @@ def sandbox_sync(*, organization: Organization) -> list[SyncRun]:
         if run is not None:
             runs.append(run)
     return runs
+
+
+def sandbox_start(*, organization: Organization, owner: User) -> None:
+    """Have the workers bring a freshly loaded sandbox to life: check and sync each account,
+    then the steps other apps add (three months of costs, the hello deployment)."""
+    for account in CloudAccount.objects.filter(organization=organization, is_sandbox=True):
+        sync_run_request(account=account, trigger=SyncRun.Trigger.SANDBOX, requested_by=owner)
+        connection_check_request(account=account)
+    FINISH_SANDBOX.enqueue(organization.pk, owner.pk)

@@ -17,12 +17,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from accounts.audit import audit_record
 from accounts.models import User
@@ -30,6 +28,7 @@ from inventory.clouds import adapter_for
 from inventory.models import CloudAccount, SyncRun
 from inventory.providers import counted_scopes, provider_words
 from inventory.services.ingest import Counts, ingest_scope
+from inventory.tasks import SYNC_RUN
 from mcloud.clouds.base import CloudError, ResourceRecord
 from mcloud.leases import (
     Lease,
@@ -110,8 +109,7 @@ def sync_run_request(
             requested_by=requested_by,
         )
         if enqueue:
-            transaction.on_commit(partial(async_task, "inventory.tasks.sync_run", run.pk,
-                                          group="syncs"))  # fmt: skip
+            SYNC_RUN.enqueue(run.pk)
     return run, True
 
 

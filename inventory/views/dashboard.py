@@ -65,8 +65,7 @@ def dashboard_freshness(request: OrgRequest) -> HttpResponse:
 def dashboard_sync(request: OrgRequest) -> HttpResponse:
     """Sync every active account of the organization now; the progress of each shows live."""
     runs = []
-    for account in CloudAccount.objects.filter(organization=request.organization, enabled=True,
-                                               paused_at__isnull=True):  # fmt: skip
+    for account in CloudAccount.objects.active().filter(organization=request.organization):
         run, _ = sync_run_request(
             account=account, trigger=SyncRun.Trigger.MANUAL, requested_by=request.user
         )

@@ -25,7 +25,6 @@ from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from accounts.audit import audit_record
 from accounts.exceptions import ActionRefused
@@ -35,6 +34,7 @@ from mcloud.leases import RunKind, row_lock, runs_recover
 from provisioning.models import Deployment, DeploymentRun
 from provisioning.selectors import provisioning_settings
 from provisioning.services.state import DatabaseStateStore
+from provisioning.tasks import RUN_EXECUTE
 
 ABANDONED = "Abandoned: the worker running this run stopped before it finished."
 NEVER_STARTED = "No worker started this run in time."
@@ -62,9 +62,7 @@ def run_audit(
 
 
 def _enqueue(run: DeploymentRun) -> None:
-    transaction.on_commit(
-        lambda: async_task("provisioning.tasks.run_execute", run.pk, group="provisioning")
-    )
+    RUN_EXECUTE.enqueue(run.pk)
 
 
 @contextmanager

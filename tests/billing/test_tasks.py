@@ -50,7 +50,7 @@ def test_the_daily_import_and_the_recovery_are_scheduled():
     assert not Schedule.objects.filter(func__contains="recover_abandoned_imports").exists()
 
 
-def test_the_daily_import_covers_every_enabled_unpaused_account(aws, org, other_org):
+def test_the_daily_import_covers_every_enabled_unpaused_account(aws, org, other_org, scheduled):
     mine = aws_account(org, aws.create_user_key("billing"))
     theirs = aws_account(other_org, aws.create_user_key("other"), name="theirs")
     off = aws_account(org, aws.create_user_key("off"), name="off")
@@ -59,7 +59,7 @@ def test_the_daily_import_covers_every_enabled_unpaused_account(aws, org, other_
     paused = aws_account(org, aws.create_user_key("paused"), name="paused")
     paused.paused_at = timezone.now()
     paused.save()
-    assert import_all_costs() == 2
+    assert scheduled(import_all_costs) == 2
     assert set(ImportRun.objects.values_list("account", "status")) == {
         (mine.pk, ImportRun.State.SUCCEEDED),
         (theirs.pk, ImportRun.State.SUCCEEDED),

@@ -22,13 +22,13 @@ def test_the_schedule_exists_with_the_interval_setting(settings):
     assert schedule.minutes == settings.HEALTH_CHECK_INTERVAL_MINUTES == 5
 
 
-def test_scheduled_checks_cover_every_enabled_unpaused_account(aws, org, other_org):
+def test_scheduled_checks_cover_every_enabled_unpaused_account(aws, org, other_org, scheduled):
     good = aws_account(org, aws.create_user_key("reader"))
     other = aws_account(other_org, aws.create_user_key("other"), name="aws-other")
     disabled = aws_account(org, aws.create_user_key("off"), name="aws-off")
     disabled.enabled = False
     disabled.save()
-    assert check_all_accounts() == 2  # q2 runs the queued checks inline in tests
+    assert scheduled(check_all_accounts) == 2  # q2 runs the queued checks inline in tests
     assert ProviderHealth.objects.get(account=good).trigger == ProviderHealth.Trigger.SCHEDULED
     assert ProviderHealth.objects.get(account=other).status == HealthStatus.HEALTHY
     assert not ProviderHealth.objects.filter(account=disabled).exists()
@@ -37,11 +37,11 @@ def test_scheduled_checks_cover_every_enabled_unpaused_account(aws, org, other_o
 
 
 def test_an_account_failing_five_times_in_a_row_is_paused_and_admins_hear_once(
-    aws, org, alice, ada, bob, django_capture_on_commit_callbacks
+    aws, org, alice, ada, bob, django_capture_on_commit_callbacks, scheduled
 ):
     account = aws_account(org, ("AKIAUNKNOWNKEY000000", "nope"))
     for _ in range(4):
-        check_all_accounts()
+        scheduled(check_all_accounts)
     account.refresh_from_db()
     assert account.consecutive_failures == 4
     assert not account.is_paused
@@ -64,10 +64,10 @@ def test_an_account_failing_five_times_in_a_row_is_paused_and_admins_hear_once(
     assert AuditEvent.objects.filter(action="cloud_account.paused").count() == 1
 
 
-def test_the_page_says_why_and_resume_clears_the_pause(aws, org, login, ada):
+def test_the_page_says_why_and_resume_clears_the_pause(aws, org, login, ada, scheduled):
     account = aws_account(org, ("AKIAUNKNOWNKEY000000", "nope"))
     for _ in range(5):
-        check_all_accounts()
+        scheduled(check_all_accounts)
     client = login(ada)
     page = client.get(reverse("inventory:account_detail", args=[account.pk])).content.decode()
     assert "Paused after 5 failed checks in a row" in page

@@ -128,13 +128,13 @@ def test_totp_seeds_are_encrypted_and_rotated(alice, settings):
     assert Fernet(new_key).decrypt(rotated.encode()) == b"JBSWY3DPEHPK3PXP"
 
 
-def test_tasks_receive_ids_not_credentials(aws, org):
+def test_tasks_receive_ids_not_credentials(aws, org, scheduled):
     from django_q.models import OrmQ, Task
 
     from inventory.tasks import check_all_accounts
 
     account = aws_account(org, ("AKIAUNKNOWNKEY000000", AWS_SECRET))
-    check_all_accounts()
+    scheduled(check_all_accounts)
     stored = [str(t.args) + str(t.kwargs) + str(t.result) for t in Task.objects.all()]
     stored += [str(q.payload) for q in OrmQ.objects.all()]
     assert any(str(account.pk) in s for s in stored)
