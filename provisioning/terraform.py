@@ -25,7 +25,6 @@ a `TerraformConfig` from its settings and implements a `StateStore` of its own.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -37,10 +36,8 @@ import sys
 import tempfile
 import threading
 import time
-import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,22 +45,30 @@ from mcloud.egress.policy import EgressPolicy
 from mcloud.egress.proxy import EgressProxy
 from provisioning.blueprint_files import check_files
 from provisioning.isolation import (
-    PLUGINS,
     SAFE_PATH,
-    STATE_PORT,
     IsolationUnavailable,
     Limits,
     Sandbox,
     real_terraform,
 )
 from provisioning.lifeline import Lifeline
-from provisioning.processes import MemFile, Process, pump, start_gated, write_private
+from provisioning.processes import MemFile, Process, pump, start_gated
+from provisioning.run_directory import RunDirectory, run_environment, run_secrets
 from provisioning.state_server import (
     InMemoryStateStore,
     StateLock,
     StateServer,
     StateStore,
     state_serial,
+)
+from provisioning.terraform_types import (
+    ApplyResult,
+    PlanResult,
+    PlanSummary,
+    RunSpec,
+    TerraformConfig,
+    TerraformError,
+    plan_state_serial,
 )
 
 __all__ = [
@@ -86,110 +91,13 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-BACKEND_FILE = "_mcloud_backend.tf"
-TFVARS_FILE = "terraform.tfvars.json"
 NOT_STARTED = -signal.SIGINT  # exit code of a step that a cancel or timeout kept from starting
-_RESERVED_ENV = re.compile(
-    r"TF_\w*|HOME|PATH|TMPDIR|USER|CHECKPOINT_DISABLE|(HTTPS?|NO)_PROXY", re.IGNORECASE
-)
 # Terraform 1.0.3's http backend logs each request on stderr even without TF_LOG.
 _BACKEND_NOISE = re.compile(r"\d{4}/\d\d/\d\d [\d:]{8} \[DEBUG\] [A-Z]+ http://127\.0\.0\.1:\d+/")
 STALE_NO_STATE = (
     "[mcloud] Refused to apply a stale plan: it was made before the deployment had any state,"
     " and state has been saved since. Plan again."
 )
-_MIN_MASKED = 4  # shorter secrets would mask ordinary words
-
-
-class TerraformError(Exception):
-    """Terraform cannot run here at all (missing binary or plugins, bad arguments)."""
-
-
-@dataclass(frozen=True)
-class TerraformConfig:
-    binary: str  # a path, or a name looked up next to the running Python, then on PATH
-    plugin_dir: str | os.PathLike[str]
-    timeout: float = 3600  # seconds for one plan() or apply(), all its steps together
-    cancel_grace: float = 10  # seconds between SIGINT, SIGTERM and SIGKILL
-    isolated: bool = True  # each step in a sandbox (see `provisioning.isolation`)
-    limits: Limits = field(default_factory=Limits)
-    egress_allow: frozenset[str] = frozenset()  # host:port pairs a run may reach although private
-    work_dir: str | None = None  # where run directories go (None: the system's temporary dir)
-
-
-@dataclass
-class RunSpec:
-    files: dict[str, str]  # the blueprint: relative path -> text
-    variables: dict[str, Any] = field(default_factory=dict)
-    sensitive: set[str] = field(default_factory=set)  # names whose values are secret
-    env: dict[str, str] = field(default_factory=dict)  # cloud credentials: AWS_*, ARM_*, ...
-    egress: bool = False  # a cloud run: it may leave through the egress proxy
-
-
-@dataclass
-class PlanSummary:
-    create: int = 0
-    update: int = 0
-    replace: int = 0
-    destroy: int = 0
-    changes: list[dict[str, Any]] = field(default_factory=list)  # address, type, actions
-    outputs: list[str] = field(default_factory=list)  # outputs whose value changes
-
-    @property
-    def has_changes(self) -> bool:
-        """Whether applying would do anything (new output values alone are worth an apply)."""
-        return bool(self.changes or self.outputs)
-
-    @classmethod
-    def from_plan_json(cls, doc: dict[str, Any]) -> PlanSummary:
-        summary = cls()
-        for change in doc.get("resource_changes") or []:
-            actions = list((change.get("change") or {}).get("actions") or [])
-            if actions in (["no-op"], ["read"]):
-                continue
-            if actions == ["create"]:
-                summary.create += 1
-            elif actions == ["update"]:
-                summary.update += 1
-            elif actions == ["delete"]:
-                summary.destroy += 1
-            elif sorted(actions) == ["create", "delete"]:
-                summary.replace += 1
-            summary.changes.append(
-                {"address": change.get("address"), "type": change.get("type"), "actions": actions}
-            )
-        for name, change in (doc.get("output_changes") or {}).items():
-            if (change or {}).get("actions") != ["no-op"]:
-                summary.outputs.append(name)
-        return summary
-
-
-@dataclass
-class PlanResult:
-    exit_code: int
-    plan: bytes | None  # the plan file; holds variable values and state: store it encrypted
-    summary: PlanSummary
-    state_serial: int | None  # the state serial the plan was made against
-    cancelled: bool = False
-    timed_out: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0 and self.plan is not None
-
-
-@dataclass
-class ApplyResult:
-    exit_code: int
-    outputs: dict[str, dict[str, Any]]  # name -> value, sensitive, type
-    cancelled: bool = False
-    timed_out: bool = False
-    # State that Terraform could not save and neither could we: the caller must keep it.
-    unsaved_state: bytes | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0
 
 
 def find_terraform(binary: str = "terraform") -> str:
@@ -210,15 +118,6 @@ def find_terraform(binary: str = "terraform") -> str:
         f"Terraform ({binary}) was not found beside {sys.executable} nor on PATH: "
         "run bin/install-terraform, or set TERRAFORM_BIN."
     )
-
-
-def plan_state_serial(plan: bytes) -> int | None:
-    """The serial of the state snapshot inside a plan file: what Terraform checks on apply."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(plan)) as archive:
-            return state_serial(archive.read("tfstate"))
-    except (zipfile.BadZipFile, KeyError):
-        return None
 
 
 class TerraformRun:
@@ -346,7 +245,7 @@ class TerraformRun:
         return ApplyResult(code, outputs, self._cancelled, self._timed_out, unsaved)
 
     @contextmanager
-    def _session(self, spec: RunSpec, *, with_variables: bool) -> Iterator[_Session]:
+    def _session(self, spec: RunSpec, *, with_variables: bool) -> Iterator[RunDirectory]:
         self._timed_out = False
         self._deadline = time.monotonic() + self.config.timeout
         sandbox = self._sandbox
@@ -361,11 +260,11 @@ class TerraformRun:
             if egress:
                 policy = EgressPolicy(self.config.egress_allow)
                 stack.enter_context(EgressProxy(policy, root / "egress.sock", self._refused))
-            session = _Session(root, self._plugin_dir, server, lifeline, sandbox, egress)
+            session = RunDirectory(root, self._plugin_dir, server, lifeline, sandbox, egress)
             stack.callback(session.close_memfiles)
             session.write_files(spec, with_variables=with_variables)
-            session.env = _environment(spec, session, with_variables=with_variables)
-            session.secrets = _secrets(spec, server)
+            session.env = run_environment(spec, session, with_variables=with_variables)
+            session.secrets = run_secrets(spec, server)
             if sandbox:
                 try:
                     sandbox.prepare(root)
@@ -373,7 +272,7 @@ class TerraformRun:
                     raise TerraformError(str(error)) from error
             yield session
 
-    def _step(self, session: _Session, *args: str, stdout: MemFile | None = None) -> int:
+    def _step(self, session: RunDirectory, *args: str, stdout: MemFile | None = None) -> int:
         """Run one Terraform command to its end; its exit code (negative: killed by a signal).
 
         With `stdout`, the command's output goes to that memory file and only stderr is shown.
@@ -413,7 +312,9 @@ class TerraformRun:
             if not reader.is_alive():  # else a leftover holds the pipe: closing would block
                 stream.close()
 
-    def _start(self, session: _Session, args: tuple[str, ...], stdout: MemFile | None) -> Process:
+    def _start(
+        self, session: RunDirectory, args: tuple[str, ...], stdout: MemFile | None
+    ) -> Process:
         fd = stdout.fd if stdout else None
         if session.sandbox is None:
             return start_gated(
@@ -435,7 +336,9 @@ class TerraformRun:
                     os.close(end)
             raise
 
-    def _relay(self, process: Process, lines: queue.Queue[str | None], session: _Session) -> None:
+    def _relay(
+        self, process: Process, lines: queue.Queue[str | None], session: RunDirectory
+    ) -> None:
         """Pass lines on until Terraform closes its output.
 
         A process that Terraform left behind could hold the pipe open after Terraform exits;
@@ -455,7 +358,7 @@ class TerraformRun:
                 return
             self._emit(line, session)
 
-    def _emit(self, line: str, session: _Session | None = None) -> None:
+    def _emit(self, line: str, session: RunDirectory | None = None) -> None:
         if _BACKEND_NOISE.match(line):
             return
         for secret in session.secrets if session else ():
@@ -480,7 +383,7 @@ class TerraformRun:
         self._note(f"The run exceeded {self.config.timeout:g} s: interrupting Terraform.")
         process.stop(self.config.cancel_grace)
 
-    def _salvage_state(self, session: _Session) -> bytes | None:
+    def _salvage_state(self, session: RunDirectory) -> bytes | None:
         """Terraform writes errored.tfstate when it cannot save the state; keep it off the disk.
 
         Returns the state only when it could not be saved here either.
@@ -500,117 +403,3 @@ class TerraformRun:
                 return None
         self._emit("[mcloud] Terraform could not save the state; it is kept with the run.")
         return data
-
-
-class _Session:
-    """The private directory of one plan() or apply(): root/{work,home,tmp}, all mode 0700,
-    and the state server's (and egress proxy's) sockets when the steps run sandboxed."""
-
-    def __init__(
-        self,
-        root: Path,
-        plugin_dir: Path,
-        server: StateServer,
-        lifeline: Lifeline,
-        sandbox: Sandbox | None,
-        egress: bool,
-    ) -> None:
-        self.root = root
-        self.work = root / "work"
-        self.home = root / "home"
-        self.tmp = root / "tmp"
-        for path in (self.work, self.home, self.tmp):
-            path.mkdir(mode=0o700)
-        self.server = server
-        self.lifeline = lifeline
-        self.sandbox = sandbox
-        self.egress = egress
-        self.plugin_dir = str(plugin_dir)
-        self.plugin_arg = f"-plugin-dir={PLUGINS if sandbox else plugin_dir}"
-        self.env: dict[str, str] = {}
-        self.secrets: list[str] = []
-        self._memfiles: list[MemFile] = []
-
-    def memfile(self, name: str, data: bytes | None = None) -> MemFile:
-        memfile = MemFile.create(name, self.root)
-        if self.sandbox and not memfile.memfd:
-            os.close(memfile.fd)
-            raise TerraformError("Sandboxed runs need memfd_create (Linux).")
-        self._memfiles.append(memfile)
-        if data is not None:
-            memfile.write(data)
-        return memfile
-
-    def path(self, memfile: MemFile) -> str:
-        """Where Terraform opens `memfile`."""
-        return memfile.path(sandboxed=self.sandbox is not None)
-
-    def memfds(self) -> list[int]:
-        return [memfile.fd for memfile in self._memfiles]
-
-    def display(self, arg: str) -> str:
-        """Arguments as a person reads them in the log: memory files by their names, and no
-        path of the worker's."""
-        for memfile in self._memfiles:
-            arg = arg.replace(self.path(memfile), memfile.name)
-        return arg.replace(self.plugin_dir, PLUGINS)
-
-    def close_memfiles(self) -> None:
-        for memfile in self._memfiles:
-            os.close(memfile.fd)
-
-    def write_files(self, spec: RunSpec, *, with_variables: bool) -> None:
-        files = dict(spec.files)
-        # Our backend block, empty: its settings come from TF_HTTP_* so they stay out of plans.
-        files[BACKEND_FILE] = 'terraform {\n  backend "http" {}\n}\n'
-        if with_variables:
-            plain = {
-                name: value
-                for name, value in spec.variables.items()
-                if name not in spec.sensitive and value is not None
-            }
-            files[TFVARS_FILE] = json.dumps(plain, indent=2)
-        for relative, text in files.items():
-            try:
-                write_private(self.work, relative, text)
-            except ValueError as error:
-                raise TerraformError(str(error)) from error
-
-
-def _environment(spec: RunSpec, session: _Session, *, with_variables: bool) -> dict[str, str]:
-    """Terraform's whole environment: ours, the run's credentials, the sensitive variables."""
-    reserved = sorted(name for name in spec.env if _RESERVED_ENV.fullmatch(name))
-    if reserved:
-        raise TerraformError(f"RunSpec.env may not set {', '.join(reserved)}")
-    env = dict(spec.env)
-    origin = f"http://127.0.0.1:{STATE_PORT}" if session.sandbox else None
-    env.update(
-        PATH=SAFE_PATH,
-        HOME=str(session.home),
-        TMPDIR=str(session.tmp),
-        TF_IN_AUTOMATION="1",
-        TF_INPUT="0",
-        CHECKPOINT_DISABLE="1",
-        **session.server.backend_env(origin),
-    )
-    if with_variables:
-        for name in sorted(spec.sensitive & spec.variables.keys()):
-            value = spec.variables[name]
-            if value is not None:
-                env[f"TF_VAR_{name}"] = value if isinstance(value, str) else json.dumps(value)
-    if session.sandbox:
-        return session.sandbox.environment(env, egress=session.egress)
-    return env
-
-
-def _secrets(spec: RunSpec, server: StateServer) -> list[str]:
-    found = {server.password}
-    for name in spec.sensitive & spec.variables.keys():
-        value = spec.variables[name]
-        if value is None:
-            continue
-        found.add(value if isinstance(value, str) else json.dumps(value))
-        if isinstance(value, str):
-            found.add(json.dumps(value)[1:-1])  # as it appears inside JSON or HCL strings
-    # Longest first, so a secret containing another is masked whole.
-    return sorted((s for s in found if len(s) >= _MIN_MASKED), key=len, reverse=True)

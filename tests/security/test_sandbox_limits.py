@@ -73,8 +73,9 @@ def test_a_fork_bomb_stays_within_the_process_limit_and_dies_with_the_run(run_di
     bomb = blueprint("echo bomb starts; b() { b | b & }; b; sleep 600")
     result, log, peak = plan_and_apply(cfg, bomb, watch=run_dir)
     assert "bomb starts" in log  # it ran
-    assert result.timed_out
     assert not result.ok
+    # Either the timeout stopped it, or the limit starved Terraform itself of threads first.
+    assert result.timed_out or "failed to create new OS thread" in log
     assert 0 < peak <= 256  # the bomb hit the limit (threads count too, so fewer processes)
     assert processes_in(run_dir) == {}  # nothing survives the run
     assert list(run_dir.iterdir()) == []
