@@ -474,10 +474,10 @@ def database_record(d: dict[str, Any], region: str) -> ResourceRecord | Skip:
 
 
 def bucket_record(b: dict[str, Any], region: str, tags: dict[str, str]) -> ResourceRecord | Skip:
-    name = b.get("Name")
+    name = clean_text(b.get("Name"))
     return record_or_skip(
         kind="bucket",
-        resource_id=f"arn:aws:s3:::{name}" if isinstance(name, str) and name else None,
+        resource_id=f"arn:aws:s3:::{name}" if name else None,
         name=name,
         type=ResourceType.STORAGE,
         region=region,

@@ -184,15 +184,19 @@ class GcpAdapter:
                 listing.add(made("network", n, network_record, scope))
         with translate_errors(f"list the buckets of project {scope}"):
             for b in self._buckets(scope):
-                listing.add(made("bucket", b, bucket_record))
+                listing.add(made("bucket", b, bucket_record) if isinstance(b, dict) else
+                            Skip("not an object", f"bucket {clean_text(b, 80)}"))  # fmt: skip
         return listing
 
-    def _buckets(self, project: str) -> Iterator[Any]:
-        """The project's buckets; the iterator fetches the following pages, with the same
-        retry."""
-        yield from self.storage_client(project).list_buckets(
+    def _buckets(self, project: str) -> Iterator[dict[str, Any]]:
+        """The project's buckets as the JSON Cloud Storage sent; the iterator fetches the
+        following pages, with the same retry. Raw, because the library's Bucket refuses
+        (ValueError, for the whole page) a name it does not like."""
+        pages = self.storage_client(project).list_buckets(
             timeout=self.endpoints.timeout, retry=self.storage_retry()
         )
+        pages.item_to_value = lambda _iterator, item: item
+        yield from pages
 
     def _call_options(self) -> dict[str, Any]:
         """timeout and retry for a Compute call; the pager reuses them for every page."""
@@ -340,7 +344,7 @@ def made(kind: str, item: Any, build: Any, *args: Any) -> ResourceRecord | Skip:
     try:
         return build(item, *args)
     except Exception as error:  # noqa: BLE001 - an unforeseen item is a skip, never a failure
-        name = getattr(item, "name", "")
+        name = item.get("name") if isinstance(item, dict) else getattr(item, "name", "")
         return Skip(
             f"unreadable ({error.__class__.__name__})",
             f"{kind} {clean_text(name if isinstance(name, str) else '', 200)}",
@@ -433,12 +437,10 @@ def network_record(n: Any, project: str) -> ResourceRecord | Skip:
     )
 
 
-def bucket_record(b: Any) -> ResourceRecord | Skip:
-    """A google.cloud.storage Bucket, read from the JSON it was listed with: its typed
-    properties parse timestamps and may raise on odd ones."""
-    props = b._properties if isinstance(getattr(b, "_properties", None), dict) else {}
-    name = clean_text(props.get("name"))
-    location = props.get("location")
+def bucket_record(b: dict[str, Any]) -> ResourceRecord | Skip:
+    """A bucket as Cloud Storage's JSON lists it."""
+    name = clean_text(b.get("name"))
+    location = b.get("location")
     return record_or_skip(
         kind="bucket",
         resource_id=f"projects/_/buckets/{name}" if name else None,
@@ -446,11 +448,11 @@ def bucket_record(b: Any) -> ResourceRecord | Skip:
         type=ResourceType.STORAGE,
         region=location if isinstance(location, str) else None,
         status=Status.AVAILABLE,
-        created_at=_timestamp(props.get("timeCreated")),
-        tags=props.get("labels"),
+        created_at=_timestamp(b.get("timeCreated")),
+        tags=b.get("labels"),
         metadata={
-            "storage_class": props.get("storageClass"),
-            "location_type": props.get("locationType"),
+            "storage_class": b.get("storageClass"),
+            "location_type": b.get("locationType"),
             "provider_status": "available",
         },
     )

@@ -189,7 +189,7 @@ def test_cloud_storage_retries_throttling_too(gcp, key):
     gcp.faults.fail_next("429")
     gcp.faults.fail_next("500")
     buckets = list(adapter(gcp, key)._buckets(PROJECT))
-    assert [b.name for b in buckets] == ["acme-logs"]
+    assert [b["name"] for b in buckets] == ["acme-logs"]
     assert gcp.faults.injected == 2
 
 
