@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.urls import reverse
 
 from emulators.proxy import ForwardingProxy
@@ -43,7 +44,7 @@ def subscriptions(azure):
 
 # --- items without a name, without an id, listed twice ------------------------------------
 def test_odd_items_become_the_expected_rows_and_are_counted_on_the_run(
-    subscriptions, org, alice, login
+    subscriptions, org, alice, login, token_for
 ):
     azure = subscriptions
     sub = SUBS[0]
@@ -85,6 +86,9 @@ def test_odd_items_become_the_expected_rows_and_are_counted_on_the_run(
         assert "1 item skipped: no id (in subscription" in text
         assert "virtual machine ghost" in text
         assert "1 duplicate id merged" in text
+    api = Client(headers={"Authorization": f"Bearer {token_for(alice)}"})
+    answer = api.get(f"/api/sync-runs/{run.pk}").json()
+    assert (answer["skipped"], answer["merged"], answer["notes"]) == (1, 1, run.notes)
 
     again = cloud_account_sync(account=account)  # the same listing: nothing moves
     assert (again.created, again.updated, again.removed) == (0, 0, 0)
