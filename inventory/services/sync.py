@@ -258,7 +258,7 @@ def _retire(account: CloudAccount, run: SyncRun, listing: ScopeListing, totals: 
         )  # fmt: skip
     # A scope the account names that the provider no longer offers is said even when it
     # held nothing: the settings name something that is not there.
-    for scope in listing.gone.keys() - gone:
+    for scope in sorted(listing.gone.keys() - gone):
         run.findings.append(
             {"kind": "retired", "scope": scope, "reason": listing.gone[scope], "count": 0,
              "items": []}
