@@ -45,8 +45,10 @@ from mcloud.clouds.base import (
 from mcloud.clouds.prices import hourly_price
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
-# Retried with backoff: throttling, server errors, and connections dropped or reset on the way.
+# Retried with backoff: throttling, server errors, connections dropped or reset on the way,
+# and reads that timed out (every Compute call here is a read), as boto3 and azure-core do.
 _TRANSIENT = (
+    requests.Timeout,
     gexc.TooManyRequests,
     gexc.InternalServerError,
     gexc.ServiceUnavailable,

@@ -184,6 +184,21 @@ def test_throttling_and_server_errors_are_retried(gcp, key):
     assert gcp.faults.injected == 2
 
 
+def test_a_stalled_answer_is_retried(gcp, key):
+    """A read that times out is asked again (within the overall deadline), not given up."""
+    gcp.add_instance(PROJECT, name="vm-1")
+    fast = GcpAdapter(
+        GcpCredentials(key_info=key, project_ids=(PROJECT,)),
+        Endpoints(gcp_compute_endpoint=gcp.url, gcp_storage_endpoint=gcp.url,
+                  gcp_token_uri=f"{gcp.url}/token", timeout=1, retries=3),
+    )  # fmt: skip
+    gcp.faults.slow_seconds = 2
+    gcp.faults.fail_next("slow")
+    records = fast.list_scope(PROJECT)
+    assert [r.name for r in records] == ["vm-1"]
+    assert gcp.faults.injected == 1
+
+
 def test_cloud_storage_retries_throttling_too(gcp, key):
     gcp.add_bucket(PROJECT, name="acme-logs")
     gcp.faults.fail_next("429")
