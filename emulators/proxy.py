@@ -1,8 +1,13 @@
 """A forwarding proxy that can make any emulator slow or unreliable (moto has no faults of
-its own). Headers go through untouched, so AWS signatures still verify."""
+its own). Headers go through untouched, so AWS signatures still verify.
+
+In front of moto it can also disable AWS regions, which moto cannot: a disabled region is
+listed by DescribeRegions as an opt-in region not opted into (as EC2 reports one whose opt-in
+was removed), and requests signed for it are refused with AuthFailure, as AWS refuses them."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import requests
@@ -23,6 +28,7 @@ class ForwardingProxy(FakeServer):
         super().__init__(tls=tls, name="proxy")
         self.target = target.rstrip("/")
         self._session = requests.Session()
+        self.disabled_regions: set[str] = set()
 
         @self.route("(GET|POST|PUT|PATCH|DELETE)", r"/.*")
         def forward(request: Request) -> Response:
@@ -50,4 +56,24 @@ class ForwardingProxy(FakeServer):
         # One catch-all route for every method.
         if self.fail_when is not None and self.fail_when(request):
             return self.error(403, "AccessDenied", "Denied by the test proxy"), False
-        return self._routes[0][2](request), True
+        if self.disabled_regions:
+            scope = _SIGNED_REGION.search(request.headers.get("authorization", ""))
+            if scope and scope.group(1) in self.disabled_regions:
+                message = "AWS was not able to validate the provided access credentials"
+                return self.error(401, "AuthFailure", message), False
+        response = self._routes[0][2](request)
+        if self.disabled_regions and b"Action=DescribeRegions" in request.body:
+            response.body = _REGION_ITEM.sub(self._opted_out, response.body)
+        return response, True
+
+    def _opted_out(self, item: re.Match[bytes]) -> bytes:
+        text = item.group(0)
+        name = re.search(rb"<regionName>([^<]+)</regionName>", text)
+        if name is None or name.group(1).decode() not in self.disabled_regions:
+            return text
+        return re.sub(rb"<optInStatus>[^<]*</optInStatus>",
+                      b"<optInStatus>not-opted-in</optInStatus>", text)  # fmt: skip
+
+
+_SIGNED_REGION = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
+_REGION_ITEM = re.compile(rb"<item>(?:(?!</item>).)*?<regionName>.*?</item>", re.DOTALL)

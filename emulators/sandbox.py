@@ -4,7 +4,10 @@
 
 AWS answers on PORT, Azure on PORT+1, GCP on PORT+2, and the control endpoint on PORT+3:
 `GET /sandbox.json` tells the app how to reach each emulator and with which credentials (they
-are made fresh at every start and exist only in memory).
+are made fresh at every start and exist only in memory). `POST /faults` with
+`{"rate": 0.2, "kinds": ["429", "500", "slow", "drop"], "slow_seconds": 5, "seed": 1}` makes
+that share of the calls to every provider fail or stall (see emulators.base.Faults; token
+endpoints excepted); `{"rate": 0}` stops it. `GET /faults` tells how many were injected.
 
 AWS's port is a Cost Explorer proxy (`emulators.aws_costs`): it answers GetCostAndUsage from the
 estate's daily costs and forwards every other request to moto, which listens on a free port.
@@ -21,7 +24,7 @@ from emulators import estate
 from emulators.aws import AwsEmulator
 from emulators.aws_costs import CostExplorerProxy
 from emulators.azure import AzureFake
-from emulators.base import FakeServer, Request, Response
+from emulators.base import FAULT_KINDS, FakeServer, Request, Response
 from emulators.gcp import GcpFake
 
 logger = logging.getLogger("emulators")
@@ -43,6 +46,36 @@ class Sandbox:
         @self.control.route("GET", r"/sandbox\.json", faults=False)
         def describe(request: Request) -> Response:
             return Response.json(dataclasses.asdict(self.credentials))
+
+        @self.control.route("POST", r"/faults", faults=False)
+        def set_faults(request: Request) -> Response:
+            try:
+                body = request.json() or {}
+                rate = float(body.get("rate", 0))
+                kinds = tuple(body.get("kinds") or FAULT_KINDS)
+                slow = float(body.get("slow_seconds", 3.0))
+                seed = int(body.get("seed", 0))
+                if not 0 <= rate <= 1 or not set(kinds) <= set(FAULT_KINDS):
+                    raise ValueError(f"rate within 0..1 and kinds among {FAULT_KINDS}")
+            except (ValueError, TypeError, AttributeError) as error:
+                return Response.json({"error": str(error)}, 400)
+            for n, server in enumerate(self.faulty):
+                server.faults.set(rate=rate, kinds=kinds, seed=seed + n, slow_seconds=slow)
+            return Response.json(self.fault_counts())
+
+        @self.control.route("GET", r"/faults", faults=False)
+        def get_faults(request: Request) -> Response:
+            return Response.json(self.fault_counts())
+
+    @property
+    def faulty(self) -> list[FakeServer]:
+        """The servers the app's provider calls go to (AWS through the Cost Explorer proxy)."""
+        return [self.aws_costs, self.azure, self.gcp]
+
+    def fault_counts(self) -> dict[str, float]:
+        return {server.name: server.faults.injected for server in self.faulty} | {
+            "rate": self.azure.faults.rate
+        }
 
     @property
     def url(self) -> str:

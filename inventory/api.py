@@ -93,6 +93,13 @@ class SyncRunOut(Schema):
     removed: int
     scope_errors: dict[str, str]
     error: str
+    skipped: int = Field(description="Listed items that could not become a resource.")
+    merged: int = Field(description="Extra listings of an id already listed, merged.")
+    notes: list[str] = Field(
+        description="What the run skipped, merged and retired, in words, with the provider's "
+        'ids: "1 item skipped: no id (...)", "region ap-east-1 no longer enabled: 12 '
+        'resources removed".'
+    )
     worker_lost: bool = Field(
         description="Running, but its worker is gone (its lease expired): the run is failed at "
         "the next request for a sync, and that request starts a new one."

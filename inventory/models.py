@@ -236,6 +236,18 @@ class SyncRun(TimedRun):
     )
     error = models.CharField(max_length=500, blank=True)
     lease_token = models.CharField(max_length=32, blank=True)
+    skipped = models.PositiveIntegerField(
+        default=0, help_text="Listed items that could not become a resource (see findings)."
+    )
+    merged = models.PositiveIntegerField(
+        default=0, help_text="Extra listings of an id already listed, merged into one resource."
+    )
+    findings = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What the run skipped, merged and retired, with the provider's ids: "
+        '[{"kind": "skip"|"merge"|"retired", "scope", "reason", "count", "items"}].',
+    )
 
     class Meta:
         ordering = ["-queued_at", "-id"]
@@ -261,6 +273,36 @@ class SyncRun(TimedRun):
             return False
         account = self.account
         return not lease_is_live(account.lease_until, account.lease_token, self.lease_token)
+
+    @property
+    def scope_words(self) -> tuple[str, str]:
+        """What one scope of this run is called, and many: ("region", "regions")."""
+        from inventory.providers import provider_words
+
+        words = provider_words(self.account.provider)
+        return words.scope, words.scopes
+
+    @property
+    def notes(self) -> list[str]:
+        """The findings as sentences: "2 items skipped: no id (in region eu-west-1: ...)",
+        "1 duplicate id merged: ...", "region ap-east-1 no longer enabled: 12 resources
+        removed"."""
+        word = self.scope_words[0]
+        lines = []
+        for f in self.findings:
+            count, items = f.get("count", 0), f.get("items") or []
+            shown = ", ".join(items) + (", …" if count > len(items) else "")
+            where = f"in {word} {f.get('scope', '')}"
+            if f.get("kind") == "retired":
+                noun = "resource" if count == 1 else "resources"
+                lines.append(f"{word} {f['scope']} {f['reason']}: {count} {noun} removed")
+            elif f.get("kind") == "merge":
+                noun = "duplicate id" if count == 1 else "duplicate ids"
+                lines.append(f"{count} {noun} merged ({where}): {shown}")
+            else:
+                noun = "item" if count == 1 else "items"
+                lines.append(f"{count} {noun} skipped: {f.get('reason', '')} ({where}: {shown})")
+        return lines
 
     @property
     def summary(self) -> str:

@@ -66,6 +66,7 @@ class AzureFake(IdentityMixin, ArmMixin, CostsMixin, FakeServer):
         with self._lock:
             self._state = _State()
             self.page_size, self.cost_page_size, self.token_lifetime = 50, 1000, 3600
+            self.next_link_override = None
         self.faults.clear()
         self.requests.clear()
 

@@ -35,6 +35,9 @@ _PAIRED_REGIONS = {
 
 
 class ArmMixin(AzurePart):
+    # Sent instead of every real nextLink when set (tests of links a client must not follow).
+    next_link_override: str | None = None
+
     # --- state: subscriptions and resources --------------------------------------------
     def add_subscription(self, subscription_id: str, display_name: str, tenant_id: str) -> None:
         with self._lock:
@@ -57,6 +60,7 @@ class ArmMixin(AzurePart):
         tags: dict[str, str] | None = None,
         os_type: str = "Linux",
         created: dt.datetime | None = None,
+        zones: list[str] | None = None,
     ) -> dict[str, Any]:
         if power_state not in POWER_STATES:
             raise ValueError(f"power_state must be one of {POWER_STATES}")
@@ -108,6 +112,8 @@ class ArmMixin(AzurePart):
             "timeCreated": _timestamp(created, "+00:00"),
         }
         vm = _tracked(rid, name, "Microsoft.Compute/virtualMachines", location, tags, properties)
+        if zones:
+            vm["zones"] = list(zones)
         with self._lock:
             self._state.resources[rid.lower()] = vm
             self._state.power[rid.lower()] = power_state
@@ -255,6 +261,23 @@ class ArmMixin(AzurePart):
             self._state.resources[rid.lower()] = vnet
         return copy.deepcopy(vnet)
 
+    def remove_subscription(self, subscription_id: str) -> None:
+        """Delete a subscription and everything in it (it is no longer listed to anyone)."""
+        prefix = f"/subscriptions/{subscription_id}/".lower()
+        with self._lock:
+            del self._state.subscriptions[subscription_id.lower()]
+            for rid in [r for r in self._state.resources if r.startswith(prefix)]:
+                del self._state.resources[rid]
+                self._state.power.pop(rid, None)
+
+    def add_raw(self, subscription_id: str, resource_type: str, item: Any) -> None:
+        """Send `item` as it is, after the stored resources, in the subscription's list of
+        `resource_type` ("Microsoft.Compute/virtualMachines"): for answers ARM's documents
+        allow but the add_* helpers never make (no name, no id, an id listed twice)."""
+        with self._lock:
+            key = (subscription_id.lower(), resource_type.lower())
+            self._state.raw.setdefault(key, []).append(copy.deepcopy(item))
+
     def remove(self, resource_id: str) -> None:
         """Delete a resource (any id casing); KeyError if there is none."""
         with self._lock:
@@ -352,9 +375,12 @@ class ArmMixin(AzurePart):
                 )
             page = [rid for rid in ids if after is None or rid > after][: self.page_size]
             value = [self._resource_json(rid, instance_view=status_only) for rid in page]
+            last = not page or page[-1] == ids[-1]
+            if last and not rg:
+                value += copy.deepcopy(self._state.raw.get((sub.lower(), rtype.lower()), []))
         body: dict[str, Any] = {"value": value}
-        if page and page[-1] != ids[-1]:
-            body["nextLink"] = self._next_link(request, page[-1])
+        if not last:
+            body["nextLink"] = self.next_link_override or self._next_link(request, page[-1])
         return _arm(body)
 
     def _get_resource(self, request: Request) -> Response:

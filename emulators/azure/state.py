@@ -56,6 +56,8 @@ class _State:
     power: dict[str, str] = field(default_factory=dict)  # lower-case VM id -> power state
     costs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     tokens: dict[str, _Token] = field(default_factory=dict)
+    # (lower-case subscription, lower-case type) -> items sent as they are (see add_raw)
+    raw: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
 
 
 class AzurePart:

@@ -114,6 +114,14 @@ class GcpPart:
             self._projects[project_id] = _Project(data)
             return copy.deepcopy(data)
 
+    def remove_project(self, project_id: str) -> None:
+        """Delete a project with everything in it: Compute and Storage answer 404 for it."""
+        with self._lock:
+            del self._projects[project_id]
+            buckets: dict[str, tuple[str, dict[str, Any]]] = getattr(self, "_buckets", {})
+            for name in [n for n, (owner, _) in buckets.items() if owner == project_id]:
+                del buckets[name]
+
     # --- helpers -----------------------------------------------------------------------
     def _new_id(self) -> str:
         return str(self._random.randrange(10**18, 2**63))

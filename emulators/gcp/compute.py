@@ -58,8 +58,10 @@ class ComputeMixin(GcpPart):
         internal_ip: str | None = None,
         external_ip: str | None = None,
         created: datetime | str | None = None,
+        network_tags: list[str] | None = None,
     ) -> dict[str, Any]:
-        """A compute#instance; without external_ip it has no access config, as on GCP."""
+        """A compute#instance; without external_ip it has no access config, as on GCP.
+        `network_tags` are its network tags (`tags.items`, which firewall rules match)."""
         assert status in INSTANCE_STATUSES, status
         with self._lock:
             state = self._project(project)
@@ -97,7 +99,10 @@ class ComputeMixin(GcpPart):
                 "id": self._new_id(),
                 "creationTimestamp": timestamp,
                 "name": name,
-                "tags": {"fingerprint": "42WmSpB8rSM="},
+                "tags": {
+                    "fingerprint": "42WmSpB8rSM=",
+                    **({"items": list(network_tags)} if network_tags else {}),
+                },
                 "machineType": f"{zone_url}/machineTypes/{machine_type}",
                 "status": status,
                 "zone": zone_url,

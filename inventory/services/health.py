@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -34,17 +35,20 @@ def connection_check(
     account: CloudAccount,
     trigger: str = ProviderHealth.Trigger.MANUAL,
     request: HttpRequest | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> ProviderHealth:
     """Test the account's credentials and record a ProviderHealth row.
 
-    Slow answers are degraded, failures are errors; after HEALTH_PAUSE_AFTER_FAILURES errors
-    in a row the account is paused and its admins get one e-mail.
+    Slow answers (over HEALTH_DEGRADED_MS by `clock`, in seconds) are degraded, failures are
+    errors; after HEALTH_PAUSE_AFTER_FAILURES errors in a row the account is paused and its
+    admins get one e-mail. Tests pass a `clock` to classify without depending on the speed of
+    the machine.
     """
     # Credentials are read here, in the caller's thread (and database transaction); only the
     # network call runs in the executor, with one retry at most and socket timeouts within
     # the overall deadline.
     deadline = settings.CONNECTION_TEST_TIMEOUT
-    started = time.monotonic()
+    started = clock()
     try:
         adapter = adapter_for(account, timeout=max(1.0, deadline / 2), retries=1)
         result = _executor.submit(adapter.test_connection).result(timeout=deadline)
@@ -62,11 +66,11 @@ def connection_check(
         )
         status, message = HealthStatus.ERROR, f"Unexpected error ({error.__class__.__name__})"
     else:
-        elapsed_ms = (time.monotonic() - started) * 1000
+        elapsed_ms = (clock() - started) * 1000
         slow = elapsed_ms > settings.HEALTH_DEGRADED_MS
         status = HealthStatus.DEGRADED if slow else HealthStatus.HEALTHY
         message = result.message + (f" (slow: {elapsed_ms:.0f} ms)" if slow else "")
-    elapsed = round((time.monotonic() - started) * 1000)
+    elapsed = round((clock() - started) * 1000)
     return _record(account, status, message, elapsed, trigger, request)
 
 

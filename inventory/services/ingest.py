@@ -7,12 +7,24 @@ written with a handful of bulk statements whatever the number of resources:
 - new and changed resources: INSERT ... ON CONFLICT (account, resource_id) DO UPDATE;
 - unchanged resources: only `last_seen` moves (one UPDATE for the whole scope);
 - resources missing from the listing: `deleted_at` is set (they stay, with their history);
+- resources the provider lists as gone (terminated, deleting) are written with `deleted_at`
+  set, like those that vanished: out of live totals, with their history and costs;
 - each creation, status change, deletion and return is recorded as an event.
+
+The records come through `listing_checked` (mcloud.clouds.base), the one validation step:
+the ingest never sees a record that does not fit its columns, nor an id twice. A scope is
+written in one transaction (a savepoint inside a caller's): when anything fails while it is
+written, nothing of it is, and its previous inventory stays as it was.
+
+`scopes_retire` tombstones whole scopes that a successful listing of the account's scopes no
+longer names (a disabled region, a subscription or project gone or taken out of the settings).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,7 +42,12 @@ from inventory.models import (
     ResourceTally,
     SyncRun,
 )
-from mcloud.clouds.base import ResourceRecord
+from mcloud.clouds.base import (
+    GONE_STATUSES,
+    CheckedListing,
+    ResourceRecord,
+    listing_checked,
+)
 
 BATCH_SIZE = 1000
 # Written on insert only: who owns the row, and the day it was first seen.
@@ -85,13 +102,17 @@ def ingest_scope(
     *,
     account: CloudAccount,
     scope: str,
-    records: list[ResourceRecord],
+    records: CheckedListing | Iterable[ResourceRecord],
     run: SyncRun | None = None,
     now: datetime | None = None,
 ) -> Counts:
-    """Make the stored inventory of one scope match a complete, successful listing of it."""
+    """Make the stored inventory of one scope match a complete, successful listing of it.
+
+    `records` that did not come through `listing_checked` go through it here."""
     now = now or timezone.now()
-    listed = {record.resource_id: record for record in records}
+    if not isinstance(records, CheckedListing):
+        records = listing_checked(records)
+    listed = {record.resource_id: record for record in records.records}
     counts = Counts()
     with transaction.atomic():
         stored = {
@@ -103,22 +124,31 @@ def ingest_scope(
         # The first listing of a scope creates rows without an event each: the run's
         # summary ("+N new") says it, and the feed is not flooded.
         first_listing = not stored
-        writes: list[tuple[ResourceRecord, str, str, str]] = []
+        writes: list[Write] = []
         events: list[tuple[str, str, str, str]] = []  # (resource id, kind, old, new status)
         for rid, record in listed.items():
             tags, metadata, fp = serialize(record)
             known = stored.get(rid)
-            if known is not None and known[3] is None and known[1] == fp:
+            gone = record.status in GONE_STATUSES
+            if known is not None and known[1] == fp and (known[3] is not None) == gone:
                 counts.unchanged += 1
                 continue
-            writes.append((record, tags, metadata, fp))
+            # A tombstone keeps the time it became one.
+            deleted_at = ((known[3] if known else None) or now) if gone else None
+            writes.append((record, tags, metadata, fp, deleted_at))
             if known is None:
                 counts.created += 1
-                if not first_listing:
+                if not first_listing and not gone:
                     events.append((rid, ResourceEvent.Kind.CREATED, "", record.status))
             elif known[3] is not None:
-                counts.created += 1
-                events.append((rid, ResourceEvent.Kind.RESTORED, known[2], record.status))
+                if gone:  # still gone, details changed: nothing live moved
+                    counts.unchanged += 1
+                else:
+                    counts.created += 1
+                    events.append((rid, ResourceEvent.Kind.RESTORED, known[2], record.status))
+            elif gone:
+                counts.removed += 1
+                events.append((rid, ResourceEvent.Kind.DELETED, known[2], record.status))
             else:
                 counts.updated += 1
                 if known[2] != record.status:
@@ -133,7 +163,7 @@ def ingest_scope(
         for start in range(0, len(missing), BATCH_SIZE):
             chunk = [pk for pk, _ in missing[start : start + BATCH_SIZE]]
             Resource.objects.filter(pk__in=chunk).update(deleted_at=now, updated_at=now)
-        counts.removed = len(missing)
+        counts.removed += len(missing)
 
         # Everything still here was seen now; written rows got it from the upsert already.
         Resource.objects.filter(account=account, scope=scope, deleted_at__isnull=True).exclude(
@@ -153,10 +183,54 @@ def ingest_scope(
     return counts
 
 
+def scopes_retire(
+    *,
+    account: CloudAccount,
+    scopes: Iterable[str],
+    run: SyncRun | None = None,
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """Tombstone every live resource of `scopes` (one UPDATE for them all), with a `deleted`
+    event each: {scope: resources retired}. For scopes a successful listing of the account's
+    scopes no longer names; their rows stay, with their history."""
+    scopes = sorted(set(scopes))
+    if not scopes:
+        return {}
+    now = now or timezone.now()
+    with transaction.atomic():
+        rows = Resource.objects.filter(account=account, scope__in=scopes, deleted_at__isnull=True)
+        live = list(rows.values_list("pk", "scope", "status"))
+        rows.update(deleted_at=now, updated_at=now)
+        for scope in scopes:
+            _retally(account, scope)
+        ResourceEvent.objects.bulk_create(
+            [
+                _event(account, run, pk, ResourceEvent.Kind.DELETED, status, "", now)
+                for pk, _, status in live
+            ],
+            batch_size=BATCH_SIZE,
+        )
+    per_scope = Counter(scope for _, scope, _ in live)
+    return {scope: per_scope[scope] for scope in scopes}
+
+
+def live_scopes(*, account: CloudAccount) -> set[str]:
+    """The scopes that hold live resources of the account (from its tallies: no row scan)."""
+    return set(
+        ResourceTally.objects.filter(account=account, live=True, count__gt=0)
+        .values_list("scope", flat=True)
+        .distinct()
+    )
+
+
+# (record, tags JSON, metadata JSON, fingerprint, deleted_at)
+Write = tuple[ResourceRecord, str, str, str, datetime | None]
+
+
 def _upsert(
     account: CloudAccount,
     scope: str,
-    writes: list[tuple[ResourceRecord, str, str, str]],
+    writes: list[Write],
     now: datetime,
 ) -> None:
     """INSERT ... ON CONFLICT (account, resource_id) DO UPDATE for every written row.
@@ -174,9 +248,9 @@ def _upsert(
             account.organization_id, account.pk, account.provider, record.resource_id, stamp,
             record.name[:255], record.type, record.region, scope, record.status,
             tags, metadata, fp, ops.adapt_datetimefield_value(record.created_at), stamp, stamp,
-            None, str(record.tags.get(MANAGED_TAG, ""))[:64],
+            ops.adapt_datetimefield_value(deleted_at), str(record.tags.get(MANAGED_TAG, ""))[:64],
         )
-        for record, tags, metadata, fp in writes
+        for record, tags, metadata, fp, deleted_at in writes
     ]  # fmt: skip
     q = ops.quote_name
     table = q(Resource._meta.db_table)

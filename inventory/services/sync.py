@@ -8,8 +8,17 @@
   and N answers naming it; a run already queued is never queued again.
 - Only a run that ran (took the lease) is followed by other work (the cost import).
 - Scopes (regions, subscriptions, projects) are listed in parallel threads, which never
-  touch the database; the calling thread writes each listing as it arrives.
-- A scope that fails writes and removes nothing: its previous inventory stays as it was.
+  touch the database; each listing passes the one validation step (`listing_checked`) there,
+  and the calling thread writes it as it arrives.
+- A scope that fails, in its listing or while it is written (one savepoint per scope), writes
+  and removes nothing: its previous inventory stays as it was, the other scopes go on, and
+  the run names the scope and why.
+- After a successful listing of the account's scopes, the resources of scopes it no longer
+  names are retired (tombstoned, with `deleted` events) and the run says why ("region
+  ap-east-1 no longer enabled: 12 resources removed"). A scope listing that fails retires
+  nothing (the run fails).
+- Items skipped and duplicate ids merged are counted on the run with the provider's ids, and
+  logged once per run; they never fail it.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -27,9 +37,9 @@ from accounts.models import User
 from inventory.clouds import adapter_for
 from inventory.models import CloudAccount, SyncRun
 from inventory.providers import counted_scopes, provider_words
-from inventory.services.ingest import Counts, ingest_scope
+from inventory.services.ingest import Counts, ingest_scope, live_scopes, scopes_retire
 from inventory.tasks import SYNC_RUN
-from mcloud.clouds.base import CloudError, ResourceRecord
+from mcloud.clouds.base import CheckedListing, CloudError, ScopeListing, listing_checked
 from mcloud.leases import (
     Lease,
     LeaseKeeper,
@@ -182,20 +192,22 @@ def _sync_scopes(
 ) -> int:
     """List every scope and write each listing as it arrives; returns how many were listed."""
     adapter = adapter_for(account)
-    scopes = adapter.scopes()
+    listing: ScopeListing = adapter.scope_listing()
+    scopes = listing.scopes
     keeper.check()
+    totals = Counts()
+    _retire(account, run, listing, totals)
     # Progress counts in the provider's word ("3 of 3 regions"): AWS's global S3 listing is
     # listed like a scope but is no region, so it is not counted.
     counted = set(counted_scopes(account.provider, scopes))
     run.scopes_total = len(counted)
-    run.save(update_fields=["scopes_total"])
-    totals = Counts()
+    run.save(update_fields=["scopes_total", "removed", "findings"])
     with ThreadPoolExecutor(
         max_workers=max(1, min(settings.SYNC_CONCURRENCY, len(scopes))),
         thread_name_prefix=f"sync-{account.pk}",
     ) as pool:
-        pending: dict[Future[list[ResourceRecord]], str] = {
-            pool.submit(adapter.list_scope, scope): scope for scope in scopes
+        pending: dict[Future[CheckedListing], str] = {
+            pool.submit(_listed, adapter, scope): scope for scope in scopes
         }
         while pending:
             # Wake up often enough to renew the lease on this thread through a slow region.
@@ -204,14 +216,14 @@ def _sync_scopes(
             for future in done:
                 scope = pending.pop(future)
                 try:
-                    records = future.result()
+                    checked = future.result()
                 except CloudError as error:
                     run.scope_errors[scope] = error.message
                 except Exception as error:  # one scope's bug fails only that scope
                     logger.exception("Listing %s of account %s failed", scope, account.pk)
                     run.scope_errors[scope] = f"Unexpected error ({error.__class__.__name__})"
                 else:
-                    totals.add(ingest_scope(account=account, scope=scope, records=records, run=run))
+                    _ingest(account, run, scope, checked, totals)
                 run.scopes_done += scope in counted
                 run.created, run.updated = totals.created, totals.updated
                 run.unchanged, run.removed = totals.unchanged, totals.removed
@@ -223,6 +235,9 @@ def _sync_scopes(
                         "unchanged",
                         "removed",
                         "scope_errors",
+                        "skipped",
+                        "merged",
+                        "findings",
                     ]
                 )
                 if on_progress is not None:
@@ -230,8 +245,69 @@ def _sync_scopes(
     return len(scopes)
 
 
+def _listed(adapter: Any, scope: str) -> CheckedListing:
+    """On a listing thread: the scope's listing, through the one validation step."""
+    return listing_checked(adapter.list_scope(scope))
+
+
+def _retire(account: CloudAccount, run: SyncRun, listing: ScopeListing, totals: Counts) -> None:
+    """Retire the scopes with live resources that the listing of scopes no longer names."""
+    gone = live_scopes(account=account) - set(listing.scopes)
+    for scope, removed in scopes_retire(account=account, scopes=gone, run=run).items():
+        totals.removed += removed
+        run.findings.append(
+            {"kind": "retired", "scope": scope, "reason": listing.why_gone(scope),
+             "count": removed, "items": []}
+        )  # fmt: skip
+    # A scope the account names that the provider no longer offers is said even when it
+    # held nothing: the settings name something that is not there.
+    for scope in sorted(listing.gone.keys() - gone):
+        run.findings.append(
+            {"kind": "retired", "scope": scope, "reason": listing.gone[scope], "count": 0,
+             "items": []}
+        )  # fmt: skip
+    run.removed = totals.removed
+
+
+def _ingest(
+    account: CloudAccount, run: SyncRun, scope: str, checked: CheckedListing, totals: Counts
+) -> None:
+    """Write one scope (a savepoint of its own): a failure fails this scope alone."""
+    try:
+        counts = ingest_scope(account=account, scope=scope, records=checked, run=run)
+    except Exception as error:  # a database or data error: the scope's rows stay as they were
+        logger.exception("Writing %s of account %s failed", scope, account.pk)
+        run.scope_errors[scope] = (
+            f"Its resources could not be saved ({error.__class__.__name__}); "
+            "the previous inventory is kept."
+        )
+        return
+    totals.add(counts)
+    by_reason: dict[str, list[str]] = {}
+    for skip in checked.skips:
+        by_reason.setdefault(skip.reason, []).append(skip.item)
+    for reason, items in by_reason.items():
+        run.findings.append(
+            {"kind": "skip", "scope": scope, "reason": reason, "count": len(items),
+             "items": items[:FINDING_ITEMS]}
+        )  # fmt: skip
+    if checked.merged:
+        merged = list(dict.fromkeys(checked.merged))
+        run.findings.append(
+            {"kind": "merge", "scope": scope, "reason": "duplicate id",
+             "count": len(checked.merged), "items": merged[:FINDING_ITEMS]}
+        )  # fmt: skip
+    run.skipped += len(checked.skips)
+    run.merged += len(checked.merged)
+
+
+FINDING_ITEMS = 10  # provider ids kept per finding
+
+
 def _finish(run: SyncRun, state: str, error: str) -> SyncRun:
     now = timezone.now()
+    if run.findings:  # once per run, whatever it skipped, merged and retired
+        logger.warning("Sync %s of account %s: %s", run.pk, run.account_id, "; ".join(run.notes))
     run.status, run.error, run.finished_at = state, error[:500], now
     run.started_at = run.started_at or now
     run.save()
@@ -243,6 +319,7 @@ def _finish(run: SyncRun, state: str, error: str) -> SyncRun:
         action="sync.failed" if state == SyncRun.State.FAILED else "sync.finished",
         target=account, actor=run.requested_by, actor_label=f"sync ({run.trigger})",
         data={"run": run.pk, "status": state, "created": run.created, "updated": run.updated,
-              "removed": run.removed, "errors": run.scope_errors, "error": run.error},
+              "removed": run.removed, "errors": run.scope_errors, "error": run.error,
+              "skipped": run.skipped, "merged": run.merged},
     )  # fmt: skip
     return run

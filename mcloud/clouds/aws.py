@@ -1,4 +1,9 @@
-"""AWS through boto3: sessions (access key or assumed role) and the connection test."""
+"""AWS through boto3: sessions (access key or assumed role), the connection test, inventory
+and costs.
+
+Each listed item becomes a record through a function of its own (`instance_record`, ...)
+that reads the item as botocore parsed it and never raises: whatever a field holds, the
+result is a normalized record or a `Skip` saying why not (see mcloud.clouds.base)."""
 
 from __future__ import annotations
 
@@ -26,9 +31,14 @@ from mcloud.clouds.base import (
     ConnectionResult,
     CostRecord,
     Endpoints,
+    Listing,
     ResourceRecord,
     ResourceType,
+    ScopeListing,
+    Skip,
     Status,
+    clean_text,
+    record_or_skip,
 )
 from mcloud.clouds.prices import hourly_price
 
@@ -131,190 +141,104 @@ class AwsAdapter:
         return ConnectionResult(message=f"Connected as {arn}", identity=arn)
 
     def regions(self) -> list[str]:
-        """The regions to cover: the chosen list, or every region enabled for the account."""
-        if self.credentials.regions:
-            return list(self.credentials.regions)
+        """The regions to cover: the chosen ones that are enabled, or every enabled region."""
+        return [scope for scope in self.scope_listing().scopes if scope != GLOBAL_SCOPE]
+
+    def enabled_regions(self) -> list[str]:
+        """Every region enabled for the account, in its own partition (its keys mean nothing
+        in China or GovCloud). Opt-in regions not opted into are not enabled."""
         with translate_errors("list the enabled regions"):
             answer = self.client("ec2").describe_regions(AllRegions=False)
-        # Only the account's own partition: its keys mean nothing in China or GovCloud.
         session = self.session()
         home = session.get_partition_for_region(_DEFAULT_REGION)
         return sorted(
             r["RegionName"]
-            for r in answer["Regions"]
-            if session.get_partition_for_region(r["RegionName"]) == home
+            for r in answer.get("Regions", [])
+            if r.get("RegionName")
+            and r.get("OptInStatus") != "not-opted-in"
+            and session.get_partition_for_region(r["RegionName"]) == home
         )
 
     # --- inventory ---------------------------------------------------------------------
-    def scopes(self) -> list[str]:
-        """Each region, plus the global scope that holds the S3 buckets."""
-        return [*self.regions(), GLOBAL_SCOPE]
+    def scope_listing(self) -> ScopeListing:
+        """Each region to cover, plus the global scope that holds the S3 buckets; a chosen
+        region that is no longer enabled is named as gone."""
+        enabled = self.enabled_regions()
+        chosen = list(self.credentials.regions)
+        if not chosen:
+            return ScopeListing([*enabled, GLOBAL_SCOPE], otherwise="no longer enabled")
+        return ScopeListing(
+            [*(r for r in chosen if r in enabled), GLOBAL_SCOPE],
+            gone={r: "no longer enabled" for r in chosen if r not in enabled},
+        )
 
-    def list_scope(self, scope: str) -> list[ResourceRecord]:
+    def scopes(self) -> list[str]:
+        return self.scope_listing().scopes
+
+    def list_scope(self, scope: str) -> Listing:
         """Every resource of one region (or every bucket, for the global scope), paged to
         the end. Raises CloudError when any listing of the scope fails."""
+        listing = Listing()
         if scope == GLOBAL_SCOPE:
             with translate_errors("list the S3 buckets"):
-                return self._buckets()
-        records: list[ResourceRecord] = []
+                self._buckets(listing)
+            return listing
         with translate_errors(f"list the resources of {scope}"):
             ec2 = self.client("ec2", scope)
-            records += self._instances(ec2, scope)
-            records += self._volumes(ec2, scope)
-            records += self._vpcs(ec2, scope)
-            records += self._databases(self.client("rds", scope), scope)
-        return records
+            for reservation in self._pages(
+                ec2, "describe_instances", "Reservations", self.ec2_page_size
+            ):
+                instances = reservation.get("Instances") if isinstance(reservation, dict) else None
+                for item in instances if isinstance(instances, list) else []:
+                    listing.add(made("instance", item, instance_record, scope))
+            for item in self._pages(ec2, "describe_volumes", "Volumes", self.ec2_page_size):
+                listing.add(made("volume", item, volume_record, scope))
+            for item in self._pages(ec2, "describe_vpcs", "Vpcs", self.ec2_page_size):
+                listing.add(made("VPC", item, vpc_record, scope))
+            rds = self.client("rds", scope)
+            for item in self._pages(rds, "describe_db_instances", "DBInstances"):
+                listing.add(made("database", item, database_record, scope))
+        return listing
 
     @staticmethod
     def _pages(
         client: Any, operation: str, key: str, page_size: int | None = None
-    ) -> Iterator[dict]:
+    ) -> Iterator[Any]:
         config = {"PageSize": page_size} if page_size else {}
         for page in client.get_paginator(operation).paginate(PaginationConfig=config):
-            yield from page.get(key, [])
+            yield from page.get(key) or []
 
-    def _instances(self, ec2: Any, region: str) -> list[ResourceRecord]:
-        records = []
-        for reservation in self._pages(
-            ec2, "describe_instances", "Reservations", self.ec2_page_size
-        ):
-            for i in reservation["Instances"]:
-                tags = _tags(i.get("Tags"))
-                state = i["State"]["Name"]
-                metadata = {
-                    "instance_type": i.get("InstanceType"),
-                    "private_ip": i.get("PrivateIpAddress"),
-                    "public_ip": i.get("PublicIpAddress"),
-                    "vpc_id": i.get("VpcId"),
-                    "subnet_id": i.get("SubnetId"),
-                    "security_groups": [g["GroupId"] for g in i.get("SecurityGroups", [])],
-                    "availability_zone": i.get("Placement", {}).get("AvailabilityZone"),
-                    "image_id": i.get("ImageId"),
-                    "platform": i.get("PlatformDetails") or i.get("Platform") or "Linux/UNIX",
-                    "launch_time": _iso(i.get("LaunchTime")),
-                    "provider_status": state,
-                    "cost_per_hour": hourly_price("aws", i.get("InstanceType")),
-                }
-                records.append(
-                    ResourceRecord(
-                        resource_id=i["InstanceId"],
-                        name=tags.get("Name") or i["InstanceId"],
-                        type=ResourceType.VM,
-                        region=region,
-                        status=_EC2_STATES.get(state, Status.UNKNOWN),
-                        created_at=i.get("LaunchTime"),
-                        tags=tags,
-                        metadata=metadata,
-                    )
-                )
-        return records
-
-    def _volumes(self, ec2: Any, region: str) -> list[ResourceRecord]:
-        records = []
-        for v in self._pages(ec2, "describe_volumes", "Volumes", self.ec2_page_size):
-            tags = _tags(v.get("Tags"))
-            metadata = {
-                "size_gb": v.get("Size"),
-                "volume_type": v.get("VolumeType"),
-                "encrypted": v.get("Encrypted"),
-                "availability_zone": v.get("AvailabilityZone"),
-                "attached_to": [a["InstanceId"] for a in v.get("Attachments", [])],
-                "provider_status": v["State"],
-            }
-            records.append(
-                ResourceRecord(
-                    resource_id=v["VolumeId"],
-                    name=tags.get("Name") or v["VolumeId"],
-                    type=ResourceType.DISK,
-                    region=region,
-                    status=_VOLUME_STATES.get(v["State"], Status.UNKNOWN),
-                    created_at=v.get("CreateTime"),
-                    tags=tags,
-                    metadata=metadata,
-                )
-            )
-        return records
-
-    def _vpcs(self, ec2: Any, region: str) -> list[ResourceRecord]:
-        records = []
-        for v in self._pages(ec2, "describe_vpcs", "Vpcs", self.ec2_page_size):
-            tags = _tags(v.get("Tags"))
-            records.append(
-                ResourceRecord(
-                    resource_id=v["VpcId"],
-                    name=tags.get("Name") or v["VpcId"],
-                    type=ResourceType.NETWORK,
-                    region=region,
-                    status=Status.AVAILABLE if v.get("State") == "available" else Status.PENDING,
-                    tags=tags,
-                    metadata={
-                        "cidr_block": v.get("CidrBlock"),
-                        "is_default": v.get("IsDefault", False),
-                        "provider_status": v.get("State"),
-                    },
-                )
-            )
-        return records
-
-    def _databases(self, rds: Any, region: str) -> list[ResourceRecord]:
-        records = []
-        for d in self._pages(rds, "describe_db_instances", "DBInstances"):
-            state = d.get("DBInstanceStatus", "")
-            metadata = {
-                "instance_class": d.get("DBInstanceClass"),
-                "engine": d.get("Engine"),
-                "engine_version": d.get("EngineVersion"),
-                "storage_gb": d.get("AllocatedStorage"),
-                "endpoint": (d.get("Endpoint") or {}).get("Address"),
-                "multi_az": d.get("MultiAZ"),
-                "vpc_id": (d.get("DBSubnetGroup") or {}).get("VpcId"),
-                "provider_status": state,
-                "cost_per_hour": hourly_price("aws", d.get("DBInstanceClass")),
-            }
-            records.append(
-                ResourceRecord(
-                    resource_id=d["DBInstanceArn"],
-                    name=d["DBInstanceIdentifier"],
-                    type=ResourceType.DATABASE,
-                    region=region,
-                    status=_RDS_STATES.get(state, Status.UNKNOWN),
-                    created_at=d.get("InstanceCreateTime"),
-                    tags=_tags(d.get("TagList")),
-                    metadata=metadata,
-                )
-            )
-        return records
-
-    def _buckets(self) -> list[ResourceRecord]:
+    def _buckets(self, listing: Listing) -> None:
         s3 = self.client("s3")
         buckets = list(self._pages(s3, "list_buckets", "Buckets"))
         # Location and tags are one call each per bucket: ask for them side by side.
         with ThreadPoolExecutor(max_workers=8) as pool:
-            details = list(pool.map(lambda b: self._bucket_details(s3, b["Name"]), buckets))
-        return [
-            ResourceRecord(
-                resource_id=f"arn:aws:s3:::{b['Name']}",
-                name=b["Name"],
-                type=ResourceType.STORAGE,
-                region=region,
-                status=Status.AVAILABLE,
-                created_at=b.get("CreationDate"),
-                tags=tags,
-                metadata={"provider_status": "available"},
-            )
-            for b, (region, tags) in zip(buckets, details, strict=True)
-        ]
+            details = list(pool.map(lambda b: self._bucket_details(s3, b), buckets))
+        for bucket, detail in zip(buckets, details, strict=True):
+            if isinstance(detail, Skip):
+                listing.add(detail)
+            else:
+                listing.add(made("bucket", bucket, bucket_record, *detail))
 
     @staticmethod
-    def _bucket_details(s3: Any, name: str) -> tuple[str, dict[str, str]]:
-        location = s3.get_bucket_location(Bucket=name).get("LocationConstraint")
-        region = _LEGACY_LOCATIONS.get(location, location) or "us-east-1"
+    def _bucket_details(s3: Any, bucket: Any) -> tuple[str, dict[str, str]] | Skip:
+        """(region, tags) of a listed bucket; a Skip when it was deleted meanwhile."""
+        name = bucket.get("Name") if isinstance(bucket, dict) else None
+        if not isinstance(name, str) or not name:
+            return Skip("no id", "bucket without a name")
         try:
-            tags = _tags(s3.get_bucket_tagging(Bucket=name).get("TagSet"))
+            location = s3.get_bucket_location(Bucket=name).get("LocationConstraint")
+            region = _LEGACY_LOCATIONS.get(location, location) or "us-east-1"
+            try:
+                tags = _tags(s3.get_bucket_tagging(Bucket=name).get("TagSet"))
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "NoSuchTagSet":
+                    raise
+                tags = {}
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "NoSuchTagSet":
+            if exc.response.get("Error", {}).get("Code") != "NoSuchBucket":
                 raise
-            tags = {}
+            return Skip("deleted while listed", f"arn:aws:s3:::{clean_text(name, 200)}")
         return region, tags
 
     # --- costs -------------------------------------------------------------------------
@@ -381,6 +305,7 @@ _VOLUME_STATES = {
     "deleted": Status.TERMINATED,
     "error": Status.ERROR,
 }
+_VPC_STATES = {"available": Status.AVAILABLE, "pending": Status.PENDING}
 _RDS_STATES = {
     "available": Status.RUNNING,
     "creating": Status.PENDING,
@@ -394,12 +319,173 @@ _RDS_STATES = {
 }
 
 
-def _tags(tag_list: list[dict] | None) -> dict[str, str]:
-    return {t["Key"]: t.get("Value", "") for t in tag_list or []}
+def _tags(tag_list: Any) -> dict[str, str]:
+    """AWS's [{"Key": k, "Value": v}] as {k: v}; entries without a key are dropped."""
+    if not isinstance(tag_list, list):
+        return {}
+    return {
+        t["Key"]: t.get("Value") or ""
+        for t in tag_list
+        if isinstance(t, dict) and isinstance(t.get("Key"), str)
+    }
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else None
+
+
+def _get(item: Any, *path: str) -> Any:
+    """item[a][b]..., or None as soon as a step is missing or not a mapping."""
+    for key in path:
+        if not isinstance(item, dict):
+            return None
+        item = item.get(key)
+    return item
+
+
+def _word(value: Any) -> str:
+    """A provider's status word as text ("" when it sent none)."""
+    return clean_text(value, 64)
+
+
+def made(kind: str, item: Any, build: Any, *args: Any) -> ResourceRecord | Skip:
+    """build(item, *args), or a Skip when the item is not even an object or the build fails
+    on something unforeseen: one item never fails its listing."""
+    if not isinstance(item, dict):
+        return Skip("not an object", f"{kind} {clean_text(item, 80)}")
+    try:
+        return build(item, *args)
+    except Exception as error:  # noqa: BLE001 - an unforeseen item is a skip, never a failure
+        ref = next((item.get(k) for k in _ID_KEYS if isinstance(item.get(k), str)), "")
+        return Skip(f"unreadable ({error.__class__.__name__})", f"{kind} {clean_text(ref, 200)}")
+
+
+_ID_KEYS = ("InstanceId", "VolumeId", "VpcId", "DBInstanceArn", "Name")
+
+
+def instance_record(i: dict[str, Any], region: str) -> ResourceRecord | Skip:
+    tags = _tags(i.get("Tags"))
+    state = _word(_get(i, "State", "Name"))
+    instance_type = _word(i.get("InstanceType"))
+    groups = i.get("SecurityGroups")
+    return record_or_skip(
+        kind="instance",
+        resource_id=i.get("InstanceId"),
+        name=tags.get("Name"),
+        type=ResourceType.VM,
+        region=region,
+        status=_EC2_STATES.get(state, Status.UNKNOWN),
+        created_at=i.get("LaunchTime"),
+        tags=tags,
+        metadata={
+            "instance_type": instance_type or None,
+            "private_ip": i.get("PrivateIpAddress"),
+            "public_ip": i.get("PublicIpAddress"),
+            "vpc_id": i.get("VpcId"),
+            "subnet_id": i.get("SubnetId"),
+            "security_groups": [
+                g.get("GroupId") for g in groups if isinstance(g, dict) and g.get("GroupId")
+            ]
+            if isinstance(groups, list)
+            else [],
+            "availability_zone": _get(i, "Placement", "AvailabilityZone"),
+            "image_id": i.get("ImageId"),
+            "platform": i.get("PlatformDetails") or i.get("Platform") or "Linux/UNIX",
+            "launch_time": _iso(i.get("LaunchTime")),
+            "provider_status": state or None,
+            "cost_per_hour": hourly_price("aws", instance_type),
+        },
+    )
+
+
+def volume_record(v: dict[str, Any], region: str) -> ResourceRecord | Skip:
+    tags = _tags(v.get("Tags"))
+    state = _word(v.get("State"))
+    attachments = v.get("Attachments")
+    return record_or_skip(
+        kind="volume",
+        resource_id=v.get("VolumeId"),
+        name=tags.get("Name"),
+        type=ResourceType.DISK,
+        region=region,
+        status=_VOLUME_STATES.get(state, Status.UNKNOWN),
+        created_at=v.get("CreateTime"),
+        tags=tags,
+        metadata={
+            "size_gb": v.get("Size"),
+            "volume_type": v.get("VolumeType"),
+            "encrypted": v.get("Encrypted"),
+            "availability_zone": v.get("AvailabilityZone"),
+            "attached_to": [
+                a.get("InstanceId")
+                for a in attachments
+                if isinstance(a, dict) and a.get("InstanceId")
+            ]
+            if isinstance(attachments, list)
+            else [],
+            "provider_status": state or None,
+        },
+    )
+
+
+def vpc_record(v: dict[str, Any], region: str) -> ResourceRecord | Skip:
+    tags = _tags(v.get("Tags"))
+    state = _word(v.get("State"))
+    return record_or_skip(
+        kind="VPC",
+        resource_id=v.get("VpcId"),
+        name=tags.get("Name"),
+        type=ResourceType.NETWORK,
+        region=region,
+        status=_VPC_STATES.get(state, Status.UNKNOWN),
+        tags=tags,
+        metadata={
+            "cidr_block": v.get("CidrBlock"),
+            "is_default": bool(v.get("IsDefault", False)),
+            "provider_status": state or None,
+        },
+    )
+
+
+def database_record(d: dict[str, Any], region: str) -> ResourceRecord | Skip:
+    state = _word(d.get("DBInstanceStatus"))
+    instance_class = _word(d.get("DBInstanceClass"))
+    return record_or_skip(
+        kind="database",
+        resource_id=d.get("DBInstanceArn"),
+        name=d.get("DBInstanceIdentifier"),
+        type=ResourceType.DATABASE,
+        region=region,
+        status=_RDS_STATES.get(state, Status.UNKNOWN),
+        created_at=d.get("InstanceCreateTime"),
+        tags=_tags(d.get("TagList")),
+        metadata={
+            "instance_class": instance_class or None,
+            "engine": d.get("Engine"),
+            "engine_version": d.get("EngineVersion"),
+            "storage_gb": d.get("AllocatedStorage"),
+            "endpoint": _get(d, "Endpoint", "Address"),
+            "multi_az": d.get("MultiAZ"),
+            "vpc_id": _get(d, "DBSubnetGroup", "VpcId"),
+            "provider_status": state or None,
+            "cost_per_hour": hourly_price("aws", instance_class),
+        },
+    )
+
+
+def bucket_record(b: dict[str, Any], region: str, tags: dict[str, str]) -> ResourceRecord | Skip:
+    name = clean_text(b.get("Name"))
+    return record_or_skip(
+        kind="bucket",
+        resource_id=f"arn:aws:s3:::{name}" if name else None,
+        name=name,
+        type=ResourceType.STORAGE,
+        region=region,
+        status=Status.AVAILABLE,
+        created_at=b.get("CreationDate"),
+        tags=tags,
+        metadata={"provider_status": "available"},
+    )
 
 
 _KEY_ERRORS = {

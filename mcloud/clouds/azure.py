@@ -1,4 +1,9 @@
-"""Azure through azure-identity and the azure-mgmt-* clients."""
+"""Azure through azure-identity and the azure-mgmt-* clients.
+
+Lists are read page by page through the SDK's pagers; each item becomes a record through a
+function of its own (`vm_record`, ...) that never raises (see mcloud.clouds.base), and each
+`nextLink` is checked before it is followed: one that leaves Resource Manager or repeats
+itself fails the listing with a message that says so."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 from azure.core.exceptions import (
     AzureError,
     ClientAuthenticationError,
+    DeserializationError,
     HttpResponseError,
     ResourceNotFoundError,
     ServiceRequestError,
@@ -34,9 +40,15 @@ from mcloud.clouds.base import (
     ConnectionResult,
     CostRecord,
     Endpoints,
+    Listing,
     ResourceRecord,
     ResourceType,
+    ScopeListing,
+    Skip,
     Status,
+    clean_datetime,
+    clean_text,
+    record_or_skip,
 )
 from mcloud.clouds.prices import hourly_price
 
@@ -114,113 +126,70 @@ class AzureAdapter:
         )
 
     # --- inventory ---------------------------------------------------------------------
-    def scopes(self) -> list[str]:
-        """One scope per subscription the account covers."""
-        return list(self.credentials.subscription_ids)
+    def scope_listing(self) -> ScopeListing:
+        """The account's subscriptions that the application can still read; one it can no
+        longer see (removed, or its access taken away) is named as gone."""
+        with translate_errors("list the subscriptions the application can read"):
+            visible = {
+                clean_text(s.subscription_id).lower()
+                for s in self.client(SubscriptionClient).subscriptions.list()
+            }
+        chosen = list(self.credentials.subscription_ids)
+        return ScopeListing(
+            [s for s in chosen if s.lower() in visible],
+            gone={
+                s: "no longer visible to the application"
+                for s in chosen
+                if s.lower() not in visible
+            },
+        )
 
-    def list_scope(self, scope: str) -> list[ResourceRecord]:
+    def scopes(self) -> list[str]:
+        """One scope per subscription the account covers and the application can read."""
+        return self.scope_listing().scopes
+
+    def list_scope(self, scope: str) -> Listing:
         """Every VM, managed disk, storage account and virtual network of one subscription,
         paged to the end. Raises CloudError when any listing of the subscription fails."""
         compute = self.client(ComputeManagementClient, subscription_id=scope)
-        records: list[ResourceRecord] = []
-        with translate_errors(f"list the virtual machines of subscription {scope}"):
-            records += self._vms(compute)
-        with translate_errors(f"list the managed disks of subscription {scope}"):
-            records += self._disks(compute)
-        with translate_errors(f"list the storage accounts of subscription {scope}"):
-            records += self._storage_accounts(
-                self.client(StorageManagementClient, subscription_id=scope)
-            )
-        with translate_errors(f"list the virtual networks of subscription {scope}"):
-            records += self._virtual_networks(
-                self.client(NetworkManagementClient, subscription_id=scope)
-            )
-        return records
+        storage = self.client(StorageManagementClient, subscription_id=scope)
+        network = self.client(NetworkManagementClient, subscription_id=scope)
+        lists: list[tuple[str, str, Callable[[], Any], Callable[[Any], Any]]] = [
+            # statusOnly adds each VM's instance view (its power state) to the list.
+            ("virtual machine", "virtual machines",
+             lambda: compute.virtual_machines.list_all(status_only="true"), vm_record),
+            ("disk", "managed disks", lambda: compute.disks.list(), disk_record),
+            ("storage account", "storage accounts",
+             lambda: storage.storage_accounts.list(), storage_account_record),
+            ("virtual network", "virtual networks",
+             lambda: network.virtual_networks.list_all(), virtual_network_record),
+        ]  # fmt: skip
+        listing = Listing()
+        for kind, plural, pager, build in lists:
+            doing = f"list the {plural} of subscription {scope}"
+            with translate_errors(doing):
+                for item in self._items(pager(), doing):
+                    listing.add(made(kind, item, build))
+        return listing
 
-    def _vms(self, compute: Any) -> list[ResourceRecord]:
-        records = []
-        # statusOnly adds each VM's instance view (its power state) to the list.
-        for vm in compute.virtual_machines.list_all(status_only="true"):
-            p = vm.properties
-            power = _power_state(_attr(p, "instance_view", "statuses") or [])
-            size = _text(_attr(p, "hardware_profile", "vm_size"))
-            os_disk = _attr(p, "storage_profile", "os_disk")
-            created = _utc(_attr(p, "time_created"))
-            metadata = {
-                "vm_size": size,
-                "os_type": _text(_attr(os_disk, "os_type")),
-                "vm_id": _attr(p, "vm_id"),
-                "os_disk": _attr(os_disk, "name"),
-                "os_disk_id": _attr(os_disk, "managed_disk", "id"),
-                "provider_status": power or _text(_attr(p, "provisioning_state")),
-                "cost_per_hour": hourly_price("azure", size),
-                "created": _iso(created),
-            }
-            records.append(
-                _arm_record(
-                    vm,
-                    ResourceType.VM,
-                    _POWER_STATES.get(power or "", Status.UNKNOWN),
-                    created_at=created,
-                    **metadata,
+    def _items(self, paged: Any, doing: str) -> Iterator[Any]:
+        """Every item of an SDK pager, checking each `nextLink` before the pager follows it:
+        a link must stay on Resource Manager's endpoint and never repeat."""
+        pages = paged.by_page()
+        home = urlsplit(self.endpoints.azure_arm_url)
+        seen: set[str] = set()
+        for page in pages:
+            yield from page
+            link = pages.continuation_token
+            if not link:
+                continue
+            parts = urlsplit(str(link))
+            if (parts.scheme, parts.netloc) != (home.scheme, home.netloc) or link in seen:
+                raise CloudError(
+                    f"Azure gave an unusable link to the next page while trying to {doing}",
+                    code="Paging",
                 )
-            )
-        return records
-
-    def _disks(self, compute: Any) -> list[ResourceRecord]:
-        records = []
-        for disk in compute.disks.list():
-            p = disk.properties
-            state = _text(_attr(p, "disk_state"))
-            records.append(
-                _arm_record(
-                    disk,
-                    ResourceType.DISK,
-                    _DISK_STATES.get((state or "").lower(), Status.UNKNOWN),
-                    created_at=_utc(_attr(p, "time_created")),
-                    size_gb=_attr(p, "disk_size_gb"),
-                    sku=_text(_attr(disk, "sku", "name")),
-                    disk_state=state,
-                    managed_by=disk.managed_by,
-                    provider_status=state,
-                )
-            )
-        return records
-
-    def _storage_accounts(self, storage: Any) -> list[ResourceRecord]:
-        records = []
-        for account in storage.storage_accounts.list():
-            p = account.properties
-            state = _text(_attr(p, "provisioning_state"))
-            records.append(
-                _arm_record(
-                    account,
-                    ResourceType.STORAGE,
-                    _PROVISIONING_STATES.get((state or "").lower(), Status.UNKNOWN),
-                    created_at=_utc(_attr(p, "creation_time")),
-                    sku=_text(_attr(account, "sku", "name")),
-                    kind=_text(account.kind),
-                    primary_location=_attr(p, "primary_location"),
-                    provider_status=state,
-                )
-            )
-        return records
-
-    def _virtual_networks(self, network: Any) -> list[ResourceRecord]:
-        records = []
-        for vnet in network.virtual_networks.list_all():
-            state = _text(_attr(vnet, "provisioning_state"))
-            records.append(
-                _arm_record(
-                    vnet,
-                    ResourceType.NETWORK,
-                    _PROVISIONING_STATES.get((state or "").lower(), Status.UNKNOWN),
-                    address_prefixes=list(_attr(vnet, "address_space", "address_prefixes") or []),
-                    subnets=[s.name for s in _attr(vnet, "subnets") or []],
-                    provider_status=state,
-                )
-            )
-        return records
+            seen.add(link)
 
     # --- costs -------------------------------------------------------------------------
     def costs(self, start: date, end: date) -> list[CostRecord]:
@@ -362,45 +331,139 @@ def _text(value: Any) -> str | None:
 
 def _power_state(statuses: list[Any]) -> str | None:
     for status in statuses:
-        code = _attr(status, "code") or ""
-        if code.startswith("PowerState/"):
+        code = _attr(status, "code")
+        if isinstance(code, str) and code.startswith("PowerState/"):
             return code.removeprefix("PowerState/").lower()
     return None
 
 
 def _arm_record(
+    what: str,
     resource: Any,
     resource_type: str,
     status: str,
-    created_at: datetime | None = None,
+    created_at: Any = None,
     **metadata: Any,
-) -> ResourceRecord:
+) -> ResourceRecord | Skip:
     """A record of an ARM resource: its id, name, location, tags and resource group are
     read the same way for every type."""
-    return ResourceRecord(
-        resource_id=resource.id,
-        name=resource.name,
+    rid = _attr(resource, "id")
+    return record_or_skip(
+        kind=what,
+        resource_id=rid,
+        name=_attr(resource, "name"),
         type=resource_type,
-        region=resource.location,
+        region=_attr(resource, "location"),
         status=status,
         created_at=created_at,
-        tags=dict(resource.tags or {}),
-        metadata={**metadata, "resource_group": _resource_group(resource.id)},
+        tags=_attr(resource, "tags"),
+        metadata={**metadata, "resource_group": _resource_group(rid)},
     )
 
 
-def _resource_group(resource_id: str | None) -> str | None:
-    found = _RESOURCE_GROUP.search(resource_id or "")
+def _resource_group(resource_id: Any) -> str | None:
+    found = _RESOURCE_GROUP.search(resource_id if isinstance(resource_id, str) else "")
     return found.group(1) if found else None
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """In UTC with the standard tzinfo (the SDK's own FixedOffset / isodate zones otherwise)."""
-    return value.astimezone(UTC) if value else None
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _gone_or(state: str | None, status: str) -> str:
+    """Status.DELETING while Resource Manager deletes the resource, else `status`."""
+    return Status.DELETING if (state or "").lower() == "deleting" else status
+
+
+def made(kind: str, item: Any, build: Callable[[Any], ResourceRecord | Skip]) -> Any:
+    """build(item), or a Skip when the build fails on something unforeseen: one item never
+    fails its listing."""
+    try:
+        return build(item)
+    except Exception as error:  # noqa: BLE001 - an unforeseen item is a skip, never a failure
+        ref = _attr(item, "id")
+        return Skip(
+            f"unreadable ({error.__class__.__name__})",
+            f"{kind} {clean_text(ref if isinstance(ref, str) else '', 200)}",
+        )
+
+
+def vm_record(vm: Any) -> ResourceRecord | Skip:
+    p = _attr(vm, "properties")
+    statuses = _attr(p, "instance_view", "statuses")
+    power = _power_state(statuses if isinstance(statuses, list) else [])
+    provisioning = _text(_attr(p, "provisioning_state"))
+    size = _text(_attr(p, "hardware_profile", "vm_size"))
+    os_disk = _attr(p, "storage_profile", "os_disk")
+    created = clean_datetime(_attr(p, "time_created"))
+    zones = _attr(vm, "zones")
+    return _arm_record(
+        "virtual machine",
+        vm,
+        ResourceType.VM,
+        _gone_or(provisioning, _POWER_STATES.get(power or "", Status.UNKNOWN)),
+        created_at=created,
+        vm_size=size,
+        os_type=_text(_attr(os_disk, "os_type")),
+        vm_id=_attr(p, "vm_id"),
+        os_disk=_attr(os_disk, "name"),
+        os_disk_id=_attr(os_disk, "managed_disk", "id"),
+        zones=[_text(z) for z in zones] if isinstance(zones, list) else [],
+        provider_status=power or provisioning,
+        cost_per_hour=hourly_price("azure", size),
+        created=_iso(created),
+    )
+
+
+def disk_record(disk: Any) -> ResourceRecord | Skip:
+    p = _attr(disk, "properties")
+    state = _text(_attr(p, "disk_state"))
+    provisioning = _text(_attr(p, "provisioning_state"))
+    zones = _attr(disk, "zones")
+    return _arm_record(
+        "disk",
+        disk,
+        ResourceType.DISK,
+        _gone_or(provisioning, _DISK_STATES.get((state or "").lower(), Status.UNKNOWN)),
+        created_at=_attr(p, "time_created"),
+        size_gb=_attr(p, "disk_size_gb"),
+        sku=_text(_attr(disk, "sku", "name")),
+        disk_state=state,
+        managed_by=_attr(disk, "managed_by"),
+        **({"zones": [_text(z) for z in zones]} if isinstance(zones, list) and zones else {}),
+        provider_status=state,
+    )
+
+
+def storage_account_record(account: Any) -> ResourceRecord | Skip:
+    p = _attr(account, "properties")
+    state = _text(_attr(p, "provisioning_state"))
+    return _arm_record(
+        "storage account",
+        account,
+        ResourceType.STORAGE,
+        _PROVISIONING_STATES.get((state or "").lower(), Status.UNKNOWN),
+        created_at=_attr(p, "creation_time"),
+        sku=_text(_attr(account, "sku", "name")),
+        kind=_text(_attr(account, "kind")),
+        primary_location=_attr(p, "primary_location"),
+        provider_status=state,
+    )
+
+
+def virtual_network_record(vnet: Any) -> ResourceRecord | Skip:
+    state = _text(_attr(vnet, "provisioning_state"))
+    prefixes = _attr(vnet, "address_space", "address_prefixes")
+    subnets = _attr(vnet, "subnets")
+    return _arm_record(
+        "virtual network",
+        vnet,
+        ResourceType.NETWORK,
+        _PROVISIONING_STATES.get((state or "").lower(), Status.UNKNOWN),
+        address_prefixes=list(prefixes) if isinstance(prefixes, list) else [],
+        subnets=[_attr(s, "name") for s in subnets] if isinstance(subnets, list) else [],
+        provider_status=state,
+    )
 
 
 def _windows(start: date, end: date, days: int) -> Iterator[tuple[date, date]]:
@@ -455,6 +518,11 @@ def translate_errors(doing: str) -> Iterator[None]:
     except ServiceResponseError:
         raise CloudError(
             f"Azure did not answer in time while trying to {doing}", code="Timeout"
+        ) from None
+    except DeserializationError:
+        raise CloudError(
+            f"Azure sent an answer that could not be read while trying to {doing}",
+            code="Unreadable",
         ) from None
     except ServiceRequestError:
         raise CloudError("Azure could not be reached", code="ConnectionError") from None

@@ -1,11 +1,15 @@
-"""GCP through google-auth and the google-cloud-* clients (REST transport)."""
+"""GCP through google-auth and the google-cloud-* clients (REST transport).
+
+Each listed item becomes a record through a function of its own (`instance_record`, ...) that
+never raises (see mcloud.clouds.base). A project that Compute says does not exist (deleted)
+is not a scope any more; one it refuses stays one, and its listing fails as a scope error."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +22,7 @@ from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY as BIGQUERY_JOB_RETRY
 from google.cloud.bigquery.retry import DEFAULT_RETRY as BIGQUERY_RETRY
 from google.cloud.storage.retry import DEFAULT_RETRY as STORAGE_RETRY
 from google.oauth2 import service_account
+from google.protobuf import json_format
 
 from mcloud.clouds.base import (
     GOOGLE_TOKEN_URI,
@@ -27,15 +32,23 @@ from mcloud.clouds.base import (
     CostRecord,
     Endpoints,
     GcpCredentials,
+    Listing,
     ResourceRecord,
     ResourceType,
+    ScopeListing,
+    Skip,
     Status,
+    clean_datetime,
+    clean_text,
+    record_or_skip,
 )
 from mcloud.clouds.prices import hourly_price
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
-# Retried with backoff: throttling, server errors, and connections dropped or reset on the way.
+# Retried with backoff: throttling, server errors, connections dropped or reset on the way,
+# and reads that timed out (every Compute call here is a read), as boto3 and azure-core do.
 _TRANSIENT = (
+    requests.Timeout,
     gexc.TooManyRequests,
     gexc.InternalServerError,
     gexc.ServiceUnavailable,
@@ -127,23 +140,65 @@ class GcpAdapter:
         )
 
     # --- inventory ---------------------------------------------------------------------
-    def scopes(self) -> list[str]:
-        """One scope per project the account covers."""
-        return list(self.credentials.project_ids)
+    def scope_listing(self) -> ScopeListing:
+        """The account's projects, less those Compute says do not exist (deleted)."""
+        projects = self.compute(compute_v1.ProjectsClient)
+        scopes, gone = [], {}
+        for project_id in self.credentials.project_ids:
+            try:
+                with translate_errors(f"read project {project_id}"):
+                    projects.get(project=project_id, **self._call_options())
+            except CloudError as error:
+                if error.code == "NotFound":
+                    gone[project_id] = "no longer exists"
+                    continue
+                if error.code in ("RefreshError", "MalformedKey", "Unauthenticated"):
+                    raise  # the key, not the project: nothing can be listed
+            scopes.append(project_id)  # refused or unreachable: its listing will say
+        return ScopeListing(scopes, gone=gone)
 
-    def list_scope(self, scope: str) -> list[ResourceRecord]:
+    def scopes(self) -> list[str]:
+        """One scope per project the account covers (and that exists)."""
+        return self.scope_listing().scopes
+
+    def list_scope(self, scope: str) -> Listing:
         """Every instance, disk, network and bucket of one project, paged to the end. Raises
         CloudError when any listing of the project fails."""
-        records: list[ResourceRecord] = []
+        listing = Listing()
         with translate_errors(f"list the instances of project {scope}"):
-            records += self._instances(scope)
+            request = compute_v1.AggregatedListInstancesRequest(
+                project=scope, max_results=COMPUTE_MAX_RESULTS
+            )
+            for i in self._aggregated(compute_v1.InstancesClient, request, "instances"):
+                listing.add(made("instance", i, instance_record, scope))
         with translate_errors(f"list the disks of project {scope}"):
-            records += self._disks(scope)
+            request = compute_v1.AggregatedListDisksRequest(
+                project=scope, max_results=COMPUTE_MAX_RESULTS
+            )
+            for d in self._aggregated(compute_v1.DisksClient, request, "disks"):
+                listing.add(made("disk", d, disk_record, scope))
         with translate_errors(f"list the networks of project {scope}"):
-            records += self._networks(scope)
+            request = compute_v1.ListNetworksRequest(project=scope, max_results=COMPUTE_MAX_RESULTS)
+            pager = self.compute(compute_v1.NetworksClient).list(
+                request=request, **self._call_options()
+            )
+            for n in pager:
+                listing.add(made("network", n, network_record, scope))
         with translate_errors(f"list the buckets of project {scope}"):
-            records += self._buckets(scope)
-        return records
+            for b in self._buckets(scope):
+                listing.add(made("bucket", b, bucket_record) if isinstance(b, dict) else
+                            Skip("not an object", f"bucket {clean_text(b, 80)}"))  # fmt: skip
+        return listing
+
+    def _buckets(self, project: str) -> Iterator[dict[str, Any]]:
+        """The project's buckets as the JSON Cloud Storage sent; the iterator fetches the
+        following pages, with the same retry. Raw, because the library's Bucket refuses
+        (ValueError, for the whole page) a name it does not like."""
+        pages = self.storage_client(project).list_buckets(
+            timeout=self.endpoints.timeout, retry=self.storage_retry()
+        )
+        pages.item_to_value = lambda _iterator, item: item
+        yield from pages
 
     def _call_options(self) -> dict[str, Any]:
         """timeout and retry for a Compute call; the pager reuses them for every page."""
@@ -163,105 +218,6 @@ class GcpAdapter:
         for _scope, scoped in pager:
             yield from getattr(scoped, key)
 
-    def _instances(self, project: str) -> list[ResourceRecord]:
-        request = compute_v1.AggregatedListInstancesRequest(
-            project=project, max_results=COMPUTE_MAX_RESULTS
-        )
-        records = []
-        for i in self._aggregated(compute_v1.InstancesClient, request, "instances"):
-            zone = _last(i.zone)
-            machine_type = _last(i.machine_type)
-            nic = i.network_interfaces[0] if i.network_interfaces else None
-            nat = next((a.nat_i_p for a in nic.access_configs if a.nat_i_p), None) if nic else None
-            created = _timestamp(i.creation_timestamp)
-            metadata = {
-                "machine_type": machine_type,
-                "private_ip": (nic.network_i_p or None) if nic else None,
-                "public_ip": nat,
-                "network": _path(nic.network) if nic else None,
-                "subnetwork": _path(nic.subnetwork) if nic else None,
-                "zone": zone,
-                "instance_id": str(i.id) if i.id else None,
-                "provider_status": i.status,
-                "cost_per_hour": hourly_price("gcp", machine_type),
-                "created": created.isoformat() if created else None,
-            }
-            records.append(
-                ResourceRecord(
-                    resource_id=f"projects/{project}/zones/{zone}/instances/{i.name}",
-                    name=i.name,
-                    type=ResourceType.VM,
-                    region=_zone_region(zone),
-                    status=_INSTANCE_STATUSES.get(i.status, Status.UNKNOWN),
-                    created_at=created,
-                    tags=dict(i.labels),
-                    metadata=metadata,
-                )
-            )
-        return records
-
-    def _disks(self, project: str) -> list[ResourceRecord]:
-        request = compute_v1.AggregatedListDisksRequest(
-            project=project, max_results=COMPUTE_MAX_RESULTS
-        )
-        records = []
-        for d in self._aggregated(compute_v1.DisksClient, request, "disks"):
-            # Zonal disks name their zone; regional (replicated) disks their region.
-            zone = _last(d.zone) if d.zone else None
-            region = _zone_region(zone) if zone else _last(d.region)
-            where = f"zones/{zone}" if zone else f"regions/{region}"
-            status = _DISK_STATUSES.get(d.status, Status.UNKNOWN)
-            if d.status == "READY":
-                status = Status.IN_USE if d.users else Status.AVAILABLE
-            records.append(
-                ResourceRecord(
-                    resource_id=f"projects/{project}/{where}/disks/{d.name}",
-                    name=d.name,
-                    type=ResourceType.DISK,
-                    region=region,
-                    status=status,
-                    created_at=_timestamp(d.creation_timestamp),
-                    tags=dict(d.labels),
-                    metadata={
-                        "size_gb": int(d.size_gb) if d.size_gb else None,
-                        "disk_type": _last(d.type_),
-                        "zone": zone,
-                        "users": [_path(u) for u in d.users],
-                        "provider_status": d.status,
-                    },
-                )
-            )
-        return records
-
-    def _networks(self, project: str) -> list[ResourceRecord]:
-        request = compute_v1.ListNetworksRequest(project=project, max_results=COMPUTE_MAX_RESULTS)
-        pager = self.compute(compute_v1.NetworksClient).list(
-            request=request, **self._call_options()
-        )
-        records = []
-        for n in pager:
-            # Auto-mode networks have one subnetwork per region, each named like the network.
-            subnetworks = [f"{_last(_parent(s))}/{_last(s)}" for s in n.subnetworks]
-            records.append(
-                ResourceRecord(
-                    resource_id=f"projects/{project}/global/networks/{n.name}",
-                    name=n.name,
-                    type=ResourceType.NETWORK,
-                    region=GLOBAL_REGION,
-                    status=Status.AVAILABLE,
-                    created_at=_timestamp(n.creation_timestamp),
-                    metadata={
-                        "auto_create_subnetworks": n.auto_create_subnetworks,
-                        "subnetwork_count": len(subnetworks),
-                        "subnetworks": subnetworks,
-                        "routing_mode": n.routing_config.routing_mode or None,
-                        "mtu": n.mtu or None,
-                        "provider_status": "available",
-                    },
-                )
-            )
-        return records
-
     def storage_client(self, project: str) -> storage.Client:
         return storage.Client(
             project=project,
@@ -277,30 +233,6 @@ class GcpAdapter:
         return STORAGE_RETRY.with_delay(initial=0.2, maximum=5.0, multiplier=2.0).with_timeout(
             self.endpoints.timeout * (self.endpoints.retries + 1)
         )
-
-    def _buckets(self, project: str) -> list[ResourceRecord]:
-        buckets = self.storage_client(project).list_buckets(
-            timeout=self.endpoints.timeout, retry=self.storage_retry()
-        )
-        records = []
-        for b in buckets:  # the iterator fetches the following pages, with the same retry
-            records.append(
-                ResourceRecord(
-                    resource_id=f"projects/_/buckets/{b.name}",
-                    name=b.name,
-                    type=ResourceType.STORAGE,
-                    region=(b.location or "").lower(),
-                    status=Status.AVAILABLE,
-                    created_at=_utc(b.time_created),
-                    tags=dict(b.labels or {}),
-                    metadata={
-                        "storage_class": b.storage_class,
-                        "location_type": b.location_type,
-                        "provider_status": "available",
-                    },
-                )
-            )
-        return records
 
     # --- costs -------------------------------------------------------------------------
     def bigquery_client(self, project: str) -> bigquery.Client:
@@ -408,6 +340,126 @@ _DISK_STATUSES = {
 _COMPUTE_PATH = re.compile(r"^.*?/(?=projects/)")
 
 
+def made(kind: str, item: Any, build: Any, *args: Any) -> ResourceRecord | Skip:
+    """build(item, *args), or a Skip when the build fails on something unforeseen: one item
+    never fails its listing."""
+    try:
+        return build(item, *args)
+    except Exception as error:  # noqa: BLE001 - an unforeseen item is a skip, never a failure
+        name = item.get("name") if isinstance(item, dict) else getattr(item, "name", "")
+        return Skip(
+            f"unreadable ({error.__class__.__name__})",
+            f"{kind} {clean_text(name if isinstance(name, str) else '', 200)}",
+        )
+
+
+def instance_record(i: Any, project: str) -> ResourceRecord | Skip:
+    """A compute_v1.Instance; its id is built from its zone and name, as Compute's paths are."""
+    zone = _last(i.zone)
+    machine_type = _last(i.machine_type)
+    nic = i.network_interfaces[0] if i.network_interfaces else None
+    nat = next((a.nat_i_p for a in nic.access_configs if a.nat_i_p), None) if nic else None
+    created = _timestamp(i.creation_timestamp)
+    name = clean_text(i.name)
+    return record_or_skip(
+        kind="instance",
+        resource_id=f"projects/{project}/zones/{zone or '-'}/instances/{name}" if name else None,
+        name=name,
+        type=ResourceType.VM,
+        region=_zone_region(zone),
+        status=_INSTANCE_STATUSES.get(i.status, Status.UNKNOWN),
+        created_at=created,
+        tags=dict(i.labels),
+        metadata={
+            "machine_type": machine_type or None,
+            "private_ip": (nic.network_i_p or None) if nic else None,
+            "public_ip": nat,
+            "network": _path(nic.network) if nic else None,
+            "subnetwork": _path(nic.subnetwork) if nic else None,
+            "zone": zone or None,
+            "network_tags": list(i.tags.items) if i.tags else [],
+            "instance_id": str(i.id) if i.id else None,
+            "provider_status": i.status or None,
+            "cost_per_hour": hourly_price("gcp", machine_type),
+            "created": created.isoformat() if created else None,
+        },
+        where=f"in zone {zone}" if zone else "",
+    )
+
+
+def disk_record(d: Any, project: str) -> ResourceRecord | Skip:
+    # Zonal disks name their zone; regional (replicated) disks their region.
+    zone = _last(d.zone) if d.zone else None
+    region = _zone_region(zone) if zone else _last(d.region)
+    where = f"zones/{zone}" if zone else f"regions/{region or '-'}"
+    status = _DISK_STATUSES.get(d.status, Status.UNKNOWN)
+    if d.status == "READY":
+        status = Status.IN_USE if d.users else Status.AVAILABLE
+    name = clean_text(d.name)
+    return record_or_skip(
+        kind="disk",
+        resource_id=f"projects/{project}/{where}/disks/{name}" if name else None,
+        name=name,
+        type=ResourceType.DISK,
+        region=region,
+        status=status,
+        created_at=_timestamp(d.creation_timestamp),
+        tags=dict(d.labels),
+        metadata={
+            "size_gb": int(d.size_gb) if d.size_gb else None,
+            "disk_type": _last(d.type_) or None,
+            "zone": zone,
+            "users": [_path(u) for u in d.users],
+            "provider_status": d.status or None,
+        },
+        where=f"in {where}",
+    )
+
+
+def network_record(n: Any, project: str) -> ResourceRecord | Skip:
+    # Auto-mode networks have one subnetwork per region, each named like the network.
+    subnetworks = [f"{_last(_parent(s))}/{_last(s)}" for s in n.subnetworks]
+    name = clean_text(n.name)
+    return record_or_skip(
+        kind="network",
+        resource_id=f"projects/{project}/global/networks/{name}" if name else None,
+        name=name,
+        type=ResourceType.NETWORK,
+        region=GLOBAL_REGION,
+        status=Status.AVAILABLE,
+        created_at=_timestamp(n.creation_timestamp),
+        metadata={
+            "auto_create_subnetworks": n.auto_create_subnetworks,
+            "subnetwork_count": len(subnetworks),
+            "subnetworks": subnetworks,
+            "routing_mode": n.routing_config.routing_mode or None,
+            "mtu": n.mtu or None,
+            "provider_status": "available",
+        },
+    )
+
+
+def bucket_record(b: dict[str, Any]) -> ResourceRecord | Skip:
+    """A bucket as Cloud Storage's JSON lists it."""
+    name = clean_text(b.get("name"))
+    location = b.get("location")
+    return record_or_skip(
+        kind="bucket",
+        resource_id=f"projects/_/buckets/{name}" if name else None,
+        name=name,
+        type=ResourceType.STORAGE,
+        region=location if isinstance(location, str) else None,
+        status=Status.AVAILABLE,
+        created_at=_timestamp(b.get("timeCreated")),
+        tags=b.get("labels"),
+        metadata={
+            "storage_class": b.get("storageClass"),
+            "location_type": b.get("locationType"),
+            "provider_status": "available",
+        },
+    )
+
+
 def _last(url: str) -> str:
     """The last segment of a resource URL: .../machineTypes/e2-medium -> e2-medium."""
     return url.rstrip("/").rsplit("/", 1)[-1] if url else ""
@@ -424,22 +476,18 @@ def _path(url: str) -> str | None:
 
 
 def _zone_region(zone: str) -> str:
-    """us-central1-a -> us-central1."""
-    return zone.rsplit("-", 1)[0]
+    """us-central1-a -> us-central1 ("" for no zone)."""
+    return zone.rsplit("-", 1)[0] if zone else ""
 
 
-def _timestamp(value: str) -> datetime | None:
-    """Compute's RFC 3339 creationTimestamp, in UTC."""
-    if not value:
+def _timestamp(value: Any) -> datetime | None:
+    """An RFC 3339 timestamp (Compute's creationTimestamp, Storage's timeCreated), in UTC."""
+    if not value or not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+        return clean_datetime(datetime.fromisoformat(value.replace("Z", "+00:00")))
     except ValueError:
         return None
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    return value.astimezone(UTC) if value else None
 
 
 def _plural(noun: str, names: list[str]) -> str:
@@ -524,4 +572,9 @@ def translate_errors(doing: str) -> Iterator[None]:
     except gexc.GoogleAPICallError as exc:
         raise CloudError(
             f"GCP could not {doing} ({exc.code}: {_reason(exc)})", code=str(exc.code)
+        ) from None
+    except json_format.Error:
+        raise CloudError(
+            f"GCP sent an answer that could not be read while trying to {doing}",
+            code="Unreadable",
         ) from None

@@ -39,7 +39,11 @@ def by_name(records) -> dict:
     return {(r.type, r.name): r for r in records}
 
 
-def test_scopes_are_the_subscriptions(fake):
+def test_scopes_are_the_subscriptions_the_application_can_read(fake):
+    listing = adapter(fake, SUB, OTHER).scope_listing()
+    assert listing.scopes == [SUB]
+    assert listing.gone == {OTHER: "no longer visible to the application"}
+    fake.add_app(TENANT, CLIENT, SECRET, [SUB, OTHER])  # granted now
     assert adapter(fake, SUB, OTHER).scopes() == [SUB, OTHER]
 
 
@@ -51,6 +55,7 @@ def test_every_type_comes_back_normalized(fake):
         location="northeurope",
         size="Standard_D2s_v3",
         tags={"env": "prod", "team": "web"},
+        zones=["2"],
     )
     fake.add_disk(SUB, name="data-1", resource_group="RG-Web", size_gb=256, managed_by=vm["id"])
     fake.add_disk(SUB, name="spare", sku="Standard_LRS", tags={"keep": "yes"})
@@ -82,6 +87,7 @@ def test_every_type_comes_back_normalized(fake):
         "vm_id": vm["properties"]["vmId"],
         "os_disk": os_disk["name"],
         "os_disk_id": os_disk["managedDisk"]["id"],  # ARM spells its resource group RG-WEB
+        "zones": ["2"],
         "provider_status": "running",
         "cost_per_hour": 0.096,
         "created": web.created_at.isoformat(),

@@ -47,6 +47,7 @@ def test_every_type_comes_back_normalized(gcp, key):
         labels={"env": "prod"},
         internal_ip="10.132.0.5",
         external_ip="34.1.2.3",
+        network_tags=["http-server", "web"],
     )
     gcp.add_disk(PROJECT, zone="europe-west1-b", name="web-data", size_gb=200, users=["web-1"])
     gcp.add_disk(PROJECT, name="spare", disk_type="pd-ssd", labels={"keep": "yes"})
@@ -78,6 +79,7 @@ def test_every_type_comes_back_normalized(gcp, key):
         "network": f"projects/{PROJECT}/global/networks/default",
         "subnetwork": f"projects/{PROJECT}/regions/europe-west1/subnetworks/default",
         "zone": "europe-west1-b",
+        "network_tags": ["http-server", "web"],
         "instance_id": web["id"],
         "provider_status": "RUNNING",
         "cost_per_hour": 0.0971,
@@ -182,12 +184,27 @@ def test_throttling_and_server_errors_are_retried(gcp, key):
     assert gcp.faults.injected == 2
 
 
+def test_a_stalled_answer_is_retried(gcp, key):
+    """A read that times out is asked again (within the overall deadline), not given up."""
+    gcp.add_instance(PROJECT, name="vm-1")
+    fast = GcpAdapter(
+        GcpCredentials(key_info=key, project_ids=(PROJECT,)),
+        Endpoints(gcp_compute_endpoint=gcp.url, gcp_storage_endpoint=gcp.url,
+                  gcp_token_uri=f"{gcp.url}/token", timeout=1, retries=3),
+    )  # fmt: skip
+    gcp.faults.slow_seconds = 2
+    gcp.faults.fail_next("slow")
+    records = fast.list_scope(PROJECT)
+    assert [r.name for r in records] == ["vm-1"]
+    assert gcp.faults.injected == 1
+
+
 def test_cloud_storage_retries_throttling_too(gcp, key):
     gcp.add_bucket(PROJECT, name="acme-logs")
     gcp.faults.fail_next("429")
     gcp.faults.fail_next("500")
-    buckets = adapter(gcp, key)._buckets(PROJECT)
-    assert [b.name for b in buckets] == ["acme-logs"]
+    buckets = list(adapter(gcp, key)._buckets(PROJECT))
+    assert [b["name"] for b in buckets] == ["acme-logs"]
     assert gcp.faults.injected == 2
 
 

@@ -73,7 +73,7 @@ def test_an_azure_endpoint_that_never_answers_does_not_hang(azure_app, org, sett
     check = connection_check(
         account=azure_account(org, TENANT, CLIENT, "the-client-secret", [SUB_A])
     )
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 20  # the fake stalls 30 s; the deadline is 1.5 s
     assert check.status == HealthStatus.ERROR
 
 
@@ -110,7 +110,7 @@ def test_a_slow_gcp_answer_is_degraded_and_a_dead_one_does_not_hang(gcp, org, se
     gcp.faults.set(latency=30)
     started = time.monotonic()
     assert connection_check(account=account).status == HealthStatus.ERROR
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 20  # the fake stalls 30 s; the deadline is 1.5 s
 
 
 def test_a_stored_key_never_sends_its_token_to_the_endpoint_it_names(gcp, org):

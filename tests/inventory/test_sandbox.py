@@ -120,3 +120,24 @@ def test_the_estate_drifts_and_syncs_show_the_activity(admin_user, settings):
     runs = SyncRun.objects.filter(status="succeeded").order_by("-finished_at")[:3]
     assert sum(run.created + run.updated for run in runs) >= 1, done
     assert ResourceEvent.objects.filter(kind__in=["status", "created"]).exists(), done
+
+
+def test_the_control_endpoint_makes_provider_calls_fail_and_stops(sandbox):
+    """bench/soak.py sets the emulators' faults through POST /faults."""
+    import requests
+
+    gcp = requests.get(f"{sandbox}/sandbox.json", timeout=10).json()["gcp"]["endpoint"]
+    assert requests.post(f"{sandbox}/faults", json={"rate": 2}, timeout=10).status_code == 400
+    assert (
+        requests.post(f"{sandbox}/faults", json={"kinds": ["fire"]}, timeout=10).status_code == 400
+    )
+    try:
+        body = {"rate": 1, "kinds": ["500"], "seed": 3}
+        before = requests.post(f"{sandbox}/faults", json=body, timeout=10).json()
+        statuses = {requests.get(f"{gcp}/storage/v1/b", timeout=10).status_code for _ in range(3)}
+        after = requests.get(f"{sandbox}/faults", timeout=10).json()
+    finally:
+        requests.post(f"{sandbox}/faults", json={"rate": 0}, timeout=10)
+    assert statuses == {500}
+    assert after["gcp-fake"] == before["gcp-fake"] + 3
+    assert requests.get(f"{gcp}/storage/v1/b", timeout=10).status_code == 401  # as without

@@ -98,12 +98,15 @@ def test_stale_resources_are_marked_deleted_and_revived(aws, account):
     ec2.terminate_instances(InstanceIds=[ids[1]])
     run = cloud_account_sync(account=account)
     assert _rows(account).get(resource_id=ids[0]).status == "stopped"
-    assert _rows(account).get(resource_id=ids[1]).status == "terminated"
+    terminated = _rows(account).get(resource_id=ids[1])
+    assert terminated.status == "terminated"
+    assert run.started_at < terminated.deleted_at < run.finished_at  # a tombstone now
     kinds = {
         (e.resource.resource_id, e.kind, e.old_status, e.new_status)
         for e in ResourceEvent.objects.filter(sync_run=run).select_related("resource")
     }
     assert (ids[0], "status", "running", "stopped") in kinds
+    assert (ids[1], "deleted", "running", "terminated") in kinds
 
     # A volume deleted in the cloud disappears from the listing: the row stays, marked.
     volume = ec2.create_volume(Size=5, AvailabilityZone="eu-west-1a")["VolumeId"]
@@ -198,8 +201,13 @@ def test_two_organizations_holding_the_same_cloud_account_do_not_collide(aws, or
 
 def test_an_account_without_a_region_list_covers_every_enabled_region(aws, org):
     listed = aws.client("ec2").describe_regions()["Regions"]
-    # moto also lists China and GovCloud, other partitions the account's keys cannot reach.
-    enabled = {r["RegionName"] for r in listed if not r["RegionName"].startswith(("cn-", "us-gov"))}
+    # moto also lists China and GovCloud, other partitions the account's keys cannot reach,
+    # and opt-in regions the account has not opted into.
+    enabled = {
+        r["RegionName"]
+        for r in listed
+        if not r["RegionName"].startswith(("cn-", "us-gov")) and r["OptInStatus"] != "not-opted-in"
+    }
     ids = aws_estate.instances(aws, "sa-east-1", 1) + aws_estate.instances(aws, "eu-north-1", 1)
     account = aws_account(org, aws.create_user_key("everywhere"), regions=[])
     run = cloud_account_sync(account=account)

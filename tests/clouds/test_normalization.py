@@ -1,0 +1,153 @@
+"""Each adapter's normalization against items generated from the providers' own published
+API descriptions (tests/clouds/schemas.py), not from our emulators. No database, no network:
+the items go through the same code the listings call, after the same SDK step (botocore's
+parsed dicts; Azure's model classes built from wire JSON; Compute's messages parsed from JSON
+as the REST transport parses them; Cloud Storage's JSON).
+
+Properties, for any list of such items:
+- normalization never raises;
+- an item with an id becomes a record, one without becomes a skip saying "no id" (or that
+  its id is too long to keep);
+- every record is valid as it leaves the adapter (the boundary check finds nothing to skip);
+- after the boundary check, each id is exactly one record: records + merged = made records.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from azure.mgmt.compute.models import Disk, VirtualMachine
+from azure.mgmt.network.models import VirtualNetwork
+from azure.mgmt.storage.models import StorageAccount
+from google.cloud import compute_v1
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mcloud.clouds import aws, azure, gcp
+from mcloud.clouds.base import (
+    MAX_ID,
+    Listing,
+    ResourceRecord,
+    Skip,
+    clean_text,
+    listing_checked,
+    record_problem,
+)
+from tests.clouds import schemas
+
+ACCEPTED_SKIPS = ("no id", f"id longer than {MAX_ID} characters")
+
+
+def _check(made: list[ResourceRecord | Skip], has_id: list[bool]) -> None:
+    for result, identified in zip(made, has_id, strict=True):
+        if identified:
+            assert isinstance(result, ResourceRecord) or result.reason == ACCEPTED_SKIPS[1], result
+        else:
+            assert isinstance(result, Skip), result
+            assert result.reason == "no id", result
+    records = [r for r in made if isinstance(r, ResourceRecord)]
+    for record in records:
+        assert record_problem(record) is None, record
+    listing = Listing()
+    for result in made:
+        listing.add(result)
+    checked = listing_checked(listing)
+    assert {s.reason for s in checked.skips} <= set(ACCEPTED_SKIPS)
+    assert len(checked.skips) == len(made) - len(records)
+    assert len(checked.records) == len({r.resource_id for r in records})
+    assert len(checked.records) + len(checked.merged) == len(records)
+    assert all(record_problem(r) is None for r in checked.records)
+
+
+def _usable(value: Any) -> bool:
+    return isinstance(value, str) and bool(clean_text(value, MAX_ID + 1))
+
+
+# --- AWS: botocore's service models -----------------------------------------------------
+AWS_LISTS: list[tuple[str, str, tuple[str, ...], Callable[..., Any], str]] = [
+    ("ec2", "DescribeInstances", ("Reservations", "Instances"), aws.instance_record, "InstanceId"),
+    ("ec2", "DescribeVolumes", ("Volumes",), aws.volume_record, "VolumeId"),
+    ("ec2", "DescribeVpcs", ("Vpcs",), aws.vpc_record, "VpcId"),
+    ("rds", "DescribeDBInstances", ("DBInstances",), aws.database_record, "DBInstanceArn"),
+]
+
+
+@pytest.mark.parametrize(("service", "operation", "path", "build", "key"), AWS_LISTS,
+                         ids=[op for _, op, *_ in AWS_LISTS])  # fmt: skip
+def test_aws_items_normalize(service, operation, path, build, key):
+    item = schemas.from_botocore(schemas.aws_item_shape(service, operation, path))
+
+    @given(items=st.lists(item, max_size=4), duplicate=st.booleans())
+    def check(items: list[dict[str, Any]], duplicate: bool) -> None:
+        items = items + items[:1] if duplicate else items
+        made = [aws.made(operation, i, build, "eu-west-1") for i in items]
+        _check(made, [_usable(i.get(key)) for i in items])
+
+    check()
+
+
+def test_aws_buckets_normalize():
+    item = schemas.from_botocore(schemas.aws_item_shape("s3", "ListBuckets", ("Buckets",)))
+    tags = schemas.from_botocore(schemas.aws_item_shape("s3", "GetBucketTagging", ("TagSet",)))
+
+    @given(items=st.lists(item, max_size=4), tag_list=st.lists(tags, max_size=3))
+    def check(items: list[dict[str, Any]], tag_list: list[dict[str, Any]]) -> None:
+        made = [
+            aws.made("bucket", i, aws.bucket_record, "eu-west-1", aws._tags(tag_list))
+            for i in items
+        ]
+        _check(made, [_usable(i.get("Name")) for i in items])
+
+    check()
+
+
+# --- Azure: the SDK's model classes -----------------------------------------------------
+AZURE_LISTS = [
+    (VirtualMachine, azure.vm_record),
+    (Disk, azure.disk_record),
+    (StorageAccount, azure.storage_account_record),
+    (VirtualNetwork, azure.virtual_network_record),
+]
+
+
+@pytest.mark.parametrize(("model", "build"), AZURE_LISTS, ids=[m.__name__ for m, _ in AZURE_LISTS])
+def test_azure_items_normalize(model, build):
+    @given(items=st.lists(schemas.from_azure_model(model), max_size=3), duplicate=st.booleans())
+    def check(items: list[dict[str, Any]], duplicate: bool) -> None:
+        items = items + items[:1] if duplicate else items
+        made = [azure.made(model.__name__, model(i), build) for i in items]
+        _check(made, [_usable(i.get("id")) for i in items])
+
+    check()
+
+
+# --- GCP: Google's discovery documents --------------------------------------------------
+GCP_LISTS = [
+    ("Instance", compute_v1.Instance, gcp.instance_record),
+    ("Disk", compute_v1.Disk, gcp.disk_record),
+    ("Network", compute_v1.Network, gcp.network_record),
+]
+
+
+@pytest.mark.parametrize(("schema", "message", "build"), GCP_LISTS, ids=[s for s, *_ in GCP_LISTS])
+def test_gcp_compute_items_normalize(schema, message, build):
+    @given(items=st.lists(schemas.from_discovery("compute.v1", schema), max_size=3))
+    def check(items: list[dict[str, Any]]) -> None:
+        # As the REST transport reads a page: JSON into the message, unknown fields ignored.
+        parsed = [message.from_json(json.dumps(i), ignore_unknown_fields=True) for i in items]
+        made = [gcp.made(schema, p, build, "acme-prod") for p in parsed]
+        _check(made, [_usable(i.get("name")) for i in items])
+
+    check()
+
+
+def test_gcp_buckets_normalize():
+    @given(items=st.lists(schemas.from_discovery("storage.v1", "Bucket"), max_size=4))
+    def check(items: list[dict[str, Any]]) -> None:
+        made = [gcp.made("bucket", i, gcp.bucket_record) for i in items]
+        _check(made, [_usable(i.get("name")) for i in items])
+
+    check()
