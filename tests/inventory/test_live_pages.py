@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from inventory import tasks
 from inventory.models import CloudAccount, Provider, ProviderHealth, SyncRun
-from inventory.services.sync import cloud_account_sync
+from inventory.services.sync import account_lease, cloud_account_sync
+from mcloud.leases import lease_acquire
 from tests.inventory import estate
 from tests.inventory.factories import aws_account
 
@@ -33,7 +34,9 @@ def _run(account, **fields) -> SyncRun:
 )  # fmt: skip
 def test_progress_counts_in_the_providers_word(login, vera, org, provider, total, words):
     account = estate.account(org, f"{provider}-main", provider)
-    run = _run(account, status=SyncRun.State.RUNNING, scopes_total=total, scopes_done=1)
+    token = lease_acquire(account_lease(account))  # a live worker holds the sync
+    run = _run(account, status=SyncRun.State.RUNNING, scopes_total=total, scopes_done=1,
+               lease_token=token)  # fmt: skip
     body = (
         login(vera)
         .get(reverse("inventory:sync_run_progress", args=[run.pk]), headers=HTMX)
