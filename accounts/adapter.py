@@ -8,6 +8,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 
+from accounts.audit import client_ip
 from accounts.models import User
 from accounts.services import invitations_accept_for_user, organization_create_personal
 from accounts.tenancy import set_current_organization
@@ -21,7 +22,7 @@ class AccountAdapter(DefaultAccountAdapter):
         return user
 
     def post_login(self, request: HttpRequest, user: User, **kwargs: Any) -> HttpResponse:
-        joined = invitations_accept_for_user(user=user, request=request)
+        joined = invitations_accept_for_user(user=user, ip=client_ip(request))
         for membership in joined:
             messages.success(
                 request, f"You joined {membership.organization.name} as {membership.role}."

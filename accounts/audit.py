@@ -34,11 +34,10 @@ def audit_record(
     actor_label: str = "",
     target: models.Model | None = None,
     data: dict[str, Any] | None = None,
-    request: HttpRequest | None = None,
+    ip: str | None = None,
 ) -> AuditEvent:
-    """Record that `actor` (or a system job named by `actor_label`) did `action` to `target`."""
-    if actor is None and request is not None and request.user.is_authenticated:
-        actor = request.user
+    """Record that `actor` (or a system job named by `actor_label`) did `action` to `target`,
+    from address `ip` (`client_ip` of the request, for people)."""
     return AuditEvent.objects.create(
         organization=organization,
         actor=actor,
@@ -48,7 +47,7 @@ def audit_record(
         target_id=str(target.pk) if target is not None else "",
         target_label=str(target)[:255] if target is not None else "",
         data=data or {},
-        ip_address=client_ip(request),
+        ip_address=ip,
     )
 
 

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models.functions import Lower
-from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -57,7 +56,7 @@ def organization_create_personal(*, user: User) -> Organization:
 
 @transaction.atomic
 def organization_mfa_require(
-    *, organization: Organization, required: bool, user: User, request: HttpRequest | None = None
+    *, organization: Organization, required: bool, user: User, ip: str | None = None
 ) -> Organization:
     """Require (or stop requiring) two-factor authentication of every member. Owners only;
     an owner turning it on must use it already, so the rule never locks its author out."""
@@ -70,7 +69,7 @@ def organization_mfa_require(
     organization.save(update_fields=["require_mfa"])
     audit_record(
         organization=organization, action="organization.mfa_required" if required
-        else "organization.mfa_optional", target=organization, actor=user, request=request,
+        else "organization.mfa_optional", target=organization, actor=user, ip=ip,
     )  # fmt: skip
     return organization
 
@@ -83,7 +82,7 @@ def user_has_mfa(user: User) -> bool:
 
 @transaction.atomic
 def organization_rename(
-    *, organization: Organization, name: str, request: HttpRequest | None = None
+    *, organization: Organization, name: str, user: User | None = None, ip: str | None = None
 ) -> Organization:
     name = name.strip()
     if not name:
@@ -96,14 +95,19 @@ def organization_rename(
         action="organization.renamed",
         target=organization,
         data={"from": old, "to": name},
-        request=request,
+        actor=user,
+        ip=ip,
     )
     return organization
 
 
 @transaction.atomic
 def organization_delete(
-    *, organization: Organization, confirm_name: str, request: HttpRequest | None = None
+    *,
+    organization: Organization,
+    confirm_name: str,
+    user: User | None = None,
+    ip: str | None = None,
 ) -> None:
     """Delete the organization and everything it owns; the user types its name to confirm."""
     if confirm_name.strip() != organization.name:
@@ -113,7 +117,8 @@ def organization_delete(
         organization=None,
         action="organization.deleted",
         data={"organization": organization.name, "slug": organization.slug},
-        request=request,
+        actor=user,
+        ip=ip,
     )
     organization.delete()
 
@@ -136,7 +141,7 @@ def _check_may_manage(actor: Membership, target: Membership | None, new_role: Ro
 
 
 @transaction.atomic
-def member_add(*, actor: Membership, email: str, role: Role, request: HttpRequest) -> Invitation:
+def member_add(*, actor: Membership, email: str, role: Role, ip: str | None = None) -> Invitation:
     """Invite an address to join. Whether it has an account or not, the answer, the e-mail
     and the audit entry are the same: an admin cannot tell which addresses have accounts,
     and nobody joins an organization without accepting."""
@@ -165,11 +170,11 @@ def member_add(*, actor: Membership, email: str, role: Role, request: HttpReques
         action="member.invited",
         target=invitation,
         data={"email": email, "role": role.value},
-        request=request,
+        actor=actor.user,
+        ip=ip,
     )
-    url = request.build_absolute_uri(reverse("accounts:invitation_detail", args=[token]))
+    url = settings.SITE_URL + reverse("accounts:invitation_detail", args=[token])
     _notify(
-        request,
         email,
         "accounts/email/invitation",
         {
@@ -183,15 +188,15 @@ def member_add(*, actor: Membership, email: str, role: Role, request: HttpReques
     return invitation
 
 
-def _notify(request: HttpRequest, to: str, template: str, context: dict) -> None:
-    subject = render_to_string(f"{template}_subject.txt", context, request).strip()
-    body = render_to_string(f"{template}_message.txt", context, request)
+def _notify(to: str, template: str, context: dict) -> None:
+    subject = render_to_string(f"{template}_subject.txt", context).strip()
+    body = render_to_string(f"{template}_message.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
 
 
 @transaction.atomic
 def membership_change_role(
-    *, actor: Membership, membership: Membership, role: Role, request: HttpRequest
+    *, actor: Membership, membership: Membership, role: Role, ip: str | None = None
 ) -> Membership:
     role = Role(role)
     _check_may_manage(actor, membership, role)
@@ -206,13 +211,14 @@ def membership_change_role(
         action="member.role_changed",
         target=membership,
         data={"email": membership.user.email, "from": old, "to": role.value},
-        request=request,
+        actor=actor.user,
+        ip=ip,
     )
     return membership
 
 
 @transaction.atomic
-def membership_remove(*, actor: Membership, membership: Membership, request: HttpRequest) -> None:
+def membership_remove(*, actor: Membership, membership: Membership, ip: str | None = None) -> None:
     """Remove a member; removing oneself is leaving."""
     if membership.pk != actor.pk:
         _check_may_manage(actor, membership, None)
@@ -224,14 +230,15 @@ def membership_remove(*, actor: Membership, membership: Membership, request: Htt
         action=action,
         target=membership,
         data={"email": membership.user.email, "role": membership.role},
-        request=request,
+        actor=actor.user,
+        ip=ip,
     )
     membership.delete()
 
 
 @transaction.atomic
 def ownership_transfer(
-    *, actor: Membership, membership: Membership, request: HttpRequest
+    *, actor: Membership, membership: Membership, ip: str | None = None
 ) -> Membership:
     """Make `membership` an owner and step the acting owner down to admin."""
     if actor.role != Role.OWNER:
@@ -247,19 +254,21 @@ def ownership_transfer(
         action="organization.ownership_transferred",
         target=membership,
         data={"from": actor.user.email, "to": membership.user.email},
-        request=request,
+        actor=actor.user,
+        ip=ip,
     )
     return membership
 
 
 @transaction.atomic
-def invitation_revoke(*, invitation: Invitation, request: HttpRequest) -> None:
+def invitation_revoke(*, invitation: Invitation, user: User, ip: str | None = None) -> None:
     audit_record(
         organization=invitation.organization,
         action="member.invitation_revoked",
         target=invitation,
         data={"email": invitation.email},
-        request=request,
+        actor=user,
+        ip=ip,
     )
     invitation.delete()
 
@@ -273,9 +282,7 @@ def invitation_for_token(token: str) -> Invitation | None:
 
 
 @transaction.atomic
-def invitation_accept(
-    *, invitation: Invitation, user: User, request: HttpRequest | None = None
-) -> Membership:
+def invitation_accept(*, invitation: Invitation, user: User, ip: str | None = None) -> Membership:
     """Join the invitation's organization. The user must own the invited address."""
     if not invitation.is_pending:
         raise ActionRefused("This invitation has expired or was already used.")
@@ -300,14 +307,12 @@ def invitation_accept(
             action="member.joined",
             target=membership,
             data={"email": user.email, "role": membership.role},
-            request=request,
+            ip=ip,
         )
     return membership
 
 
-def invitations_accept_for_user(
-    *, user: User, request: HttpRequest | None = None
-) -> list[Membership]:
+def invitations_accept_for_user(*, user: User, ip: str | None = None) -> list[Membership]:
     """Accept, at log-in, the pending invitations sent to one of the user's verified
     addresses before the account existed (the invitation link led to the sign-up). An
     invitation to an existing account waits for its owner to accept it on its page."""
@@ -325,4 +330,4 @@ def invitations_accept_for_user(
         .filter(accepted_at__isnull=True, expires_at__gt=timezone.now(), email_lower__in=verified)
         .filter(created_at__lte=user.date_joined)
     )
-    return [invitation_accept(invitation=inv, user=user, request=request) for inv in pending]
+    return [invitation_accept(invitation=inv, user=user, ip=ip) for inv in pending]

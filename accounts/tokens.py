@@ -8,7 +8,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.audit import audit_record
@@ -27,7 +26,7 @@ def token_create(
     name: str,
     role: Role,
     expires_in_days: int | None,
-    request: HttpRequest,
+    ip: str | None = None,
 ) -> tuple[ApiToken, str]:
     """A new token and its secret value, which only this call ever returns."""
     membership = Membership.objects.filter(user=user, organization=organization).first()
@@ -54,7 +53,8 @@ def token_create(
         organization=organization,
         action="api_token.created",
         target=token,
-        request=request,
+        actor=user,
+        ip=ip,
         data={
             "name": token.name,
             "role": role.value,
@@ -65,12 +65,13 @@ def token_create(
 
 
 @transaction.atomic
-def token_revoke(*, token: ApiToken, request: HttpRequest) -> None:
+def token_revoke(*, token: ApiToken, user: User, ip: str | None = None) -> None:
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     audit_record(
-        organization=token.organization, action="api_token.revoked", target=token, request=request
-    )
+        organization=token.organization, action="api_token.revoked", target=token, actor=user,
+        ip=ip,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

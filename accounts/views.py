@@ -12,7 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import services, tokens
-from accounts.audit import AUDIT_TARGETS
+from accounts.audit import AUDIT_TARGETS, client_ip
 from accounts.exceptions import ActionRefused
 from accounts.flash import secret_flash_pop, secret_flash_put
 from accounts.forms import (
@@ -108,7 +108,7 @@ def organization_settings(request: OrgRequest) -> HttpResponse:
                 organization=request.organization,
                 required=request.POST.get("require_mfa") == "on",
                 user=request.user,
-                request=request,
+                ip=client_ip(request),
             )
         except ActionRefused as refused:
             messages.error(request, refused.message)
@@ -118,7 +118,10 @@ def organization_settings(request: OrgRequest) -> HttpResponse:
     form = OrganizationForm(request.POST or None, initial={"name": request.organization.name})
     if request.method == "POST" and form.is_valid():
         services.organization_rename(
-            organization=request.organization, name=form.cleaned_data["name"], request=request
+            organization=request.organization,
+            name=form.cleaned_data["name"],
+            user=request.user,
+            ip=client_ip(request),
         )
         messages.success(request, "The organization was renamed.")
         return redirect("accounts:organization_settings")
@@ -146,7 +149,8 @@ def organization_delete(request: OrgRequest) -> HttpResponse:
         services.organization_delete(
             organization=request.organization,
             confirm_name=form.cleaned_data["confirm_name"],
-            request=request,
+            user=request.user,
+            ip=client_ip(request),
         )
     except ActionRefused as refused:
         messages.error(request, refused.message)
@@ -160,7 +164,9 @@ def organization_delete(request: OrgRequest) -> HttpResponse:
 def ownership_transfer(request: OrgRequest) -> HttpResponse:
     target = get_for_org(Membership, request, pk=request.POST.get("membership"))
     try:
-        services.ownership_transfer(actor=request.membership, membership=target, request=request)
+        services.ownership_transfer(
+            actor=request.membership, membership=target, ip=client_ip(request)
+        )
     except ActionRefused as refused:
         messages.error(request, refused.message)
     else:
@@ -199,7 +205,7 @@ def member_add(request: OrgRequest) -> HttpResponse:
             actor=request.membership,
             email=form.cleaned_data["email"],
             role=form.cleaned_data["role"],
-            request=request,
+            ip=client_ip(request),
         )
     except ActionRefused as refused:
         messages.error(request, refused.message)
@@ -220,7 +226,7 @@ def member_role(request: OrgRequest, pk: int) -> HttpResponse:
             actor=request.membership,
             membership=membership,
             role=form.cleaned_data["role"],
-            request=request,
+            ip=client_ip(request),
         )
     except ActionRefused as refused:
         messages.error(request, refused.message)
@@ -234,7 +240,9 @@ def member_role(request: OrgRequest, pk: int) -> HttpResponse:
 def member_remove(request: OrgRequest, pk: int) -> HttpResponse:
     membership = get_for_org(Membership.objects.select_related("user"), request, pk=pk)
     try:
-        services.membership_remove(actor=request.membership, membership=membership, request=request)
+        services.membership_remove(
+            actor=request.membership, membership=membership, ip=client_ip(request)
+        )
     except ActionRefused as refused:
         messages.error(request, refused.message)
     else:
@@ -247,7 +255,7 @@ def member_remove(request: OrgRequest, pk: int) -> HttpResponse:
 def organization_leave(request: OrgRequest) -> HttpResponse:
     try:
         services.membership_remove(
-            actor=request.membership, membership=request.membership, request=request
+            actor=request.membership, membership=request.membership, ip=client_ip(request)
         )
     except ActionRefused as refused:
         messages.error(request, refused.message)
@@ -260,7 +268,7 @@ def organization_leave(request: OrgRequest) -> HttpResponse:
 @require_POST
 def invitation_revoke(request: OrgRequest, pk: int) -> HttpResponse:
     invitation = get_for_org(Invitation, request, pk=pk, accepted_at__isnull=True)
-    services.invitation_revoke(invitation=invitation, request=request)
+    services.invitation_revoke(invitation=invitation, user=request.user, ip=client_ip(request))
     messages.success(request, f"The invitation to {invitation.email} was revoked.")
     return redirect("accounts:member_list")
 
@@ -273,7 +281,7 @@ def invitation_detail(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and request.user.is_authenticated:
         try:
             membership = services.invitation_accept(
-                invitation=invitation, user=request.user, request=request
+                invitation=invitation, user=request.user, ip=client_ip(request)
             )
         except ActionRefused as refused:
             messages.error(request, refused.message)
@@ -341,7 +349,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 role=form.cleaned_data["role"],
                 expires_in_days=form.cleaned_data["expires_in_days"],
-                request=request,
+                ip=client_ip(request),
             )
         except ActionRefused as refused:
             form.add_error("role", refused.message)
@@ -359,6 +367,6 @@ def token_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=pk, user=request.user, revoked_at__isnull=True)
-    tokens.token_revoke(token=token, request=request)
+    tokens.token_revoke(token=token, user=request.user, ip=client_ip(request))
     messages.success(request, f"Revoked the token {token.name}.")
     return redirect("accounts:token_list")

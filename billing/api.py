@@ -11,13 +11,14 @@ from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
-from accounts.audit import audit_record
+from accounts.audit import client_ip
 from accounts.roles import Role
 from accounts.tenancy import get_for_org
 from billing.forms import BudgetForm, CostSelectionForm
 from billing.models import Budget
 from billing.money import Money, round_amount
 from billing.selectors import billing_settings, breakdown, cost_summary, daily_series
+from billing.services import budgets as budget_services
 from billing.services.budgets import budget_save
 from inventory.selectors import account_choices
 from mcloud.api.errors import InvalidInput, responses
@@ -235,7 +236,10 @@ def _save_budget(request: HttpRequest, body: BudgetIn, budget: Budget | None) ->
     form = BudgetForm(data, instance=budget, organization=request.organization)
     if not form.is_valid():
         raise InvalidInput({k: [str(m) for m in v] for k, v in form.errors.items()})
-    saved = budget_save(budget=form.save(commit=False), request=request)
+    saved = budget_save(
+        budget=form.save(commit=False), organization=request.organization, user=request.user,
+        ip=client_ip(request),
+    )  # fmt: skip
     return saved
 
 
@@ -253,8 +257,5 @@ def budget_update(request: HttpRequest, budget_id: int, body: BudgetIn) -> dict:
 @router.delete("/budgets/{budget_id}", response=responses({204: None}), auth=role_auth(Role.ADMIN))
 def budget_delete(request: HttpRequest, budget_id: int) -> Status:
     budget = get_for_org(Budget, request, pk=budget_id)
-    audit_record(
-        organization=request.organization, action="budget.deleted", target=budget, request=request
-    )
-    budget.delete()
+    budget_services.budget_delete(budget=budget, user=request.user, ip=client_ip(request))
     return Status(204, None)

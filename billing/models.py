@@ -161,6 +161,12 @@ class BillingSettings(models.Model):
     def __str__(self) -> str:
         return f"billing settings of {self.organization}"
 
+    @classmethod
+    def stored(cls, organization: Organization) -> BillingSettings:
+        """The organization's row, made with the defaults when it has none: for what must be
+        kept, such as the webhook secret receivers verify with."""
+        return cls.objects.get_or_create(organization=organization)[0]
+
 
 class Budget(models.Model):
     class Basis(models.TextChoices):

@@ -53,7 +53,9 @@ class CostFilters:
 
 
 def billing_settings(organization: Organization) -> BillingSettings:
-    return BillingSettings.objects.get_or_create(organization=organization)[0]
+    """The organization's settings, or the defaults (unsaved) when it has none yet."""
+    found = BillingSettings.objects.filter(organization=organization).first()
+    return found or BillingSettings(organization=organization)
 
 
 def _daily(organization: Organization, filters: CostFilters) -> QuerySet[CostDaily]:

@@ -11,13 +11,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from accounts.audit import audit_record
+from accounts.audit import client_ip
 from accounts.flash import secret_flash_pop, secret_flash_put
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
 from billing.charts import stacked_bars
 from billing.forms import BillingSettingsForm, BudgetForm, CostSelectionForm
-from billing.models import Budget, BudgetAlert, CostDaily, ImportRun, webhook_secret_new
+from billing.models import Budget, BudgetAlert, CostDaily, ImportRun
 from billing.money import round_amount
 from billing.selectors import (
     DIMENSIONS,
@@ -30,15 +30,16 @@ from billing.selectors import (
     resource_cost_sources,
     top_resources,
 )
+from billing.services import budgets as budget_services
 from billing.services.budgets import (
     alert_acknowledge,
     alerts_acknowledge_all,
     budget_save,
     budget_spent,
-    budgets_evaluate,
     highest_crossed,
 )
 from billing.services.imports import cost_import_queue
+from billing.services.settings import billing_settings_save, webhook_secret_reset
 from inventory.models import CloudAccount
 from inventory.selectors import account_choices
 from mcloud.exports import csv_lines
@@ -206,7 +207,10 @@ def budget_edit(request: OrgRequest, pk: int | None = None) -> HttpResponse:
     budget = get_for_org(Budget, request, pk=pk) if pk else None
     form = BudgetForm(request.POST or None, instance=budget, organization=request.organization)
     if request.method == "POST" and form.is_valid():
-        budget = budget_save(budget=form.save(commit=False), request=request)
+        budget = budget_save(
+            budget=form.save(commit=False), organization=request.organization,
+            user=request.user, ip=client_ip(request),
+        )  # fmt: skip
         messages.success(request, f"Saved the budget {budget.name}.")
         return redirect("billing:budget_list")
     return render(
@@ -224,10 +228,7 @@ def budget_edit(request: OrgRequest, pk: int | None = None) -> HttpResponse:
 @require_POST
 def budget_delete(request: OrgRequest, pk: int) -> HttpResponse:
     budget = get_for_org(Budget, request, pk=pk)
-    audit_record(
-        organization=request.organization, action="budget.deleted", target=budget, request=request
-    )
-    budget.delete()
+    budget_services.budget_delete(budget=budget, user=request.user, ip=client_ip(request))
     messages.success(request, f"Deleted the budget {budget.name}.")
     return redirect("billing:budget_list")
 
@@ -254,26 +255,16 @@ def settings_view(request: OrgRequest) -> HttpResponse:
     settings = billing_settings(request.organization)
     form = BillingSettingsForm(request.POST or None, instance=settings)
     if request.method == "POST" and "regenerate" in request.POST:
-        settings.webhook = {"secret": webhook_secret_new()}
-        settings.save(update_fields=["webhook"])
-        audit_record(
-            organization=request.organization,
-            action="billing.webhook_secret_reset",
-            target=settings,
-            request=request,
+        secret = webhook_secret_reset(
+            organization=request.organization, user=request.user, ip=client_ip(request)
         )
-        secret_flash_put(request, "webhook_secret", settings.webhook["secret"])
+        secret_flash_put(request, "webhook_secret", secret)
         return redirect("billing:settings")
     if request.method == "POST" and form.is_valid():
-        form.save()
-        budgets_evaluate(organization=request.organization)  # new rates change the totals
-        audit_record(
-            organization=request.organization,
-            action="billing.settings_updated",
-            target=settings,
-            request=request,
-            data={"currency": settings.currency, "rates": settings.rates},
-        )
+        billing_settings_save(
+            organization=request.organization, currency=form.cleaned_data["currency"],
+            rates=form.cleaned_data["rates"], user=request.user, ip=client_ip(request),
+        )  # fmt: skip
         messages.success(request, "Saved the billing settings.")
         return redirect("billing:settings")
     new_secret = secret_flash_pop(request, "webhook_secret") if request.method == "GET" else ""

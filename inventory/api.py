@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, QueryDict
 from ninja import Field, Query, Router, Schema, Status
 
+from accounts.audit import client_ip
 from accounts.exceptions import ActionRefused
 from accounts.roles import Role
 from accounts.tenancy import get_for_org
@@ -256,7 +257,8 @@ def cloud_account_create(request: HttpRequest, body: CloudAccountIn) -> Status:
         organization=request.organization,
         provider=body.provider,
         **form.account_values(),
-        request=request,
+        user=request.user,
+        ip=client_ip(request),
     )
     return Status(201, account_out(account))
 
@@ -287,7 +289,8 @@ def cloud_account_update(request: HttpRequest, account_id: int, body: CloudAccou
     services.cloud_account_update(
         account=account,
         **form.account_values(),
-        request=request,
+        user=request.user,
+        ip=client_ip(request),
     )
     return account_out(account)
 
@@ -297,7 +300,9 @@ def cloud_account_update(request: HttpRequest, account_id: int, body: CloudAccou
 )
 def cloud_account_delete(request: HttpRequest, account_id: int) -> Status:
     services.cloud_account_delete(
-        account=get_for_org(CloudAccount, request, pk=account_id), request=request
+        account=get_for_org(CloudAccount, request, pk=account_id),
+        user=request.user,
+        ip=client_ip(request),
     )
     return Status(204, None)
 
@@ -307,7 +312,9 @@ def cloud_account_delete(request: HttpRequest, account_id: int) -> Status:
 )
 def cloud_account_test(request: HttpRequest, account_id: int) -> Any:
     return connection_check(
-        account=get_for_org(CloudAccount, request, pk=account_id), request=request
+        account=get_for_org(CloudAccount, request, pk=account_id),
+        user=request.user,
+        ip=client_ip(request),
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from django.http import HttpRequest, QueryDict
 from ninja import Field, Query, Router, Schema, Status
 
+from accounts.audit import client_ip
 from accounts.exceptions import ActionRefused
 from accounts.roles import Role
 from accounts.tenancy import get_for_org
@@ -291,7 +292,7 @@ def deployment_create(request: HttpRequest, body: DeploymentIn) -> Status:
         account=form.cleaned_data["account"],
         values=form.values,
         user=request.user,
-        request=request,
+        ip=client_ip(request),
     )
     return Status(201, deployment_out(_deployment(request, deployment.pk)))
 
@@ -315,7 +316,7 @@ def deployment_update(request: HttpRequest, deployment_id: int, body: Deployment
         account=form.cleaned_data["account"],
         values=form.values,
         user=request.user,
-        request=request,
+        ip=client_ip(request),
     )
     return deployment_out(_deployment(request, deployment_id))
 
@@ -332,7 +333,7 @@ def deployment_update(request: HttpRequest, deployment_id: int, body: Deployment
 )
 def deployment_unlock(request: HttpRequest, deployment_id: int) -> dict:
     released = state_force_unlock(
-        deployment=_deployment(request, deployment_id), user=request.user, request=request
+        deployment=_deployment(request, deployment_id), user=request.user, ip=client_ip(request)
     )
     return {"released": released, "deployment": deployment_out(_deployment(request, deployment_id))}
 
@@ -375,7 +376,7 @@ def _plan(request: HttpRequest, deployment_id: int, *, destroy: bool) -> Status:
         deployment=_deployment(request, deployment_id),
         user=request.user,
         destroy=destroy,
-        request=request,
+        ip=client_ip(request),
     )
     return Status(202, run_out(_run(request, run.pk)))
 
@@ -417,7 +418,7 @@ def run_approve(request: HttpRequest, run_id: int, body: ApproveIn) -> Status:
         user=request.user,
         confirm_name=body.confirm_name,
         comment=body.comment,
-        request=request,
+        ip=client_ip(request),
     )
     return Status(202, run_out(_run(request, apply.pk)))
 
@@ -425,7 +426,7 @@ def run_approve(request: HttpRequest, run_id: int, body: ApproveIn) -> Status:
 @router.post("/runs/{run_id}/discard", response=responses(RunOut), auth=role_auth(Role.MEMBER))
 def run_discard(request: HttpRequest, run_id: int) -> dict:
     run = _run(request, run_id)
-    run_services.run_discard(run=run, user=request.user, request=request)
+    run_services.run_discard(run=run, user=request.user, ip=client_ip(request))
     return run_out(_run(request, run_id))
 
 
@@ -440,5 +441,5 @@ def run_discard(request: HttpRequest, run_id: int) -> dict:
 def run_cancel(request: HttpRequest, run_id: int) -> Status:
     run = _run(request, run_id)
     run_services.cancel_permission_check(run, request.role)
-    run_services.run_cancel(run=run, user=request.user, request=request)
+    run_services.run_cancel(run=run, user=request.user, ip=client_ip(request))
     return Status(202, run_out(_run(request, run_id)))

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from allauth.account.models import EmailAddress
 from django.test import Client
-from django.test.client import RequestFactory
 
 from accounts.models import Membership, Organization, User
 from accounts.roles import Role
@@ -274,15 +273,12 @@ def token_for():
             if organization
             else membership.order_by("id").first()
         )
-        request = RequestFactory().post("/")
-        request.user = user
         _, value = token_create(
             user=user,
             organization=membership.organization,
             name="test",
             role=role or membership.role_enum,
             expires_in_days=kwargs.get("days", 30),
-            request=request,
         )
         return value
 

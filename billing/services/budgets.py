@@ -15,7 +15,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -30,23 +29,35 @@ logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
-def budget_save(*, budget: Budget, request: HttpRequest) -> Budget:
-    """Save a budget from a valid form (`form.save(commit=False)`) for the request's
-    organization, in its billing currency, audit it, and evaluate it at once."""
+def budget_save(
+    *, budget: Budget, organization: Organization, user: User, ip: str | None = None
+) -> Budget:
+    """Save a budget from a valid form (`form.save(commit=False)`) for `organization`, in its
+    billing currency, audit it, and evaluate it at once."""
     created = budget.pk is None
-    budget.organization = request.organization
-    budget.currency = billing_settings(request.organization).currency
-    budget.created_by = budget.created_by or request.user
+    budget.organization = organization
+    budget.currency = billing_settings(organization).currency
+    budget.created_by = budget.created_by or user
     budget.save()
     audit_record(
-        organization=request.organization,
+        organization=organization,
         target=budget,
-        request=request,
+        actor=user,
+        ip=ip,
         action="budget.created" if created else "budget.updated",
         data={"amount": str(budget.amount), "thresholds": budget.thresholds, "basis": budget.basis},
     )
-    budgets_evaluate(organization=request.organization, budgets=[budget])
+    budgets_evaluate(organization=organization, budgets=[budget])
     return budget
+
+
+@transaction.atomic
+def budget_delete(*, budget: Budget, user: User, ip: str | None = None) -> None:
+    audit_record(
+        organization=budget.organization, action="budget.deleted", target=budget, actor=user,
+        ip=ip,
+    )  # fmt: skip
+    budget.delete()
 
 
 def budget_spent(budget: Budget, today: date) -> Decimal | None:

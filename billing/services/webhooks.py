@@ -11,8 +11,7 @@ import json
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from billing.models import BudgetAlert
-from billing.selectors import billing_settings
+from billing.models import BillingSettings, BudgetAlert
 from mcloud.egress.client import outbound_request
 from mcloud.egress.policy import EgressRefused
 
@@ -49,7 +48,7 @@ def webhook_headers(*, secret: str, message_id: str, body: bytes) -> dict[str, s
 def webhook_send(alert: BudgetAlert) -> str:
     """POST the alert to its budget's webhook; returns the outcome, as shown on the page."""
     body = webhook_payload(alert)
-    secret = billing_settings(alert.organization).webhook["secret"]
+    secret = BillingSettings.stored(alert.organization).webhook["secret"]
     # The same alert keeps its id, so a receiver drops a delivery it has seen.
     headers = webhook_headers(secret=secret, message_id=f"msg_budget_alert_{alert.pk}", body=body)
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.audit import audit_record
@@ -27,7 +26,8 @@ def cloud_account_create(
     enabled: bool,
     config: dict[str, Any],
     secrets: dict[str, str],
-    request: HttpRequest,
+    user: User | None,
+    ip: str | None = None,
     sync_interval_minutes: int | None = None,
 ) -> CloudAccount:
     account = CloudAccount.objects.create(
@@ -38,7 +38,7 @@ def cloud_account_create(
         config=config,
         secrets=secrets,
         sync_interval_minutes=sync_interval_minutes or default_sync_interval(),
-        created_by=request.user if request.user.is_authenticated else None,
+        created_by=user,
     )
     account_schedule_update(account)
     audit_record(
@@ -46,7 +46,8 @@ def cloud_account_create(
         action="cloud_account.created",
         target=account,
         data={"provider": provider, "config": config},
-        request=request,
+        actor=user,
+        ip=ip,
     )
     return account
 
@@ -59,7 +60,8 @@ def cloud_account_update(
     enabled: bool,
     config: dict[str, Any],
     secrets: dict[str, str],
-    request: HttpRequest,
+    user: User | None,
+    ip: str | None = None,
     sync_interval_minutes: int | None = None,
 ) -> CloudAccount:
     """Save the form's values. Audit entries name the secrets that changed, never their values."""
@@ -79,14 +81,15 @@ def cloud_account_update(
         action="cloud_account.updated",
         target=account,
         data={"changed": changed, "secrets_replaced": secrets_changed},
-        request=request,
+        actor=user,
+        ip=ip,
     )
     return account
 
 
 @transaction.atomic
 def cloud_account_set_enabled(
-    *, account: CloudAccount, enabled: bool, request: HttpRequest
+    *, account: CloudAccount, enabled: bool, user: User, ip: str | None = None
 ) -> CloudAccount:
     account.enabled = enabled
     account.save(update_fields=["enabled", "updated_at"])
@@ -95,7 +98,8 @@ def cloud_account_set_enabled(
         organization=account.organization,
         action="cloud_account.enabled" if enabled else "cloud_account.disabled",
         target=account,
-        request=request,
+        actor=user,
+        ip=ip,
     )
     return account
 
@@ -116,7 +120,9 @@ def cloud_account_pause(*, account: CloudAccount, reason: str) -> CloudAccount:
 
 
 @transaction.atomic
-def cloud_account_resume(*, account: CloudAccount, request: HttpRequest) -> CloudAccount:
+def cloud_account_resume(
+    *, account: CloudAccount, user: User, ip: str | None = None
+) -> CloudAccount:
     account.paused_at = None
     account.pause_reason = ""
     account.consecutive_failures = 0
@@ -125,19 +131,21 @@ def cloud_account_resume(*, account: CloudAccount, request: HttpRequest) -> Clou
         organization=account.organization,
         action="cloud_account.resumed",
         target=account,
-        request=request,
+        actor=user,
+        ip=ip,
     )
     return account
 
 
 @transaction.atomic
-def cloud_account_delete(*, account: CloudAccount, request: HttpRequest) -> None:
+def cloud_account_delete(*, account: CloudAccount, user: User, ip: str | None = None) -> None:
     audit_record(
         organization=account.organization,
         action="cloud_account.deleted",
         target=account,
         data={"provider": account.provider, "name": account.name},
-        request=request,
+        actor=user,
+        ip=ip,
     )
     account_schedule_delete(account.pk)
     account.delete()

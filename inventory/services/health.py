@@ -13,10 +13,10 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
-from django.http import HttpRequest
 from django.template.loader import render_to_string
 
 from accounts.audit import audit_record
+from accounts.models import User
 from inventory.clouds import adapter_for
 from inventory.models import CloudAccount, HealthStatus, ProviderHealth
 from inventory.services.accounts import account_admin_emails, cloud_account_pause
@@ -34,7 +34,8 @@ def connection_check(
     *,
     account: CloudAccount,
     trigger: str = ProviderHealth.Trigger.MANUAL,
-    request: HttpRequest | None = None,
+    user: User | None = None,
+    ip: str | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> ProviderHealth:
     """Test the account's credentials and record a ProviderHealth row.
@@ -71,7 +72,7 @@ def connection_check(
         status = HealthStatus.DEGRADED if slow else HealthStatus.HEALTHY
         message = result.message + (f" (slow: {elapsed_ms:.0f} ms)" if slow else "")
     elapsed = round((clock() - started) * 1000)
-    return _record(account, status, message, elapsed, trigger, request)
+    return _record(account, status, message, elapsed, trigger, user, ip)
 
 
 @transaction.atomic
@@ -81,7 +82,8 @@ def _record(
     message: str,
     elapsed_ms: int,
     trigger: str,
-    request: HttpRequest | None,
+    user: User | None,
+    ip: str | None,
 ) -> ProviderHealth:
     check = ProviderHealth.objects.create(
         organization_id=account.organization_id,
@@ -102,7 +104,8 @@ def _record(
             action="cloud_account.tested",
             target=account,
             data={"status": status, "message": message[:200]},
-            request=request,
+            actor=user,
+            ip=ip,
         )
     limit = settings.HEALTH_PAUSE_AFTER_FAILURES
     if (

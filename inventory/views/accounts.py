@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from accounts.audit import client_ip
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
 from inventory.clouds import external_id_for
@@ -93,7 +94,8 @@ def account_create(request: OrgRequest) -> HttpResponse:
             organization=request.organization,
             provider=provider,
             **form.account_values(),
-            request=request,
+            user=request.user,
+            ip=client_ip(request),
         )
         form.forget_kept_key()
         messages.success(request, f"Added {account.name}. Test its connection below.")
@@ -127,7 +129,8 @@ def account_edit(request: OrgRequest, pk: int) -> HttpResponse:
         services.cloud_account_update(
             account=account,
             **form.account_values(),
-            request=request,
+            user=request.user,
+            ip=client_ip(request),
         )
         form.forget_kept_key()
         messages.success(request, f"Saved {account.name}.")
@@ -151,7 +154,7 @@ def account_edit(request: OrgRequest, pk: int) -> HttpResponse:
 def account_test(request: OrgRequest, pk: int) -> HttpResponse:
     """Test the connection now; HTMX swaps the answer in place."""
     account = get_for_org(CloudAccount, request, pk=pk)
-    check = connection_check(account=account, request=request)
+    check = connection_check(account=account, user=request.user, ip=client_ip(request))
     if request.htmx:
         # The answer in place, and the state and history panels refreshed out of band.
         account.latest_health = check
@@ -171,7 +174,7 @@ def account_test(request: OrgRequest, pk: int) -> HttpResponse:
 @require_POST
 def account_resume(request: OrgRequest, pk: int) -> HttpResponse:
     account = get_for_org(CloudAccount, request, pk=pk)
-    services.cloud_account_resume(account=account, request=request)
+    services.cloud_account_resume(account=account, user=request.user, ip=client_ip(request))
     messages.success(request, f"{account.name} is active again.")
     return redirect("inventory:account_detail", pk=account.pk)
 
@@ -181,7 +184,7 @@ def account_resume(request: OrgRequest, pk: int) -> HttpResponse:
 def account_toggle(request: OrgRequest, pk: int) -> HttpResponse:
     account = get_for_org(CloudAccount, request, pk=pk)
     services.cloud_account_set_enabled(
-        account=account, enabled=not account.enabled, request=request
+        account=account, enabled=not account.enabled, user=request.user, ip=client_ip(request)
     )
     messages.success(request, f"{account.name} is {'enabled' if account.enabled else 'disabled'}.")
     return redirect("inventory:account_detail", pk=account.pk)
@@ -194,7 +197,7 @@ def account_delete(request: OrgRequest, pk: int) -> HttpResponse:
         if request.POST.get("confirm_name", "").strip() != account.name:
             messages.error(request, "Type the account's name exactly to delete it.")
         else:
-            services.cloud_account_delete(account=account, request=request)
+            services.cloud_account_delete(account=account, user=request.user, ip=client_ip(request))
             messages.success(request, f"Deleted {account.name}.")
             return redirect("inventory:account_list")
     return render(request, "inventory/cloudaccount_confirm_delete.html", {"account": account})

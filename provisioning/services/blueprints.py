@@ -121,7 +121,7 @@ def blueprint_create(
     description: str,
     files: dict[str, str],
     user: User,
-    request: Any = None,
+    ip: str | None = None,
 ) -> Blueprint:
     """An organization's own blueprint with its first version. Raises BlueprintError, and
     PermissionDenied when the user may not upload (`blueprint_upload_refusal`)."""
@@ -142,13 +142,13 @@ def blueprint_create(
         audit_record(
             organization=organization, action="blueprint.created", actor=user, target=blueprint,
             data={"version": version.number if version else None, "files": sorted(files)},
-            request=request,
+            ip=ip,
         )  # fmt: skip
     return blueprint
 
 
 def blueprint_version_add(
-    *, blueprint: Blueprint, files: dict[str, str], user: User, request: Any = None
+    *, blueprint: Blueprint, files: dict[str, str], user: User, ip: str | None = None
 ) -> BlueprintVersion | None:
     """A new version of an organization's blueprint; None when nothing changed."""
     if blueprint.is_bundled:
@@ -162,6 +162,6 @@ def blueprint_version_add(
             audit_record(
                 organization=blueprint.organization, action="blueprint.version_added",
                 actor=user, target=blueprint,
-                data={"version": version.number, "files": sorted(files)}, request=request,
+                data={"version": version.number, "files": sorted(files)}, ip=ip,
             )  # fmt: skip
     return version

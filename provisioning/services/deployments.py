@@ -27,7 +27,7 @@ from provisioning.variable_values import validate_values
 
 
 def provisioning_settings_update(
-    *, organization: Organization, require_second_approver: bool, user: User, request: Any = None
+    *, organization: Organization, require_second_approver: bool, user: User, ip: str | None = None
 ) -> ProvisioningSettings:
     """Change the approval rules. Turning the second-approver rule off weakens a control that
     an owner may rely on, so only owners may; admins may turn it on."""
@@ -41,7 +41,7 @@ def provisioning_settings_update(
     )
     audit_record(
         organization=organization, action="provisioning.settings_changed", actor=user,
-        data={"require_second_approver": require_second_approver}, request=request,
+        data={"require_second_approver": require_second_approver}, ip=ip,
     )  # fmt: skip
     return row
 
@@ -94,7 +94,7 @@ def deployment_create(
     account: CloudAccount | None,
     values: dict[str, Any],
     user: User | None,
-    request: Any = None,
+    ip: str | None = None,
 ) -> Deployment:
     """A new deployment of `version` with validated `values` (see values_validate)."""
     _check_account(version, account)
@@ -110,7 +110,7 @@ def deployment_create(
         )  # fmt: skip
         audit_record(
             organization=organization, action="deployment.created", actor=user,
-            target=deployment, request=request,
+            target=deployment, ip=ip,
             data={"blueprint": version.blueprint.slug, "version": version.number,
                   "account": account.name if account else None, "variables": sorted(values)},
         )  # fmt: skip
@@ -123,7 +123,7 @@ def deployment_update(
     account: CloudAccount | None,
     values: dict[str, Any],
     user: User,
-    request: Any = None,
+    ip: str | None = None,
 ) -> Deployment:
     """New variable values (and account). Plans awaiting approval were made with the old
     values, so they are discarded."""
@@ -143,13 +143,13 @@ def deployment_update(
         plans_discard_pending(deployment=deployment, reason="the variables changed", user=user)
         audit_record(
             organization=deployment.organization, action="deployment.updated", actor=user,
-            target=deployment, request=request,
+            target=deployment, ip=ip,
             data={"changed": changed, "account": account.name if account else None},
         )  # fmt: skip
     return deployment
 
 
-def state_force_unlock(*, deployment: Deployment, user: User, request: Any = None) -> bool:
+def state_force_unlock(*, deployment: Deployment, user: User, ip: str | None = None) -> bool:
     """Release the state lock a dead worker left behind (whether the state was locked). Refused
     while a run holds the lease. A lock of a run whose worker died is released by the recovery
     this request does first (audited as such)."""
@@ -160,7 +160,7 @@ def state_force_unlock(*, deployment: Deployment, user: User, request: Any = Non
         if held is not None:
             audit_record(
                 organization=deployment.organization, action="deployment.state_unlocked",
-                actor=user, target=deployment, request=request,
+                actor=user, target=deployment, ip=ip,
                 data={"lock": held.id, "at": timezone.now().isoformat()},
             )  # fmt: skip
     if busy:
@@ -169,7 +169,7 @@ def state_force_unlock(*, deployment: Deployment, user: User, request: Any = Non
 
 
 def deployment_archive(
-    *, deployment: Deployment, user: User, archived: bool = True, request: Any = None
+    *, deployment: Deployment, user: User, archived: bool = True, ip: str | None = None
 ) -> Deployment:
     """Archive a destroyed deployment (hidden from the list unless asked for), or bring it
     back. Only a destroyed deployment is archived: one with resources must stay in sight."""
@@ -178,7 +178,7 @@ def deployment_archive(
     deployment.archived_at = timezone.now() if archived else None
     deployment.save(update_fields=["archived_at", "updated_at"])
     audit_record(
-        organization=deployment.organization, actor=user, target=deployment, request=request,
+        organization=deployment.organization, actor=user, target=deployment, ip=ip,
         action="deployment.archived" if archived else "deployment.unarchived",
     )  # fmt: skip
     return deployment

@@ -46,7 +46,7 @@ def run_audit(
     action: str,
     *,
     actor: User | None = None,
-    request: Any = None,
+    ip: str | None = None,
     **data: Any,
 ) -> None:
     """Audit a run's event, never with a variable value (only ids, kinds and counts)."""
@@ -57,7 +57,7 @@ def run_audit(
         actor_label="provisioning worker",
         target=run.deployment,
         data={"run": run.pk, "kind": run.kind, **data},
-        request=request,
+        ip=ip,
     )
 
 
@@ -102,7 +102,7 @@ def run_plan_queue(
     deployment: Deployment,
     user: User | None,
     destroy: bool = False,
-    request: Any = None,
+    ip: str | None = None,
     enqueue: bool = True,
 ) -> DeploymentRun:
     """Queue a plan (or a destroy plan) of the deployment's current version and values."""
@@ -122,7 +122,7 @@ def run_plan_queue(
             deployment=deployment, reason=f"superseded by run #{run.pk}", user=user, exclude=run.pk
         )
         Deployment.objects.filter(pk=deployment.pk).update(last_run=run)
-        run_audit(run, "plan_requested", actor=user, request=request)
+        run_audit(run, "plan_requested", actor=user, ip=ip)
         if enqueue:
             _enqueue(run)
     return run
@@ -134,7 +134,7 @@ def run_approve(
     user: User,
     confirm_name: str | None = None,
     comment: str = "",
-    request: Any = None,
+    ip: str | None = None,
     enqueue: bool = True,
 ) -> DeploymentRun:
     """Approve a plan awaiting approval: queue an apply of exactly its saved plan file. The
@@ -170,7 +170,7 @@ def run_approve(
         )  # fmt: skip
         run.deployment = deployment
         Deployment.objects.filter(pk=deployment.pk).update(last_run=run)
-        run_audit(run, "approved", actor=user, request=request, plan=plan_run.pk,
+        run_audit(run, "approved", actor=user, ip=ip, plan=plan_run.pk,
                   destroy=plan_run.kind == Kind.DESTROY)  # fmt: skip
         if enqueue:
             _enqueue(run)
@@ -187,7 +187,9 @@ def stale_message(planned: int | None, current: int | None) -> str:
     )
 
 
-def run_discard(*, run: DeploymentRun, user: User, comment: str = "", request: Any = None) -> None:
+def run_discard(
+    *, run: DeploymentRun, user: User, comment: str = "", ip: str | None = None
+) -> None:
     """Throw a plan awaiting approval away, with an optional comment for its history."""
     updated = DeploymentRun.objects.filter(pk=run.pk, status=Status.PLANNED).update(
         status=Status.DISCARDED, plan_file=None, error=f"Discarded by {user.email}.",
@@ -195,7 +197,7 @@ def run_discard(*, run: DeploymentRun, user: User, comment: str = "", request: A
     )  # fmt: skip
     if not updated:
         raise ActionRefused("Only a plan awaiting approval can be discarded.")
-    run_audit(run, "discarded", actor=user, request=request, reason="discarded")
+    run_audit(run, "discarded", actor=user, ip=ip, reason="discarded")
 
 
 def cancel_permission_check(run: DeploymentRun, role: Role) -> None:
@@ -204,7 +206,7 @@ def cancel_permission_check(run: DeploymentRun, role: Role) -> None:
         raise PermissionDenied("Cancelling an apply needs the Admin role or higher.")
 
 
-def run_cancel(*, run: DeploymentRun, user: User, request: Any = None) -> str:
+def run_cancel(*, run: DeploymentRun, user: User, ip: str | None = None) -> str:
     """Cancel a queued run at once, or ask the worker running it to stop Terraform.
 
     Returns the run's status afterwards ("cancelled", or "running" until the worker stops).
@@ -221,12 +223,12 @@ def run_cancel(*, run: DeploymentRun, user: User, request: Any = None) -> str:
                 DeploymentRun.objects.filter(pk=run.plan_run_id, status=Status.APPROVED).update(
                     status=Status.PLANNED, approved_by=None, approved_at=None, comment=""
                 )
-            run_audit(run, "cancelled", actor=user, request=request, before_start=True)
+            run_audit(run, "cancelled", actor=user, ip=ip, before_start=True)
             return Status.CANCELLED
         if DeploymentRun.objects.filter(pk=run.pk, status=Status.RUNNING).update(
             cancel_requested=True
         ):
-            run_audit(run, "cancel_requested", actor=user, request=request)
+            run_audit(run, "cancel_requested", actor=user, ip=ip)
             return Status.RUNNING
     if DeploymentRun.objects.filter(pk=run.pk, error=ABANDONED).exists():
         raise ActionRefused(

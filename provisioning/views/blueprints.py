@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from accounts.audit import client_ip
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
 from provisioning import selectors
@@ -73,7 +74,7 @@ def blueprint_create(request: OrgRequest) -> HttpResponse:
                 description=form.cleaned_data["description"],
                 files=form.files_found,
                 user=request.user,
-                request=request,
+                ip=client_ip(request),
             )
         except BlueprintError as error:
             form.add_error(None, str(error))
@@ -92,7 +93,10 @@ def blueprint_upload(request: OrgRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             version = services.blueprint_version_add(
-                blueprint=blueprint, files=form.files_found, user=request.user, request=request
+                blueprint=blueprint,
+                files=form.files_found,
+                user=request.user,
+                ip=client_ip(request),
             )
         except BlueprintError as error:
             form.add_error(None, str(error))

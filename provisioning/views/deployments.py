@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from accounts.audit import client_ip
 from accounts.exceptions import ActionRefused
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
@@ -63,7 +64,7 @@ def settings_update(request: OrgRequest) -> HttpResponse:
                 organization=request.organization,
                 require_second_approver=form.cleaned_data["require_second_approver"],
                 user=request.user,
-                request=request,
+                ip=client_ip(request),
             )
         except ActionRefused as refusal:
             messages.error(request, str(refusal))
@@ -91,7 +92,7 @@ def deployment_create(request: OrgRequest) -> HttpResponse:
                 account=form.cleaned_data["account"],
                 values=form.values,
                 user=request.user,
-                request=request,
+                ip=client_ip(request),
             )
         except ActionRefused as refused:
             form.add_error(None, refused.message)
@@ -154,7 +155,7 @@ def deployment_edit(request: OrgRequest, pk: int) -> HttpResponse:
                 account=form.cleaned_data["account"],
                 values=form.values,
                 user=request.user,
-                request=request,
+                ip=client_ip(request),
             )
         except ActionRefused as refused:
             form.add_error(None, refused.message)
@@ -172,7 +173,7 @@ def _queue_plan(request: OrgRequest, pk: int, *, destroy: bool) -> HttpResponse:
     deployment = _deployment(request, pk)
     try:
         run = run_plan_queue(
-            deployment=deployment, user=request.user, destroy=destroy, request=request
+            deployment=deployment, user=request.user, destroy=destroy, ip=client_ip(request)
         )
     except ActionRefused as refused:
         messages.error(request, refused.message)
@@ -199,7 +200,7 @@ def deployment_unlock(request: OrgRequest, pk: int) -> HttpResponse:
     deployment = _deployment(request, pk)
     try:
         released = services.state_force_unlock(
-            deployment=deployment, user=request.user, request=request
+            deployment=deployment, user=request.user, ip=client_ip(request)
         )
     except ActionRefused as refused:
         messages.error(request, refused.message)
@@ -214,7 +215,7 @@ def _archive(request: OrgRequest, pk: int, *, archived: bool) -> HttpResponse:
     deployment = _deployment(request, pk)
     try:
         services.deployment_archive(
-            deployment=deployment, user=request.user, archived=archived, request=request
+            deployment=deployment, user=request.user, archived=archived, ip=client_ip(request)
         )
     except ActionRefused as refused:
         messages.error(request, refused.message)

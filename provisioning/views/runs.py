@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from accounts.audit import client_ip
 from accounts.exceptions import ActionRefused
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
@@ -113,7 +114,7 @@ def run_approve(request: OrgRequest, pk: int) -> HttpResponse:
             user=request.user,
             confirm_name=request.POST.get("confirm_name"),
             comment=request.POST.get("comment", ""),
-            request=request,
+            ip=client_ip(request),
         )
     except ActionRefused as refused:
         messages.error(request, refused.message)
@@ -127,7 +128,10 @@ def run_discard(request: OrgRequest, pk: int) -> HttpResponse:
     run = _run(request, pk)
     try:
         services.run_discard(
-            run=run, user=request.user, comment=request.POST.get("comment", ""), request=request
+            run=run,
+            user=request.user,
+            comment=request.POST.get("comment", ""),
+            ip=client_ip(request),
         )
     except ActionRefused as refused:
         messages.error(request, refused.message)
@@ -142,7 +146,7 @@ def run_cancel(request: OrgRequest, pk: int) -> HttpResponse:
     run = _run(request, pk)
     services.cancel_permission_check(run, request.role)
     try:
-        status = services.run_cancel(run=run, user=request.user, request=request)
+        status = services.run_cancel(run=run, user=request.user, ip=client_ip(request))
     except ActionRefused as refused:
         messages.error(request, refused.message)
     else:

@@ -63,12 +63,12 @@ def test_token_lifetimes_are_capped_by_the_instance(login, bob, org, settings, a
     assert not ApiToken.objects.exists()
     with pytest.raises(ActionRefused, match="within 60 days"):
         token_create(user=bob, organization=org, name="x", role=Role.MEMBER,
-                     expires_in_days=None, request=None)  # fmt: skip
+                     expires_in_days=None)  # fmt: skip
 
     # A token made when no cap was set stops working once it is older than the cap.
     settings.API_TOKEN_MAX_DAYS = 0
     _, value = token_create(user=bob, organization=org, name="old", role=Role.MEMBER,
-                            expires_in_days=None, request=None)  # fmt: skip
+                            expires_in_days=None)  # fmt: skip
     assert api(value).get("/api/me").status_code == 200
     settings.API_TOKEN_MAX_DAYS = 60
     with time_machine.travel(timezone.now() + timedelta(days=61)):

@@ -51,7 +51,7 @@ def test_no_secret_appears_in_pages_admin_audit_or_logs(secret_accounts, login, 
     client = login(alice)
     urls = [reverse("inventory:account_list"), reverse("accounts:audit_log")]
     for account in accounts:
-        connection_check(account=account, request=None)
+        connection_check(account=account)
         client.post(
             reverse("inventory:account_test", args=[account.pk]), headers={"HX-Request": "true"}
         )

@@ -1,0 +1,46 @@
+"""An organization's billing settings: its currency and rates, and its webhook secret."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from accounts.audit import audit_record
+from accounts.models import Organization, User
+from billing.models import BillingSettings, webhook_secret_new
+from billing.services.budgets import budgets_evaluate
+
+
+@transaction.atomic
+def billing_settings_save(
+    *,
+    organization: Organization,
+    currency: str,
+    rates: dict[str, Decimal | float],
+    user: User,
+    ip: str | None = None,
+) -> BillingSettings:
+    """New totals currency and rates; budgets are evaluated again, since totals change."""
+    settings = BillingSettings.stored(organization)
+    settings.currency, settings.rates = currency, rates
+    settings.save(update_fields=["currency", "rates"])
+    audit_record(
+        organization=organization, action="billing.settings_updated", target=settings,
+        actor=user, ip=ip, data={"currency": settings.currency, "rates": settings.rates},
+    )  # fmt: skip
+    budgets_evaluate(organization=organization)
+    return settings
+
+
+@transaction.atomic
+def webhook_secret_reset(*, organization: Organization, user: User, ip: str | None = None) -> str:
+    """A new secret for the organization's webhooks; the caller shows it once."""
+    settings = BillingSettings.stored(organization)
+    settings.webhook = {"secret": webhook_secret_new()}
+    settings.save(update_fields=["webhook"])
+    audit_record(
+        organization=organization, action="billing.webhook_secret_reset", target=settings,
+        actor=user, ip=ip,
+    )  # fmt: skip
+    return settings.webhook["secret"]
