@@ -16,9 +16,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.audit import audit_record
-from accounts.exceptions import ActionRefused
 from accounts.models import Invitation, Membership, Organization, User, hash_token
 from accounts.roles import Role
+from mcloud.errors import ActionRefused
 
 INVITATION_LIFETIME = timedelta(days=14)
 

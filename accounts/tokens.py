@@ -11,9 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import audit_record
-from accounts.exceptions import ActionRefused
 from accounts.models import ApiToken, Membership, Organization, User, hash_token
 from accounts.roles import Role
+from mcloud.errors import ActionRefused
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most once a minute
 

@@ -13,7 +13,6 @@ from django.views.decorators.http import require_POST
 
 from accounts import services, tokens
 from accounts.audit import AUDIT_TARGETS, client_ip
-from accounts.exceptions import ActionRefused
 from accounts.flash import secret_flash_pop, secret_flash_put
 from accounts.forms import (
     ApiTokenForm,
@@ -38,6 +37,7 @@ from accounts.tenancy import (
     org_view,
     set_current_organization,
 )
+from mcloud.errors import ActionRefused
 
 
 @org_view(Role.VIEWER)

@@ -12,9 +12,8 @@ from django.utils import timezone
 
 from billing.models import BudgetAlert, CostData
 from billing.selectors import (
-    CostFilters,
-    breakdown,
     cost_summary,
+    provider_costs,
     resource_cost_this_month,
 )
 from inventory.dashboard import bars
@@ -40,19 +39,10 @@ def cost_mtd(request: HttpRequest) -> dict[str, Any]:
 
 
 def cost_by_provider(request: HttpRequest) -> dict[str, Any]:
-    if not _has_costs(request):
+    figures = provider_costs(organization=request.organization, today=timezone.localdate())
+    if figures is None:
         return {"no_cost_data": True}
-    today = timezone.localdate()
-    summary = cost_summary(organization=request.organization, today=today)
-    rows = breakdown(
-        organization=request.organization,
-        start=today.replace(day=1),
-        end=today + timezone.timedelta(days=1),
-        by="provider",
-        filters=CostFilters(),
-        currency=summary.currency,
-        rates=summary.rates,
-    )
+    summary, rows = figures
     return {"charts": provider_charts(rows, summary.currency, summary.rates), "summary": summary}
 
 

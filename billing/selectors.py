@@ -13,7 +13,7 @@ from django.db.models import Case, DecimalField, F, Q, QuerySet, Sum, Value, Whe
 from django.db.models.functions import Lower
 
 from accounts.models import Organization
-from billing.models import BillingSettings, CostDaily, CostResourceMonth
+from billing.models import BillingSettings, CostDaily, CostData, CostResourceMonth
 from billing.money import ZERO, Money, percent_change
 from inventory.models import CloudAccount, Provider, Resource
 from inventory.providers import provider_words
@@ -291,8 +291,6 @@ def top_resources(
 
 
 def resource_cost_this_month(*, resource: Resource, today: date) -> Money:
-    from billing.models import CostData
-
     rows = CostData.objects.filter(
         account_id=resource.account_id,
         resource_id=resource.resource_id.lower(),
@@ -338,3 +336,23 @@ def resource_cost_sources(organization: Organization) -> list[str]:
         else:
             sentences.append(f"{who} {verb} costs per resource {answer}.")
     return sentences
+
+
+def provider_costs(
+    *, organization: Organization, today: date
+) -> tuple[Summary, list[dict[str, Any]]] | None:
+    """This month's summary and its costs by provider (the dashboard's figures), or None when
+    the organization has no cost data yet."""
+    if not CostData.objects.filter(organization=organization).exists():
+        return None
+    summary = cost_summary(organization=organization, today=today)
+    rows = breakdown(
+        organization=organization,
+        start=today.replace(day=1),
+        end=today + timedelta(days=1),
+        by="provider",
+        filters=CostFilters(),
+        currency=summary.currency,
+        rates=summary.rates,
+    )
+    return summary, rows

@@ -12,7 +12,6 @@ from django.http import HttpRequest, QueryDict
 from ninja import Field, Query, Router, Schema, Status
 
 from accounts.audit import client_ip
-from accounts.exceptions import ActionRefused
 from accounts.roles import Role
 from accounts.tenancy import get_for_org
 from inventory.filters import ResourceFilterForm
@@ -31,6 +30,7 @@ from inventory.services.health import connection_check
 from inventory.services.sync import sync_run_request
 from mcloud.api.errors import InvalidInput, responses
 from mcloud.api.security import role_auth
+from mcloud.errors import ActionRefused
 
 router = Router(tags=["inventory"])
 

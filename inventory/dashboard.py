@@ -6,37 +6,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Max, Q, QuerySet, Sum
+from django.db.models import Max
 from django.http import HttpRequest
 from django.utils.dateparse import parse_datetime
 
 from inventory.extensions import Tile, register_tile
-from inventory.models import CloudAccount, Provider, ResourceEvent, ResourceTally, SyncRun
+from inventory.models import CloudAccount, Provider, ResourceEvent, SyncRun
+from inventory.selectors import cloud_account_list, resource_figures
 
 PROVIDER_LABELS = dict(Provider.choices)
 
 
-def _tallies(request: HttpRequest) -> QuerySet[ResourceTally]:
-    """The live counts of the organization's resources (see ResourceTally)."""
-    return ResourceTally.objects.filter(organization=request.organization, live=True)
-
-
 def resource_totals(request: HttpRequest) -> dict[str, Any]:
-    counts = _tallies(request).aggregate(
-        total=Sum("count"),
-        vms=Sum("count", filter=Q(type="vm")),
-        running_vms=Sum("count", filter=Q(type="vm", status="running")),
-        stopped_vms=Sum("count", filter=Q(type="vm", status="stopped")),
-        storage=Sum("count", filter=Q(type="storage")),
-        disks=Sum("count", filter=Q(type="disk")),
-        networks=Sum("count", filter=Q(type="network")),
-        databases=Sum("count", filter=Q(type="database")),
-    )
-    return {"counts": {k: v or 0 for k, v in counts.items()}}
+    return {"counts": resource_figures(organization=request.organization).counts}
 
 
 def resources_by_provider(request: HttpRequest) -> dict[str, Any]:
-    rows = dict(_tallies(request).order_by().values_list("provider").annotate(n=Sum("count")))
+    rows = resource_figures(organization=request.organization).by_provider
     return {"bars": bars([(PROVIDER_LABELS[p], rows.get(p, 0), p) for p in PROVIDER_LABELS])}
 
 
@@ -50,13 +36,7 @@ def bars(items: list[tuple[str, float, str]]) -> list[dict[str, Any]]:
 
 
 def provider_health(request: HttpRequest) -> dict[str, Any]:
-    accounts = (
-        CloudAccount.objects.filter(organization=request.organization)
-        .select_related("latest_health")
-        .defer("secrets")
-        .order_by("name")
-    )
-    return {"accounts": list(accounts)}
+    return {"accounts": list(cloud_account_list(organization=request.organization))}
 
 
 def recent_activity(request: HttpRequest, limit: int = 12) -> dict[str, Any]:

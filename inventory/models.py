@@ -102,6 +102,15 @@ class CloudAccount(models.Model):
         return self.enabled and not self.is_paused
 
     @property
+    def state(self) -> str:
+        """disabled, paused, unchecked, or the latest health check's status."""
+        if not self.enabled:
+            return "disabled"
+        if self.is_paused:
+            return "paused"
+        return self.latest_health.status if self.latest_health else "unchecked"
+
+    @property
     def state_label(self) -> str:
         if not self.enabled:
             return "Disabled"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Q, QuerySet, Sum
 
 from accounts.models import Organization
@@ -15,6 +17,42 @@ from inventory.models import (
     SavedView,
     SyncRun,
 )
+
+
+@dataclass(frozen=True)
+class ResourceFigures:
+    """The dashboard's resource figures: the live counts, by provider and by type."""
+
+    counts: dict[str, int]  # total, vms, running_vms, stopped_vms, storage, disks, ...
+    by_provider: dict[str, int]
+    by_type: dict[str, int]
+
+
+def resource_figures(*, organization: Organization) -> ResourceFigures:
+    """One aggregate query over the live tallies, whatever the number of resources."""
+    rows = (
+        ResourceTally.objects.filter(organization=organization, live=True)
+        .order_by()
+        .values_list("provider", "type", "status")
+        .annotate(n=Sum("count"))
+    )
+    counts = dict.fromkeys(
+        ("total", "vms", "running_vms", "stopped_vms", "storage", "disks", "networks",
+         "databases"), 0,
+    )  # fmt: skip
+    by_provider: dict[str, int] = {}
+    by_type: dict[str, int] = {}
+    plural = {"vm": "vms", "disk": "disks", "network": "networks", "database": "databases"}
+    for provider, kind, status, n in rows:
+        counts["total"] += n
+        by_provider[provider] = by_provider.get(provider, 0) + n
+        by_type[kind] = by_type.get(kind, 0) + n
+        key = "storage" if kind == "storage" else plural.get(kind)
+        if key:
+            counts[key] += n
+        if kind == "vm" and status in ("running", "stopped"):
+            counts[f"{status}_vms"] += n
+    return ResourceFigures(counts, by_provider, by_type)
 
 
 def cloud_account_list(*, organization: Organization) -> QuerySet[CloudAccount]:

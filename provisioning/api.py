@@ -11,11 +11,11 @@ from django.http import HttpRequest, QueryDict
 from ninja import Field, Query, Router, Schema, Status
 
 from accounts.audit import client_ip
-from accounts.exceptions import ActionRefused
 from accounts.roles import Role
 from accounts.tenancy import get_for_org
 from mcloud.api.errors import InvalidInput, responses
 from mcloud.api.security import role_auth
+from mcloud.errors import ActionRefused
 from provisioning import selectors
 from provisioning.forms import DeploymentForm, variable_as_text
 from provisioning.models import BlueprintVersion, Deployment, DeploymentRun

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from accounts.exceptions import ActionRefused
 from accounts.models import Organization, User
+from mcloud.errors import ActionRefused
 from provisioning.models import Blueprint, Deployment, DeploymentRun
 from provisioning.services.blueprints import blueprint_sync_bundled
 from provisioning.services.deployments import deployment_create, values_validate

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from accounts.exceptions import ActionRefused
 from accounts.models import Membership, Organization, User
 from accounts.roles import Role
 from accounts.services import organization_create
@@ -15,6 +14,7 @@ from inventory.services.health import connection_check, connection_check_request
 from inventory.services.sync import cloud_account_sync, sync_run_request
 from inventory.tasks import FINISH_SANDBOX
 from mcloud.clouds.base import CloudError
+from mcloud.errors import ActionRefused
 
 SANDBOX_ACCOUNTS = {
     Provider.AWS: "aws-sandbox",

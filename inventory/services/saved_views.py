@@ -3,9 +3,9 @@ the caller asks the user first and saves again with `replace=True`."""
 
 from __future__ import annotations
 
-from accounts.exceptions import ActionRefused
 from accounts.models import Organization, User
 from inventory.models import SavedView
+from mcloud.errors import ActionRefused
 
 
 class SavedViewExists(ActionRefused):

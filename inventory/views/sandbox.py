@@ -9,9 +9,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from accounts.exceptions import ActionRefused
 from accounts.tenancy import set_current_organization
 from inventory.services.sandbox import sandbox_load, sandbox_start
+from mcloud.errors import ActionRefused
 
 
 @login_required

@@ -17,7 +17,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.responses import codes_4xx
 
-from accounts.exceptions import ActionRefused
+from mcloud.errors import ActionRefused
 
 logger = logging.getLogger(__name__)
 

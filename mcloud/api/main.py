@@ -6,9 +6,9 @@ from ninja import NinjaAPI
 
 from accounts.api import router as me_router
 from billing.api import router as billing_router
+from billing.api_dashboard import router as dashboard_router
 from inventory.api import router as inventory_router
 from mcloud.api import errors
-from mcloud.api.dashboard import router as dashboard_router
 from mcloud.api.security import AUTH, THROTTLE
 from provisioning.api import router as provisioning_router
 

@@ -1,10 +1,15 @@
 """Who calls the API: a personal access token (Authorization: Bearer) or the browser session
-(with CSRF). Either way the request gets `organization`, `role` and `user`, as org_view
-gives the HTML views, so the same get_for_org() and role checks apply."""
+(with CSRF). Either way the request gets `user`, `organization` and `role`, as org_view gives
+the HTML views, so the same get_for_org() and role checks apply.
+
+This module is the kernel's part and imports no app: the accounts app, which owns users,
+organizations, roles and tokens, registers how a token or a session becomes an identity
+(`identities_register`, from its AppConfig.ready()).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -12,71 +17,88 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 from ninja.throttling import AnonRateThrottle, AuthRateThrottle
 
-from accounts.roles import Role
-from accounts.services import user_has_mfa
-from accounts.tenancy import current_membership
-from accounts.tokens import token_authenticate
+
+class Role(Protocol):
+    """A role as the API checks it (the accounts app's `Role`)."""
+
+    label: str
+
+    def allows(self, required: Any) -> bool: ...
+
+
+class Identities(Protocol):
+    def from_token(self, request: HttpRequest, token: str) -> bool:
+        """Set the request's user, organization, role and api_token for a valid token."""
+        ...
+
+    def from_session(self, request: HttpRequest) -> bool:
+        """Set the request's organization and role for a signed-in member (user is set)."""
+        ...
+
+    def refusal(self, request: HttpRequest) -> str:
+        """Why this identity may not use the API now (the organization's rules), or ""."""
+        ...
+
+
+_identities: list[Identities] = []
+
+
+def identities_register(identities: Identities) -> None:
+    _identities[:] = [identities]
+
+
+def _source() -> Identities:
+    if not _identities:
+        raise RuntimeError("No identities registered: the accounts app registers them.")
+    return _identities[0]
 
 
 class TokenAuth(HttpBearer):
     openapi_description = "A personal access token made on the API tokens page."
 
-    def __init__(self, min_role: Role = Role.VIEWER) -> None:
+    def __init__(self, min_role: Role | None = None) -> None:
         self.min_role = min_role
         super().__init__()
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        identity = token_authenticate(token)
-        if identity is None:
+        if not _source().from_token(request, token):
             return None
-        request.user = identity.token.user
-        request.organization = identity.membership.organization
-        request.role = identity.role
-        request.api_token = identity.token
         require(request, self.min_role)
-        return identity.token
+        return request.api_token  # type: ignore[attr-defined]
 
 
 class OrgSessionAuth(SessionAuth):
     """The browser session, in the organization chosen in the header."""
 
-    def __init__(self, min_role: Role = Role.VIEWER) -> None:
+    def __init__(self, min_role: Role | None = None) -> None:
         self.min_role = min_role
         super().__init__()
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = super().authenticate(request, key)
-        if user is None:
+        if user is None or not _source().from_session(request):
             return None
-        membership = current_membership(request)
-        if membership is None:
-            return None
-        request.organization = membership.organization
-        request.role = membership.role_enum
         require(request, self.min_role)
         return user
 
 
-def require(request: HttpRequest, role: Role) -> None:
+def require(request: HttpRequest, role: Role | None) -> None:
     """The API's role check, the one the HTML views make with org_view(role), and the
-    organization's two-factor rule, which the pages apply in RequireMfaMiddleware."""
-    if not request.role.allows(role):
+    organization's own rules (two-factor sign-in), which the pages apply in a middleware."""
+    if role is not None and not request.role.allows(role):  # type: ignore[attr-defined]
         raise PermissionDenied(f"This needs the {role.label} role or higher.")
-    if request.organization.require_mfa and not user_has_mfa(request.user):
-        raise PermissionDenied(
-            f"{request.organization.name} requires two-factor authentication: set it up in "
-            "mcloud's pages first."
-        )
+    if refusal := _source().refusal(request):
+        raise PermissionDenied(refusal)
 
 
-def role_auth(role: Role) -> list[HttpBearer | SessionAuth]:
-    """The `auth=` of an operation that needs more than the viewer role. The role is checked
+def role_auth(role: Role | None) -> list[HttpBearer | SessionAuth]:
+    """The `auth=` of an operation that needs more than being a member. The role is checked
     with the credentials, before the body is read, so a refused caller gets 403 whatever it
     sent; the isolation tests read each operation's `min_role` from here."""
     return [TokenAuth(role), OrgSessionAuth(role)]
 
 
-AUTH = role_auth(Role.VIEWER)
+AUTH = role_auth(None)  # any member of the organization
 THROTTLE = [
     AuthRateThrottle(settings.API_RATE_LIMIT),
     AnonRateThrottle(settings.API_ANON_RATE_LIMIT),

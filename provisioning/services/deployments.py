@@ -9,10 +9,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import audit_record
-from accounts.exceptions import ActionRefused
 from accounts.models import Membership, Organization, User
 from accounts.roles import Role
 from inventory.models import CloudAccount
+from mcloud.errors import ActionRefused
 from provisioning.models import (
     DEPLOYMENT_ID_VARIABLE,
     BlueprintVersion,

@@ -27,9 +27,9 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from accounts.audit import audit_record
-from accounts.exceptions import ActionRefused
 from accounts.models import User
 from accounts.roles import Role
+from mcloud.errors import ActionRefused
 from mcloud.leases import RunKind, row_lock, runs_recover
 from provisioning.models import Deployment, DeploymentRun
 from provisioning.selectors import provisioning_settings

@@ -15,9 +15,9 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.audit import client_ip
-from accounts.exceptions import ActionRefused
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
+from mcloud.errors import ActionRefused
 from provisioning.models import DeploymentRun
 from provisioning.selectors import (
     LOG_OFFSET_MAX,

@@ -12,10 +12,10 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.exceptions import ActionRefused
 from accounts.models import ApiToken, hash_token
 from accounts.roles import Role
 from accounts.tokens import token_create
+from mcloud.errors import ActionRefused
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from accounts.exceptions import ActionRefused
+from mcloud.errors import ActionRefused
 from provisioning.models import Deployment, DeploymentRun, DeploymentState
 from provisioning.services.runs import run_approve, run_cancel, run_plan_queue
 from provisioning.services.state import DatabaseStateStore

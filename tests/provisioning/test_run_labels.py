@@ -9,7 +9,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from accounts.exceptions import ActionRefused
+from mcloud.errors import ActionRefused
 from provisioning.forms import DeploymentForm
 from provisioning.models import Deployment, DeploymentRun
 from provisioning.services.blueprints import blueprint_create

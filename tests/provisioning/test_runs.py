@@ -12,11 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.models import Schedule, Task
 
-from accounts.exceptions import ActionRefused
 from accounts.models import AuditEvent
 from inventory.models import SyncRun
 from inventory.schedules import RECOVER_RUNS
 from inventory.tasks import recover_abandoned_runs
+from mcloud.errors import ActionRefused
 from provisioning.models import BlueprintVersion, Deployment, DeploymentRun, DeploymentState
 from provisioning.services.blueprints import blueprint_create
 from provisioning.services.deployments import (

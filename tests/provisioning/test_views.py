@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from accounts.exceptions import ActionRefused
 from accounts.models import AuditEvent
 from inventory.models import Resource
+from mcloud.errors import ActionRefused
 from provisioning.models import Deployment, DeploymentRun, ProvisioningSettings
 from provisioning.services.deployments import provisioning_settings_update
 from provisioning.services.runs import run_plan_queue

@@ -25,13 +25,13 @@ from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.conf import Conf
 
-from accounts.exceptions import ActionRefused
 from accounts.models import AuditEvent
 from billing.models import CostData, CostImportLease, ImportRun
 from billing.services.imports import cost_import
 from emulators.proxy import ForwardingProxy
 from inventory.models import CloudAccount, Resource, SyncRun
 from inventory.services.sync import ABANDONED as SYNC_ABANDONED
+from mcloud.errors import ActionRefused
 from mcloud.leases import runs_recover
 from provisioning.models import Deployment, DeploymentRun, DeploymentState
 from provisioning.services.deployments import (

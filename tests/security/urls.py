@@ -146,11 +146,8 @@ def api_operations() -> dict[str, tuple[tuple[str, ...], Role]]:
     for _prefix, router in api._routers:
         for view in router.path_operations.values():
             for operation in view.operations:
-                role = (
-                    operation.auth_callbacks[0].min_role
-                    if operation.auth_callbacks
-                    else Role.VIEWER
-                )
+                callbacks = operation.auth_callbacks
+                role = (callbacks[0].min_role if callbacks else None) or Role.VIEWER
                 found[getattr(operation, "url_name", "") or operation.view_func.__name__] = (
                     tuple(operation.methods),
                     role,

@@ -9,10 +9,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts.exceptions import ActionRefused
 from accounts.models import Organization, User
 from inventory.extensions import SANDBOX_STEPS
 from inventory.services.sandbox import sandbox_load, sandbox_sync
+from mcloud.errors import ActionRefused
 
 SLUG = "sandbox"
 

@@ -1,3 +1,5 @@
+"""Errors every layer may raise: the shared kernel's, importing no app."""
+
 from __future__ import annotations
 
 
