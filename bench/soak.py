@@ -136,7 +136,7 @@ def soak(args: argparse.Namespace) -> dict[str, int]:
     from inventory.clouds import adapter_for
     from inventory.models import CloudAccount, Resource, SyncRun
     from inventory.services.sandbox import sandbox_load
-    from inventory.services.sync import ABANDONED, ACTIVE, NEVER_STARTED, sync_run_request
+    from inventory.services.sync import ACTIVE, NEVER_STARTED, SYNC_ABANDONED, sync_run_request
     from mcloud.clouds.base import listing_checked
     from mcloud.leases import runs_recover_all
 
@@ -253,7 +253,7 @@ def soak(args: argparse.Namespace) -> dict[str, int]:
             status__in=[SyncRun.State.SUCCEEDED, SyncRun.State.PARTIAL]
         ).count(),
         "syncs_failed": runs.filter(status=SyncRun.State.FAILED).count(),
-        "recovered_runs": runs.filter(error__in=[ABANDONED, NEVER_STARTED]).count(),
+        "recovered_runs": runs.filter(error__in=[SYNC_ABANDONED, NEVER_STARTED]).count(),
         "stuck_runs": stuck,
         "duplicate_rows": duplicates,
         "missing_resources": missing + sum(1 for a in accounts if a.pk not in last),

@@ -41,7 +41,7 @@ from mcloud.leases import (
 
 logger = logging.getLogger(__name__)
 BATCH = 2000
-ABANDONED = "Abandoned: the worker running this cost import stopped before it finished."
+IMPORT_ABANDONED = "Abandoned: the worker running this cost import stopped before it finished."
 BUSY = "A cost import of this account is running."
 
 
@@ -62,7 +62,7 @@ IMPORT_RUNS = RunKind(
     lease_path="account__cost_import_lease",
     running=ImportRun.State.RUNNING,
     failed=ImportRun.State.FAILED,
-    abandoned=ABANDONED,
+    abandoned=IMPORT_ABANDONED,
     on_failed=_audit_abandoned,
 )
 
@@ -143,15 +143,15 @@ def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRu
                     account=account, start=start, end=end, records=records
                 )
         except LeaseLost:
-            return _finish(run, ImportRun.State.FAILED, "Stopped: its lease was lost.")
+            return _import_finish(run, ImportRun.State.FAILED, "Stopped: its lease was lost.")
         except CloudError as error:
-            return _finish(run, ImportRun.State.FAILED, error.message)
+            return _import_finish(run, ImportRun.State.FAILED, error.message)
         except Exception as error:
             logger.exception("Cost import %s of account %s failed", run.pk, account.pk)
-            return _finish(
+            return _import_finish(
                 run, ImportRun.State.FAILED, f"Unexpected error ({error.__class__.__name__})"
             )
-        finished = _finish(run, ImportRun.State.SUCCEEDED, "")
+        finished = _import_finish(run, ImportRun.State.SUCCEEDED, "")
     budgets_evaluate(organization=account.organization, today=today)
     return finished
 
@@ -231,7 +231,7 @@ def _next_month(month: date) -> date:
     return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-def _finish(run: ImportRun, state: str, error: str) -> ImportRun:
+def _import_finish(run: ImportRun, state: str, error: str) -> ImportRun:
     run.status, run.error, run.finished_at = state, error[:500], timezone.now()
     run.save(update_fields=["status", "error", "finished_at", "rows"])
     audit_record(

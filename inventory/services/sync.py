@@ -53,7 +53,8 @@ from mcloud.leases import (
 )
 
 logger = logging.getLogger(__name__)
-ABANDONED = "Abandoned: the worker running this sync stopped before it finished."
+LEASE_LOST = "Stopped: another worker took over the sync."
+SYNC_ABANDONED = "Abandoned: the worker running this sync stopped before it finished."
 NEVER_STARTED = "No worker started this sync in time."
 BUSY = "Another sync of this account was running."
 ACTIVE = (SyncRun.State.QUEUED, SyncRun.State.RUNNING)
@@ -78,7 +79,7 @@ SYNC_RUNS = RunKind(
     lease_path="account",
     running=SyncRun.State.RUNNING,
     failed=SyncRun.State.FAILED,
-    abandoned=ABANDONED,
+    abandoned=SYNC_ABANDONED,
     queued=SyncRun.State.QUEUED,
     never_started=NEVER_STARTED,
     on_failed=_audit_abandoned,
@@ -157,7 +158,7 @@ def cloud_account_sync(
                 return run
             run.status, run.started_at, run.lease_token = SyncRun.State.RUNNING, now, token
     if token is None:
-        return _finish(run, SyncRun.State.FAILED, BUSY)
+        return _sync_finish(run, SyncRun.State.FAILED, BUSY)
     try:
         with lease_kept(lease, token) as keeper:
             runs_recover(SYNC_RUNS, owner_id=account.pk)  # the run whose lease this took over
@@ -171,17 +172,21 @@ def cloud_account_sync(
             )
             listed = _sync_scopes(account, run, keeper, on_progress)
     except LeaseLost:
-        return _finish(run, SyncRun.State.FAILED, "Stopped: another worker took over the sync.")
+        return _sync_finish(
+            run, SyncRun.State.FAILED, "Stopped: another worker took over the sync."
+        )
     except CloudError as error:
-        return _finish(run, SyncRun.State.FAILED, error.message)
+        return _sync_finish(run, SyncRun.State.FAILED, error.message)
     except Exception as error:
         logger.exception("Sync %s of account %s failed", run.pk, account.pk)
-        return _finish(run, SyncRun.State.FAILED, f"Unexpected error ({error.__class__.__name__})")
+        return _sync_finish(
+            run, SyncRun.State.FAILED, f"Unexpected error ({error.__class__.__name__})"
+        )
     if run.scope_errors and len(run.scope_errors) == listed:
         word = provider_words(account.provider).scope
-        return _finish(run, SyncRun.State.FAILED, f"Every {word} failed.")
+        return _sync_finish(run, SyncRun.State.FAILED, f"Every {word} failed.")
     state = SyncRun.State.PARTIAL if run.scope_errors else SyncRun.State.SUCCEEDED
-    return _finish(run, state, "")
+    return _sync_finish(run, state, "")
 
 
 def _sync_scopes(
@@ -304,7 +309,7 @@ def _ingest(
 FINDING_ITEMS = 10  # provider ids kept per finding
 
 
-def _finish(run: SyncRun, state: str, error: str) -> SyncRun:
+def _sync_finish(run: SyncRun, state: str, error: str) -> SyncRun:
     now = timezone.now()
     if run.findings:  # once per run, whatever it skipped, merged and retired
         logger.warning("Sync %s of account %s: %s", run.pk, run.account_id, "; ".join(run.notes))

@@ -36,7 +36,7 @@ from provisioning.selectors import provisioning_settings
 from provisioning.services.state import DatabaseStateStore
 from provisioning.tasks import RUN_EXECUTE
 
-ABANDONED = "Abandoned: the worker running this run stopped before it finished."
+RUN_ABANDONED = "Abandoned: the worker running this run stopped before it finished."
 NEVER_STARTED = "No worker started this run in time."
 Kind, Status = DeploymentRun.Kind, DeploymentRun.Status
 
@@ -230,7 +230,7 @@ def run_cancel(*, run: DeploymentRun, user: User, ip: str | None = None) -> str:
         ):
             run_audit(run, "cancel_requested", actor=user, ip=ip)
             return Status.RUNNING
-    if DeploymentRun.objects.filter(pk=run.pk, error=ABANDONED).exists():
+    if DeploymentRun.objects.filter(pk=run.pk, error=RUN_ABANDONED).exists():
         raise ActionRefused(
             f"The worker running #{run.pk} had stopped before it finished: the run is now marked "
             "failed, and the deployment is free for the next plan."
@@ -274,7 +274,7 @@ DEPLOYMENT_RUNS = RunKind(
     lease_path="deployment",
     running=Status.RUNNING,
     failed=Status.FAILED,
-    abandoned=ABANDONED,
+    abandoned=RUN_ABANDONED,
     queued=Status.QUEUED,
     never_started=NEVER_STARTED,
     on_failed=_run_abandoned,

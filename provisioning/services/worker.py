@@ -146,10 +146,10 @@ def run_execute(*, run_id: int) -> DeploymentRun | None:
                 assert run is not None
                 _execute(run, keeper)
         except LeaseLost:
-            _finish(run, Status.FAILED, "Stopped: another worker took over the deployment.")
+            _run_finish(run, Status.FAILED, "Stopped: another worker took over the deployment.")
         except Exception as error:
             logger.exception("Provisioning run %s failed", run.pk)
-            _finish(run, Status.FAILED, f"Unexpected error ({error.__class__.__name__}).")
+            _run_finish(run, Status.FAILED, f"Unexpected error ({error.__class__.__name__}).")
     return _load(run_id)
 
 
@@ -160,7 +160,7 @@ def _refuse_busy(run: DeploymentRun) -> None:
     if DeploymentRun.objects.filter(pk=run.pk, status=Status.QUEUED).update(
         status=Status.FAILED, error=error, started_at=timezone.now()
     ):  # else cancelled meanwhile, or taken by a twin delivery of the task
-        _finish(run, Status.FAILED, error)
+        _run_finish(run, Status.FAILED, error)
 
 
 def _load(run_id: int) -> DeploymentRun | None:
@@ -205,19 +205,19 @@ def _execute(run: DeploymentRun, keeper: LeaseKeeper) -> DeploymentRun:
     store = DatabaseStateStore(deployment, lease_token=keeper.token, run_id=run.pk)
     if run.cancel_requested:
         log.flush()
-        return _finish(run, Status.CANCELLED, "Cancelled before Terraform started.")
+        return _run_finish(run, Status.CANCELLED, "Cancelled before Terraform started.")
     if run.kind == Kind.APPLY:
         problem = _apply_refusal(run, store)
         if problem:
             log.flush()
             DeploymentRun.objects.filter(pk=run.plan_run_id).update(plan_file=None)
-            return _finish(run, Status.FAILED, problem)
+            return _run_finish(run, Status.FAILED, problem)
     if deployment.account is not None:
         try:
             spec.env = adapter_for(deployment.account).terraform_env()
         except CloudError as error:
             log.flush()
-            return _finish(run, Status.FAILED, f"{deployment.account.name}: {error.message}")
+            return _run_finish(run, Status.FAILED, f"{deployment.account.name}: {error.message}")
         log.secrets = sorted(
             {*log.secrets, *(v for k, v in spec.env.items() if any(w in k for w in _SECRET_ENV))},
             key=len,
@@ -227,7 +227,7 @@ def _execute(run: DeploymentRun, keeper: LeaseKeeper) -> DeploymentRun:
         result = _drive(run, keeper, store, log, spec)
     except (TerraformError, BlueprintError) as error:
         log.flush()
-        return _finish(run, Status.FAILED, str(error))
+        return _run_finish(run, Status.FAILED, str(error))
     if isinstance(result, PlanResult):
         return _planned(run, result, store)
     return _applied(run, result, store)
@@ -332,9 +332,9 @@ def _failure(result: PlanResult | ApplyResult, store: DatabaseStateStore) -> str
 def _planned(run: DeploymentRun, result: PlanResult, store: DatabaseStateStore) -> DeploymentRun:
     interrupted = _interrupted(result)
     if interrupted:
-        return _finish(run, *interrupted, exit_code=result.exit_code)
+        return _run_finish(run, *interrupted, exit_code=result.exit_code)
     if not result.ok:
-        return _finish(run, Status.FAILED, _failure(result, store), exit_code=result.exit_code)
+        return _run_finish(run, Status.FAILED, _failure(result, store), exit_code=result.exit_code)
     changes = result.summary.has_changes
     run.state_serial, run.plan_summary = result.state_serial, asdict(result.summary)
     if changes:
@@ -346,7 +346,7 @@ def _planned(run: DeploymentRun, result: PlanResult, store: DatabaseStateStore) 
         )  # fmt: skip
         run.save(update_fields=["plan_file", "state_serial", "plan_summary"])
         # Nothing to apply: the plan finishes as "No changes", with nothing to approve.
-        return _finish(run, Status.PLANNED if changes else Status.NO_CHANGES, "", exit_code=0)
+        return _run_finish(run, Status.PLANNED if changes else Status.NO_CHANGES, "", exit_code=0)
 
 
 def _applied(run: DeploymentRun, result: ApplyResult, store: DatabaseStateStore) -> DeploymentRun:
@@ -364,7 +364,7 @@ def _applied(run: DeploymentRun, result: ApplyResult, store: DatabaseStateStore)
         deployment.status = Deployment.Status.DESTROYED if destroy else Deployment.Status.ACTIVE
         deployment.outputs = {} if destroy else run.outputs
         deployment.save(update_fields=["status", "outputs", "updated_at"])
-        finished = _finish(run, Status.APPLIED, "", exit_code=0)
+        finished = _run_finish(run, Status.APPLIED, "", exit_code=0)
     else:
         # A cancelled apply may have changed part of the deployment: said as such, not failed.
         deployment.status = (
@@ -372,7 +372,7 @@ def _applied(run: DeploymentRun, result: ApplyResult, store: DatabaseStateStore)
         )
         deployment.save(update_fields=["status", "updated_at"])
         interrupted = _interrupted(result) or (Status.FAILED, _failure(result, store))
-        finished = _finish(run, *interrupted, exit_code=result.exit_code)
+        finished = _run_finish(run, *interrupted, exit_code=result.exit_code)
     _queue_sync(deployment)
     return finished
 
@@ -397,7 +397,7 @@ def _queue_sync(deployment: Deployment) -> None:
     sync_run_request(account=account, trigger=SyncRun.Trigger.DEPLOYMENT)
 
 
-def _finish(
+def _run_finish(
     run: DeploymentRun, status: str, error: str, *, exit_code: int | None = None
 ) -> DeploymentRun:
     now = timezone.now()

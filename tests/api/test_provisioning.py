@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from provisioning.models import Deployment, DeploymentRun
-from provisioning.services.runs import ABANDONED, run_plan_queue
+from provisioning.services.runs import RUN_ABANDONED, run_plan_queue
 from provisioning.services.state import DatabaseStateStore
 from provisioning.state_server import StateLock
 from tests.provisioning.conftest import SECRET, make_deployment
@@ -265,7 +265,7 @@ def test_a_run_whose_worker_is_gone_says_so(tokens, api, hello_version, org, bob
     # The next request for work fails it and acts at once.
     assert post(api(tokens["bob"]), f"/api/deployments/{deployment.pk}/plan").status_code == 202
     run.refresh_from_db()
-    assert (run.status, run.error) == (Status.FAILED, ABANDONED)
+    assert (run.status, run.error) == (Status.FAILED, RUN_ABANDONED)
 
 
 def test_unknown_api_routes_answer_a_json_404(tokens, api, client):

@@ -15,8 +15,7 @@ from django_q.models import Schedule
 from accounts.models import AuditEvent
 from billing.models import Budget, BudgetAlert, CostData, CostImportLease, ImportRun
 from billing.schedules import COST_IMPORTS
-from billing.services.imports import ABANDONED as IMPORT_ABANDONED
-from billing.services.imports import cost_import, import_lease
+from billing.services.imports import IMPORT_ABANDONED, cost_import, import_lease
 from billing.tasks import import_account_costs, import_all_costs
 from inventory.models import CloudAccount, SyncRun
 from inventory.schedules import RECOVER_RUNS

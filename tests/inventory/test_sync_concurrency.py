@@ -27,7 +27,7 @@ from django_q.conf import Conf
 from accounts.models import AuditEvent
 from emulators.proxy import ForwardingProxy
 from inventory.models import Resource, SyncRun
-from inventory.services.sync import ABANDONED, cloud_account_sync
+from inventory.services.sync import SYNC_ABANDONED, cloud_account_sync
 from inventory.tasks import sync_run
 from tests.inventory import aws_estate
 from tests.inventory.factories import aws_account
@@ -148,7 +148,7 @@ def test_a_killed_worker_is_recovered_and_the_inventory_stays(account, slow_aws,
     after = cloud_account_sync(account=account)
     assert after.status == SyncRun.State.SUCCEEDED
     dead.refresh_from_db()
-    assert (dead.status, dead.error) == (SyncRun.State.FAILED, ABANDONED)
+    assert (dead.status, dead.error) == (SyncRun.State.FAILED, SYNC_ABANDONED)
     assert AuditEvent.objects.filter(action="sync.failed", data__run=dead.pk).exists()
     assert set(Resource.objects.values_list("resource_id", "deleted_at", "status")) == before
 

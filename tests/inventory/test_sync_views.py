@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from inventory.models import CloudAccount, Resource, SyncRun
-from inventory.services.sync import ABANDONED
+from inventory.services.sync import SYNC_ABANDONED
 from mcloud.leases import Lease, lease_acquire
 from tests.inventory import aws_estate
 from tests.inventory.factories import aws_account
@@ -114,9 +114,9 @@ def test_sync_now_after_the_worker_died_fails_its_run_and_starts_a_new_one(
     syncs = [c for c in queued if getattr(c, "args", ())[:1] == ("inventory.tasks.sync_run",)]
     assert len(syncs) == 1  # the new run, queued once (then its cost import)
     dead.refresh_from_db()
-    assert (dead.status, dead.error) == (SyncRun.State.FAILED, ABANDONED)
+    assert (dead.status, dead.error) == (SyncRun.State.FAILED, SYNC_ABANDONED)
     event = AuditEvent.objects.get(action="sync.failed", data__run=dead.pk)
-    assert (event.data["recovered"], event.data["error"]) == (True, ABANDONED)
+    assert (event.data["recovered"], event.data["error"]) == (True, SYNC_ABANDONED)
     assert (event.actor, event.actor_label) == (None, "sync recovery (manual)")
     new = SyncRun.objects.exclude(pk=dead.pk).get()
     assert new.status == SyncRun.State.SUCCEEDED  # run inline at commit, as in every test

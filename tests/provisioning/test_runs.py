@@ -26,7 +26,7 @@ from provisioning.services.deployments import (
     values_validate,
 )
 from provisioning.services.runs import (
-    ABANDONED,
+    RUN_ABANDONED,
     run_approve,
     run_cancel,
     run_discard,
@@ -270,9 +270,9 @@ def test_the_next_plan_recovers_a_run_whose_worker_died_and_frees_its_lock(deplo
     plan = planned(deployment, alice)  # no Force unlock
     assert plan.status == Status.PLANNED, plan.log
     dead.refresh_from_db()
-    assert (dead.status, dead.error) == (Status.FAILED, ABANDONED)
+    assert (dead.status, dead.error) == (Status.FAILED, RUN_ABANDONED)
     assert dead.log.endswith(
-        f"[mcloud] Failed: {ABANDONED}\n[mcloud] Released the state lock its Terraform held.\n"
+        f"[mcloud] Failed: {RUN_ABANDONED}\n[mcloud] Released the state lock its Terraform held.\n"
     )
     deployment.refresh_from_db()
     assert (deployment.state_lock_id, deployment.state_lock_run_id) == ("", None)
@@ -281,7 +281,7 @@ def test_the_next_plan_recovers_a_run_whose_worker_died_and_frees_its_lock(deplo
         "provisioning recovery", dead.pk, "tf-lock"
     )  # fmt: skip
     failed = AuditEvent.objects.get(action="deployment.failed", data__run=dead.pk)
-    assert failed.data["error"] == ABANDONED
+    assert failed.data["error"] == RUN_ABANDONED
 
 
 def test_the_schedule_recovers_dead_runs_of_every_kind(deployment, alice):
@@ -290,7 +290,7 @@ def test_the_schedule_recovers_dead_runs_of_every_kind(deployment, alice):
     assert recover_abandoned_runs() == 1
     assert recover_abandoned_runs() == 0
     dead.refresh_from_db()
-    assert (dead.status, dead.error) == (Status.FAILED, ABANDONED)
+    assert (dead.status, dead.error) == (Status.FAILED, RUN_ABANDONED)
     assert DatabaseStateStore(deployment).current_lock() is None
 
 
@@ -329,7 +329,7 @@ def test_cancel_on_a_run_whose_worker_died_recovers_it_at_once(deployment, alice
     with pytest.raises(ActionRefused, match="had stopped before it finished"):
         run_cancel(run=dead, user=alice)
     dead.refresh_from_db()
-    assert (dead.status, dead.error) == (Status.FAILED, ABANDONED)
+    assert (dead.status, dead.error) == (Status.FAILED, RUN_ABANDONED)
     assert DatabaseStateStore(deployment).current_lock() is None
 
 

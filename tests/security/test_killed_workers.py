@@ -30,7 +30,7 @@ from billing.models import CostData, CostImportLease, ImportRun
 from billing.services.imports import cost_import
 from emulators.proxy import ForwardingProxy
 from inventory.models import CloudAccount, Resource, SyncRun
-from inventory.services.sync import ABANDONED as SYNC_ABANDONED
+from inventory.services.sync import SYNC_ABANDONED
 from mcloud.errors import ActionRefused
 from mcloud.leases import runs_recover
 from provisioning.models import Deployment, DeploymentRun, DeploymentState
@@ -39,7 +39,7 @@ from provisioning.services.deployments import (
     state_force_unlock,
     values_validate,
 )
-from provisioning.services.runs import ABANDONED, DEPLOYMENT_RUNS, run_approve
+from provisioning.services.runs import DEPLOYMENT_RUNS, RUN_ABANDONED, run_approve
 from provisioning.services.state import deployment_lease_live, lock_description
 from tests.billing.costs import daily, store
 from tests.inventory import aws_estate
@@ -252,10 +252,10 @@ def test_a_killed_apply_takes_terraform_with_it_and_the_next_run_succeeds(
     replan = planned(deployment, alice)  # a request for work: it recovers first
     assert replan.status == RunStatus.PLANNED, replan.log
     apply.refresh_from_db()
-    assert (apply.status, apply.error) == (RunStatus.FAILED, ABANDONED)
+    assert (apply.status, apply.error) == (RunStatus.FAILED, RUN_ABANDONED)
     assert "Hello, second!" in apply.log
     assert apply.log.endswith(
-        f"[mcloud] Failed: {ABANDONED}\n[mcloud] Released the state lock its Terraform held.\n"
+        f"[mcloud] Failed: {RUN_ABANDONED}\n[mcloud] Released the state lock its Terraform held.\n"
     )
     deployment.refresh_from_db()
     assert deployment.status == Deployment.Status.FAILED
@@ -403,7 +403,7 @@ def test_a_q2_cluster_killed_mid_sync_and_mid_apply_blocks_nothing(
             replan = DeploymentRun.objects.filter(deployment=deployment).latest("pk")
             assert response.url == reverse("provisioning:run_detail", args=[replan.pk])
             apply.refresh_from_db()
-            assert (apply.status, apply.error) == (RunStatus.FAILED, ABANDONED)
+            assert (apply.status, apply.error) == (RunStatus.FAILED, RUN_ABANDONED)
             assert AuditEvent.objects.filter(
                 action="deployment.failed", data__run=apply.pk
             ).exists()
