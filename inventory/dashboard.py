@@ -11,9 +11,8 @@ from django.http import HttpRequest
 from django.utils.dateparse import parse_datetime
 
 from inventory.extensions import Tile, register_tile
-from inventory.models import CloudAccount, Provider, ResourceEvent, ResourceTally, SyncRun
-
-PROVIDER_LABELS = dict(Provider.choices)
+from inventory.models import CloudAccount, ResourceEvent, ResourceTally, SyncRun
+from mcloud.clouds.registry import provider_list
 
 
 def _tallies(request: HttpRequest) -> QuerySet[ResourceTally]:
@@ -37,7 +36,7 @@ def resource_totals(request: HttpRequest) -> dict[str, Any]:
 
 def resources_by_provider(request: HttpRequest) -> dict[str, Any]:
     rows = dict(_tallies(request).order_by().values_list("provider").annotate(n=Sum("count")))
-    return {"bars": bars([(PROVIDER_LABELS[p], rows.get(p, 0), p) for p in PROVIDER_LABELS])}
+    return {"bars": bars([(p.label, rows.get(p.key, 0), p.key) for p in provider_list()])}
 
 
 def bars(items: list[tuple[str, float, str]]) -> list[dict[str, Any]]:
