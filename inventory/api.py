@@ -59,8 +59,9 @@ class CloudAccountOut(Schema):
 
 
 class CloudAccountIn(Schema):
-    provider: str = Field(description="The provider's key: aws, azure, gcp (or another one "
-                          "this install registers).")  # fmt: skip
+    provider: str = Field(
+        description="The provider's key: aws, azure, gcp, or another this install registers."
+    )
     name: str
     enabled: bool = True
     sync_interval_minutes: int | None = None

@@ -20,18 +20,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from mcloud.clouds.base import CloudAdapter
+from mcloud.clouds.base import CloudAdapter, CloudError
 
 _KEY = re.compile(r"^[a-z][a-z0-9]{1,9}$")  # fits the 10-character columns and CSS classes
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
-class UnknownProvider(LookupError):
-    """A provider key that no entry has: a typo, or a provider this install does not have."""
+class UnknownProvider(CloudError, LookupError):
+    """A provider key that no entry has: a typo, or a provider this install does not have.
+
+    A CloudError too (permanent): a connection test, sync or cost import of such an account
+    fails with this message rather than an unexpected error."""
 
     def __init__(self, key: object) -> None:
         known = ", ".join(_PROVIDERS) or "none"
-        super().__init__(f"Unknown cloud provider {key!r} (registered: {known}).")
+        super().__init__(
+            f"Unknown cloud provider {key!r} (registered: {known}).",
+            permanent=True,
+            code="UnknownProvider",
+        )
         self.key = key
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import inspect
 import re
+from dataclasses import fields, replace
 from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.template import Context, Template
 from django.test import Client
@@ -17,9 +19,13 @@ from django.test import Client
 from billing.models import CostDaily
 from inventory.clouds import adapter_for, credentials_for
 from inventory.models import CloudAccount, Resource
+from inventory.providers import account_provider
+from inventory.services.health import connection_check
+from inventory.services.sync import cloud_account_sync
 from mcloud.clouds import registry
 from mcloud.clouds.base import CloudAdapter
 from mcloud.clouds.registry import (
+    CloudProvider,
     Colours,
     UnknownProvider,
     provider_choices,
@@ -154,6 +160,26 @@ def test_an_account_of_an_unknown_provider_is_never_taken_for_another(org):
 
 
 @pytest.mark.django_db
+def test_a_test_or_sync_of_such_an_account_fails_saying_why(org):
+    account = CloudAccount.objects.create(organization=org, name="typo", provider="gpc")
+    check = connection_check(account=account)
+    run = cloud_account_sync(account=account)
+    why = "Unknown cloud provider 'gpc' (registered: aws, azure, gcp)."
+    assert (check.status, check.message) == ("error", why)
+    assert (run.status, run.error) == ("failed", why)
+
+
+@pytest.mark.django_db
+def test_an_entry_without_the_inventorys_parts_is_refused_by_name(scratch_registry):
+    provider_register(
+        CloudProvider(**{f.name: getattr(TOY, f.name) for f in fields(CloudProvider)})
+    )
+    assert provider_get("toy").label == "Toy Cloud"
+    with pytest.raises(ImproperlyConfigured, match="'toy' is registered without a form"):
+        account_provider("toy")
+
+
+@pytest.mark.django_db
 def test_the_api_refuses_an_unknown_provider_by_name(ada, token_for):
     client = Client(headers={"Authorization": f"Bearer {token_for(ada)}"})
     refused = client.post(
@@ -191,8 +217,6 @@ def test_a_provider_is_registered_once(scratch_registry):
 def test_a_key_or_colour_that_would_break_a_column_or_a_page_is_refused(
     scratch_registry, changes, refusal
 ):
-    from dataclasses import replace
-
     with pytest.raises(ValueError, match=refusal):
         provider_register(replace(TOY, **changes))
     assert "toy" not in dict(provider_choices())
