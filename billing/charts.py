@@ -15,7 +15,7 @@ from typing import Any
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from inventory.models import Provider
+from mcloud.clouds.registry import provider_list
 
 WIDTH, HEIGHT = 900, 240
 CHAR_WIDTH = 6.6  # the widest a character of the 11 px tick font takes, in SVG units
@@ -108,7 +108,7 @@ def _series_class(keys: list[str], index: int) -> str:
     """A provider's series takes the provider's colour (as on the dashboard); others a
     colour by position."""
     key = keys[index] if index < len(keys) else ""
-    if key in Provider.values:
+    if key in {p.key for p in provider_list()}:
         return f"series-{key}"
     return f"g{index}"
 

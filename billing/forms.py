@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -10,7 +11,8 @@ from django.core.exceptions import ValidationError
 
 from billing.models import BillingSettings, Budget
 from billing.selectors import CostFilters
-from inventory.models import CloudAccount, Provider
+from inventory.models import CloudAccount
+from mcloud.clouds.registry import provider_choices
 from mcloud.egress.client import outbound_check
 from mcloud.egress.policy import EgressRefused
 
@@ -43,7 +45,7 @@ class CostSelectionForm(forms.Form):
         error_messages=_not_a("a way to stack the chart"),
     )
     provider = forms.ChoiceField(
-        choices=[("", "Any provider"), *Provider.choices],
+        choices=partial(provider_choices, blank="Any provider"),
         required=False,
         error_messages=_not_a("a provider"),
     )

@@ -10,7 +10,8 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Organization
-from inventory.models import CloudAccount, Provider
+from inventory.models import CloudAccount
+from mcloud.clouds.registry import provider_choices
 from mcloud.fields import EncryptedJSONField
 
 AMOUNT = {"max_digits": 18, "decimal_places": 6}
@@ -22,7 +23,7 @@ class CostData(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     account = models.ForeignKey(CloudAccount, on_delete=models.CASCADE, related_name="costs")
-    provider = models.CharField(max_length=10, choices=Provider.choices)
+    provider = models.CharField(max_length=10, choices=provider_choices)
     date = models.DateField()
     billing_period = models.CharField(max_length=7, help_text="YYYY-MM")
     service = models.CharField(max_length=200)
@@ -52,7 +53,7 @@ class CostDaily(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     account = models.ForeignKey(CloudAccount, on_delete=models.CASCADE, related_name="+")
-    provider = models.CharField(max_length=10, choices=Provider.choices)
+    provider = models.CharField(max_length=10, choices=provider_choices)
     date = models.DateField()
     service = models.CharField(max_length=200)
     region = models.CharField(max_length=64, blank=True)
@@ -75,7 +76,7 @@ class CostResourceMonth(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     account = models.ForeignKey(CloudAccount, on_delete=models.CASCADE, related_name="+")
-    provider = models.CharField(max_length=10, choices=Provider.choices)
+    provider = models.CharField(max_length=10, choices=provider_choices)
     month = models.DateField(help_text="The first day of the month.")
     resource_id = models.CharField(max_length=500)
     # Per service and region too, so the top resources follow the page's filters.

@@ -15,8 +15,8 @@ from django.db.models.functions import Lower
 from accounts.models import Organization
 from billing.models import BillingSettings, CostDaily, CostData, CostResourceMonth
 from billing.money import ZERO, Money, percent_change
-from inventory.models import CloudAccount, Provider, Resource
-from inventory.providers import provider_words
+from inventory.models import CloudAccount, Resource
+from mcloud.clouds.registry import provider_choices, provider_get
 
 DIMENSIONS = ("provider", "account", "service", "region")
 # The filter value of costs without a service or region (tax, support): "" means no filter.
@@ -157,7 +157,7 @@ def daily_series(
             }
         )
         day += timedelta(days=1)
-    labels = [dict(Provider.choices).get(k, k) if field_name == "provider" else k for k in keep]
+    labels = [provider_get(k).label if field_name == "provider" else k for k in keep]
     return {
         "days": days,
         "groups": [*labels, "Other"],
@@ -222,7 +222,7 @@ def _names(organization: Organization, by: str, grouped: dict) -> dict[Any, str]
             ).values_list("pk", "name")
         )
     if by == "provider":
-        return dict(Provider.choices)
+        return dict(provider_choices())
     return {}
 
 
@@ -323,8 +323,8 @@ def resource_cost_sources(organization: Organization) -> list[str]:
     )
     by_answer: dict[str, list[str]] = {}
     for provider in providers:
-        words = provider_words(provider)
-        by_answer.setdefault(words.resource_costs, []).append(words.label)
+        entry = provider_get(provider)
+        by_answer.setdefault(entry.resource_costs, []).append(entry.label)
     sentences = []
     for answer, labels in sorted(by_answer.items(), key=lambda item: item[0] == "no"):
         who = " and ".join(labels)

@@ -3,10 +3,10 @@ sorting and pages as the HTML list. Same forms, services and role checks as the 
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any, Literal
 
+from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpRequest, QueryDict
 from ninja import Field, Query, Router, Schema, Status
@@ -15,8 +15,9 @@ from accounts.audit import client_ip
 from accounts.roles import Role
 from accounts.tenancy import get_for_org
 from inventory.filters import ResourceFilterForm
-from inventory.forms import FORMS, CloudAccountForm
+from inventory.forms import CloudAccountForm
 from inventory.models import CloudAccount, Resource, SyncRun
+from inventory.providers import AccountProvider, account_provider
 from inventory.selectors import (
     account_choices,
     cloud_account_list,
@@ -30,6 +31,7 @@ from inventory.services.health import connection_check
 from inventory.services.sync import sync_run_request
 from mcloud.api.errors import InvalidInput, responses
 from mcloud.api.security import role_auth
+from mcloud.clouds.registry import UnknownProvider
 from mcloud.errors import ActionRefused
 
 router = Router(tags=["inventory"])
@@ -58,7 +60,9 @@ class CloudAccountOut(Schema):
 
 
 class CloudAccountIn(Schema):
-    provider: Literal["aws", "azure", "gcp"]
+    provider: str = Field(
+        description="The provider's key: aws, azure, gcp, or another this install registers."
+    )
     name: str
     enabled: bool = True
     sync_interval_minutes: int | None = None
@@ -207,30 +211,38 @@ def resource_out(r: Resource) -> dict[str, Any]:
     }
 
 
-def _form_data(provider: str, settings: dict[str, Any], base: dict[str, Any]) -> QueryDict:
+def _provider(key: str) -> AccountProvider:
+    try:
+        return account_provider(key)
+    except UnknownProvider as unknown:
+        raise InvalidInput({"provider": [str(unknown)]}) from None
+
+
+def _form_data(
+    provider: AccountProvider, settings: dict[str, Any], base: dict[str, Any]
+) -> QueryDict:
     """API input as the HTML form would post it, so the same validation applies."""
     data = QueryDict(mutable=True)
-    values = {**base, **settings}
-    for key, value in values.items():
+    fields = provider.form.base_fields
+    for key, value in provider.form.from_api({**base, **settings}).items():
         if value is None or value is False:
             continue
-        if key == "service_account_key" and isinstance(value, dict):
-            value = json.dumps(value)
-        if key == "regions":
-            data.setlist("regions", [str(v) for v in value])
+        if isinstance(value, list) and isinstance(fields.get(key), forms.MultipleChoiceField):
+            data.setlist(key, [str(v) for v in value])
             continue
         if isinstance(value, list):
             value = "\n".join(str(v) for v in value)
         data[key] = "on" if value is True else str(value)
-    if provider == "aws":
-        data.setdefault("regions_mode", "list" if values.get("regions") else "all")
     return data
 
 
 def _validated(
-    request: HttpRequest, provider: str, data: QueryDict, account: CloudAccount | None = None
+    request: HttpRequest,
+    provider: AccountProvider,
+    data: QueryDict,
+    account: CloudAccount | None = None,
 ) -> CloudAccountForm:
-    form = FORMS[provider](data, account=account, organization=request.organization)
+    form = provider.account_form(data, account=account, organization=request.organization)
     if not form.is_valid():
         raise InvalidInput({k: [str(m) for m in v] for k, v in form.errors.items()})
     return form
@@ -252,7 +264,8 @@ def cloud_account_create(request: HttpRequest, body: CloudAccountIn) -> Status:
         "enabled": body.enabled,
         "sync_interval_minutes": body.sync_interval_minutes,
     }
-    form = _validated(request, body.provider, _form_data(body.provider, body.settings, base))
+    provider = _provider(body.provider)
+    form = _validated(request, provider, _form_data(provider, body.settings, base))
     account = services.cloud_account_create(
         organization=request.organization,
         provider=body.provider,
@@ -275,17 +288,15 @@ def cloud_account_detail(request: HttpRequest, account_id: int) -> dict:
 )
 def cloud_account_update(request: HttpRequest, account_id: int, body: CloudAccountPatch) -> dict:
     account = get_for_org(CloudAccount, request, pk=account_id)
-    form_class = FORMS[account.provider]
-    current = form_class(account=account, organization=request.organization).initial
+    provider = account_provider(account.provider)
+    current = provider.account_form(account=account, organization=request.organization).initial
     base = {
         **current,
         "name": body.name or account.name,
         "enabled": account.enabled if body.enabled is None else body.enabled,
         "sync_interval_minutes": body.sync_interval_minutes or account.sync_interval_minutes,
     }
-    form = _validated(
-        request, account.provider, _form_data(account.provider, body.settings, base), account
-    )
+    form = _validated(request, provider, _form_data(provider, body.settings, base), account)
     services.cloud_account_update(
         account=account,
         **form.account_values(),

@@ -10,10 +10,12 @@ class InventoryConfig(AppConfig):
         from accounts.audit import register_audit_target
         from inventory.dashboard import register_default_tiles
         from inventory.models import CloudAccount
+        from inventory.providers import register_default_providers
         from inventory.schedules import ensure_schedules
         from inventory.services.sync import SYNC_RUNS
         from mcloud.leases import register_run_kind
 
+        register_default_providers()
         register_default_tiles()
         register_run_kind(SYNC_RUNS)
         register_audit_target(CloudAccount, "inventory:account_detail")

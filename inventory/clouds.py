@@ -1,27 +1,19 @@
-"""From a CloudAccount row to a provider adapter: the one place that reads credentials."""
+"""From a CloudAccount row to a provider adapter: the one place that reads credentials.
+
+What the row's config and secrets mean is its provider's business (`CloudProvider.credentials`,
+in inventory/providers.py); an account of a provider nobody registered raises UnknownProvider.
+"""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings
 
-from inventory.models import AwsExternalId, CloudAccount, Provider
-from inventory.sandbox import (
-    sandbox_config,
-    sandbox_description,
-    sandbox_endpoints,
-    sandbox_secrets,
-)
-from mcloud.clouds.base import (
-    AwsCredentials,
-    AzureCredentials,
-    Credentials,
-    Endpoints,
-    GcpCredentials,
-)
-from mcloud.clouds.registry import adapter_class
+from inventory.models import AwsExternalId, CloudAccount
+from inventory.sandbox import sandbox_description, sandbox_mapping
+from mcloud.clouds.base import CloudAdapter, Endpoints
+from mcloud.clouds.registry import StoredAccount, provider_get
 
 
 def endpoints(**overrides: Any) -> Endpoints:
@@ -46,39 +38,25 @@ def external_id_for(organization: Any) -> str:
     return AwsExternalId.objects.get_or_create(organization=organization)[0].value
 
 
-def credentials_for(account: CloudAccount, sandbox: dict[str, Any] | None = None) -> Credentials:
+def credentials_for(account: CloudAccount, sandbox: dict[str, Any] | None = None) -> Any:
+    """The account's credentials dataclass, as its provider's adapter takes it; with
+    `sandbox` (the emulators' description), the emulators' credentials of today instead of
+    what the row stores."""
+    provider = provider_get(account.provider)
     config, secrets = account.config, account.secrets
-    if sandbox is not None:  # the emulators' credentials of today, never stored
-        config = sandbox_config(account.provider, sandbox)
-        secrets = sandbox_secrets(account.provider, sandbox)
-    if account.provider == Provider.AWS:
-        by_role = config.get("auth_method") == "role"
-        return AwsCredentials(
-            access_key_id="" if by_role else config.get("access_key_id", ""),
-            secret_access_key="" if by_role else secrets.get("secret_access_key", ""),
-            session_token="" if by_role else secrets.get("session_token", ""),
-            role_arn=config.get("role_arn", "") if by_role else "",
-            external_id=external_id_for(account.organization) if by_role else "",
-            regions=tuple(config.get("regions") or ()),
-        )
-    if account.provider == Provider.AZURE:
-        return AzureCredentials(
-            tenant_id=config["tenant_id"],
-            client_id=config["client_id"],
-            client_secret=secrets.get("client_secret", ""),
-            subscription_ids=tuple(config.get("subscription_ids", ())),
-        )
-    return GcpCredentials(
-        key_info=json.loads(secrets.get("service_account_key") or "{}"),
-        project_ids=tuple(config.get("project_ids", ())),
-        billing_table=config.get("billing_table", ""),
+    if sandbox is not None:
+        mapping = sandbox_mapping(provider)
+        config, secrets = mapping.config(sandbox), mapping.secrets(sandbox)
+    return provider.credentials(
+        StoredAccount(config, secrets, external_id=lambda: external_id_for(account.organization))
     )
 
 
-def adapter_for(account: CloudAccount, **endpoint_overrides: Any) -> Any:
+def adapter_for(account: CloudAccount, **endpoint_overrides: Any) -> CloudAdapter:
+    provider = provider_get(account.provider)
     sandbox = sandbox_description() if account.is_sandbox else None
     if sandbox is not None:
-        endpoint_overrides = {**sandbox_endpoints(account.provider, sandbox), **endpoint_overrides}
-    return adapter_class(account.provider)(
+        endpoint_overrides = {**sandbox_mapping(provider).endpoints(sandbox), **endpoint_overrides}
+    return provider.adapter_class()(
         credentials_for(account, sandbox), endpoints(**endpoint_overrides)
     )

@@ -11,10 +11,9 @@ from django.http import HttpRequest
 from django.utils.dateparse import parse_datetime
 
 from inventory.extensions import Tile, register_tile
-from inventory.models import CloudAccount, Provider, ResourceEvent, SyncRun
+from inventory.models import CloudAccount, ResourceEvent, SyncRun
 from inventory.selectors import cloud_account_list, resource_figures
-
-PROVIDER_LABELS = dict(Provider.choices)
+from mcloud.clouds.registry import provider_list
 
 
 def resource_totals(request: HttpRequest) -> dict[str, Any]:
@@ -23,7 +22,7 @@ def resource_totals(request: HttpRequest) -> dict[str, Any]:
 
 def resources_by_provider(request: HttpRequest) -> dict[str, Any]:
     rows = resource_figures(organization=request.organization).by_provider
-    return {"bars": bars([(PROVIDER_LABELS[p], rows.get(p, 0), p) for p in PROVIDER_LABELS])}
+    return {"bars": bars([(p.label, rows.get(p.key, 0), p.key) for p in provider_list()])}
 
 
 def bars(items: list[tuple[str, float, str]]) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ the CSV export and saved views."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from django import forms
 from django.db import connection
@@ -12,7 +13,8 @@ from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
-from inventory.models import CloudAccount, Provider, Resource, ResourceType
+from inventory.models import CloudAccount, Resource, ResourceType
+from mcloud.clouds.registry import provider_choices
 
 SORTS = {
     "name": "name",
@@ -71,7 +73,7 @@ class ResourceFilterForm(forms.Form):
     )
     provider = forms.ChoiceField(
         required=False,
-        choices=[("", "Any provider"), *Provider.choices],
+        choices=partial(provider_choices, blank="Any provider"),
         error_messages=_choice_error("a provider"),
     )
     account = forms.TypedChoiceField(

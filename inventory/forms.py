@@ -1,4 +1,5 @@
-"""Cloud account forms, one per provider.
+"""Cloud account forms, one per provider (each provider's registry entry names its form, in
+inventory/providers.py, and makes it with `AccountProvider.account_form`).
 
 Secret fields are write-only: they never render a value, and left blank on an edit they keep
 what is stored. Each form turns its input into `config` (shown) and `secrets` (encrypted).
@@ -19,10 +20,10 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from inventory.models import CloudAccount, Provider, default_sync_interval
-from inventory.providers import provider_words
+from inventory.models import CloudAccount, default_sync_interval
 from inventory.regions import AWS_REGIONS
 from mcloud.clouds.base import GOOGLE_TOKEN_URI, GOOGLE_UNIVERSE
+from mcloud.clouds.registry import CloudProvider
 from mcloud.crypto import DecryptionError, decrypt, encrypt
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
@@ -98,7 +99,6 @@ class KeptKeys:
 class CloudAccountForm(forms.Form):
     """Fields every provider shares; subclasses add theirs and map them."""
 
-    provider: Provider
     secret_fields: tuple[str, ...] = ()
 
     name = forms.CharField(max_length=100)
@@ -119,11 +119,13 @@ class CloudAccountForm(forms.Form):
     def __init__(
         self,
         *args: Any,
+        provider: CloudProvider,
         account: CloudAccount | None = None,
         organization: Any = None,
         kept_keys: KeptKeys | None = None,
         **kwargs: Any,
     ) -> None:
+        self.provider = provider
         self.account = account
         self.organization = organization
         self.kept_keys = kept_keys
@@ -138,7 +140,7 @@ class CloudAccountForm(forms.Form):
                 },
             )
         super().__init__(*args, **kwargs)
-        hint = provider_words(self.provider).name_hint
+        hint = provider.name_hint
         self.fields["name"].help_text = f"How this account is shown, e.g. {hint}."
         self.fields["sync_interval_minutes"].initial = default_sync_interval()
         for shared in ("sync_interval_minutes", "enabled"):  # after the provider's own fields
@@ -150,6 +152,12 @@ class CloudAccountForm(forms.Form):
 
     def initial_from(self, config: dict[str, Any]) -> dict[str, Any]:
         return dict(config)
+
+    @classmethod
+    def from_api(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """The API's settings as this form's fields take them (the API posts what the page
+        would, so the same rules apply)."""
+        return values
 
     def clean_sync_interval_minutes(self) -> int:
         value = self.cleaned_data.get("sync_interval_minutes")
@@ -190,7 +198,6 @@ class CloudAccountForm(forms.Form):
 
 
 class AwsAccountForm(CloudAccountForm):
-    provider = Provider.AWS
     secret_fields = ("secret_access_key", "session_token")
 
     auth_method = forms.ChoiceField(
@@ -233,6 +240,11 @@ class AwsAccountForm(CloudAccountForm):
 
     def initial_from(self, config: dict[str, Any]) -> dict[str, Any]:
         return {**config, "regions_mode": "list" if config.get("regions") else "all"}
+
+    @classmethod
+    def from_api(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """Regions given (as a list) mean only those; none, every region."""
+        return {"regions_mode": "list" if values.get("regions") else "all", **values}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -279,7 +291,6 @@ def _is_guid(value: str) -> bool:
 
 
 class AzureAccountForm(CloudAccountForm):
-    provider = Provider.AZURE
     secret_fields = ("client_secret",)
 
     tenant_id = forms.CharField(
@@ -369,7 +380,6 @@ def parse_service_account_key(text: str) -> dict[str, Any]:
 
 
 class GcpAccountForm(CloudAccountForm):
-    provider = Provider.GCP
     secret_fields = ("service_account_key",)
 
     service_account_key = _secret_field("Service-account key (JSON)", required=False, textarea=True)
@@ -395,6 +405,14 @@ class GcpAccountForm(CloudAccountForm):
             "project_ids": "\n".join(config.get("project_ids", [])),
             "billing_table": config.get("billing_table", ""),
         }
+
+    @classmethod
+    def from_api(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """The key may come as the JSON object itself."""
+        key = values.get("service_account_key")
+        if isinstance(key, dict):
+            return {**values, "service_account_key": json.dumps(key)}
+        return values
 
     def clean_key_file(self) -> str:
         upload = self.cleaned_data.get("key_file")
@@ -467,10 +485,3 @@ class GcpAccountForm(CloudAccountForm):
 
     def secrets(self) -> dict[str, str]:
         return {"service_account_key": json.dumps(self._key)}
-
-
-FORMS: dict[str, type[CloudAccountForm]] = {
-    Provider.AWS: AwsAccountForm,
-    Provider.AZURE: AzureAccountForm,
-    Provider.GCP: GcpAccountForm,
-}

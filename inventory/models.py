@@ -12,14 +12,9 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Organization
+from mcloud.clouds.registry import provider_choices, provider_get
 from mcloud.fields import EncryptedJSONField
 from mcloud.leases import lease_is_live
-
-
-class Provider(models.TextChoices):
-    AWS = "aws", "AWS"
-    AZURE = "azure", "Azure"
-    GCP = "gcp", "GCP"
 
 
 class HealthStatus(models.TextChoices):
@@ -49,7 +44,7 @@ class CloudAccount(models.Model):
         Organization, on_delete=models.CASCADE, related_name="cloud_accounts"
     )
     name = models.CharField(max_length=100)
-    provider = models.CharField(max_length=10, choices=Provider.choices)
+    provider = models.CharField(max_length=10, choices=provider_choices)
     enabled = models.BooleanField(
         default=True, help_text="Disabled accounts are not checked or synced."
     )
@@ -119,13 +114,10 @@ class CloudAccount(models.Model):
         return self.latest_health.get_status_display() if self.latest_health else "Not checked"
 
     @property
-    def scopes(self) -> list[str]:
-        """Regions, subscriptions or projects, for display."""
-        if self.provider == Provider.AWS:
-            return self.config.get("regions") or ["all enabled regions"]
-        if self.provider == Provider.AZURE:
-            return self.config.get("subscription_ids", [])
-        return self.config.get("project_ids", [])
+    def scopes_display(self) -> list[str]:
+        """What the account covers, in words: its regions, subscriptions or projects (not
+        the provider's listing of them, which is the adapter's `scope_listing`)."""
+        return provider_get(self.provider).covers(self.config)
 
 
 class ProviderHealth(models.Model):
@@ -286,10 +278,8 @@ class SyncRun(TimedRun):
     @property
     def scope_words(self) -> tuple[str, str]:
         """What one scope of this run is called, and many: ("region", "regions")."""
-        from inventory.providers import provider_words
-
-        words = provider_words(self.account.provider)
-        return words.scope, words.scopes
+        provider = provider_get(self.account.provider)
+        return provider.scope, provider.scopes
 
     @property
     def notes(self) -> list[str]:
@@ -337,7 +327,7 @@ class Resource(models.Model):
     account = models.ForeignKey(
         CloudAccount, on_delete=models.CASCADE, related_name="resources", db_index=False
     )
-    provider = models.CharField(max_length=10, choices=Provider.choices)
+    provider = models.CharField(max_length=10, choices=provider_choices)
     resource_id = models.CharField(max_length=500)
     name = models.CharField(max_length=255)
     type = models.CharField(max_length=10, choices=ResourceType.choices)
@@ -463,7 +453,7 @@ class ResourceTally(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     account = models.ForeignKey(CloudAccount, on_delete=models.CASCADE, related_name="+")
     scope = models.CharField(max_length=128)
-    provider = models.CharField(max_length=10, choices=Provider.choices)
+    provider = models.CharField(max_length=10, choices=provider_choices)
     region = models.CharField(max_length=64)
     type = models.CharField(max_length=10, choices=ResourceType.choices)
     status = models.CharField(max_length=16)

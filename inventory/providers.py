@@ -1,65 +1,210 @@
-"""The words the pages use about each provider, in one place keyed by provider.
+"""The three clouds, one registry entry each: everything the apps know about a provider is
+in its entry below (words, colours, adapter, credentials, sandbox, Terraform sources) or
+named by it (its credentials form and its templates). See `mcloud.clouds.registry`.
 
-Templates and views ask here (`provider_words("gcp").article`) instead of branching on the
-provider; the provider registry is meant to take these entries over.
+Code elsewhere asks the registry (`provider_get(account.provider).scope`) and never branches
+on which provider an account is. A fourth cloud is one more `provider_register` call, with
+its adapter, form and words; nothing else changes.
+
+The entries are registered when the inventory app is ready (InventoryConfig.ready).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from inventory.models import Provider
+from django.core.exceptions import ImproperlyConfigured
+
+from inventory.forms import AwsAccountForm, AzureAccountForm, CloudAccountForm, GcpAccountForm
+from mcloud.clouds.base import AwsCredentials, AzureCredentials, GcpCredentials
+from mcloud.clouds.registry import (
+    CloudProvider,
+    Colours,
+    SandboxMapping,
+    StoredAccount,
+    provider_get,
+    provider_register,
+)
 
 
-@dataclass(frozen=True)
-class ProviderWords:
-    label: str
-    article: str  # "an AWS account", "a GCP account"
-    scope: str  # what one sync scope is: "region"
-    scopes: str  # its plural: "regions"
-    name_hint: str  # the example in the account form's name field
-    # Scopes a sync lists beside the counted ones (AWS's global S3 listing is no region).
-    uncounted_scopes: tuple[str, ...] = ()
-    # Whether imported costs name resources: "yes", "no" or a short condition.
-    resource_costs: str = "no"
+@dataclass(frozen=True, kw_only=True)
+class AccountProvider(CloudProvider):
+    """A provider with the inventory's parts: the form that connects an account of it, and
+    the templates of what the form says first and of the account's connection panel (given
+    `account` and `external_id`)."""
+
+    form: type[CloudAccountForm]
+    form_help_template: str = ""
+    connection_template: str = "inventory/providers/connection.html"
+
+    def account_form(self, *args: Any, **kwargs: Any) -> CloudAccountForm:
+        return self.form(*args, provider=self, **kwargs)
 
 
-WORDS: dict[str, ProviderWords] = {
-    Provider.AWS: ProviderWords(
-        label="AWS",
-        article="an",
-        scope="region",
-        scopes="regions",
-        name_hint="aws-prod",
-        uncounted_scopes=("global",),
-        resource_costs="no",
+def account_provider(key: str) -> AccountProvider:
+    """The entry of `key` with its inventory parts; UnknownProvider when there is none."""
+    provider = provider_get(key)
+    if not isinstance(provider, AccountProvider):
+        raise ImproperlyConfigured(
+            f"The cloud provider {key!r} is registered without a form and templates: "
+            "register it as an inventory.providers.AccountProvider."
+        )
+    return provider
+
+
+# --- AWS ------------------------------------------------------------------------------------
+def _aws_credentials(stored: StoredAccount) -> AwsCredentials:
+    config, secrets = stored.config, stored.secrets
+    by_role = config.get("auth_method") == "role"
+    return AwsCredentials(
+        access_key_id="" if by_role else config.get("access_key_id", ""),
+        secret_access_key="" if by_role else secrets.get("secret_access_key", ""),
+        session_token="" if by_role else secrets.get("session_token", ""),
+        role_arn=config.get("role_arn", "") if by_role else "",
+        external_id=stored.external_id() if by_role else "",
+        regions=tuple(config.get("regions") or ()),
+    )
+
+
+AWS = AccountProvider(
+    key="aws",
+    label="AWS",
+    article="an",
+    scope="region",
+    scopes="regions",
+    name_hint="aws-prod",
+    summary="An IAM role to assume, or an access key.",
+    colours=Colours(chart="#ff9900", badge_background="#232f3e", badge_text="#ff9900"),
+    adapter="mcloud.clouds.aws.AwsAdapter",
+    credentials=_aws_credentials,
+    covers=lambda config: config.get("regions") or ["all enabled regions"],
+    uncounted_scopes=("global",),  # the S3 listing (mcloud.clouds.aws.GLOBAL_SCOPE)
+    resource_costs="no",
+    terraform_sources=("hashicorp/aws",),
+    sandbox=SandboxMapping(
+        endpoints=lambda d: {"aws_endpoint_url": d["aws"]["endpoint"]},
+        config=lambda d: {
+            "auth_method": "keys",
+            "access_key_id": d["aws"]["access_key_id"],
+            "role_arn": "",
+            "regions": d["aws"]["regions"],
+        },
+        secrets=lambda d: {"secret_access_key": d["aws"]["secret_access_key"]},
     ),
-    Provider.AZURE: ProviderWords(
-        label="Azure",
-        article="an",
-        scope="subscription",
-        scopes="subscriptions",
-        name_hint="azure-prod",
-        resource_costs="yes",
+    form=AwsAccountForm,
+    form_help_template="inventory/providers/aws_form_help.html",
+    connection_template="inventory/providers/aws_connection.html",
+)
+
+
+# --- Azure ----------------------------------------------------------------------------------
+def _azure_credentials(stored: StoredAccount) -> AzureCredentials:
+    return AzureCredentials(
+        tenant_id=stored.config["tenant_id"],
+        client_id=stored.config["client_id"],
+        client_secret=stored.secrets.get("client_secret", ""),
+        subscription_ids=tuple(stored.config.get("subscription_ids", ())),
+    )
+
+
+def _azure_sandbox_endpoints(description: Mapping[str, Any]) -> dict[str, Any]:
+    azure = description["azure"]
+    return {
+        "azure_arm_url": azure["arm_endpoint"],
+        "azure_authority": azure["authority"],
+        "azure_ca_bundle": azure["ca_bundle"],
+    }
+
+
+AZURE = AccountProvider(
+    key="azure",
+    label="Azure",
+    article="an",
+    scope="subscription",
+    scopes="subscriptions",
+    name_hint="azure-prod",
+    summary="A service principal (tenant, client ID and secret) and its subscriptions.",
+    colours=Colours(chart="#0078d4", badge_background="#0078d4", badge_text="#ffffff"),
+    adapter="mcloud.clouds.azure.AzureAdapter",
+    credentials=_azure_credentials,
+    covers=lambda config: list(config.get("subscription_ids", [])),
+    resource_costs="yes",
+    terraform_sources=("hashicorp/azurerm",),
+    sandbox=SandboxMapping(
+        endpoints=_azure_sandbox_endpoints,
+        config=lambda d: {
+            "tenant_id": d["azure"]["tenant_id"],
+            "client_id": d["azure"]["client_id"],
+            "subscription_ids": d["azure"]["subscription_ids"],
+        },
+        secrets=lambda d: {"client_secret": d["azure"]["client_secret"]},
     ),
-    Provider.GCP: ProviderWords(
-        label="GCP",
-        article="a",
-        scope="project",
-        scopes="projects",
-        name_hint="gcp-prod",
-        resource_costs="with the detailed billing export",
+    form=AzureAccountForm,
+    form_help_template="inventory/providers/azure_form_help.html",
+    connection_template="inventory/providers/azure_connection.html",
+)
+
+
+# --- GCP ------------------------------------------------------------------------------------
+def _gcp_credentials(stored: StoredAccount) -> GcpCredentials:
+    return GcpCredentials(
+        key_info=json.loads(stored.secrets.get("service_account_key") or "{}"),
+        project_ids=tuple(stored.config.get("project_ids", ())),
+        billing_table=stored.config.get("billing_table", ""),
+    )
+
+
+def _gcp_sandbox_endpoints(description: Mapping[str, Any]) -> dict[str, Any]:
+    endpoint = description["gcp"]["endpoint"]
+    return {
+        "gcp_compute_endpoint": endpoint,
+        "gcp_storage_endpoint": endpoint,
+        "gcp_bigquery_endpoint": endpoint,
+        "gcp_token_uri": f"{endpoint}/token",
+    }
+
+
+def _gcp_sandbox_config(description: Mapping[str, Any]) -> dict[str, Any]:
+    gcp = description["gcp"]
+    return {
+        "client_email": gcp["key"]["client_email"],
+        "key_id": gcp["key"]["private_key_id"],
+        "project_ids": gcp["project_ids"],
+        "billing_table": gcp.get("billing_table", ""),
+    }
+
+
+GCP = AccountProvider(
+    key="gcp",
+    label="GCP",
+    article="a",
+    scope="project",
+    scopes="projects",
+    name_hint="gcp-prod",
+    summary="A service-account key and its projects.",
+    colours=Colours(
+        chart="#34a853", badge_background="#ffffff", badge_text="#1a73e8", badge_border="#1a73e8"
     ),
-}
+    adapter="mcloud.clouds.gcp.GcpAdapter",
+    credentials=_gcp_credentials,
+    covers=lambda config: list(config.get("project_ids", [])),
+    resource_costs="with the detailed billing export",
+    terraform_sources=("hashicorp/google",),
+    sandbox=SandboxMapping(
+        endpoints=_gcp_sandbox_endpoints,
+        config=_gcp_sandbox_config,
+        secrets=lambda d: {"service_account_key": json.dumps(d["gcp"]["key"])},
+    ),
+    form=GcpAccountForm,
+    form_help_template="inventory/providers/gcp_form_help.html",
+    connection_template="inventory/providers/gcp_connection.html",
+)
 
-_UNKNOWN = ProviderWords(label="", article="a", scope="scope", scopes="scopes", name_hint="prod")
 
-
-def provider_words(provider: str) -> ProviderWords:
-    return WORDS.get(provider, _UNKNOWN)
-
-
-def counted_scopes(provider: str, scopes: list[str]) -> list[str]:
-    """The scopes progress counts in the provider's word ("3 of 3 regions")."""
-    skip = provider_words(provider).uncounted_scopes
-    return [scope for scope in scopes if scope not in skip]
+def register_default_providers() -> None:
+    """Called once, from InventoryConfig.ready()."""
+    for provider in (AWS, AZURE, GCP):
+        provider_register(provider)

@@ -1,18 +1,19 @@
 """The sandbox: accounts that point at the local emulators (`python -m emulators`).
 
 The emulators make fresh credentials each time they start and tell them at
-`SANDBOX_URL/sandbox.json`; sandbox accounts store no secret and read them from there.
+`SANDBOX_URL/sandbox.json`; sandbox accounts store no secret and read them from there, each
+through its provider's `SandboxMapping` (inventory/providers.py).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import requests
 from django.conf import settings
 
 from mcloud.clouds.base import CloudError
+from mcloud.clouds.registry import CloudProvider, SandboxMapping
 
 
 def sandbox_description() -> dict[str, Any]:
@@ -29,37 +30,13 @@ def sandbox_description() -> dict[str, Any]:
     return answer.json()
 
 
-def sandbox_endpoints(provider: str, description: dict[str, Any]) -> dict[str, Any]:
-    if provider == "aws":
-        return {"aws_endpoint_url": description["aws"]["endpoint"]}
-    if provider == "azure":
-        azure = description["azure"]
-        return {"azure_arm_url": azure["arm_endpoint"], "azure_authority": azure["authority"],
-                "azure_ca_bundle": azure["ca_bundle"]}  # fmt: skip
-    gcp = description["gcp"]["endpoint"]
-    return {"gcp_compute_endpoint": gcp, "gcp_storage_endpoint": gcp,
-            "gcp_bigquery_endpoint": gcp, "gcp_token_uri": f"{gcp}/token"}  # fmt: skip
-
-
-def sandbox_config(provider: str, description: dict[str, Any]) -> dict[str, Any]:
-    """What a sandbox account shows (no secret)."""
-    if provider == "aws":
-        aws = description["aws"]
-        return {"auth_method": "keys", "access_key_id": aws["access_key_id"], "role_arn": "",
-                "regions": aws["regions"]}  # fmt: skip
-    if provider == "azure":
-        azure = description["azure"]
-        return {"tenant_id": azure["tenant_id"], "client_id": azure["client_id"],
-                "subscription_ids": azure["subscription_ids"]}  # fmt: skip
-    gcp = description["gcp"]
-    return {"client_email": gcp["key"]["client_email"], "key_id": gcp["key"]["private_key_id"],
-            "project_ids": gcp["project_ids"],
-            "billing_table": gcp.get("billing_table", "")}  # fmt: skip
-
-
-def sandbox_secrets(provider: str, description: dict[str, Any]) -> dict[str, str]:
-    if provider == "aws":
-        return {"secret_access_key": description["aws"]["secret_access_key"]}
-    if provider == "azure":
-        return {"client_secret": description["azure"]["client_secret"]}
-    return {"service_account_key": json.dumps(description["gcp"]["key"])}
+def sandbox_mapping(provider: CloudProvider) -> SandboxMapping:
+    """How a sandbox account of `provider` reads the description; a CloudError for a
+    provider that the emulators do not play."""
+    if provider.sandbox is None:
+        raise CloudError(
+            f"The sandbox emulators play no {provider.label} account.",
+            permanent=True,
+            code="NoSandbox",
+        )
+    return provider.sandbox

@@ -16,6 +16,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from mcloud.clouds.registry import provider_choices
+
 MiB = 1024 * 1024
 ALLOWED_SUFFIXES = (".tf", ".tf.json", ".md", ".tpl", ".tftpl")
 RESERVED_PREFIX = "_mcloud"  # the runner writes its own files under this prefix
@@ -244,7 +246,9 @@ def _strip_comments(text: str) -> str:
 
 # --- bundled blueprints -------------------------------------------------------------------------
 
-_ACRONYMS = {"aws": "AWS", "ec2": "EC2", "s3": "S3", "gcp": "GCP", "vm": "VM", "linux": "Linux"}
+# Words of a bundled blueprint's folder name that its title writes otherwise; a provider's
+# key is written as its label ("aws-ec2-instance" -> "AWS EC2 instance").
+_ACRONYMS = {"ec2": "EC2", "s3": "S3", "vm": "VM", "linux": "Linux"}
 
 
 def bundled_blueprints(root: Path = BLUEPRINTS_DIR) -> list[BundledBlueprint]:
@@ -260,7 +264,8 @@ def bundled_blueprints(root: Path = BLUEPRINTS_DIR) -> list[BundledBlueprint]:
             if path.is_file() and path.name.endswith(ALLOWED_SUFFIXES)
         }
         readme = texts.get("README.md", "")
-        words = [_ACRONYMS.get(w, w) for w in folder.name.split("-")]
+        labels = {**dict(provider_choices()), **_ACRONYMS}
+        words = [labels.get(w, w) for w in folder.name.split("-")]
         found.append(
             BundledBlueprint(
                 slug=folder.name,

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from inventory.models import CloudAccount, TimedRun
+from mcloud.clouds.registry import provider_choices
 from mcloud.fields import EncryptedJSONField
 from mcloud.leases import lease_is_live
 from provisioning.fields import EncryptedBytesField
@@ -35,13 +36,10 @@ from provisioning.variables import Variable
 DEPLOYMENT_ID_VARIABLE = "deployment_id"
 
 
-class Cloud(models.TextChoices):
-    """The cloud a blueprint's provider talks to; none for blueprints like hello."""
-
-    NONE = "", "No cloud"
-    AWS = "aws", "AWS"
-    AZURE = "azure", "Azure"
-    GCP = "gcp", "GCP"
+def cloud_choices() -> list[tuple[str, str]]:
+    """The cloud a blueprint's provider talks to (the registered providers); none ("") for
+    blueprints like hello."""
+    return provider_choices(blank="No cloud")
 
 
 class Blueprint(models.Model):
@@ -93,7 +91,7 @@ class BlueprintVersion(models.Model):
     files = models.JSONField(help_text="Relative path -> text.")
     variables = models.JSONField(help_text="The root module's variables, as hcl.parse_variables.")
     checksum = models.CharField(max_length=64, help_text="SHA-256 of the files.")
-    cloud = models.CharField(max_length=10, choices=Cloud.choices, blank=True)
+    cloud = models.CharField(max_length=10, choices=cloud_choices, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -7,26 +7,22 @@ from django.db import transaction
 from accounts.models import Membership, Organization, User
 from accounts.roles import Role
 from accounts.services import organization_create
-from inventory.models import CloudAccount, Provider, ProviderHealth, SyncRun
-from inventory.sandbox import sandbox_config, sandbox_description
+from inventory.models import CloudAccount, ProviderHealth, SyncRun
+from inventory.sandbox import sandbox_description
 from inventory.schedules import account_schedule_update
 from inventory.services.health import connection_check, connection_check_request
 from inventory.services.sync import cloud_account_sync, sync_run_request
 from inventory.tasks import FINISH_SANDBOX
 from mcloud.clouds.base import CloudError
+from mcloud.clouds.registry import provider_list
 from mcloud.errors import ActionRefused
-
-SANDBOX_ACCOUNTS = {
-    Provider.AWS: "aws-sandbox",
-    Provider.AZURE: "azure-sandbox",
-    Provider.GCP: "gcp-sandbox",
-}
 
 
 def sandbox_load(*, owner: User, organization: Organization | None = None) -> Organization:
-    """Create (or complete) a sandbox organization owned by `owner`, with one account per
-    provider. Running it again changes nothing: without `organization`, the sandbox that
-    `owner` already owns is reused rather than a second one created."""
+    """Create (or complete) a sandbox organization owned by `owner`, with one account,
+    "<provider>-sandbox", per provider the emulators play. Running it again changes
+    nothing: without `organization`, the sandbox that `owner` already owns is reused rather
+    than a second one created."""
     try:
         description = sandbox_description()
     except CloudError as error:
@@ -37,12 +33,14 @@ def sandbox_load(*, owner: User, organization: Organization | None = None) -> Or
         Membership.objects.get_or_create(
             organization=organization, user=owner, defaults={"role": Role.OWNER}
         )
-        for provider, name in SANDBOX_ACCOUNTS.items():
+        for provider in provider_list():
+            if provider.sandbox is None:
+                continue
             account, created = CloudAccount.objects.get_or_create(
                 organization=organization,
-                name=name,
-                defaults={"provider": provider, "is_sandbox": True, "created_by": owner,
-                          "config": sandbox_config(provider, description)},
+                name=f"{provider.key}-sandbox",
+                defaults={"provider": provider.key, "is_sandbox": True, "created_by": owner,
+                          "config": provider.sandbox.config(description)},
             )  # fmt: skip
             if created:
                 account_schedule_update(account)

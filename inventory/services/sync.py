@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -36,10 +35,16 @@ from accounts.audit import audit_record
 from accounts.models import User
 from inventory.clouds import adapter_for
 from inventory.models import CloudAccount, SyncRun
-from inventory.providers import counted_scopes, provider_words
 from inventory.services.ingest import Counts, ingest_scope, live_scopes, scopes_retire
 from inventory.tasks import SYNC_RUN
-from mcloud.clouds.base import CheckedListing, CloudError, ScopeListing, listing_checked
+from mcloud.clouds.base import (
+    CheckedListing,
+    CloudAdapter,
+    CloudError,
+    ScopeListing,
+    listing_checked,
+)
+from mcloud.clouds.registry import provider_get
 from mcloud.leases import (
     Lease,
     LeaseKeeper,
@@ -183,7 +188,7 @@ def cloud_account_sync(
             run, SyncRun.State.FAILED, f"Unexpected error ({error.__class__.__name__})"
         )
     if run.scope_errors and len(run.scope_errors) == listed:
-        word = provider_words(account.provider).scope
+        word = provider_get(account.provider).scope
         return _sync_finish(run, SyncRun.State.FAILED, f"Every {word} failed.")
     state = SyncRun.State.PARTIAL if run.scope_errors else SyncRun.State.SUCCEEDED
     return _sync_finish(run, state, "")
@@ -204,7 +209,7 @@ def _sync_scopes(
     _retire(account, run, listing, totals)
     # Progress counts in the provider's word ("3 of 3 regions"): AWS's global S3 listing is
     # listed like a scope but is no region, so it is not counted.
-    counted = set(counted_scopes(account.provider, scopes))
+    counted = set(provider_get(account.provider).counted_scopes(scopes))
     run.scopes_total = len(counted)
     run.save(update_fields=["scopes_total", "removed", "findings"])
     with ThreadPoolExecutor(
@@ -250,7 +255,7 @@ def _sync_scopes(
     return len(scopes)
 
 
-def _listed(adapter: Any, scope: str) -> CheckedListing:
+def _listed(adapter: CloudAdapter, scope: str) -> CheckedListing:
     """On a listing thread: the scope's listing, through the one validation step."""
     return listing_checked(adapter.list_scope(scope))
 

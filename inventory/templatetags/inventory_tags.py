@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.safestring import SafeString, mark_safe
 
 from accounts.templatetags.query_links import without_empty
 from inventory.filters import status_label as _status_label
-from inventory.providers import provider_words
+from mcloud.clouds.registry import provider_get, provider_list
 
 register = template.Library()
 
@@ -67,5 +68,30 @@ def display_value(value: object) -> object:
 def scope_word(count: int | None, provider: str) -> str:
     """The provider's word for its sync scopes, agreeing with `count`: "region", "regions",
     "subscriptions", "projects"."""
-    words = provider_words(provider)
-    return words.scope if count == 1 else words.scopes
+    return provider_get(provider).scope_word(count)
+
+
+@register.filter
+def provider_label(provider: str) -> str:
+    """ "aws" -> "AWS"."""
+    return provider_get(provider).label
+
+
+@register.simple_tag
+def provider_styles() -> SafeString:
+    """Each provider's colours as CSS, from its registry entry: its badge, and one colour
+    for its bars on the dashboard and its series on the billing chart."""
+    rules = []
+    for p in provider_list():
+        c, key = p.colours, p.key
+        badge = f"background: {c.badge_background}; color: {c.badge_text};"
+        if c.badge_border:
+            badge += f" border: 1px solid {c.badge_border};"
+        rules += [
+            f":root {{ --provider-{key}: {c.chart}; }}",
+            f".provider-{key} {{ {badge} }}",
+            f".bar-chart .bar-{key} rect {{ fill: var(--provider-{key}); }}",
+            f".series-{key} {{ fill: var(--provider-{key}); background: var(--provider-{key}); }}",
+        ]
+    # Keys and colours are checked when registered (letters and digits; #rrggbb).
+    return mark_safe("<style>\n" + "\n".join(rules) + "\n</style>")  # noqa: S308

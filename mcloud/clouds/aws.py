@@ -40,7 +40,7 @@ from mcloud.clouds.base import (
     clean_text,
     record_or_skip,
 )
-from mcloud.clouds.prices import hourly_price
+from mcloud.clouds.prices import AWS_HOURLY_USD, hourly_price
 
 # Error codes that retrying cannot fix.
 _PERMANENT = {
@@ -393,7 +393,7 @@ def instance_record(i: dict[str, Any], region: str) -> ResourceRecord | Skip:
             "platform": i.get("PlatformDetails") or i.get("Platform") or "Linux/UNIX",
             "launch_time": _iso(i.get("LaunchTime")),
             "provider_status": state or None,
-            "cost_per_hour": hourly_price("aws", instance_type),
+            "cost_per_hour": hourly_price(AWS_HOURLY_USD, instance_type),
         },
     )
 
@@ -468,7 +468,7 @@ def database_record(d: dict[str, Any], region: str) -> ResourceRecord | Skip:
             "multi_az": d.get("MultiAZ"),
             "vpc_id": _get(d, "DBSubnetGroup", "VpcId"),
             "provider_status": state or None,
-            "cost_per_hour": hourly_price("aws", instance_class),
+            "cost_per_hour": hourly_price(AWS_HOURLY_USD, instance_class),
         },
     )
 

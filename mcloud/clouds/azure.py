@@ -50,7 +50,7 @@ from mcloud.clouds.base import (
     clean_text,
     record_or_skip,
 )
-from mcloud.clouds.prices import hourly_price
+from mcloud.clouds.prices import AZURE_HOURLY_USD, hourly_price
 
 # The token audience is Resource Manager's, wherever its endpoint answers.
 ARM_SCOPE = "https://management.azure.com/.default"
@@ -410,7 +410,7 @@ def vm_record(vm: Any) -> ResourceRecord | Skip:
         os_disk_id=_attr(os_disk, "managed_disk", "id"),
         zones=[_text(z) for z in zones] if isinstance(zones, list) else [],
         provider_status=power or provisioning,
-        cost_per_hour=hourly_price("azure", size),
+        cost_per_hour=hourly_price(AZURE_HOURLY_USD, size),
         created=_iso(created),
     )
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 
 class CloudError(Exception):
@@ -85,9 +85,6 @@ class GcpCredentials:
     project_ids: tuple[str, ...] = ()
     # The standard Cloud Billing export table, "project.dataset.table", when costs are read.
     billing_table: str = ""
-
-
-Credentials = AwsCredentials | AzureCredentials | GcpCredentials
 
 
 class ResourceType:
@@ -172,6 +169,49 @@ class ConnectionResult:
 
     message: str
     identity: str = ""
+
+
+class CloudAdapter(Protocol):
+    """What the apps call on a provider's adapter (`mcloud.clouds.registry` finds the class).
+
+    An adapter is made per use from the provider's credentials dataclass and the endpoints,
+    and does its own paging and retries. Every method raises `CloudError` when the provider
+    refuses or fails, with `permanent=True` when retrying will not help.
+
+    Resource actions (start, stop, delete) are not declared: no adapter performs one yet,
+    and a method every adapter refused would be a stub. They will be added here as
+    `perform(action, record) -> ActionResult`, with the registry entry saying which
+    actions its adapter supports, when the first one is built.
+    """
+
+    def __init__(self, credentials: Any, endpoints: Endpoints) -> None: ...
+
+    def test_connection(self) -> ConnectionResult:
+        """Sign in and read each scope the account covers: a sentence of who and what."""
+        ...
+
+    def scope_listing(self) -> ScopeListing:
+        """The scopes (regions, subscriptions, projects) a sync covers, and why a scope the
+        account names is gone. A listing that fails as a whole raises."""
+        ...
+
+    def scopes(self) -> list[str]:
+        """`scope_listing().scopes`."""
+        ...
+
+    def list_scope(self, scope: str) -> Listing:
+        """Every resource of one scope, paged to the end; items that cannot be records are
+        skips. Raises when any listing of the scope fails (a failed scope removes nothing)."""
+        ...
+
+    def costs(self, start: date, end: date) -> list[CostRecord]:
+        """Each day's cost in [start, end), per service (and region, resource where said)."""
+        ...
+
+    def terraform_env(self) -> dict[str, str]:
+        """The account's credentials as the cloud's Terraform provider reads them from the
+        environment of a run."""
+        ...
 
 
 # --- normalizing what providers send ------------------------------------------------------

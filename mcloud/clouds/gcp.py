@@ -42,7 +42,7 @@ from mcloud.clouds.base import (
     clean_text,
     record_or_skip,
 )
-from mcloud.clouds.prices import hourly_price
+from mcloud.clouds.prices import GCP_HOURLY_USD, hourly_price
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 # Retried with backoff: throttling, server errors, connections dropped or reset on the way,
@@ -380,7 +380,7 @@ def instance_record(i: Any, project: str) -> ResourceRecord | Skip:
             "network_tags": list(i.tags.items) if i.tags else [],
             "instance_id": str(i.id) if i.id else None,
             "provider_status": i.status or None,
-            "cost_per_hour": hourly_price("gcp", machine_type),
+            "cost_per_hour": hourly_price(GCP_HOURLY_USD, machine_type),
             "created": created.isoformat() if created else None,
         },
         where=f"in zone {zone}" if zone else "",

@@ -18,15 +18,11 @@ from django.utils.text import slugify
 from accounts.audit import audit_record
 from accounts.models import Membership, Organization, User
 from accounts.roles import Role
+from mcloud.clouds.registry import provider_for_terraform_source
 from provisioning.blueprint_files import BlueprintError, bundled_blueprints, check_files
-from provisioning.models import Blueprint, BlueprintVersion, Cloud
+from provisioning.models import Blueprint, BlueprintVersion
 from provisioning.variables import parse_variables
 
-_CLOUDS = {
-    "hashicorp/aws": Cloud.AWS,
-    "hashicorp/azurerm": Cloud.AZURE,
-    "hashicorp/google": Cloud.GCP,
-}
 _SOURCE = re.compile(r'source\s*=\s*"(?:registry\.terraform\.io/)?([\w-]+/[\w-]+)"')
 
 
@@ -58,13 +54,14 @@ def checksum(files: dict[str, str]) -> str:
 
 
 def cloud_of(files: dict[str, str]) -> str:
-    """The cloud whose provider the blueprint requires (the first one named), or ""."""
+    """The cloud whose Terraform provider the blueprint requires (the first one named, as the
+    registry's entries know them), or ""."""
     for path in sorted(files):
         if path.endswith((".tf", ".tf.json")):
             for source in _SOURCE.findall(files[path]):
-                if source.lower() in _CLOUDS:
-                    return _CLOUDS[source.lower()]
-    return Cloud.NONE
+                if (provider := provider_for_terraform_source(source)) is not None:
+                    return provider.key
+    return ""
 
 
 def version_fields(files: dict[str, str]) -> dict[str, Any]:

@@ -7,15 +7,15 @@ import pytest
 from django.urls import reverse
 
 from accounts.audit import audit_record
-from inventory.models import CloudAccount, Provider
+from inventory.models import CloudAccount
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def accounts(org):
-    kept = CloudAccount.objects.create(organization=org, name="aws-prod", provider=Provider.AWS)
-    gone = CloudAccount.objects.create(organization=org, name="aws-old", provider=Provider.AWS)
+    kept = CloudAccount.objects.create(organization=org, name="aws-prod", provider="aws")
+    gone = CloudAccount.objects.create(organization=org, name="aws-old", provider="aws")
     return kept, gone
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from accounts.models import Organization
-from inventory.models import CloudAccount, Provider
+from inventory.models import CloudAccount
 from inventory.services.ingest import ingest_scope
 from mcloud.clouds.base import ResourceRecord
 
 TYPES = ("vm", "vm", "disk", "storage", "network", "database")
 
 
-def account(org: Organization, name: str, provider: str = Provider.AWS) -> CloudAccount:
+def account(org: Organization, name: str, provider: str = "aws") -> CloudAccount:
     return CloudAccount.objects.create(organization=org, name=name, provider=provider,
                                        config={"regions": []})  # fmt: skip
 

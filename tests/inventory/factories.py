@@ -6,13 +6,13 @@ import json
 from typing import Any
 
 from accounts.models import Organization
-from inventory.models import CloudAccount, Provider
+from inventory.models import CloudAccount
 
 
 def aws_account(org: Organization, key: tuple[str, str], **config: Any) -> CloudAccount:
     return CloudAccount.objects.create(
         organization=org,
-        provider=Provider.AWS,
+        provider="aws",
         name=config.pop("name", "aws-prod"),
         config={"auth_method": "keys", "access_key_id": key[0], "regions": [], **config},
         secrets={"secret_access_key": key[1]},
@@ -22,7 +22,7 @@ def aws_account(org: Organization, key: tuple[str, str], **config: Any) -> Cloud
 def aws_role_account(org: Organization, role_arn: str, name: str = "aws-role") -> CloudAccount:
     return CloudAccount.objects.create(
         organization=org,
-        provider=Provider.AWS,
+        provider="aws",
         name=name,
         config={"auth_method": "role", "role_arn": role_arn, "regions": []},
     )
@@ -38,7 +38,7 @@ def azure_account(
 ) -> CloudAccount:
     return CloudAccount.objects.create(
         organization=org,
-        provider=Provider.AZURE,
+        provider="azure",
         name=name,
         config={"tenant_id": tenant, "client_id": client, "subscription_ids": subscriptions},
         secrets={"client_secret": secret},
@@ -53,7 +53,7 @@ def gcp_account(
 ) -> CloudAccount:
     return CloudAccount.objects.create(
         organization=org,
-        provider=Provider.GCP,
+        provider="gcp",
         name=name,
         config={
             "client_email": key["client_email"],

@@ -9,7 +9,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from inventory.models import Provider, Resource, ResourceEvent, SavedView
+from inventory.models import Resource, ResourceEvent, SavedView
 from inventory.services.ingest import ingest_scope
 from mcloud.clouds.base import ResourceRecord
 from tests.inventory import estate
@@ -22,7 +22,7 @@ HTMX = {"HX-Request": "true"}
 @pytest.fixture
 def inventory(org, other_org):
     aws = estate.account(org, "aws-prod")
-    gcp = estate.account(org, "gcp-main", Provider.GCP)
+    gcp = estate.account(org, "gcp-main", "gcp")
     estate.fill(aws, 30, region="eu-west-1", team="web")
     estate.fill(aws, 12, region="us-east-1", prefix="east")
     estate.fill(gcp, 18, region="us-central1", prefix="g")

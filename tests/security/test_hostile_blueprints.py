@@ -29,7 +29,7 @@ from django.conf import settings as django_settings
 
 from accounts.models import Membership
 from accounts.roles import Role
-from inventory.models import CloudAccount, Provider
+from inventory.models import CloudAccount
 from provisioning.models import DeploymentRun
 from provisioning.services.blueprints import blueprint_create
 from provisioning.services.deployments import deployment_create, values_validate
@@ -115,7 +115,7 @@ def emulator() -> Iterator[str]:
 
 def aws_account(organization, name: str, secret: str) -> CloudAccount:
     return CloudAccount.objects.create(
-        organization=organization, name=name, provider=Provider.AWS,
+        organization=organization, name=name, provider="aws",
         config={"auth_method": "keys", "access_key_id": f"AKIA{name.upper()}", "regions": []},
         secrets={"secret_access_key": secret},
     )  # fmt: skip
