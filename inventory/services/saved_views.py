@@ -39,3 +39,11 @@ def saved_view_save(
     existing.query, existing.shared = query, existing.shared or shared
     existing.save(update_fields=["query", "shared"])
     return existing
+
+
+def saved_view_delete(*, view: SavedView, user: User, may_manage_shared: bool) -> None:
+    """Delete a view: its owner may, and an admin (`may_manage_shared`) may delete a shared
+    one; anyone else is refused."""
+    if view.owner_id != user.pk and not (view.shared and may_manage_shared):
+        raise ActionRefused("Only its owner (or an admin, for a shared view) can delete it.")
+    view.delete()

@@ -28,7 +28,9 @@ from inventory.selectors import (
     saved_view_list,
 )
 from inventory.selectors import resource_list as resource_list_selector
+from inventory.services import saved_views
 from inventory.services.saved_views import SavedViewExists, saved_view_save
+from mcloud.errors import ActionRefused
 from mcloud.exports import csv_lines
 
 LIST_FIELDS = ("id", "name", "resource_id", "type", "provider", "region", "status", "first_seen",
@@ -204,9 +206,12 @@ def saved_view_create(request: OrgRequest) -> HttpResponse:
 @require_POST
 def saved_view_delete(request: OrgRequest, pk: int) -> HttpResponse:
     view = get_for_org(SavedView, request, pk=pk)
-    if view.owner_id != request.user.pk and not (view.shared and request.role.allows(Role.ADMIN)):
-        messages.error(request, "Only its owner (or an admin, for a shared view) can delete it.")
+    try:
+        saved_views.saved_view_delete(
+            view=view, user=request.user, may_manage_shared=request.role.allows(Role.ADMIN)
+        )
+    except ActionRefused as refused:
+        messages.error(request, refused.message)
     else:
-        view.delete()
         messages.success(request, f"Deleted the view {view.name!r}.")
     return redirect("inventory:resource_list")
