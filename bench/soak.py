@@ -133,7 +133,7 @@ def soak(args: argparse.Namespace) -> dict[str, int]:
     from django.db.models import Count
 
     from accounts.models import User
-    from inventory.clouds import adapter_for
+    from inventory.account_adapters import adapter_for
     from inventory.models import CloudAccount, Resource, SyncRun
     from inventory.services.sandbox import sandbox_load
     from inventory.services.sync import ACTIVE, NEVER_STARTED, SYNC_ABANDONED, sync_run_request

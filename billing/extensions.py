@@ -16,7 +16,6 @@ from billing.selectors import (
     provider_costs,
     resource_cost_this_month,
 )
-from inventory.dashboard import bars
 from inventory.extensions import (
     ResourcePanel,
     Tile,
@@ -26,6 +25,7 @@ from inventory.extensions import (
     register_tile,
 )
 from inventory.models import CloudAccount
+from inventory.tiles import bars
 
 
 def _has_costs(request: HttpRequest) -> bool:

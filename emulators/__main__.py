@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from emulators.sandbox import Sandbox
+from emulators.estate_servers import Sandbox
 
 
 def main() -> None:

@@ -8,11 +8,11 @@ class InventoryConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.audit import register_audit_target
-        from inventory.dashboard import register_default_tiles
         from inventory.models import CloudAccount
         from inventory.providers import register_default_providers
         from inventory.schedules import ensure_schedules
         from inventory.services.sync import SYNC_RUNS
+        from inventory.tiles import register_default_tiles
         from mcloud.leases import register_run_kind
 
         register_default_providers()

@@ -12,7 +12,7 @@ class ProvisioningConfig(AppConfig):
         from mcloud.leases import register_run_kind
         from provisioning.models import Blueprint, Deployment
         from provisioning.panels import RESOURCE_PANEL
-        from provisioning.sandbox import sandbox_hello
+        from provisioning.sandbox_hello import sandbox_hello
         from provisioning.schedules import ensure_schedules
         from provisioning.services.blueprints import blueprint_sync_bundled
         from provisioning.services.runs import DEPLOYMENT_RUNS

@@ -25,7 +25,7 @@ from accounts.audit import audit_record
 from billing.models import CostDaily, CostData, CostImportLease, CostResourceMonth, ImportRun
 from billing.services.budgets import budgets_evaluate
 from billing.tasks import IMPORT_ACCOUNT_COSTS
-from inventory.clouds import adapter_for
+from inventory.account_adapters import adapter_for
 from inventory.models import CloudAccount
 from mcloud.clouds.base import CloudError, CostRecord
 from mcloud.leases import (

@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 
 from accounts.audit import audit_record
 from accounts.models import User
-from inventory.clouds import adapter_for
+from inventory.account_adapters import adapter_for
 from inventory.models import CloudAccount, HealthStatus, ProviderHealth
 from inventory.services.accounts import account_admin_emails, cloud_account_pause
 from inventory.tasks import CHECK_ACCOUNT

@@ -8,7 +8,7 @@ from accounts.models import Membership, Organization, User
 from accounts.roles import Role
 from accounts.services import organization_create
 from inventory.models import CloudAccount, ProviderHealth, SyncRun
-from inventory.sandbox import sandbox_description
+from inventory.sandbox_clouds import sandbox_description
 from inventory.schedules import account_schedule_update
 from inventory.services.health import connection_check, connection_check_request
 from inventory.services.sync import cloud_account_sync, sync_run_request

@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import User
-from inventory.clouds import adapter_for
+from inventory.account_adapters import adapter_for
 from inventory.models import CloudAccount, SyncRun
 from inventory.services.ingest import Counts, ingest_scope, live_scopes, scopes_retire
 from inventory.tasks import SYNC_RUN

@@ -13,7 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.audit import client_ip
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
-from inventory.clouds import external_id_for
+from inventory.account_adapters import external_id_for
 from inventory.forms import KeptKeys
 from inventory.models import CloudAccount
 from inventory.providers import account_provider

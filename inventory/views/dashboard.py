@@ -12,10 +12,10 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, org_view
-from inventory.dashboard import last_updated, sync_finished_since
 from inventory.extensions import TILES
 from inventory.models import CloudAccount, SyncRun
 from inventory.services.sync import sync_run_request
+from inventory.tiles import last_updated, sync_finished_since
 from inventory.views.sync import SYNC_FINISHED_EVENT
 
 logger = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from inventory.clouds import adapter_for
+from inventory.account_adapters import adapter_for
 from inventory.models import SyncRun
 from inventory.services.sync import sync_run_request
 from mcloud.clouds.base import CloudError

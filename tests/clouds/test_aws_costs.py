@@ -134,7 +134,7 @@ def test_the_sandbox_answers_cost_explorer_for_its_three_months():
     """The sandbox's AWS endpoint answers GetCostAndUsage for any period of its three months
     (moto's queued answers could not), and forwards everything else to moto."""
     from emulators import estate
-    from emulators.sandbox import Sandbox
+    from emulators.estate_servers import Sandbox
 
     with Sandbox() as box:
         box.aws_costs.page_size = 40  # groups per page: 15 a day, so several pages

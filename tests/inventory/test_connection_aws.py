@@ -42,7 +42,7 @@ def test_a_wrong_secret_is_an_error(aws, org):
 
 
 def test_a_role_is_assumed_with_the_organization_external_id(aws, org):
-    from inventory.clouds import external_id_for
+    from inventory.account_adapters import external_id_for
 
     arn = aws.create_role("mcloud-reader", external_id=external_id_for(org))
     check = connection_check(account=aws_role_account(org, arn))

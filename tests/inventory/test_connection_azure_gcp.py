@@ -7,7 +7,7 @@ import time
 import pytest
 
 from emulators.base import FakeServer, Request, Response
-from inventory.clouds import adapter_for
+from inventory.account_adapters import adapter_for
 from inventory.models import HealthStatus
 from inventory.services.health import connection_check
 from mcloud.clouds.base import CloudError

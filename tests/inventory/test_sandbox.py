@@ -108,7 +108,7 @@ def test_the_estate_drifts_and_syncs_show_the_activity(admin_user, settings):
     import random
 
     from emulators import estate
-    from emulators.sandbox import Sandbox
+    from emulators.estate_servers import Sandbox
     from inventory.models import ResourceEvent
 
     with Sandbox() as box:

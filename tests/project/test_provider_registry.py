@@ -17,7 +17,7 @@ from django.template import Context, Template
 from django.test import Client
 
 from billing.models import CostDaily
-from inventory.clouds import adapter_for, credentials_for
+from inventory.account_adapters import adapter_for, credentials_for
 from inventory.models import CloudAccount, Resource
 from inventory.providers import account_provider
 from inventory.services.health import connection_check

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from inventory.clouds import adapter_for, external_id_for
+from inventory.account_adapters import adapter_for, external_id_for
 from inventory.extensions import SANDBOX_STEPS
 from mcloud.clouds.azure import AzureAdapter
 from mcloud.clouds.base import AzureCredentials, Endpoints, GcpCredentials

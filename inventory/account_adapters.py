@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 
 from inventory.models import AwsExternalId, CloudAccount
-from inventory.sandbox import sandbox_description, sandbox_mapping
+from inventory.sandbox_clouds import sandbox_description, sandbox_mapping
 from mcloud.clouds.base import CloudAdapter, Endpoints
 from mcloud.clouds.registry import StoredAccount, provider_get
 
