@@ -107,3 +107,81 @@ class AwsEmulator:
         ]
         iam.put_role_policy(RoleName=name, PolicyName="access", PolicyDocument=policy)
         return arn
+
+    # --- an organization -----------------------------------------------------------------
+    def organization_create(self) -> str:
+        """Make the admin's account an AWS organization's management account: its root id."""
+        org = self.client("organizations")
+        org.create_organization(FeatureSet="ALL")
+        return org.list_roots()["Roots"][0]["Id"]
+
+    def member_create(
+        self, name: str, *, parent_id: str, role: str = "mcloud-reader", external_id: str = ""
+    ) -> str:
+        """A member account under `parent_id` (the root or a unit) with a reader `role` (none
+        when empty) that the management account may assume: the new account's id."""
+        org = self.client("organizations")
+        created = org.create_account(Email=f"{name}@example.com", AccountName=name)
+        member_id = created["CreateAccountStatus"]["AccountId"]
+        root = org.list_roots()["Roots"][0]["Id"]
+        if parent_id != root:
+            org.move_account(
+                AccountId=member_id, SourceParentId=root, DestinationParentId=parent_id
+            )
+        if role:
+            condition = {"StringEquals": {"sts:ExternalId": external_id}} if external_id else {}
+            trust = {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                               "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"},
+                               **({"Condition": condition} if condition else {})}],
+            }  # fmt: skip
+            iam = self.member_client(member_id, "iam")
+            iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
+            iam.put_role_policy(RoleName=role, PolicyName="read", PolicyDocument=ADMIN_POLICY)
+        return member_id
+
+    def member_client(self, member_id: str, service: str, region: str = "us-east-1") -> Any:
+        """A client acting in a member account (through the role AWS Organizations creates in
+        every new account), for seeding it. moto checks no policy of that role, so
+        authentication is off while such a client works: use it for seeding only."""
+        self._enforce_auth(False)
+        assumed = self.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{member_id}:role/OrganizationAccountAccessRole",
+            RoleSessionName="seed",
+        )["Credentials"]
+        return _AuthRestoring(
+            boto3.client(
+                service, region_name=region, endpoint_url=self.url,
+                aws_access_key_id=assumed["AccessKeyId"],
+                aws_secret_access_key=assumed["SecretAccessKey"],
+                aws_session_token=assumed["SessionToken"],
+            ),
+            self,
+        )  # fmt: skip
+
+    def member_leave(self, member_id: str) -> None:
+        self.client("organizations").remove_account_from_organization(AccountId=member_id)
+
+
+class _AuthRestoring:
+    """A seeding client of a member account: each call runs with moto's authentication off
+    and switches it back on after."""
+
+    def __init__(self, client: Any, emulator: AwsEmulator) -> None:
+        self._client, self._emulator = client, emulator
+        emulator._enforce_auth(True)
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        if not callable(method):
+            return method
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._emulator._enforce_auth(False)
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self._emulator._enforce_auth(True)
+
+        return call

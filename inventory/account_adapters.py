@@ -12,7 +12,7 @@ from django.conf import settings
 
 from inventory.models import AwsExternalId, CloudAccount
 from inventory.sandbox_clouds import sandbox_description, sandbox_mapping
-from mcloud.clouds.base import CloudAdapter, Endpoints
+from mcloud.clouds.base import CloudAdapter, CloudError, Endpoints
 from mcloud.clouds.registry import StoredAccount, provider_get
 
 
@@ -41,15 +41,21 @@ def external_id_for(organization: Any) -> str:
 def credentials_for(account: CloudAccount, sandbox: dict[str, Any] | None = None) -> Any:
     """The account's credentials dataclass, as its provider's adapter takes it; with
     `sandbox` (the emulators' description), the emulators' credentials of today instead of
-    what the row stores."""
+    what the row stores. A member account signs in through the connection that found it."""
     provider = provider_get(account.provider)
-    config, secrets = account.config, account.secrets
+    signs_in = account.parent or account
+    config, secrets = signs_in.config, signs_in.secrets
     if sandbox is not None:
         mapping = sandbox_mapping(provider)
         config, secrets = mapping.config(sandbox), mapping.secrets(sandbox)
-    return provider.credentials(
-        StoredAccount(config, secrets, external_id=lambda: external_id_for(account.organization))
+    stored = StoredAccount(
+        config, secrets, external_id=lambda: external_id_for(account.organization)
     )
+    if account.parent_id:
+        if provider.member_credentials is None:
+            raise CloudError(f"{provider.label} has no member accounts.", permanent=True)
+        return provider.member_credentials(stored, account.member_id)
+    return provider.credentials(stored)
 
 
 def adapter_for(account: CloudAccount, **endpoint_overrides: Any) -> CloudAdapter:

@@ -57,6 +57,12 @@ class CloudAccountOut(Schema):
     config: dict[str, Any]
     secrets_set: list[str] = Field(description="Names of the stored secrets; never values.")
     health: HealthOut | None
+    parent_id: int | None = Field(
+        None, description="For a member account: the connection that discovered it."
+    )
+    member_id: str = Field("", description="For a member account: the provider's id of it.")
+    member_path: str = ""
+    retired_at: datetime | None = Field(None, description="When it left the organization.")
 
 
 class CloudAccountIn(Schema):
@@ -181,6 +187,10 @@ def account_out(account: CloudAccount) -> dict[str, Any]:
         "last_synced_at": account.last_synced_at,
         "config": account.config,
         "secrets_set": sorted(k for k, v in account.secrets.items() if v),
+        "parent_id": account.parent_id,
+        "member_id": account.member_id,
+        "member_path": account.member_path,
+        "retired_at": account.retired_at,
         "health": None
         if health is None
         else {
@@ -288,6 +298,16 @@ def cloud_account_detail(request: HttpRequest, account_id: int) -> dict:
 )
 def cloud_account_update(request: HttpRequest, account_id: int, body: CloudAccountPatch) -> dict:
     account = get_for_org(CloudAccount, request, pk=account_id)
+    only_enabled = body.enabled is not None and body.model_dump(exclude_unset=True).keys() == {
+        "enabled"
+    }
+    if account.is_member:  # it may be included or excluded, nothing else
+        if not only_enabled:
+            raise services.member_refusal(account, "edited")
+        services.cloud_account_set_enabled(
+            account=account, enabled=bool(body.enabled), user=request.user, ip=client_ip(request)
+        )
+        return account_out(account)
     provider = account_provider(account.provider)
     current = provider.account_form(account=account, organization=request.organization).initial
     base = {

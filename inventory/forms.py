@@ -27,6 +27,7 @@ from mcloud.clouds.registry import CloudProvider
 from mcloud.crypto import DecryptionError, decrypt, encrypt
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{12,124}$")
 PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 BILLING_TABLE = re.compile(
@@ -223,9 +224,23 @@ class AwsAccountForm(CloudAccountForm):
     regions = forms.MultipleChoiceField(
         choices=[(r, r) for r in AWS_REGIONS], required=False, widget=forms.CheckboxSelectMultiple
     )
+    discover_members = forms.BooleanField(
+        label="Discover the organization's member accounts",
+        required=False,
+        help_text="For the management account of an AWS organization (or its delegated "
+        "administrator): every member account is found, then checked and synced through the "
+        "reader role below, with this organization's external ID.",
+    )
+    member_role_name = forms.CharField(
+        label="Reader role in each member account",
+        required=False,
+        initial="mcloud-reader",
+        max_length=64,
+    )
 
     # Shown only for the options they belong to (see data-show-if in static/js/mcloud.js).
     SHOW_IF = {
+        "member_role_name": "discover_members=on",
         "role_arn": "auth_method=role",
         "access_key_id": "auth_method=keys",
         "secret_access_key": "auth_method=keys",
@@ -264,17 +279,25 @@ class AwsAccountForm(CloudAccountForm):
                 self.add_error("secret_access_key", "Enter the secret access key.")
         if data.get("regions_mode") == "list" and not data.get("regions"):
             self.add_error("regions", "Choose at least one region, or cover every region.")
+        if data.get("discover_members") and not ROLE_NAME.match(data.get("member_role_name", "")):
+            self.add_error(
+                "member_role_name",
+                "A role name is 1 to 64 letters, digits and + = , . @ _ - characters.",
+            )
         return data
 
     def config(self) -> dict[str, Any]:
         d = self.cleaned_data
         by_role = d["auth_method"] == "role"
-        return {
+        config = {
             "auth_method": d["auth_method"],
             "role_arn": d["role_arn"] if by_role else "",
             "access_key_id": "" if by_role else d["access_key_id"],
             "regions": sorted(d["regions"]) if d["regions_mode"] == "list" else [],
         }
+        if d.get("discover_members"):
+            config |= {"discover_members": True, "member_role_name": d["member_role_name"]}
+        return config
 
     def secrets(self) -> dict[str, str]:
         if self.cleaned_data.get("auth_method") == "role":

@@ -29,8 +29,9 @@ def default_sync_interval() -> int:
 
 class CloudAccountQuerySet(models.QuerySet["CloudAccount"]):
     def active(self) -> CloudAccountQuerySet:
-        """Checked, synced and imported: enabled and not paused (`CloudAccount.is_active`)."""
-        return self.filter(enabled=True, paused_at__isnull=True)
+        """Checked, synced and imported: enabled, not paused and not retired
+        (`CloudAccount.is_active`)."""
+        return self.filter(enabled=True, paused_at__isnull=True, retired_at__isnull=True)
 
 
 class CloudAccount(models.Model):
@@ -38,6 +39,11 @@ class CloudAccount(models.Model):
 
     `config` holds what may be shown (role ARN, tenant and client ids, project ids, regions);
     `secrets` holds what may not (secret keys, client secrets, service-account keys), encrypted.
+
+    A member account (`parent` set) is one that its parent connection discovered in its
+    provider's organization (inventory.services.members): it stores no credentials of its
+    own (it signs in through the parent), syncs on its own, and is retired when it leaves
+    the organization. Disabling a member excludes it.
     """
 
     organization = models.ForeignKey(
@@ -73,6 +79,15 @@ class CloudAccount(models.Model):
     # The sync lease (mcloud.leases): one sync per account, across every worker on every host.
     lease_token = models.CharField(max_length=32, blank=True, editable=False)
     lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="members",
+        help_text="The connection that discovered this member account in its organization.",
+    )  # fmt: skip
+    member_id = models.CharField(max_length=64, blank=True, help_text="The provider's id of it.")
+    member_path = models.CharField(max_length=255, blank=True, help_text="Where it sits.")
+    retired_at = models.DateTimeField(
+        null=True, blank=True, help_text="When discovery found it gone from the organization."
+    )
 
     objects = CloudAccountQuerySet.as_manager()
 
@@ -81,7 +96,12 @@ class CloudAccount(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "name"], name="cloudaccount_unique_name"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["parent", "member_id"],
+                condition=Q(parent__isnull=False),
+                name="cloudaccount_unique_member",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -93,22 +113,31 @@ class CloudAccount(models.Model):
 
     @property
     def is_active(self) -> bool:
-        """Checked, synced and imported: enabled and not paused."""
-        return self.enabled and not self.is_paused
+        """Checked, synced and imported: enabled, not paused and not retired."""
+        return self.enabled and not self.is_paused and self.retired_at is None
+
+    @property
+    def is_member(self) -> bool:
+        return self.parent_id is not None
 
     @property
     def state(self) -> str:
-        """disabled, paused, unchecked, or the latest health check's status."""
+        """retired, excluded, disabled, paused, unchecked, or the latest health check's
+        status."""
+        if self.retired_at is not None:
+            return "retired"
         if not self.enabled:
-            return "disabled"
+            return "excluded" if self.is_member else "disabled"
         if self.is_paused:
             return "paused"
         return self.latest_health.status if self.latest_health else "unchecked"
 
     @property
     def state_label(self) -> str:
+        if self.retired_at is not None:
+            return "Left the organization"
         if not self.enabled:
-            return "Disabled"
+            return "Excluded" if self.is_member else "Disabled"
         if self.is_paused:
             return "Paused"
         return self.latest_health.get_status_display() if self.latest_health else "Not checked"
@@ -116,8 +145,9 @@ class CloudAccount(models.Model):
     @property
     def scopes_display(self) -> list[str]:
         """What the account covers, in words: its regions, subscriptions or projects (not
-        the provider's listing of them, which is the adapter's `scope_listing`)."""
-        return provider_get(self.provider).covers(self.config)
+        the provider's listing of them, which is the adapter's `scope_listing`). A member
+        account covers what its connection does."""
+        return provider_get(self.provider).covers((self.parent or self).config)
 
 
 class ProviderHealth(models.Model):
@@ -262,7 +292,7 @@ class SyncRun(TimedRun):
         default=list,
         blank=True,
         help_text="What the run skipped, merged and retired, with the provider's ids: "
-        '[{"kind": "skip"|"merge"|"retired", "scope", "reason", "count", "items"}].',
+        '[{"kind": "skip"|"merge"|"retired"|"note", "scope", "reason", "count", "items"}].',
     )
 
     class Meta:
@@ -310,6 +340,8 @@ class SyncRun(TimedRun):
             if f.get("kind") == "retired":
                 noun = "resource" if count == 1 else "resources"
                 lines.append(f"{word} {f['scope']} {f['reason']}: {count} {noun} removed")
+            elif f.get("kind") == "note":
+                lines.append(f.get("reason", ""))
             elif f.get("kind") == "merge":
                 noun = "duplicate id" if count == 1 else "duplicate ids"
                 lines.append(f"{count} {noun} merged ({where}): {shown}")

@@ -39,6 +39,8 @@ class AccountProvider(CloudProvider):
     form: type[CloudAccountForm]
     form_help_template: str = ""
     connection_template: str = "inventory/providers/connection.html"
+    # What a connection's page says of its member accounts' set-up (providers with members).
+    members_help_template: str = ""
 
     def account_form(self, *args: Any, **kwargs: Any) -> CloudAccountForm:
         return self.form(*args, provider=self, **kwargs)
@@ -69,6 +71,21 @@ def _aws_credentials(stored: StoredAccount) -> AwsCredentials:
     )
 
 
+# The role discovery assumes in each member account unless the connection names another.
+AWS_MEMBER_ROLE = "mcloud-reader"
+
+
+def _aws_member_credentials(parent: StoredAccount, member_id: str) -> AwsCredentials:
+    """A member account's credentials: the connection's own, then the member's reader role,
+    with the organization's external ID (which the role's trust policy names)."""
+    signed_in = _aws_credentials(parent)
+    role = parent.config.get("member_role_name") or AWS_MEMBER_ROLE
+    return AwsCredentials(
+        **{**vars(signed_in), "external_id": parent.external_id(),
+           "member_role_arn": f"arn:aws:iam::{member_id}:role/{role}"}
+    )  # fmt: skip
+
+
 AWS = AccountProvider(
     key="aws",
     label="AWS",
@@ -84,6 +101,8 @@ AWS = AccountProvider(
     uncounted_scopes=("global",),  # the S3 listing (mcloud.clouds.aws.GLOBAL_SCOPE)
     resource_costs="no",
     terraform_sources=("hashicorp/aws",),
+    members="member accounts",
+    member_credentials=_aws_member_credentials,
     sandbox=SandboxMapping(
         endpoints=lambda d: {"aws_endpoint_url": d["aws"]["endpoint"]},
         config=lambda d: {
@@ -97,6 +116,7 @@ AWS = AccountProvider(
     form=AwsAccountForm,
     form_help_template="inventory/providers/aws_form_help.html",
     connection_template="inventory/providers/aws_connection.html",
+    members_help_template="inventory/providers/aws_members_help.html",
 )
 
 

@@ -39,8 +39,9 @@ def ensure_schedules(**kwargs: Any) -> None:
 
 
 def account_schedule_update(account: CloudAccount) -> None:
-    """One sync schedule per enabled account, at the account's interval."""
-    if not account.enabled:
+    """One sync schedule per enabled account that has not left its organization, at the
+    account's interval."""
+    if not account.enabled or account.retired_at is not None:
         account_schedule_delete(account.pk)
         return
     Schedule.objects.update_or_create(

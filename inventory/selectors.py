@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from accounts.models import Organization
 from inventory.filters import ResourceFilters, apply_filters, tally_filters
@@ -61,6 +62,28 @@ def cloud_account_list(*, organization: Organization) -> QuerySet[CloudAccount]:
         .select_related("latest_health")
         .defer("secrets")
         .order_by("name")
+    )
+
+
+def member_list(*, account: CloudAccount) -> list[CloudAccount] | None:
+    """The member accounts a connection discovered (retired ones last), each with its live
+    resource count (`resources_live`, from the tallies); None for an account that is no
+    connection with members."""
+    if account.parent_id is not None or not (
+        account.config.get("discover_members") or account.members.exists()
+    ):
+        return None
+    live = (
+        ResourceTally.objects.filter(account=OuterRef("pk"), live=True)
+        .values("account")
+        .annotate(n=Sum("count"))
+        .values("n")
+    )
+    return list(
+        account.members.select_related("latest_health")
+        .defer("secrets")
+        .annotate(resources_live=Coalesce(Subquery(live), 0))
+        .order_by(F("retired_at").asc(nulls_first=True), "name")
     )
 
 

@@ -15,6 +15,11 @@ urlpatterns = [
     path("cloud-accounts/<int:pk>/test/", accounts.account_test, name="account_test"),
     path("cloud-accounts/<int:pk>/resume/", accounts.account_resume, name="account_resume"),
     path("cloud-accounts/<int:pk>/toggle/", accounts.account_toggle, name="account_toggle"),
+    path(
+        "cloud-accounts/aws-reader-role.yaml",
+        accounts.aws_reader_role_template,
+        name="aws_reader_role_template",
+    ),
     path("cloud-accounts/<int:pk>/delete/", accounts.account_delete, name="account_delete"),
     path("cloud-accounts/<int:pk>/sync/", sync.sync_now, name="sync_now"),
     path("sandbox/", sandbox.sandbox_create, name="sandbox_create"),

@@ -11,6 +11,16 @@ from accounts.audit import audit_record
 from accounts.models import Organization, User
 from inventory.models import CloudAccount, default_sync_interval
 from inventory.schedules import account_schedule_delete, account_schedule_update
+from mcloud.errors import ActionRefused
+
+
+def member_refusal(account: CloudAccount, doing: str) -> ActionRefused:
+    """Why a member account cannot be changed or deleted like an account added by hand."""
+    return ActionRefused(
+        f"{account.name} is a member account that {account.parent} discovered: it signs in "
+        f"through that connection, so it cannot be {doing}. Exclude it instead, or change "
+        "the connection."
+    )
 
 
 def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -65,6 +75,8 @@ def cloud_account_update(
     sync_interval_minutes: int | None = None,
 ) -> CloudAccount:
     """Save the form's values. Audit entries name the secrets that changed, never their values."""
+    if account.is_member:
+        raise member_refusal(account, "edited")
     interval = sync_interval_minutes or account.sync_interval_minutes
     changed = _changes(
         {"name": account.name, "enabled": account.enabled,
@@ -139,6 +151,9 @@ def cloud_account_resume(
 
 @transaction.atomic
 def cloud_account_delete(*, account: CloudAccount, user: User, ip: str | None = None) -> None:
+    """Delete the account, its members (of a connection that discovers them) and their rows."""
+    if account.is_member and account.retired_at is None:
+        raise member_refusal(account, "deleted while it is in the organization")
     audit_record(
         organization=account.organization,
         action="cloud_account.deleted",
@@ -147,7 +162,8 @@ def cloud_account_delete(*, account: CloudAccount, user: User, ip: str | None = 
         actor=user,
         ip=ip,
     )
-    account_schedule_delete(account.pk)
+    for member_id in [account.pk, *account.members.values_list("pk", flat=True)]:
+        account_schedule_delete(member_id)
     account.delete()
 
 

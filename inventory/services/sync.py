@@ -36,6 +36,7 @@ from accounts.models import User
 from inventory.account_adapters import adapter_for
 from inventory.models import CloudAccount, SyncRun
 from inventory.services.ingest import Counts, ingest_scope, live_scopes, scopes_retire
+from inventory.services.members import account_members_discover, discovers_members
 from inventory.tasks import SYNC_RUN
 from mcloud.clouds.base import CloudAdapter, CloudError, ScopeListing
 from mcloud.clouds.records import CheckedListing, listing_checked
@@ -170,6 +171,9 @@ def cloud_account_sync(
                 actor_label=f"sync ({run.trigger})",
                 data={"run": run.pk, "trigger": run.trigger},
             )
+            if discovers_members(account):
+                _discover(account, run)
+                keeper.check()
             listed = _sync_scopes(account, run, keeper, on_progress)
     except LeaseLost:
         return _sync_finish(
@@ -250,6 +254,16 @@ def _sync_scopes(
     return len(scopes)
 
 
+def _discover(account: CloudAccount, run: SyncRun) -> None:
+    """Bring the connection's member accounts up to date before its own sync; a failure is a
+    note of the run, never its failure (the connection's own resources still sync)."""
+    try:
+        note = account_members_discover(account=account).summary
+    except CloudError as error:
+        note = f"Could not list the organization's accounts: {error.message}"
+    run.findings.append({"kind": "note", "reason": note})
+
+
 def _listed(adapter: CloudAdapter, scope: str) -> CheckedListing:
     """On a listing thread: the scope's listing, through the one validation step."""
     return listing_checked(adapter.list_scope(scope))
@@ -311,7 +325,7 @@ FINDING_ITEMS = 10  # provider ids kept per finding
 
 def _sync_finish(run: SyncRun, state: str, error: str) -> SyncRun:
     now = timezone.now()
-    if run.findings:  # once per run, whatever it skipped, merged and retired
+    if any(f.get("kind") != "note" for f in run.findings):  # once: skipped, merged, retired
         logger.warning("Sync %s of account %s: %s", run.pk, run.account_id, "; ".join(run.notes))
     run.status, run.error, run.finished_at = state, error[:500], now
     run.started_at = run.started_at or now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import partial
 
 from django.contrib import messages
@@ -14,12 +15,13 @@ from accounts.audit import client_ip
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
 from inventory.account_adapters import external_id_for
-from inventory.forms import KeptKeys
+from inventory.forms import ROLE_NAME, KeptKeys
 from inventory.models import CloudAccount
-from inventory.providers import account_provider
+from inventory.providers import AWS_MEMBER_ROLE, account_provider
 from inventory.selectors import (
     cloud_account_list,
     health_history,
+    member_list,
     sync_run_active,
     sync_run_list,
     sync_runs_active,
@@ -27,6 +29,7 @@ from inventory.selectors import (
 from inventory.services import accounts as services
 from inventory.services.health import connection_check
 from mcloud.clouds.registry import UnknownProvider, provider_choices, provider_list
+from mcloud.errors import ActionRefused
 
 
 @org_view(Role.VIEWER)
@@ -68,6 +71,7 @@ def account_detail(request: OrgRequest, pk: int) -> HttpResponse:
             "account": account,
             "checks": health_history(account=account),
             "runs": sync_run_list(account=account),
+            "members": member_list(account=account),
             "active_run": sync_run_active(account=account),
             "can_sync": request.role.allows(Role.MEMBER),
             "secrets_set": sorted(k for k, v in account.secrets.items() if v),
@@ -116,8 +120,13 @@ def account_create(request: OrgRequest) -> HttpResponse:
 @org_view(Role.ADMIN)
 def account_edit(request: OrgRequest, pk: int) -> HttpResponse:
     account = get_for_org(CloudAccount, request, pk=pk)
-    if account.is_sandbox:
-        messages.info(request, "Sandbox accounts take their credentials from the emulators.")
+    if account.is_sandbox or account.is_member:
+        messages.info(
+            request,
+            "Sandbox accounts take their credentials from the emulators."
+            if account.is_sandbox
+            else services.member_refusal(account, "edited").message,
+        )
         return redirect("inventory:account_detail", pk=account.pk)
     provider = account_provider(account.provider)
     form = provider.account_form(
@@ -187,8 +196,10 @@ def account_toggle(request: OrgRequest, pk: int) -> HttpResponse:
     services.cloud_account_set_enabled(
         account=account, enabled=not account.enabled, user=request.user, ip=client_ip(request)
     )
-    messages.success(request, f"{account.name} is {'enabled' if account.enabled else 'disabled'}.")
-    return redirect("inventory:account_detail", pk=account.pk)
+    words = ("included", "excluded") if account.is_member else ("enabled", "disabled")
+    messages.success(request, f"{account.name} is {words[0] if account.enabled else words[1]}.")
+    back = account.parent_id if request.POST.get("back") == "connection" else None
+    return redirect("inventory:account_detail", pk=back or account.pk)
 
 
 @org_view(Role.ADMIN)
@@ -198,7 +209,37 @@ def account_delete(request: OrgRequest, pk: int) -> HttpResponse:
         if request.POST.get("confirm_name", "").strip() != account.name:
             messages.error(request, "Type the account's name exactly to delete it.")
         else:
-            services.cloud_account_delete(account=account, user=request.user, ip=client_ip(request))
+            try:
+                services.cloud_account_delete(
+                    account=account, user=request.user, ip=client_ip(request)
+                )
+            except ActionRefused as refused:
+                messages.error(request, refused.message)
+                return redirect("inventory:account_detail", pk=account.pk)
             messages.success(request, f"Deleted {account.name}.")
             return redirect("inventory:account_list")
     return render(request, "inventory/cloudaccount_confirm_delete.html", {"account": account})
+
+
+PRINCIPAL = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/-]{1,512}$")
+
+
+@org_view(Role.ADMIN)
+def aws_reader_role_template(request: OrgRequest) -> HttpResponse:
+    """The CloudFormation template (for a StackSet) of the reader role that discovery assumes
+    in each member account, with this organization's external ID; `?role=` and `?principal=`
+    fill in the role name and mcloud's identity when they are valid."""
+    role = request.GET.get("role", "")
+    principal = request.GET.get("principal", "")
+    response = render(
+        request,
+        "inventory/providers/aws_reader_role.yaml",
+        {
+            "role_name": role if ROLE_NAME.match(role) else AWS_MEMBER_ROLE,
+            "principal": principal if PRINCIPAL.match(principal) else "",
+            "external_id": external_id_for(request.organization),
+        },
+        content_type="application/yaml",
+    )
+    response["Content-Disposition"] = 'attachment; filename="mcloud-reader-role.yaml"'
+    return response

@@ -32,6 +32,7 @@ from mcloud.clouds.base import (
     CostRecord,
     Endpoints,
     Listing,
+    Member,
     ResourceRecord,
     ResourceType,
     ScopeListing,
@@ -85,31 +86,36 @@ class AwsAdapter:
         return kwargs
 
     def session(self) -> boto3.Session:
-        """A session with the account's own credentials (after assuming its role)."""
+        """A session with the account's own credentials (after assuming its role, and for a
+        member account of an organization, the member's role from there)."""
         if self._session is None:
             c = self.credentials
             if c.role_arn:
                 # The app's own identity (environment, instance profile) assumes the role.
-                sts = boto3.Session().client(
-                    "sts", region_name=_DEFAULT_REGION, **self._client_kwargs()
-                )
-                kwargs = {"RoleArn": c.role_arn, "RoleSessionName": "mcloud"}
-                if c.external_id:
-                    kwargs["ExternalId"] = c.external_id
-                with translate_errors("assume the role"):
-                    assumed = sts.assume_role(**kwargs)["Credentials"]
-                self._session = boto3.Session(
-                    aws_access_key_id=assumed["AccessKeyId"],
-                    aws_secret_access_key=assumed["SecretAccessKey"],
-                    aws_session_token=assumed["SessionToken"],
-                )
+                session = self._assumed(boto3.Session(), c.role_arn, "assume the role")
             else:
-                self._session = boto3.Session(
+                session = boto3.Session(
                     aws_access_key_id=c.access_key_id,
                     aws_secret_access_key=c.secret_access_key,
                     aws_session_token=c.session_token or None,
                 )
+            if c.member_role_arn:
+                session = self._assumed(session, c.member_role_arn, "assume the member's role")
+            self._session = session
         return self._session
+
+    def _assumed(self, source: boto3.Session, role_arn: str, doing: str) -> boto3.Session:
+        sts = source.client("sts", region_name=_DEFAULT_REGION, **self._client_kwargs())
+        kwargs = {"RoleArn": role_arn, "RoleSessionName": "mcloud"}
+        if self.credentials.external_id:
+            kwargs["ExternalId"] = self.credentials.external_id
+        with translate_errors(doing):
+            assumed = sts.assume_role(**kwargs)["Credentials"]
+        return boto3.Session(
+            aws_access_key_id=assumed["AccessKeyId"],
+            aws_secret_access_key=assumed["SecretAccessKey"],
+            aws_session_token=assumed["SessionToken"],
+        )
 
     def terraform_env(self) -> dict[str, str]:
         """The account's credentials as Terraform's AWS provider reads them (after assuming the
@@ -157,6 +163,12 @@ class AwsAdapter:
             and r.get("OptInStatus") != "not-opted-in"
             and session.get_partition_for_region(r["RegionName"]) == home
         )
+
+    def members(self) -> list[Member]:
+        """The organization's other accounts (AWS Organizations), for discovery."""
+        from mcloud.clouds.aws_organizations import organization_members
+
+        return organization_members(self)
 
     # --- inventory ---------------------------------------------------------------------
     def scope_listing(self) -> ScopeListing:

@@ -59,6 +59,9 @@ class AwsCredentials:
     role_arn: str = ""
     external_id: str = ""
     regions: tuple[str, ...] = ()  # empty: every region enabled for the account
+    # A member account of an AWS organization: after signing in as above (the management
+    # account's connection), assume this role in the member, with the same external ID.
+    member_role_arn: str = ""
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,17 @@ class CostRecord:
 
 
 @dataclass(frozen=True)
+class Member:
+    """An account of a provider's organization that discovery found (an AWS member account),
+    other than the one the connection signs in to."""
+
+    member_id: str  # the provider's id of it: "210987654321"
+    name: str
+    path: str = ""  # where it sits in the organization: "Root / Workloads / Prod"
+    active: bool = True  # false when the provider says it is suspended or closing
+
+
+@dataclass(frozen=True)
 class ConnectionResult:
     """The answer of a connection test, as a plain sentence."""
 
@@ -218,6 +232,15 @@ class CloudAdapter(Protocol):
     def terraform_env(self) -> dict[str, str]:
         """The account's credentials as the cloud's Terraform provider reads them from the
         environment of a run."""
+        ...
+
+
+class MemberDiscovery(Protocol):
+    """What an adapter of a provider that discovers member accounts adds (its registry entry
+    says so with `members`)."""
+
+    def members(self) -> list[Member]:
+        """Every other account of the organization the connection signs in to."""
         ...
 
 

@@ -99,6 +99,11 @@ class CloudProvider:
     # Terraform provider sources ("hashicorp/aws") whose blueprints need this cloud.
     terraform_sources: tuple[str, ...] = ()
     sandbox: SandboxMapping | None = None  # None: the sandbox has no account of it
+    # What the accounts a connection discovers in its organization are called ("member
+    # accounts"), and the credentials of one of them (`member_id`) from the connection's
+    # stored account; empty and None: the provider discovers nothing.
+    members: str = ""
+    member_credentials: Callable[[StoredAccount, str], Any] | None = None
 
     def adapter_class(self) -> type[CloudAdapter]:
         module, _, name = self.adapter.rpartition(".")

@@ -18,7 +18,8 @@
       var rule = element.getAttribute("data-show-if").split("=");
       var control = form && form.elements[rule[0]];
       if (!control) { return; }
-      element.hidden = control.value !== rule[1];
+      var value = control.type === "checkbox" ? (control.checked ? control.value : "") : control.value;
+      element.hidden = value !== rule[1];
     });
   }
   document.addEventListener("change", function (event) {

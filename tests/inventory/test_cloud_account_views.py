@@ -363,3 +363,16 @@ def test_a_gcp_key_naming_another_token_endpoint_is_refused(
     assert api.status_code == 422
     assert message in json.dumps(api.json())
     assert not CloudAccount.objects.exists()
+
+
+def test_an_aws_connection_can_discover_its_organization(login, ada, org):
+    url = reverse("inventory:account_create") + "?provider=aws"
+    client = login(ada)
+    bad = client.post(url, _aws_keys_form(discover_members="on", member_role_name="no spaces"))
+    assert "A role name is 1 to 64 letters" in bad.content.decode()
+    assert not CloudAccount.objects.exists()
+
+    client.post(url, _aws_keys_form(discover_members="on", member_role_name="acme-reader"))
+
+    config = CloudAccount.objects.get(organization=org).config
+    assert (config["discover_members"], config["member_role_name"]) == (True, "acme-reader")
