@@ -17,7 +17,8 @@ RETRY_DELAY = timedelta(minutes=5)
 def import_account_costs(account_id: int) -> str | None:
     from billing.services.imports import BUSY, cost_import
 
-    account = CloudAccount.objects.active().filter(pk=account_id).select_related("organization")
+    account = CloudAccount.objects.cost_importing().filter(pk=account_id)
+    account = account.select_related("organization")
     found = account.first()
     if found is None:
         return None
@@ -38,8 +39,8 @@ IMPORT_ACCOUNT_COSTS = Task.of(import_account_costs, group="cost-imports")
 
 
 def import_all_costs() -> int:
-    """Daily: queue a cost import of every enabled, unpaused account."""
-    ids = list(CloudAccount.objects.active().values_list("pk", flat=True))
+    """Daily: queue a cost import of every account whose costs are imported."""
+    ids = list(CloudAccount.objects.cost_importing().values_list("pk", flat=True))
     for account_id in ids:
         IMPORT_ACCOUNT_COSTS.enqueue(account_id)
     return len(ids)

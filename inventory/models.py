@@ -33,6 +33,12 @@ class CloudAccountQuerySet(models.QuerySet["CloudAccount"]):
         (`CloudAccount.is_active`)."""
         return self.filter(enabled=True, paused_at__isnull=True, retired_at__isnull=True)
 
+    def cost_importing(self) -> CloudAccountQuerySet:
+        """The active accounts whose costs are imported: not member accounts, whose costs
+        are on their connection's consolidated bill (the management account's Cost Explorer
+        answers for the whole organization), so importing both would count them twice."""
+        return self.active().filter(parent__isnull=True)
+
 
 class CloudAccount(models.Model):
     """An organization's connection to one AWS account, Azure tenant or GCP service account.

@@ -232,3 +232,13 @@ def test_the_template_ignores_what_is_not_a_role_name_or_principal(login, alice)
 
 def test_viewers_cannot_download_the_template(login, vera):
     assert login(vera).get(reverse("inventory:aws_reader_role_template")).status_code == 403
+
+
+def test_members_costs_are_left_to_the_connections_consolidated_bill(connection, tree):
+    from billing.tasks import import_account_costs, import_all_costs
+
+    account_members_discover(account=connection)
+    web = connection.members.get(member_id=tree["web"])
+    assert set(CloudAccount.objects.cost_importing()) == {connection}
+    assert import_account_costs(web.pk) is None  # nothing imported, nothing counted twice
+    assert import_all_costs() == 1
