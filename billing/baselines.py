@@ -8,25 +8,29 @@ For a day D:
 1. **History.** The 28 days before D. A day without a cost row counts as 0 once the account
    has costs (a service switched off costs nothing); days before the account's first cost
    are unknown. Fewer than 14 known days: no expectation, so a new account flags nothing.
-2. **Weekday seasonality.** The expected cost of D is the median of the same weekday in
-   those four weeks: a Monday is compared with the last four Mondays, a Saturday with the
-   last four Saturdays, so weekends that are lower (or a batch day that is higher) every
-   week are expected as they are. Comparing with recent same weekdays rather than
-   deseasonalizing by weekday factors keeps the figure one that a person can check, and works
-   for services that cost nothing at weekends (a factor of zero divides nothing).
-3. **Spread.** Each of the 28 days departs from its own weekday's median; the spread is
-   1.4826 times the median of the absolute departures (the MAD, scaled so that it estimates
-   a standard deviation). Medians throughout: one spike in the history moves neither the
-   expectation nor the spread.
+2. **Weekday seasonality.** The 28 days are four weeks (the 7 days before D, the 7 before
+   those, ...). Each day departs from its own week's median; a weekday's offset is the
+   median of its four departures ("Saturdays run 65 below their week", "Wednesdays, the
+   batch day, 200 above"). Deseasonalized, each day is its cost less its weekday's offset,
+   and the level is the median of the 28 deseasonalized days. D is expected to cost the
+   level plus its weekday's offset: weekends that are lower (or a batch day that is higher)
+   every week are expected as they are. Offsets taken within each week, not from 28-day
+   weekday medians, stay true while the level moves (a step up does not read as "Mondays
+   cost more"), and they work for services that cost nothing at weekends (a factor of
+   zero divides nothing).
+3. **Spread.** What is left of each day once its week's median and its weekday's offset
+   are taken away; the spread is 1.4826 times the median absolute deviation of those
+   leftovers (the MAD, scaled so that it estimates a standard deviation). Medians throughout: one spike in
+   the history moves neither the expectation nor the spread.
 4. **Range.** expected ± band, where the band is the largest of 4 spreads, 20 % of the
    expected cost, and the minimum amount (BILLING_ANOMALY_MIN_AMOUNT): a flat series' tiny
    wobble and a few pennies never alert. The low end stops at 0.
 5. **Steps it absorbs.**
-   - *A new level that holds.* When the median departure of the 3 days before D is itself
-     beyond the band, spending has moved to a new level: the expectation moves by that
-     departure. A step up is flagged on its first two days, and from the third day on (two
-     of the last three days at the new level) it is the new normal, long before the weekday
-     medians catch up.
+   - *A new level that holds.* When the median of the 3 deseasonalized days before D is
+     above the level by more than the band, spending has moved: that median is the level.
+     A step up is flagged on its first two days, and from the third day on (two of the last
+     three days at the new level) it is the new normal, long before the 28 days' median
+     catches up.
    - *Month-start charges.* On the 1st of a month, the expectation is at least the median of
      the previous months' 1sts (up to 3, those in the account's history): a support fee or
      reservation charge billed on every 1st is expected on the 1st. The first such charge,
@@ -49,7 +53,7 @@ MIN_KNOWN_DAYS = 14
 SPREADS = Decimal(4)
 MAD_TO_SPREAD = Decimal("1.4826")
 RELATIVE = Decimal("0.2")
-RECENT_DAYS = 3  # the days whose median departure reveals a new level
+RECENT_DAYS = 3  # the days whose median reveals a new level
 MONTH_STARTS = 3  # previous 1sts of the month compared with a 1st
 
 
@@ -87,26 +91,30 @@ def expected_range(
     if len(known) < MIN_KNOWN_DAYS:
         return None
     value = {d: amounts.get(d, ZERO) for d in known}
-    by_weekday: dict[int, list[Decimal]] = {}
+    weeks = [
+        known_days
+        for week in range(WINDOW_DAYS // 7)
+        if (known_days := [d for d in window[week * 7 : week * 7 + 7] if d in value])
+    ]
+    week_median = {d: median(value[x] for x in days) for days in weeks for d in days}
+    departures: dict[int, list[Decimal]] = {}
     for d in known:
-        by_weekday.setdefault(d.weekday(), []).append(value[d])
-    weekday_median = {weekday: median(values) for weekday, values in by_weekday.items()}
-    departures = {d: value[d] - weekday_median[d.weekday()] for d in known}
-    centre = median(departures.values())
-    spread = MAD_TO_SPREAD * median(abs(x - centre) for x in departures.values())
+        departures.setdefault(d.weekday(), []).append(value[d] - week_median[d])
+    offset = {weekday: median(values) for weekday, values in departures.items()}
+    leftover = [value[d] - week_median[d] - offset[d.weekday()] for d in known]
+    centre = median(leftover)
+    spread = MAD_TO_SPREAD * median(abs(x - centre) for x in leftover)
+    deseasonalized = {d: value[d] - offset[d.weekday()] for d in known}
+    level = median(deseasonalized.values())
+    season = offset.get(day.weekday(), ZERO)
 
-    typical = weekday_median.get(day.weekday())
-    if typical is None:  # not one of its weekday in the known days: the days' median
-        typical = median(value.values())
+    def band(typical: Decimal) -> Decimal:
+        return max(SPREADS * spread, RELATIVE * max(typical, ZERO), minimum)
 
-    def band(level: Decimal) -> Decimal:
-        return max(SPREADS * spread, RELATIVE * level, minimum)
-
-    recent = [departures[d] for d in window[-RECENT_DAYS:] if d in departures]
-    if len(recent) == RECENT_DAYS:
-        shift = median(recent)
-        if shift > band(typical):  # the last days hold a new, higher level
-            typical += shift
+    recent = [deseasonalized[d] for d in window[-RECENT_DAYS:] if d in deseasonalized]
+    if len(recent) == RECENT_DAYS and median(recent) - level > band(level + season):
+        level = median(recent)  # the last days hold a new, higher level
+    typical = max(level + season, ZERO)
     if day.day == 1:
         firsts = [
             amounts.get(first, ZERO)
