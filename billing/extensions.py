@@ -87,8 +87,7 @@ def cost_anomalies(request: HttpRequest) -> dict[str, Any]:
     """The newest open anomalies, and how many more are open beyond them."""
     rows = anomaly_list(organization=request.organization, state=Anomaly.State.OPEN)
     anomalies = list(rows[:TILE_ALERTS])
-    more = rows.count() - len(anomalies) if len(anomalies) == TILE_ALERTS else 0
-    return {"anomalies": anomalies, "more": more}
+    return {"anomalies": anomalies, "more": rows.count() - len(anomalies) if anomalies else 0}
 
 
 def resource_cost(request: HttpRequest, resource: Any) -> dict[str, Any] | None:

@@ -4,6 +4,7 @@ daily schedule, the e-mail sent once, and acknowledging with the right role."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -258,3 +259,22 @@ def test_acknowledging_is_audited_and_happens_once(account, bob, ada):
     assert (anomaly.state, anomaly.acknowledged_by) == ("acknowledged", bob)
     event = AuditEvent.objects.get(action="costs.anomaly_acknowledged")
     assert (event.actor, event.ip_address, event.target_id) == (bob, "192.0.2.1", str(anomaly.pk))
+
+
+# --- the sandbox --------------------------------------------------------------------------
+def test_the_sandbox_costs_hold_one_anomaly(sandbox, django_capture_on_commit_callbacks):
+    from django.core.management import call_command
+
+    from accounts.models import User
+    from emulators.estate import EC2_OTHER, SPIKE_DAYS_AGO
+
+    User.objects.create_superuser(email="admin@localhost", password="x" * 20)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("demo")
+    spike = dt.datetime.now(dt.UTC).date() - timedelta(days=SPIKE_DAYS_AGO)
+    assert list(Anomaly.objects.values_list("account__name", "service", "day")) == [
+        ("aws-sandbox", EC2_OTHER, spike)
+    ]
+    anomaly = Anomaly.objects.get()
+    assert anomaly.actual - anomaly.expected_high > 200
+    assert len([m for m in mail.outbox if "Cost anomaly" in m.subject]) == 1
