@@ -20,8 +20,8 @@ For a day D:
    zero divides nothing).
 3. **Spread.** What is left of each day once its week's median and its weekday's offset
    are taken away; the spread is 1.4826 times the median absolute deviation of those
-   leftovers (the MAD, scaled so that it estimates a standard deviation). Medians throughout: one spike in
-   the history moves neither the expectation nor the spread.
+   leftovers (the MAD, scaled so that it estimates a standard deviation). Medians
+   throughout: one spike in the history moves neither the expectation nor the spread.
 4. **Range.** expected ± band, where the band is the largest of 4 spreads, 20 % of the
    expected cost, and the minimum amount (BILLING_ANOMALY_MIN_AMOUNT): a flat series' tiny
    wobble and a few pennies never alert. The low end stops at 0.

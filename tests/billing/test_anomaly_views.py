@@ -57,14 +57,11 @@ def test_the_chart_marks_an_anomaly_with_its_expected_range(world, login, vera):
     marker = re.search(r'<circle cx="[\d.]+" cy="[\d.]+" r="4" class="anomaly"><title>([^<]+)<',
                        page)  # fmt: skip
     assert marker is not None
-    assert marker.group(1) == (
-        "Anomaly: aws-prod · EC2: 90.00 USD, expected 8.00 to 12.00 USD"
-    )
+    assert marker.group(1) == "Anomaly: aws-prod · EC2: 90.00 USD, expected 8.00 to 12.00 USD"
     assert page.count('class="anomaly"') == 1
-    # The whisker: the day's total (10) less the actual (90) plus the range, so 0 to 12 of
-    # the axis; drawn as three lines in one group with the same words.
+    # The whisker of the day's expected total, in one group with the same words.
     assert '<g class="expected"><title>Expected: Anomaly: aws-prod' in page
-    assert "<th scope=\"col\">Anomalies</th>" in page  # the figures table says it in words
+    assert '<th scope="col">Anomalies</th>' in page  # the figures table says it in words
     assert 'id="period-anomalies"' in page
     assert "Secret Service" not in page
 
@@ -89,7 +86,8 @@ def test_the_list_shows_open_ones_first_and_all_on_request(world, login, vera, b
              acknowledged_by=bob)  # fmt: skip
     client = login(vera)
     page = client.get(reverse("billing:anomaly_list")).content.decode()
-    assert "EC2" in page and ">S3<" not in page
+    assert "EC2" in page
+    assert ">S3<" not in page
     assert "Acknowledge</button>" not in page  # a viewer reads
     every = client.get(reverse("billing:anomaly_list"), {"state": "all"}).content.decode()
     assert ">S3<" in every
@@ -137,7 +135,8 @@ def test_it_checks_ownership(world, login, charlie):
     for url in (reverse("billing:anomaly_list"), reverse("billing:overview"), TILE):
         body = client.get(url).content.decode()
         assert "Secret Service" in body
-        assert ">EC2<" not in body and "· EC2:" not in body
+        assert ">EC2<" not in body
+        assert "· EC2:" not in body
 
 
 def test_the_billing_page_and_the_tile_run_a_fixed_number_of_queries(
@@ -222,3 +221,23 @@ def test_the_api_keeps_to_the_organization(world, tokens, api):
     assert mine["count"] == 0
     world["mine"].refresh_from_db()
     assert world["mine"].state == "open"
+
+
+def test_the_whisker_shows_where_the_days_total_was_expected(org, login, vera):
+    from billing.services.anomalies import anomalies_detect
+
+    account = aws_account(org, ("AKIAEXAMPLEEXAMPLE00", "x"))
+    spike = date(2026, 11, 17)
+    store(account, daily(account, date(2026, 9, 1), 80, "100", service="EC2"))
+    store(account, daily(account, spike, 1, "400", service="EC2"))
+    anomalies_detect(account=account, today=TODAY)
+    anomaly = Anomaly.objects.get()
+    assert (anomaly.expected_low, anomaly.expected_high) == (80, 120)
+    page = login(vera).get(reverse("billing:overview"), {"period": "last_30"}).content.decode()
+    # The axis runs to 400 over 230 units from y=240: 120 at y=171, 80 at y=194, and the
+    # marker sits above the bar's top (y=10).
+    group = re.search(r'<g class="expected">.*?</g>', page).group(0)
+    ys = sorted({float(y) for y in re.findall(r'y[12]="([\d.]+)"', group)})
+    assert ys == [171.0, 194.0]
+    marker = re.search(r'<circle cx="[\d.]+" cy="([\d.]+)" r="4" class="anomaly"', page)
+    assert float(marker.group(1)) == 5.0  # as high as the drawing allows: the bar is at the top
