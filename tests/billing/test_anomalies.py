@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 from django_q.models import Schedule
 
 from accounts.models import AuditEvent
@@ -234,7 +235,7 @@ def test_the_daily_schedule_checks_every_active_account(org, other_org, account,
         -1,
     )
     theirs = aws_account(other_org, ("AKIAEXAMPLEEXAMPLE00", "x"), name="theirs")
-    yesterday = date.today() - timedelta(days=1)
+    yesterday = timezone.localdate() - timedelta(days=1)
     for each in (account, theirs):
         amount = noisy(100)
         store(each, records(yesterday - timedelta(days=40), yesterday,
