@@ -14,6 +14,7 @@ local paths = {
   "/dashboard/tiles/health/",
   "/dashboard/tiles/activity/",
   "/dashboard/tiles/budget_alerts/",
+  "/dashboard/tiles/cost_anomalies/",
   "/dashboard/freshness/",
   "/inventory/",
   "/inventory/?provider=aws&type=vm&status=running",

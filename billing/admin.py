@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from billing.models import (
+    Anomaly,
     BillingSettings,
     Budget,
     BudgetAlert,
@@ -79,6 +80,15 @@ class BudgetAlertAdmin(admin.ModelAdmin):
     search_fields = ["budget__name", "organization__name"]
     list_select_related = ["budget"]
     raw_id_fields = ["organization", "budget", "acknowledged_by"]
+
+
+@admin.register(Anomaly)
+class AnomalyAdmin(admin.ModelAdmin):
+    list_display = ["day", "account", "service", "actual", "expected_high", "currency", "state"]
+    list_filter = ["state", "provider"]
+    search_fields = ["service", "account__name", "organization__name"]
+    list_select_related = ["account"]
+    raw_id_fields = ["organization", "account", "acknowledged_by"]
 
 
 @admin.register(BillingSettings)

@@ -1,12 +1,13 @@
-"""API: cost figures, breakdowns, the daily series, and budgets. The same selectors and role
-checks as the billing pages."""
+"""API: cost figures, breakdowns, the daily series, cost anomalies, and budgets. The same
+selectors and role checks as the billing pages."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from django.core.paginator import Paginator
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
@@ -15,10 +16,17 @@ from accounts.audit import client_ip
 from accounts.roles import Role
 from accounts.tenancy import get_for_org
 from billing.forms import BudgetForm, CostSelectionForm
-from billing.models import Budget
+from billing.models import Anomaly, Budget
 from billing.money import Money, round_amount
-from billing.selectors import billing_settings, breakdown, cost_summary, daily_series
+from billing.selectors import (
+    anomaly_list,
+    billing_settings,
+    breakdown,
+    cost_summary,
+    daily_series,
+)
 from billing.services import budgets as budget_services
+from billing.services.anomalies import anomaly_acknowledge
 from billing.services.budgets import budget_save
 from inventory.selectors import account_choices
 from mcloud.api.errors import InvalidInput, responses
@@ -95,6 +103,37 @@ class BudgetOut(Schema):
     thresholds: list[int]
     webhook_set: bool
     webhook_url: str | None = Field(None, description="Shown to admins only.")
+
+
+class AnomalyQuery(Schema):
+    state: Literal["open", "acknowledged", "all"] = "all"
+    account: int | None = None
+    page: int = Field(1, ge=1)
+    per_page: int = Field(50, ge=1, le=200)
+
+
+class AnomalyOut(Schema):
+    id: int
+    account_id: int
+    account: str
+    provider: str
+    service: str
+    day: date
+    currency: str
+    expected_low: Decimal = Field(description="The low end of the expected range.")
+    expected_high: Decimal = Field(description="Above this, the day is an anomaly.")
+    actual: Decimal
+    state: Literal["open", "acknowledged"]
+    acknowledged_by: str | None = Field(description="The e-mail of who acknowledged it.")
+    acknowledged_at: datetime | None
+
+
+class AnomalyPage(Schema):
+    count: int
+    page: int
+    pages: int
+    per_page: int
+    results: list[AnomalyOut]
 
 
 def _form(request: HttpRequest, selection: Selection) -> CostSelectionForm:
@@ -201,6 +240,56 @@ def costs_daily(
         for d in series["days"]
     ]
     return {"currency": settings.currency, "start": start, "end": end, "days": days}
+
+
+def _anomaly_out(anomaly: Anomaly) -> dict[str, Any]:
+    code = anomaly.currency
+    return {
+        "id": anomaly.pk,
+        "account_id": anomaly.account_id,
+        "account": anomaly.account.name,
+        "provider": anomaly.provider,
+        "service": anomaly.service,
+        "day": anomaly.day,
+        "currency": code,
+        "expected_low": round_amount(anomaly.expected_low, code),
+        "expected_high": round_amount(anomaly.expected_high, code),
+        "actual": round_amount(anomaly.actual, code),
+        "state": anomaly.state,
+        "acknowledged_by": anomaly.acknowledged_by.email if anomaly.acknowledged_by else None,
+        "acknowledged_at": anomaly.acknowledged_at,
+    }
+
+
+@router.get("/anomalies", response=responses(AnomalyPage), summary="Cost anomalies")
+def anomalies(request: HttpRequest, query: Query[AnomalyQuery]) -> dict:
+    """Days on which an account's spend on a service broke from its own recent pattern,
+    newest first, with the expected range and the actual amount."""
+    rows = anomaly_list(
+        organization=request.organization,
+        state="" if query.state == "all" else query.state,
+        account=query.account,
+    )
+    paginator = Paginator(rows, query.per_page)
+    page = paginator.get_page(query.page)
+    return {
+        "count": paginator.count,
+        "page": page.number,
+        "pages": paginator.num_pages,
+        "per_page": query.per_page,
+        "results": [_anomaly_out(a) for a in page],
+    }
+
+
+@router.post(
+    "/anomalies/{anomaly_id}/acknowledge",
+    response=responses(AnomalyOut),
+    auth=role_auth(Role.MEMBER),
+)
+def anomaly_ack(request: HttpRequest, anomaly_id: int) -> dict:
+    anomaly = get_for_org(Anomaly.objects.select_related("account"), request, pk=anomaly_id)
+    anomaly = anomaly_acknowledge(anomaly=anomaly, user=request.user, ip=client_ip(request))
+    return _anomaly_out(anomaly)
 
 
 def _budget_out(budget: Budget, request: HttpRequest) -> dict:

@@ -9,7 +9,7 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         from accounts.audit import register_audit_target
         from billing import extensions
-        from billing.models import BillingSettings, Budget
+        from billing.models import Anomaly, BillingSettings, Budget
         from billing.schedules import ensure_schedules
         from billing.services.imports import IMPORT_RUNS
         from mcloud.leases import register_run_kind
@@ -17,5 +17,6 @@ class BillingConfig(AppConfig):
         extensions.register()
         register_run_kind(IMPORT_RUNS)
         register_audit_target(Budget, "billing:budget_edit")
+        register_audit_target(Anomaly, "billing:anomaly_list", with_pk=False)
         register_audit_target(BillingSettings, "billing:settings", with_pk=False)
         post_migrate.connect(ensure_schedules, sender=self)

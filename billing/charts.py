@@ -2,6 +2,11 @@
 colour (every bar has a title with its values, and `rows` carries every figure for the
 table shown beside the chart).
 
+A day with cost anomalies gets a marker above its bar and, where its amounts convert to the
+chart's currency, a whisker showing the range the day's total was expected in: the day's
+other costs plus each anomalous service's expected range. Both have titles, and `notes`
+gives the table each day's anomalies in words.
+
 The y axis has round ticks (1, 2, 2.5 or 5 times a power of ten) labelled in the currency;
 its width and the x labels' anchors are worked out from the labels' length, so that none
 sticks out of the drawing.
@@ -9,12 +14,17 @@ sticks out of the drawing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from billing.models import Anomaly
+from billing.money import Money
 from mcloud.clouds.registry import provider_list
 
 WIDTH, HEIGHT = 900, 240
@@ -37,9 +47,43 @@ def _tick_label(value: Decimal, step: Decimal, currency: str) -> str:
     return f"{value:,.{places}f} {currency}"
 
 
-def stacked_bars(series: dict[str, Any], currency: str) -> dict[str, Any]:
+@dataclass
+class DayMark:
+    """A day's anomalies on the chart: their words, and the sum of their actual, low and
+    high amounts in the chart's currency (None where one has no rate)."""
+
+    texts: list[str] = field(default_factory=list)
+    actual: Decimal | None = Decimal(0)
+    low: Decimal | None = Decimal(0)
+    high: Decimal | None = Decimal(0)
+
+
+def anomaly_marks(
+    anomalies: Iterable[Anomaly], currency: str, rates: dict[str, float]
+) -> dict[date, DayMark]:
+    """Each day's anomalies, for `stacked_bars`."""
+    marks: dict[date, DayMark] = {}
+    for anomaly in anomalies:
+        mark = marks.setdefault(anomaly.day, DayMark())
+        code = anomaly.currency
+        mark.texts.append(
+            f"Anomaly: {anomaly.account.name} · {anomaly.service}: {anomaly.actual:,.2f} {code}"
+            f", expected {anomaly.expected_low:,.2f} to {anomaly.expected_high:,.2f} {code}"
+        )
+        for name in ("actual", "low", "high"):
+            amount = anomaly.actual if name == "actual" else getattr(anomaly, f"expected_{name}")
+            converted = Money({code: amount}).converted(currency, rates)
+            before = getattr(mark, name)
+            setattr(mark, name, None if None in (before, converted) else before + converted)
+    return marks
+
+
+def stacked_bars(
+    series: dict[str, Any], currency: str, marks: dict[date, DayMark] | None = None
+) -> dict[str, Any]:
     """The chart's parts for the template; the bars come as ready SVG markup, since a
     90-day chart has a thousand of them and the template language is slow at that."""
+    marks = marks or {}
     days = series["days"]
     largest = max((day["total"] for day in days), default=Decimal(0))
     step = nice_step(largest)
@@ -53,11 +97,14 @@ def stacked_bars(series: dict[str, Any], currency: str) -> dict[str, Any]:
     every = max(len(days) // 8, 1)
     keys = series.get("keys") or []
     classes = [_series_class(keys, group) for group in range(len(series["groups"]))]
-    rects, labels = [], []
+    rects, labels, flags = [], [], []
     for index, day in enumerate(days):
         left = axis + index * slot
         x = _coordinate(left)
         y = float(HEIGHT)
+        mark = marks.get(day["date"])
+        if mark is not None:
+            flags.append(_flag(mark, day["total"], top, left + float(bar) / 2, float(bar)))
         for group, (label, value) in enumerate(zip(series["groups"], day["values"], strict=True)):
             if not value:
                 continue
@@ -88,6 +135,8 @@ def stacked_bars(series: dict[str, Any], currency: str) -> dict[str, Any]:
                 for x, y, w, h, css, title in rects
             )
         ),
+        "anomalies": mark_safe("".join(flags)),  # noqa: S308 - its titles are escaped
+        "notes": {day: " ".join(mark.texts) for day, mark in marks.items()},
         "labels": mark_safe(  # noqa: S308 - labels escaped too
             "".join(
                 f'<text x="{x}" y="{y}" class="tick" text-anchor="{anchor}">{escape(t)}</text>'
@@ -102,6 +151,33 @@ def stacked_bars(series: dict[str, Any], currency: str) -> dict[str, Any]:
         "currency": currency,
         "rows": [(day["date"], day["values"], day["total"]) for day in days],
     }
+
+
+def _flag(mark: DayMark, total: Decimal, top: Decimal, centre: float, bar: float) -> str:
+    """A day's anomaly marker above its bar, and the whisker of its expected total."""
+
+    def height(value: Decimal) -> float:
+        return HEIGHT - float(max(value, Decimal(0)) / top) * (HEIGHT - 10)
+
+    title = escape(" ".join(mark.texts))
+    cx = _coordinate(centre)
+    parts = []
+    if None not in (mark.actual, mark.low, mark.high) and total:
+        rest = total - mark.actual
+        low, high = height(rest + mark.low), height(rest + mark.high)
+        left, right = _coordinate(centre - bar / 2), _coordinate(centre + bar / 2)
+        parts.append(
+            f'<g class="expected"><title>Expected: {title}</title>'
+            f'<line x1="{cx}" x2="{cx}" y1="{_coordinate(high)}" y2="{_coordinate(low)}"></line>'
+            f'<line x1="{left}" x2="{right}" y1="{_coordinate(high)}" y2="{_coordinate(high)}">'
+            f'</line><line x1="{left}" x2="{right}" y1="{_coordinate(low)}" '
+            f'y2="{_coordinate(low)}"></line></g>'
+        )
+    cy = _coordinate(max(height(total) - 7, 5.0))
+    parts.append(
+        f'<circle cx="{cx}" cy="{cy}" r="4" class="anomaly"><title>{title}</title></circle>'
+    )
+    return "".join(parts)
 
 
 def _series_class(keys: list[str], index: int) -> str:

@@ -1,6 +1,6 @@
 """What billing adds to the inventory's pages: the cost tiles of the dashboard, a budget
-alerts tile, the cost of a resource this month, an import after each "Sync now", and the
-sandbox's costs."""
+alerts tile, a cost anomalies tile, the cost of a resource this month, an import after each
+"Sync now", and the sandbox's costs."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 
-from billing.models import BudgetAlert, CostData
+from billing.models import Anomaly, BudgetAlert, CostData
 from billing.selectors import (
+    anomaly_list,
     cost_summary,
     provider_costs,
     resource_cost_this_month,
@@ -82,6 +83,13 @@ def budget_alerts(request: HttpRequest) -> dict[str, Any]:
     return {"alerts": alerts, "more": more}
 
 
+def cost_anomalies(request: HttpRequest) -> dict[str, Any]:
+    """The newest open anomalies, and how many more are open beyond them."""
+    rows = anomaly_list(organization=request.organization, state=Anomaly.State.OPEN)
+    anomalies = list(rows[:TILE_ALERTS])
+    return {"anomalies": anomalies, "more": rows.count() - len(anomalies) if anomalies else 0}
+
+
 def resource_cost(request: HttpRequest, resource: Any) -> dict[str, Any] | None:
     money = resource_cost_this_month(resource=resource, today=timezone.localdate())
     return {"money": money} if money else None
@@ -120,6 +128,15 @@ def register() -> None:
             "Budget alerts",
             "billing/tiles/alerts.html",
             budget_alerts,
+            width="col-lg-6",
+        )
+    )
+    register_tile(
+        Tile(
+            "cost_anomalies",
+            "Cost anomalies",
+            "billing/tiles/anomalies.html",
+            cost_anomalies,
             width="col-lg-6",
         )
     )

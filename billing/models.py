@@ -227,3 +227,46 @@ class BudgetAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.budget} {self.threshold}% of {self.month:%Y-%m}"
+
+
+class Anomaly(models.Model):
+    """A day on which an account's spend on one service broke from its own recent pattern
+    (`billing.baselines`): the range that was expected and what was spent, in the costs'
+    currency. One per account, service, currency and day; its admins hear of it once."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(CloudAccount, on_delete=models.CASCADE, related_name="anomalies")
+    provider = models.CharField(max_length=10, choices=provider_choices)
+    service = models.CharField(max_length=200)
+    day = models.DateField()
+    currency = models.CharField(max_length=3)
+    expected_low = models.DecimalField(**AMOUNT)
+    expected_high = models.DecimalField(**AMOUNT)
+    actual = models.DecimalField(**AMOUNT)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "anomalies"
+        ordering = ["-day", "service", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "service", "currency", "day"], name="anomaly_one_per_day"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "state", "-day"]),
+            models.Index(fields=["organization", "day"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} on {self.day}: {self.actual} {self.currency}"

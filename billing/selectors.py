@@ -13,7 +13,7 @@ from django.db.models import Case, DecimalField, F, Q, QuerySet, Sum, Value, Whe
 from django.db.models.functions import Lower
 
 from accounts.models import Organization
-from billing.models import BillingSettings, CostDaily, CostData, CostResourceMonth
+from billing.models import Anomaly, BillingSettings, CostDaily, CostData, CostResourceMonth
 from billing.money import ZERO, Money, percent_change
 from inventory.models import CloudAccount, Resource
 from mcloud.clouds.registry import provider_choices, provider_get
@@ -356,3 +356,31 @@ def provider_costs(
         rates=summary.rates,
     )
     return summary, rows
+
+
+def anomaly_list(
+    *, organization: Organization, state: str = "", account: int | None = None
+) -> QuerySet[Anomaly]:
+    """The organization's anomalies, newest day first; open or acknowledged ones only when
+    `state` says so."""
+    rows = Anomaly.objects.filter(organization=organization)
+    if state:
+        rows = rows.filter(state=state)
+    if account is not None:
+        rows = rows.filter(account_id=account)
+    return rows.select_related("account", "acknowledged_by").order_by("-day", "service", "id")
+
+
+def anomalies_in(
+    *, organization: Organization, start: date, end: date, filters: CostFilters
+) -> QuerySet[Anomaly]:
+    """The anomalies of [start, end) under the billing page's filters. Anomalies are per
+    account and service across regions, so a region filter keeps none of them."""
+    rows = anomaly_list(organization=organization).filter(day__gte=start, day__lt=end)
+    if filters.region:
+        return rows.none()
+    lookups = {"provider": filters.provider, "account_id": filters.account,
+               "service": filters.service}  # fmt: skip
+    return rows.filter(
+        **{k: "" if v == NONE else v for k, v in lookups.items() if v not in ("", None)}
+    )

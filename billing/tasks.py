@@ -49,6 +49,31 @@ def import_all_costs() -> int:
 IMPORT_ALL_COSTS = Task.of(import_all_costs)
 
 
+def check_account_anomalies(account_id: int) -> str | None:
+    from billing.services.anomalies import anomalies_detect
+
+    found = CloudAccount.objects.active().filter(pk=account_id).select_related("organization")
+    account = found.first()
+    if account is None:
+        return None
+    return f"{len(anomalies_detect(account=account))} new anomalies"
+
+
+CHECK_ACCOUNT_ANOMALIES = Task.of(check_account_anomalies, group="anomaly-checks")
+
+
+def check_all_anomalies() -> int:
+    """Daily: queue an anomaly check of every enabled, unpaused account (each import checks
+    its own account too; this catches the days no import changed)."""
+    ids = list(CloudAccount.objects.active().values_list("pk", flat=True))
+    for account_id in ids:
+        CHECK_ACCOUNT_ANOMALIES.enqueue(account_id)
+    return len(ids)
+
+
+CHECK_ALL_ANOMALIES = Task.of(check_all_anomalies)
+
+
 def recover_abandoned_imports() -> int:
     """The old path of the one recovery (inventory.tasks.recover_abandoned_runs), kept for one
     release: a recovery queued under it before the recoveries became one still runs. The

@@ -1,9 +1,10 @@
-"""The billing section: figures, the daily chart, breakdowns, top resources, the CSV, budgets
-and their alerts, and the organization's billing settings."""
+"""The billing section: figures, the daily chart, breakdowns, top resources, the CSV, cost
+anomalies, budgets and their alerts, and the organization's billing settings."""
 
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db.models import Sum
 from django.http import HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -15,13 +16,15 @@ from accounts.audit import client_ip
 from accounts.flash import secret_flash_pop, secret_flash_put
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
-from billing.charts import stacked_bars
+from billing.charts import anomaly_marks, stacked_bars
 from billing.forms import BillingSettingsForm, BudgetForm, CostSelectionForm
-from billing.models import Budget, BudgetAlert, CostDaily, ImportRun
+from billing.models import Anomaly, Budget, BudgetAlert, CostDaily, ImportRun
 from billing.money import round_amount
 from billing.selectors import (
     DIMENSIONS,
     NONE,
+    anomalies_in,
+    anomaly_list,
     billing_settings,
     breakdown,
     choices,
@@ -31,6 +34,7 @@ from billing.selectors import (
     top_resources,
 )
 from billing.services import budgets as budget_services
+from billing.services.anomalies import anomaly_acknowledge
 from billing.services.budgets import (
     alert_acknowledge,
     alerts_acknowledge_all,
@@ -45,6 +49,7 @@ from inventory.selectors import account_choices
 from mcloud.exports import csv_lines
 
 KEEP = ("period", "start", "end", "group", "provider", "account", "service", "region")
+PAGE_ANOMALIES = 10  # listed under the chart; the rest on the anomalies page
 
 
 def _selection(request: OrgRequest) -> CostSelectionForm:
@@ -105,11 +110,17 @@ def overview(request: OrgRequest) -> HttpResponse:
                 },
             }
         )
+    anomalies = list(anomalies_in(organization=request.organization, start=start, end=end,
+                                  filters=filters))  # fmt: skip
+    marks = anomaly_marks(anomalies, summary.currency, summary.rates)
     context = {
         "form": form,
         "label": label,
         "summary": summary,
-        "chart": stacked_bars(series, summary.currency),
+        "chart": stacked_bars(series, summary.currency, marks),
+        "anomalies": anomalies[:PAGE_ANOMALIES],
+        "more_anomalies": max(len(anomalies) - PAGE_ANOMALIES, 0),
+        "region_hides_anomalies": bool(filters.region),
         "left_out": series["left_out"],
         "tables": tables,
         "top": top_resources(**common),
@@ -123,6 +134,7 @@ def overview(request: OrgRequest) -> HttpResponse:
         )[:5],
         "has_costs": CostDaily.objects.filter(organization=request.organization).exists(),
         "can_import": request.role.allows(Role.MEMBER),
+        "can_ack": request.role.allows(Role.MEMBER),
     }
     template = "billing/overview.html"
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
@@ -167,6 +179,31 @@ def import_now(request: OrgRequest) -> HttpResponse:
     for name in busy:
         messages.warning(request, f"{name}: a cost import of this account is running.")
     return redirect("billing:overview")
+
+
+@org_view(Role.VIEWER)
+def anomaly_list_view(request: OrgRequest) -> HttpResponse:
+    """Every anomaly, newest day first; the open ones only unless asked for all."""
+    state = request.GET.get("state", Anomaly.State.OPEN)
+    if state not in Anomaly.State.values:
+        state = ""
+    rows = anomaly_list(organization=request.organization, state=state)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "billing/anomalies.html",
+        {"page": page, "state": state, "can_ack": request.role.allows(Role.MEMBER)},
+    )
+
+
+@org_view(Role.MEMBER)
+@require_POST
+def anomaly_ack(request: OrgRequest, pk: int) -> HttpResponse:
+    anomaly = get_for_org(Anomaly, request, pk=pk)
+    anomaly_acknowledge(anomaly=anomaly, user=request.user, ip=client_ip(request))
+    messages.success(request, f"The anomaly of {anomaly.service} on {anomaly.day} is acknowledged.")
+    back = {"home": "home", "overview": "billing:overview"}.get(request.POST.get("next", ""))
+    return redirect(back or "billing:anomaly_list")
 
 
 @org_view(Role.VIEWER)

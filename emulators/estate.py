@@ -6,7 +6,8 @@ builds the same estate (names, shapes, states; moto picks its own instance ids).
 changes it a little, as real estates change, so that syncs have something to report.
 
 Three months of daily costs (COST_DAYS, up to yesterday) follow the estate: what runs where,
-at list prices, quieter at weekends, growing slowly, with some noise. AWS's go to the Cost
+at list prices, quieter at weekends, growing slowly, with some noise, and one spike for the
+anomaly check to find (SPIKE_DAYS_AGO: AWS data transfer in us-east-1). AWS's go to the Cost
 Explorer proxy (moto cannot answer arbitrary periods), Azure's to the fake's Cost Management,
 GCP's to a standard billing export table in BigQuery (GCP_BILLING_TABLE).
 """
@@ -240,6 +241,8 @@ GCP_DISK_MONTHLY_GB = {"pd-balanced": 0.10, "pd-ssd": 0.17, "pd-standard": 0.04}
 EC2_COMPUTE = "Amazon Elastic Compute Cloud - Compute"  # Cost Explorer's SERVICE values
 EC2_OTHER = "EC2 - Other"  # EBS volumes, snapshots, NAT, data transfer
 MONTH_DAYS = 30.4
+# The costs' one anomaly: a data transfer surge in us-east-1, this many days before today.
+SPIKE_DAYS_AGO, SPIKE_REGION, SPIKE_USD = 3, "us-east-1", 240.0
 
 
 def cost_days(today: dt.date | None = None) -> list[dt.date]:
@@ -274,9 +277,11 @@ def aws_cost_rows(aws: AwsEmulator, rng: random.Random, days: list[dt.date]) -> 
         database = sum(AWS_HOURLY.get(d["DBInstanceClass"], 0.02) * 24 + d["AllocatedStorage"]
                        * 0.115 / MONTH_DAYS for d in databases) * price  # fmt: skip
         for index, day in enumerate(days):
+            spike = (region, len(days) - index) == (SPIKE_REGION, SPIKE_DAYS_AGO)
+            surge = SPIKE_USD if spike else 0.0
             for service, amount in (
                 (EC2_COMPUTE, compute * _busy(day, index, rng, weekend=0.78)),
-                (EC2_OTHER, volumes * price + rng.uniform(0.2, 1.5)),  # plus data transfer
+                (EC2_OTHER, volumes * price + rng.uniform(0.2, 1.5) + surge),  # plus data transfer
                 ("Amazon Relational Database Service", database * rng.uniform(0.99, 1.01)),
                 ("AmazonCloudWatch", rng.uniform(0.3, 0.9)),
             ):

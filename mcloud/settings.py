@@ -353,6 +353,9 @@ SYNC_CONCURRENCY = env.int("SYNC_CONCURRENCY", default=8)
 # days that providers restate.
 BILLING_BACKFILL_DAYS = env.int("BILLING_BACKFILL_DAYS", default=90)
 BILLING_RESTATE_DAYS = env.int("BILLING_RESTATE_DAYS", default=5)
+# The smallest rise over a day's expected cost that is an anomaly, in the organization's
+# currency (billing.baselines): pennies never alert.
+BILLING_ANOMALY_MIN_AMOUNT = env.float("BILLING_ANOMALY_MIN_AMOUNT", default=10.0)
 
 # --- Provisioning (Terraform) ------------------------------------------------------------
 # The binary (Terraform 1.x or OpenTofu) and a plugin directory for offline `init`.

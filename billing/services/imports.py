@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from billing.models import CostDaily, CostData, CostImportLease, CostResourceMonth, ImportRun
+from billing.services.anomalies import anomalies_detect
 from billing.services.budgets import budgets_evaluate
 from billing.tasks import IMPORT_ACCOUNT_COSTS
 from inventory.account_adapters import adapter_for
@@ -120,7 +121,8 @@ def cost_import_queue(*, account: CloudAccount) -> ImportRun | None:
 def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRun | None:
     """Fetch the account's costs of the window and replace the stored days with them, now, in
     this process. Returns None when another import of the account holds its lease (BUSY).
-    A successful import evaluates the organization's budgets: the costs changed."""
+    A successful import evaluates the organization's budgets and checks the account for
+    anomalies: the costs changed."""
     lease = import_lease(account)
     runs_recover(IMPORT_RUNS, owner_id=account.pk)
     today = today or timezone.localdate()
@@ -153,6 +155,7 @@ def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRu
             )
         finished = _import_finish(run, ImportRun.State.SUCCEEDED, "")
     budgets_evaluate(organization=account.organization, today=today)
+    anomalies_detect(account=account, today=today)
     return finished
 
 

@@ -1,5 +1,6 @@
-"""A newcomer loads the sandbox, whose costs are imported, opens Billing, and narrows it to
-one provider: the chart, the tables and the summary cards all follow, without a reload."""
+"""A newcomer loads the sandbox, whose costs are imported, opens Billing (its one cost anomaly
+marked on the chart), and narrows it to one provider: the chart, the tables and the summary
+cards all follow, without a reload."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ def test_billing_of_the_sandbox_follows_the_filters(
     expect(page.locator("#by-provider")).to_contain_text("Azure")
     expect(page.locator(".cost-chart rect").first).to_be_attached()
     expect(page.locator("#billing-mtd")).to_have_text(re.compile(r"\d"))
+    # The sandbox's one spike, marked on the chart with the range it was expected in.
+    expect(page.locator(".cost-chart circle.anomaly")).to_have_count(1)
+    expect(page.locator(".cost-chart g.expected")).to_have_count(1)
+    expect(page.locator("#period-anomalies")).to_contain_text("EC2 - Other")
     screenshot(page, "billing")
 
     everything = page.locator("#billing-mtd").inner_text()
