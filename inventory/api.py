@@ -15,7 +15,7 @@ from accounts.audit import client_ip
 from accounts.roles import Role
 from accounts.tenancy import get_for_org
 from inventory.filters import ResourceFilterForm
-from inventory.forms import CloudAccountForm
+from inventory.forms.cloud_account import CloudAccountForm
 from inventory.models import CloudAccount, Resource, SyncRun
 from inventory.providers import AccountProvider, account_provider
 from inventory.selectors import (

@@ -14,7 +14,7 @@ from accounts.audit import client_ip
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
 from inventory.account_adapters import external_id_for
-from inventory.forms import KeptKeys
+from inventory.forms.kept_keys import KeptKeys
 from inventory.models import CloudAccount
 from inventory.providers import account_provider
 from inventory.selectors import (
