@@ -42,7 +42,7 @@ class AwsAccountForm(CloudAccountForm):
         choices=[(r, r) for r in AWS_REGIONS], required=False, widget=forms.CheckboxSelectMultiple
     )
 
-    # Shown only for the options they belong to (see data-show-if in static/js/mcloud.js).
+    # Shown only for the options they belong to (read by mcloud.forms.BootstrapBoundField).
     SHOW_IF = {
         "role_arn": "auth_method=role",
         "access_key_id": "auth_method=keys",
@@ -50,11 +50,6 @@ class AwsAccountForm(CloudAccountForm):
         "session_token": "auth_method=keys",
         "regions": "regions_mode=list",
     }
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for name, condition in self.SHOW_IF.items():
-            self.fields[name].show_if = condition
 
     def initial_from(self, config: dict[str, Any]) -> dict[str, Any]:
         return {**config, "regions_mode": "list" if config.get("regions") else "all"}
@@ -65,7 +60,8 @@ class AwsAccountForm(CloudAccountForm):
         return {"regions_mode": "list" if values.get("regions") else "all", **values}
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("auth_method") == "role":
             if not ROLE_ARN.match(data.get("role_arn", "")):
                 self.add_error(

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 
 from inventory.forms.cloud_account import CloudAccountForm, secret_field, split_list
 from mcloud.clouds.base import GOOGLE_TOKEN_URI, GOOGLE_UNIVERSE
@@ -117,7 +118,8 @@ class GcpAccountForm(CloudAccountForm):
         return value
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         text = data.get("key_file") or data.get("service_account_key") or ""
         kept = ""
         if not text and self.kept_keys is not None:
@@ -132,8 +134,13 @@ class GcpAccountForm(CloudAccountForm):
             if self.kept_keys is not None:  # in case another field is refused
                 self.key_kept = self.kept_keys.put(text, data.get("key_ref", ""))
                 if not kept:
-                    self.data = self.data.copy()
-                    self.data["key_ref"] = self.key_kept
+                    # The page's QueryDict, or the API's dict: the form shown again carries
+                    # the reference in its hidden field.
+                    posted = (
+                        self.data.copy() if isinstance(self.data, QueryDict) else dict(self.data)
+                    )
+                    posted["key_ref"] = self.key_kept
+                    self.data = posted
         elif self.account is not None and self.account.secrets.get("service_account_key"):
             self._key = json.loads(self.account.secrets["service_account_key"])
         else:
