@@ -3,6 +3,9 @@ and their alerts, and the organization's billing settings."""
 
 from __future__ import annotations
 
+from datetime import date
+from typing import TypedDict
+
 from django.contrib import messages
 from django.db.models import Sum
 from django.http import HttpResponse, QueryDict, StreamingHttpResponse
@@ -13,6 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.audit import client_ip
 from accounts.flash import secret_flash_pop, secret_flash_put
+from accounts.models import Organization
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
 from billing.charts import stacked_bars
@@ -22,6 +26,7 @@ from billing.money import round_amount
 from billing.selectors import (
     DIMENSIONS,
     NONE,
+    CostFilters,
     billing_settings,
     breakdown,
     choices,
@@ -69,6 +74,17 @@ def _query(request: OrgRequest, **changes: str) -> str:
     return params.urlencode()
 
 
+class _Scope(TypedDict):
+    """What the overview's selectors share: whose costs, when, which, in what currency."""
+
+    organization: Organization
+    start: date
+    end: date
+    filters: CostFilters
+    currency: str
+    rates: dict[str, float]
+
+
 @org_view(Role.VIEWER)
 @vary_on_headers("HX-Request")
 def overview(request: OrgRequest) -> HttpResponse:
@@ -77,7 +93,7 @@ def overview(request: OrgRequest) -> HttpResponse:
     filters = form.filters()
     today = timezone.localdate()
     summary = cost_summary(organization=request.organization, today=today, filters=filters)
-    common = {
+    common: _Scope = {
         "organization": request.organization,
         "start": start,
         "end": end,
@@ -176,16 +192,14 @@ def budget_list(request: OrgRequest) -> HttpResponse:
         Budget.objects.filter(organization=request.organization).select_related("account")
     )
     for budget in budgets:
-        budget.spent = budget_spent(budget, today)
-        budget.percent = (
-            float(budget.spent / budget.amount * 100) if budget.spent is not None else None
-        )
-        if budget.spent is not None:
+        budget.spent = spent = budget_spent(budget, today)
+        budget.percent = percent = float(spent / budget.amount * 100) if spent is not None else None
+        if spent is not None and percent is not None:
             # Red over budget, amber past a threshold, blue below: a full bar at most.
-            over = budget.spent >= budget.amount
-            warned = highest_crossed(budget, budget.spent) is not None
+            over = spent >= budget.amount
+            warned = highest_crossed(budget, spent) is not None
             budget.level = "danger" if over else "warning" if warned else "primary"
-            budget.bar_width = min(round(budget.percent), 100)
+            budget.bar_width = min(round(percent), 100)
     alerts = BudgetAlert.objects.filter(organization=request.organization).select_related(
         "budget", "acknowledged_by"
     )[:30]

@@ -393,7 +393,8 @@ def run_log(
 ) -> dict:
     """Terraform's output from character `offset` on; poll with `next_offset` until `finished`."""
     run = get_for_org(selectors.run_log_rows(offset), request, pk=run_id)
-    text = run.tail or ""
+    # run_log_rows annotates `tail`; django-stubs loses that through get_for_org's type variable.
+    text = run.tail or ""  # type: ignore[attr-defined]
     return {
         "run_id": run.pk,
         "status": run.status,

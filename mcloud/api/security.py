@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
-from ninja.throttling import AnonRateThrottle, AuthRateThrottle
+from ninja.throttling import AnonRateThrottle, AuthRateThrottle, BaseThrottle
 
 
 class Role(Protocol):
@@ -108,7 +108,7 @@ def role_auth(role: Role | None) -> list[HttpBearer | SessionAuth]:
 
 
 AUTH = role_auth(None)  # any member of the organization
-THROTTLE = [
+THROTTLE: list[BaseThrottle] = [
     AuthRateThrottle(settings.API_RATE_LIMIT),
     AnonRateThrottle(settings.API_ANON_RATE_LIMIT),
 ]
