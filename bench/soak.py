@@ -137,7 +137,7 @@ def soak(args: argparse.Namespace) -> dict[str, int]:
     from inventory.models import CloudAccount, Resource, SyncRun
     from inventory.services.sandbox import sandbox_load
     from inventory.services.sync import ACTIVE, NEVER_STARTED, SYNC_ABANDONED, sync_run_request
-    from mcloud.clouds.base import listing_checked
+    from mcloud.clouds.records import listing_checked
     from mcloud.leases import runs_recover_all
 
     redis.Redis.from_url(REDIS_URL).flushdb()

@@ -169,11 +169,26 @@ MANAGED_TAG = "mcloud-deployment"
 
 
 class ResourceType(models.TextChoices):
+    """The kinds of resource (mcloud.clouds.base.ResourceType), with the words pages use."""
+
     VM = "vm", "Virtual machine"
+    VM_GROUP = "vm_group", "VM group"
     DISK = "disk", "Disk"
+    SNAPSHOT = "snapshot", "Snapshot"
     STORAGE = "storage", "Storage"
     NETWORK = "network", "Network"
+    SUBNET = "subnet", "Subnet"
+    FIREWALL = "firewall", "Firewall"
+    LOAD_BALANCER = "load_balancer", "Load balancer"
+    IP_ADDRESS = "ip_address", "IP address"
+    NAT_GATEWAY = "nat_gateway", "NAT gateway"
     DATABASE = "database", "Database"
+    NOSQL = "nosql", "NoSQL database"
+    KUBERNETES = "kubernetes", "Kubernetes cluster"
+    FUNCTION = "function", "Function"
+    QUEUE = "queue", "Queue"
+    TOPIC = "topic", "Topic"
+    DNS_ZONE = "dns_zone", "DNS zone"
 
 
 class TimedRun(models.Model):
@@ -330,7 +345,7 @@ class Resource(models.Model):
     provider = models.CharField(max_length=10, choices=provider_choices)
     resource_id = models.CharField(max_length=500)
     name = models.CharField(max_length=255)
-    type = models.CharField(max_length=10, choices=ResourceType.choices)
+    type = models.CharField(max_length=16, choices=ResourceType.choices)
     region = models.CharField(max_length=64)
     scope = models.CharField(
         max_length=128, help_text="The region, subscription or project whose listing holds it."
@@ -455,7 +470,7 @@ class ResourceTally(models.Model):
     scope = models.CharField(max_length=128)
     provider = models.CharField(max_length=10, choices=provider_choices)
     region = models.CharField(max_length=64)
-    type = models.CharField(max_length=10, choices=ResourceType.choices)
+    type = models.CharField(max_length=16, choices=ResourceType.choices)
     status = models.CharField(max_length=16)
     live = models.BooleanField(help_text="Counts resources not marked deleted.")
     count = models.PositiveIntegerField()

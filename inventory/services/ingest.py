@@ -42,12 +42,8 @@ from inventory.models import (
     ResourceTally,
     SyncRun,
 )
-from mcloud.clouds.base import (
-    GONE_STATUSES,
-    CheckedListing,
-    ResourceRecord,
-    listing_checked,
-)
+from mcloud.clouds.base import GONE_STATUSES, ResourceRecord
+from mcloud.clouds.records import CheckedListing, listing_checked
 
 BATCH_SIZE = 1000
 # Written on insert only: who owns the row, and the day it was first seen.

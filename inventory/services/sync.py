@@ -37,13 +37,8 @@ from inventory.account_adapters import adapter_for
 from inventory.models import CloudAccount, SyncRun
 from inventory.services.ingest import Counts, ingest_scope, live_scopes, scopes_retire
 from inventory.tasks import SYNC_RUN
-from mcloud.clouds.base import (
-    CheckedListing,
-    CloudAdapter,
-    CloudError,
-    ScopeListing,
-    listing_checked,
-)
+from mcloud.clouds.base import CloudAdapter, CloudError, ScopeListing
+from mcloud.clouds.records import CheckedListing, listing_checked
 from mcloud.clouds.registry import provider_get
 from mcloud.leases import (
     Lease,

@@ -37,10 +37,9 @@ from mcloud.clouds.base import (
     ScopeListing,
     Skip,
     Status,
-    clean_text,
-    record_or_skip,
 )
 from mcloud.clouds.prices import AWS_HOURLY_USD, hourly_price
+from mcloud.clouds.records import clean_text, record_or_skip
 
 # Error codes that retrying cannot fix.
 _PERMANENT = {

@@ -46,11 +46,9 @@ from mcloud.clouds.base import (
     ScopeListing,
     Skip,
     Status,
-    clean_datetime,
-    clean_text,
-    record_or_skip,
 )
 from mcloud.clouds.prices import AZURE_HOURLY_USD, hourly_price
+from mcloud.clouds.records import clean_datetime, clean_text, record_or_skip
 
 # The token audience is Resource Manager's, wherever its endpoint answers.
 ARM_SCOPE = "https://management.azure.com/.default"

@@ -38,11 +38,9 @@ from mcloud.clouds.base import (
     ScopeListing,
     Skip,
     Status,
-    clean_datetime,
-    clean_text,
-    record_or_skip,
 )
 from mcloud.clouds.prices import GCP_HOURLY_USD, hourly_price
+from mcloud.clouds.records import clean_datetime, clean_text, record_or_skip
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 # Retried with backoff: throttling, server errors, connections dropped or reset on the way,

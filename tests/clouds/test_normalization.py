@@ -27,15 +27,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mcloud.clouds import aws, azure, gcp
-from mcloud.clouds.base import (
-    MAX_ID,
-    Listing,
-    ResourceRecord,
-    Skip,
-    clean_text,
-    listing_checked,
-    record_problem,
-)
+from mcloud.clouds.base import MAX_ID, Listing, ResourceRecord, Skip
+from mcloud.clouds.records import clean_text, listing_checked, record_problem
 from tests.clouds import schemas
 
 ACCEPTED_SKIPS = ("no id", f"id longer than {MAX_ID} characters")

@@ -24,8 +24,8 @@ from mcloud.clouds.base import (
     ResourceType,
     ScopeListing,
     Status,
-    record_or_skip,
 )
+from mcloud.clouds.records import record_or_skip
 from mcloud.clouds.registry import Colours, StoredAccount
 
 

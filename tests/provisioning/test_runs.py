@@ -381,3 +381,17 @@ def test_deleting_the_organization_takes_its_deployments_runs_and_blueprints(
     assert not DeploymentState.objects.exists()
     assert not BlueprintVersion.objects.filter(blueprint__slug="own").exists()
     hello_version.refresh_from_db()  # the bundled blueprint stays for everyone else
+
+
+@pytest.mark.parametrize(
+    "old_path",
+    ["provisioning.tasks.recover_abandoned_runs", "billing.tasks.recover_abandoned_imports"],
+)
+def test_a_recovery_queued_under_its_old_path_still_runs(deployment, alice, old_path):
+    """Kept for one release: a task already in the queue when the recoveries became one."""
+    from django_q.tasks import async_task
+
+    dead = _dead_run(deployment, alice, lock_run=True)
+    async_task(old_path, sync=True)
+    dead.refresh_from_db()
+    assert (dead.status, dead.error) == (Status.FAILED, RUN_ABANDONED)
