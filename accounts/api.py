@@ -45,6 +45,6 @@ def me(request: ApiRequest) -> dict:
         "email": request.user.email,
         "organization": {**current, "role": request.role.value},
         "role": request.role.value,
-        "via": "token" if getattr(request, "api_token", None) else "session",
+        "via": "token" if request.api_token else "session",
         "organizations": organizations,
     }
