@@ -13,7 +13,7 @@ run: install isolation migrate ## Set up and run the web server and a q2 worker 
 demo: install ## Load the sandbox estate (needs the emulators of `make run` running)
 	DEBUG=$${DEBUG:-true} $(PY) manage.py demo
 
-test: install-dev browser isolation ## Lint, then the tests on SQLite, then on PostgreSQL when one answers
+test: install-dev browser isolation ## Lint and type-check, then the tests on SQLite, then on PostgreSQL when one answers
 	bin/run-tests
 
 install: $(VENV)/.installed
@@ -44,9 +44,10 @@ migrate:
 	DEBUG=$${DEBUG:-true} $(PY) manage.py createcachetable
 	DEBUG=$${DEBUG:-true} $(PY) manage.py ensure_superuser
 
-lint: install-dev
+lint: install-dev ## ruff, then mypy over the product code (settings in pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	DEBUG=true $(VENV)/bin/mypy
 
 format: install-dev
 	$(VENV)/bin/ruff check --fix .

@@ -1,5 +1,8 @@
+from __future__ import annotations
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 
 from accounts.models import ApiToken, AuditEvent, Invitation, Membership, Organization, User
 
@@ -84,10 +87,10 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_select_related = ["organization"]
     date_hierarchy = "created_at"
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
         return False
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
 from ninja import Router, Schema
 
 from accounts.models import Membership
+from accounts.tenancy import ApiRequest
 from mcloud.api.errors import responses
 
 router = Router(tags=["me"])
@@ -28,7 +28,7 @@ class MeOut(Schema):
 
 
 @router.get("/me", response=responses(MeOut), summary="The caller, and the organization it acts in")
-def me(request: HttpRequest) -> dict:
+def me(request: ApiRequest) -> dict:
     memberships = Membership.objects.filter(user=request.user).select_related("organization")
     organizations = [
         {
@@ -45,6 +45,6 @@ def me(request: HttpRequest) -> dict:
         "email": request.user.email,
         "organization": {**current, "role": request.role.value},
         "role": request.role.value,
-        "via": "token" if getattr(request, "api_token", None) else "session",
+        "via": "token" if request.api_token else "session",
         "organizations": organizations,
     }

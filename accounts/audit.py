@@ -43,12 +43,18 @@ def audit_record(
         actor=actor,
         actor_label=actor.email if actor is not None else (actor_label or "system"),
         action=action,
-        target_type=target._meta.model_name if target is not None else "",
+        target_type=_type_name(target) if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
         target_label=str(target)[:255] if target is not None else "",
         data=data or {},
         ip_address=ip,
     )
+
+
+def _type_name(model: type[models.Model] | models.Model) -> str:
+    """The model's name as `target_type` holds it ("cloudaccount"); only an abstract model,
+    which has no rows, lacks one."""
+    return model._meta.model_name or ""
 
 
 @dataclass(frozen=True)
@@ -72,4 +78,4 @@ AUDIT_TARGETS: dict[str, AuditTarget] = {}
 def register_audit_target(
     model: type[models.Model], url_name: str, *, with_pk: bool = True
 ) -> None:
-    AUDIT_TARGETS[model._meta.model_name] = AuditTarget(model, url_name, with_pk)
+    AUDIT_TARGETS[_type_name(model)] = AuditTarget(model, url_name, with_pk)

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.conf import settings
 
+from accounts.models import Membership
 from accounts.roles import Role
 
 
@@ -35,25 +38,26 @@ class ApiTokenForm(forms.Form):
         initial=Role.VIEWER,
         help_text="At most your own role in that organization.",
     )
+    EXPIRIES = [(30, "in 30 days"), (90, "in 90 days"), (365, "in a year"), ("", "never")]
     expires_in_days = forms.TypedChoiceField(
         label="Expires",
         coerce=int,
         empty_value=None,
         required=False,
         initial=90,
-        choices=[(30, "in 30 days"), (90, "in 90 days"), (365, "in a year"), ("", "never")],
+        choices=EXPIRIES,
     )
 
-    def __init__(self, *args: object, memberships: list, **kwargs: object) -> None:
+    def __init__(self, *args: Any, memberships: list[Membership], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         longest = settings.API_TOKEN_MAX_DAYS
         if longest:  # only lifetimes within the instance's cap, and no "never"
-            expires = self.fields["expires_in_days"]
-            days = [d for d, _ in expires.choices if d and d <= longest]
+            expires = cast(forms.TypedChoiceField, self.fields["expires_in_days"])
+            days = [d for d, _ in self.EXPIRIES if isinstance(d, int) and d <= longest]
             days = days + ([longest] if longest not in days else [])
             expires.choices = [(d, f"in {d} days") for d in days]
             expires.required = True
             expires.initial = min(90, longest)
-        self.fields["organization"].choices = [
+        cast(forms.TypedChoiceField, self.fields["organization"]).choices = [
             (m.organization_id, m.organization.name) for m in memberships
         ]

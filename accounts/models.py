@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -38,13 +38,16 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractUser):
     """A person who signs in with an e-mail address (there is no username)."""
 
-    username = None
+    # No username: people sign in with their e-mail address. Django's documented way to drop
+    # a field of AbstractUser, which the stubs type as a str.
+    username = None  # type: ignore[assignment]
     email = models.EmailField("e-mail address", unique=True)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()
+    # Creates users by e-mail; the stubs type `objects` as AbstractUser's username-based manager.
+    objects = UserManager()  # type: ignore[assignment, misc]
 
     class Meta:
         constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]

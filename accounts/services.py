@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.core.mail import send_mail
@@ -288,7 +289,9 @@ def invitation_accept(*, invitation: Invitation, user: User, ip: str | None = No
         raise ActionRefused("This invitation has expired or was already used.")
     if (
         invitation.email.lower() != user.email.lower()
-        and not user.emailaddress_set.filter(email__iexact=invitation.email, verified=True).exists()
+        and not EmailAddress.objects.filter(
+            user=user, email__iexact=invitation.email, verified=True
+        ).exists()
     ):
         raise ActionRefused(
             f"This invitation was sent to {invitation.email}. "

@@ -32,6 +32,7 @@ from accounts.selectors import (
 )
 from accounts.tenancy import (
     OrgRequest,
+    SignedInRequest,
     current_membership,
     get_for_org,
     org_view,
@@ -56,13 +57,13 @@ def home(request: OrgRequest) -> HttpResponse:
 
 
 @login_required
-def organization_list(request: HttpRequest) -> HttpResponse:
+def organization_list(request: SignedInRequest) -> HttpResponse:
     memberships = Membership.objects.filter(user=request.user).select_related("organization")
     return render(request, "accounts/organization_list.html", {"memberships": memberships})
 
 
 @login_required
-def organization_create(request: HttpRequest) -> HttpResponse:
+def organization_create(request: SignedInRequest) -> HttpResponse:
     form = OrganizationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -80,13 +81,14 @@ def organization_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def organization_switch(request: HttpRequest) -> HttpResponse:
+def organization_switch(request: SignedInRequest) -> HttpResponse:
+    chosen = request.POST.get("organization")
     membership = (
-        Membership.objects.filter(
-            user=request.user, organization_id=request.POST.get("organization")
-        )
+        Membership.objects.filter(user=request.user, organization_id=chosen)
         .select_related("organization")
         .first()
+        if chosen is not None
+        else None
     )
     if membership is None:
         messages.error(request, "You are not a member of that organization.")
@@ -198,7 +200,7 @@ def member_add(request: OrgRequest) -> HttpResponse:
     form = MemberAddForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
-            messages.error(request, " ".join(errors))
+            messages.error(request, " ".join(str(error) for error in errors))
         return redirect("accounts:member_list")
     try:
         invitation = services.member_add(
@@ -332,7 +334,7 @@ def audit_log(request: OrgRequest) -> HttpResponse:
 
 
 @login_required
-def token_list(request: HttpRequest) -> HttpResponse:
+def token_list(request: SignedInRequest) -> HttpResponse:
     """The user's API tokens; a new one is shown once, right after it is made."""
     memberships = list(Membership.objects.filter(user=request.user).select_related("organization"))
     form = ApiTokenForm(request.POST or None, memberships=memberships)
@@ -365,7 +367,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def token_revoke(request: SignedInRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=pk, user=request.user, revoked_at__isnull=True)
     tokens.token_revoke(token=token, user=request.user, ip=client_ip(request))
     messages.success(request, f"Revoked the token {token.name}.")

@@ -8,13 +8,13 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, QueryDict
+from django.http import QueryDict
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
 from accounts.audit import client_ip
 from accounts.roles import Role
-from accounts.tenancy import get_for_org
+from accounts.tenancy import ApiRequest, get_for_org
 from billing.forms import BudgetForm, CostSelectionForm
 from billing.models import Anomaly, Budget
 from billing.money import Money, round_amount
@@ -136,7 +136,7 @@ class AnomalyPage(Schema):
     results: list[AnomalyOut]
 
 
-def _form(request: HttpRequest, selection: Selection) -> CostSelectionForm:
+def _form(request: ApiRequest, selection: Selection) -> CostSelectionForm:
     data = QueryDict(mutable=True)
     for key, value in selection.dict().items():
         if value not in ("", None):
@@ -163,7 +163,7 @@ def _money(money: Money, summary: Any) -> dict[str, Any]:
 @router.get(
     "/costs/summary", response=responses(SummaryOut), summary="Month to date, forecast, change"
 )
-def costs_summary(request: HttpRequest, selection: Query[Selection]) -> dict:
+def costs_summary(request: ApiRequest, selection: Query[Selection]) -> dict:
     form = _form(request, selection)
     summary = cost_summary(
         organization=request.organization, today=timezone.localdate(), filters=form.filters()
@@ -180,7 +180,7 @@ def costs_summary(request: HttpRequest, selection: Query[Selection]) -> dict:
 
 @router.get("/costs/breakdown", response=responses(list[BreakdownRow]))
 def costs_breakdown(
-    request: HttpRequest,
+    request: ApiRequest,
     selection: Query[Selection],
     by: Literal["provider", "account", "service", "region"] = "provider",
 ) -> list:
@@ -210,7 +210,7 @@ def costs_breakdown(
 
 @router.get("/costs/daily", response=responses(SeriesOut))
 def costs_daily(
-    request: HttpRequest,
+    request: ApiRequest,
     selection: Query[Selection],
     group: Literal["provider", "service"] = "provider",
 ) -> dict:
@@ -262,7 +262,7 @@ def _anomaly_out(anomaly: Anomaly) -> dict[str, Any]:
 
 
 @router.get("/anomalies", response=responses(AnomalyPage), summary="Cost anomalies")
-def anomalies(request: HttpRequest, query: Query[AnomalyQuery]) -> dict:
+def anomalies(request: ApiRequest, query: Query[AnomalyQuery]) -> dict:
     """Days on which an account's spend on a service broke from its own recent pattern,
     newest first, with the expected range and the actual amount."""
     rows = anomaly_list(
@@ -286,13 +286,13 @@ def anomalies(request: HttpRequest, query: Query[AnomalyQuery]) -> dict:
     response=responses(AnomalyOut),
     auth=role_auth(Role.MEMBER),
 )
-def anomaly_ack(request: HttpRequest, anomaly_id: int) -> dict:
+def anomaly_ack(request: ApiRequest, anomaly_id: int) -> dict:
     anomaly = get_for_org(Anomaly.objects.select_related("account"), request, pk=anomaly_id)
     anomaly = anomaly_acknowledge(anomaly=anomaly, user=request.user, ip=client_ip(request))
     return _anomaly_out(anomaly)
 
 
-def _budget_out(budget: Budget, request: HttpRequest) -> dict:
+def _budget_out(budget: Budget, request: ApiRequest) -> dict:
     admin = request.role.allows(Role.ADMIN)
     return {
         "id": budget.pk,
@@ -308,12 +308,12 @@ def _budget_out(budget: Budget, request: HttpRequest) -> dict:
 
 
 @router.get("/budgets", response=responses(list[BudgetOut]))
-def budgets(request: HttpRequest) -> list:
+def budgets(request: ApiRequest) -> list:
     rows = Budget.objects.filter(organization=request.organization)
     return [_budget_out(b, request) for b in rows]
 
 
-def _save_budget(request: HttpRequest, body: BudgetIn, budget: Budget | None) -> Budget:
+def _save_budget(request: ApiRequest, body: BudgetIn, budget: Budget | None) -> Budget:
     data = {
         "name": body.name,
         "amount": str(body.amount),
@@ -333,18 +333,18 @@ def _save_budget(request: HttpRequest, body: BudgetIn, budget: Budget | None) ->
 
 
 @router.post("/budgets", response=responses({201: BudgetOut}), auth=role_auth(Role.ADMIN))
-def budget_create(request: HttpRequest, body: BudgetIn) -> Status:
+def budget_create(request: ApiRequest, body: BudgetIn) -> Status:
     return Status(201, _budget_out(_save_budget(request, body, None), request))
 
 
 @router.put("/budgets/{budget_id}", response=responses(BudgetOut), auth=role_auth(Role.ADMIN))
-def budget_update(request: HttpRequest, budget_id: int, body: BudgetIn) -> dict:
+def budget_update(request: ApiRequest, budget_id: int, body: BudgetIn) -> dict:
     budget = get_for_org(Budget, request, pk=budget_id)
     return _budget_out(_save_budget(request, body, budget), request)
 
 
 @router.delete("/budgets/{budget_id}", response=responses({204: None}), auth=role_auth(Role.ADMIN))
-def budget_delete(request: HttpRequest, budget_id: int) -> Status:
+def budget_delete(request: ApiRequest, budget_id: int) -> Status:
     budget = get_for_org(Budget, request, pk=budget_id)
     budget_services.budget_delete(budget=budget, user=request.user, ip=client_ip(request))
     return Status(204, None)

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router, Schema
 
+from accounts.tenancy import ApiRequest
 from billing.money import round_amount
 from billing.selectors import billing_settings, provider_costs
 from inventory.selectors import cloud_account_list, resource_figures
@@ -46,8 +46,8 @@ class DashboardStatsOut(Schema):
 
 
 @router.get("/dashboard/stats", response=responses(DashboardStatsOut))
-def stats(request: HttpRequest) -> dict:
-    organization = request.organization  # type: ignore[attr-defined]
+def stats(request: ApiRequest) -> dict:
+    organization = request.organization
     resources = resource_figures(organization=organization)
     accounts = list(cloud_account_list(organization=organization))
     currency = billing_settings(organization).currency

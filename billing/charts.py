@@ -162,7 +162,7 @@ def _flag(mark: DayMark, total: Decimal, top: Decimal, centre: float, bar: float
     title = escape(" ".join(mark.texts))
     cx = _coordinate(centre)
     parts = []
-    if None not in (mark.actual, mark.low, mark.high) and total:
+    if mark.actual is not None and mark.low is not None and mark.high is not None and total:
         rest = total - mark.actual
         low, high = height(rest + mark.low), height(rest + mark.high)
         left, right = _coordinate(centre - bar / 2), _coordinate(centre + bar / 2)

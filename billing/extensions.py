@@ -7,9 +7,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.tenancy import OrgRequest
 from billing.models import Anomaly, BudgetAlert, CostData
 from billing.selectors import (
     anomaly_list,
@@ -29,17 +29,17 @@ from inventory.models import CloudAccount
 from inventory.tiles import bars
 
 
-def _has_costs(request: HttpRequest) -> bool:
+def _has_costs(request: OrgRequest) -> bool:
     return CostData.objects.filter(organization=request.organization).exists()
 
 
-def cost_mtd(request: HttpRequest) -> dict[str, Any]:
+def cost_mtd(request: OrgRequest) -> dict[str, Any]:
     if not _has_costs(request):
         return {"no_cost_data": True}
     return {"summary": cost_summary(organization=request.organization, today=timezone.localdate())}
 
 
-def cost_by_provider(request: HttpRequest) -> dict[str, Any]:
+def cost_by_provider(request: OrgRequest) -> dict[str, Any]:
     figures = provider_costs(organization=request.organization, today=timezone.localdate())
     if figures is None:
         return {"no_cost_data": True}
@@ -73,7 +73,7 @@ def provider_charts(
 TILE_ALERTS = 5
 
 
-def budget_alerts(request: HttpRequest) -> dict[str, Any]:
+def budget_alerts(request: OrgRequest) -> dict[str, Any]:
     """The newest open alerts, and how many more there are beyond them."""
     open_alerts = BudgetAlert.objects.filter(
         organization=request.organization, acknowledged_at__isnull=True
@@ -83,14 +83,14 @@ def budget_alerts(request: HttpRequest) -> dict[str, Any]:
     return {"alerts": alerts, "more": more}
 
 
-def cost_anomalies(request: HttpRequest) -> dict[str, Any]:
+def cost_anomalies(request: OrgRequest) -> dict[str, Any]:
     """The newest open anomalies, and how many more are open beyond them."""
     rows = anomaly_list(organization=request.organization, state=Anomaly.State.OPEN)
     anomalies = list(rows[:TILE_ALERTS])
     return {"anomalies": anomalies, "more": rows.count() - len(anomalies) if anomalies else 0}
 
 
-def resource_cost(request: HttpRequest, resource: Any) -> dict[str, Any] | None:
+def resource_cost(request: OrgRequest, resource: Any) -> dict[str, Any] | None:
     money = resource_cost_this_month(resource=resource, today=timezone.localdate())
     return {"money": money} if money else None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -62,10 +62,12 @@ class CostSelectionForm(forms.Form):
     def __init__(self, data: Any, *, accounts: list[CloudAccount], today: date) -> None:
         super().__init__(data)
         self.today = today
-        self.fields["account"].choices = [("", "Any account")] + [(a.pk, a.name) for a in accounts]
+        account = cast(forms.ChoiceField, self.fields["account"])
+        account.choices = [("", "Any account")] + [(a.pk, a.name) for a in accounts]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("period") == "custom":
             start, end = data.get("start"), data.get("end")
             if not start or not end:
@@ -127,8 +129,9 @@ class BudgetForm(forms.ModelForm):
 
     def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["account"].queryset = CloudAccount.objects.filter(organization=organization)
-        self.fields["account"].empty_label = "The whole organization"
+        account = cast("forms.ModelChoiceField[CloudAccount]", self.fields["account"])
+        account.queryset = CloudAccount.objects.filter(organization=organization)
+        account.empty_label = "The whole organization"
         if self.instance.pk:
             self.initial["thresholds"] = ", ".join(str(t) for t in self.instance.thresholds)
 

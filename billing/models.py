@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import secrets
+from decimal import Decimal
+from typing import TypedDict
 
 from django.conf import settings
 from django.db import models
@@ -14,7 +16,13 @@ from inventory.models import CloudAccount
 from mcloud.clouds.registry import provider_choices
 from mcloud.fields import EncryptedJSONField
 
-AMOUNT = {"max_digits": 18, "decimal_places": 6}
+
+class _Precision(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+AMOUNT: _Precision = {"max_digits": 18, "decimal_places": 6}
 
 
 class CostData(models.Model):
@@ -193,6 +201,12 @@ class Budget(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+
+    # Figures the budget list view sets for its template; not stored.
+    spent: Decimal | None
+    percent: float | None
+    level: str
+    bar_width: int
 
     class Meta:
         ordering = ["name"]

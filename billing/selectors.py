@@ -265,9 +265,11 @@ def top_resources(
         .values_list("currency", flat=True)
         .distinct()
     )
-    buckets = [(currency, rows.filter(currency__in=convertible), converted)]
+    buckets: list[tuple[str, QuerySet[CostResourceMonth], Case | F]] = [
+        (currency, rows.filter(currency__in=convertible), converted)
+    ]
     buckets += [(code, rows.filter(currency=code), F("amount")) for code in alone]
-    groups = []
+    groups: list[dict[str, Any]] = []
     for code, bucket, amount in buckets:
         top = list(
             bucket.values("account_id", "resource_id", "provider")

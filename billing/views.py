@@ -3,6 +3,9 @@ anomalies, budgets and their alerts, and the organization's billing settings."""
 
 from __future__ import annotations
 
+from datetime import date
+from typing import TypedDict
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Sum
@@ -14,6 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.audit import client_ip
 from accounts.flash import secret_flash_pop, secret_flash_put
+from accounts.models import Organization
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
 from billing.charts import anomaly_marks, stacked_bars
@@ -23,6 +27,7 @@ from billing.money import round_amount
 from billing.selectors import (
     DIMENSIONS,
     NONE,
+    CostFilters,
     anomalies_in,
     anomaly_list,
     billing_settings,
@@ -74,6 +79,17 @@ def _query(request: OrgRequest, **changes: str) -> str:
     return params.urlencode()
 
 
+class _Scope(TypedDict):
+    """What the overview's selectors share: whose costs, when, which, in what currency."""
+
+    organization: Organization
+    start: date
+    end: date
+    filters: CostFilters
+    currency: str
+    rates: dict[str, float]
+
+
 @org_view(Role.VIEWER)
 @vary_on_headers("HX-Request")
 def overview(request: OrgRequest) -> HttpResponse:
@@ -82,7 +98,7 @@ def overview(request: OrgRequest) -> HttpResponse:
     filters = form.filters()
     today = timezone.localdate()
     summary = cost_summary(organization=request.organization, today=today, filters=filters)
-    common = {
+    common: _Scope = {
         "organization": request.organization,
         "start": start,
         "end": end,
@@ -213,16 +229,14 @@ def budget_list(request: OrgRequest) -> HttpResponse:
         Budget.objects.filter(organization=request.organization).select_related("account")
     )
     for budget in budgets:
-        budget.spent = budget_spent(budget, today)
-        budget.percent = (
-            float(budget.spent / budget.amount * 100) if budget.spent is not None else None
-        )
-        if budget.spent is not None:
+        budget.spent = spent = budget_spent(budget, today)
+        budget.percent = percent = float(spent / budget.amount * 100) if spent is not None else None
+        if spent is not None and percent is not None:
             # Red over budget, amber past a threshold, blue below: a full bar at most.
-            over = budget.spent >= budget.amount
-            warned = highest_crossed(budget, budget.spent) is not None
+            over = spent >= budget.amount
+            warned = highest_crossed(budget, spent) is not None
             budget.level = "danger" if over else "warning" if warned else "primary"
-            budget.bar_width = min(round(budget.percent), 100)
+            budget.bar_width = min(round(percent), 100)
     alerts = BudgetAlert.objects.filter(organization=request.organization).select_related(
         "budget", "acknowledged_by"
     )[:30]

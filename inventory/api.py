@@ -8,14 +8,14 @@ from typing import Any, Literal
 
 from django import forms
 from django.core.paginator import Paginator
-from django.http import HttpRequest, QueryDict
+from django.http import QueryDict
 from ninja import Field, Query, Router, Schema, Status
 
 from accounts.audit import client_ip
 from accounts.roles import Role
-from accounts.tenancy import get_for_org
+from accounts.tenancy import ApiRequest, get_for_org
 from inventory.filters import ResourceFilterForm
-from inventory.forms import CloudAccountForm
+from inventory.forms.cloud_account import CloudAccountForm
 from inventory.models import CloudAccount, Resource, SyncRun
 from inventory.providers import AccountProvider, account_provider
 from inventory.selectors import (
@@ -247,7 +247,7 @@ def _form_data(
 
 
 def _validated(
-    request: HttpRequest,
+    request: ApiRequest,
     provider: AccountProvider,
     data: QueryDict,
     account: CloudAccount | None = None,
@@ -260,7 +260,7 @@ def _validated(
 
 # --- cloud accounts -----------------------------------------------------------------------
 @router.get("/cloud-accounts", response=responses(list[CloudAccountOut]))
-def cloud_accounts(request: HttpRequest) -> list[dict]:
+def cloud_accounts(request: ApiRequest) -> list[dict]:
     rows = cloud_account_list(organization=request.organization).defer(None)
     return [account_out(a) for a in rows]
 
@@ -268,7 +268,7 @@ def cloud_accounts(request: HttpRequest) -> list[dict]:
 @router.post(
     "/cloud-accounts", response=responses({201: CloudAccountOut}), auth=role_auth(Role.ADMIN)
 )
-def cloud_account_create(request: HttpRequest, body: CloudAccountIn) -> Status:
+def cloud_account_create(request: ApiRequest, body: CloudAccountIn) -> Status:
     base = {
         "name": body.name,
         "enabled": body.enabled,
@@ -287,7 +287,7 @@ def cloud_account_create(request: HttpRequest, body: CloudAccountIn) -> Status:
 
 
 @router.get("/cloud-accounts/{account_id}", response=responses(CloudAccountOut))
-def cloud_account_detail(request: HttpRequest, account_id: int) -> dict:
+def cloud_account_detail(request: ApiRequest, account_id: int) -> dict:
     return account_out(
         get_for_org(CloudAccount.objects.select_related("latest_health"), request, pk=account_id)
     )
@@ -296,7 +296,7 @@ def cloud_account_detail(request: HttpRequest, account_id: int) -> dict:
 @router.patch(
     "/cloud-accounts/{account_id}", response=responses(CloudAccountOut), auth=role_auth(Role.ADMIN)
 )
-def cloud_account_update(request: HttpRequest, account_id: int, body: CloudAccountPatch) -> dict:
+def cloud_account_update(request: ApiRequest, account_id: int, body: CloudAccountPatch) -> dict:
     account = get_for_org(CloudAccount, request, pk=account_id)
     only_enabled = body.enabled is not None and body.model_dump(exclude_unset=True).keys() == {
         "enabled"
@@ -329,7 +329,7 @@ def cloud_account_update(request: HttpRequest, account_id: int, body: CloudAccou
 @router.delete(
     "/cloud-accounts/{account_id}", response=responses({204: None}), auth=role_auth(Role.ADMIN)
 )
-def cloud_account_delete(request: HttpRequest, account_id: int) -> Status:
+def cloud_account_delete(request: ApiRequest, account_id: int) -> Status:
     services.cloud_account_delete(
         account=get_for_org(CloudAccount, request, pk=account_id),
         user=request.user,
@@ -341,7 +341,7 @@ def cloud_account_delete(request: HttpRequest, account_id: int) -> Status:
 @router.post(
     "/cloud-accounts/{account_id}/test", response=responses(HealthOut), auth=role_auth(Role.ADMIN)
 )
-def cloud_account_test(request: HttpRequest, account_id: int) -> Any:
+def cloud_account_test(request: ApiRequest, account_id: int) -> Any:
     return connection_check(
         account=get_for_org(CloudAccount, request, pk=account_id),
         user=request.user,
@@ -350,7 +350,7 @@ def cloud_account_test(request: HttpRequest, account_id: int) -> Any:
 
 
 # --- syncs --------------------------------------------------------------------------------
-def _queue(request: HttpRequest, account: CloudAccount) -> SyncRun:
+def _queue(request: ApiRequest, account: CloudAccount) -> SyncRun:
     run, _ = sync_run_request(
         account=account, trigger=SyncRun.Trigger.MANUAL, requested_by=request.user
     )
@@ -363,7 +363,7 @@ def _queue(request: HttpRequest, account: CloudAccount) -> SyncRun:
     summary="Sync every active account",
     auth=role_auth(Role.MEMBER),
 )
-def sync_all(request: HttpRequest) -> Status:
+def sync_all(request: ApiRequest) -> Status:
     accounts = CloudAccount.objects.active().filter(organization=request.organization)
     return Status(202, [_queue(request, account) for account in accounts])
 
@@ -373,7 +373,7 @@ def sync_all(request: HttpRequest) -> Status:
     response=responses({202: SyncRunOut}),
     auth=role_auth(Role.MEMBER),
 )
-def sync_account(request: HttpRequest, account_id: int) -> Status:
+def sync_account(request: ApiRequest, account_id: int) -> Status:
     account = get_for_org(CloudAccount, request, pk=account_id)
     if not account.is_active:
         raise ActionRefused(f"{account.name} is disabled or paused.")
@@ -381,12 +381,12 @@ def sync_account(request: HttpRequest, account_id: int) -> Status:
 
 
 @router.get("/sync-runs/{run_id}", response=responses(SyncRunOut))
-def sync_run(request: HttpRequest, run_id: int) -> SyncRun:
+def sync_run(request: ApiRequest, run_id: int) -> SyncRun:
     return get_for_org(SyncRun, request, pk=run_id)
 
 
 # --- inventory ----------------------------------------------------------------------------
-def _resource_page(request: HttpRequest, query: ResourceQuery, *, vm_only: bool) -> dict:
+def _resource_page(request: ApiRequest, query: ResourceQuery, *, vm_only: bool) -> dict:
     data = QueryDict(mutable=True)
     for key, value in query.dict().items():
         if value not in ("", None, False) and key not in ("page", "per_page"):
@@ -417,17 +417,17 @@ def _resource_page(request: HttpRequest, query: ResourceQuery, *, vm_only: bool)
 
 
 @router.get("/resources", response=responses(ResourcePage))
-def resources(request: HttpRequest, query: Query[ResourceQuery]) -> dict:
+def resources(request: ApiRequest, query: Query[ResourceQuery]) -> dict:
     return _resource_page(request, query, vm_only=False)
 
 
 @router.get("/vms", response=responses(ResourcePage), summary="The virtual machines")
-def vms(request: HttpRequest, query: Query[ResourceQuery]) -> dict:
+def vms(request: ApiRequest, query: Query[ResourceQuery]) -> dict:
     return _resource_page(request, query, vm_only=True)
 
 
 @router.get("/resources/{resource_pk}", response=responses(ResourceDetailOut))
-def resource_detail(request: HttpRequest, resource_pk: int) -> dict:
+def resource_detail(request: ApiRequest, resource_pk: int) -> dict:
     resource = get_for_org(Resource, request, pk=resource_pk)
     events = [
         {

@@ -8,8 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.http import HttpRequest
-
+from accounts.tenancy import OrgRequest
 from inventory.models import Resource
 
 
@@ -19,7 +18,7 @@ class ResourcePanel:
 
     name: str
     template: str
-    context: Callable[[HttpRequest, Resource], dict[str, Any] | None]
+    context: Callable[[OrgRequest, Resource], dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class Tile:
     name: str
     title: str
     template: str
-    context: Callable[[HttpRequest], dict[str, Any]]
+    context: Callable[[OrgRequest], dict[str, Any]]
     width: str = "col-md-6 col-xl-3"
 
 

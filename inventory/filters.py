@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from typing import cast
 
 from django import forms
 from django.db import connection
@@ -116,7 +117,7 @@ class ResourceFilterForm(forms.Form):
     per_page = forms.TypedChoiceField(
         required=False,
         coerce=int,
-        empty_value=50,
+        empty_value=50,  # type: ignore[arg-type]  # any value will do; the stub says str | None
         choices=[(n, f"{n} per page") for n in PAGE_SIZES],
         error_messages={"invalid_choice": "Choose 25, 50, 100 or 200 per page."},
     )
@@ -131,8 +132,11 @@ class ResourceFilterForm(forms.Form):
         self, data: dict | None, *, accounts: list[CloudAccount], regions: list[str]
     ) -> None:
         super().__init__(data)
-        self.fields["account"].choices = [("", "Any account")] + [(a.pk, a.name) for a in accounts]
-        self.fields["region"].choices = [("", "Any region")] + [(r, r) for r in regions]
+        account = cast(forms.ChoiceField, self.fields["account"])
+        account.choices = [("", "Any account")] + [(a.pk, a.name) for a in accounts]
+        cast(forms.ChoiceField, self.fields["region"]).choices = [("", "Any region")] + [
+            (r, r) for r in regions
+        ]
 
     def clean_tag(self) -> str:
         tag = (self.cleaned_data.get("tag") or "").strip()
@@ -176,7 +180,10 @@ class ResourceFilterForm(forms.Form):
     def messages(self) -> list[tuple[str, str]]:
         """(field, message) for every filter field, "" where its value is fine."""
         self.is_valid()
-        return [(name, " ".join(self.errors.get(name, []))) for name in self.MESSAGE_FIELDS]
+        return [
+            (name, " ".join(str(e) for e in self.errors.get(name, [])))
+            for name in self.MESSAGE_FIELDS
+        ]
 
     def page_size(self) -> int:
         self.is_valid()

@@ -97,6 +97,9 @@ class CloudAccount(models.Model):
 
     objects = CloudAccountQuerySet.as_manager()
 
+    # Set by the account list view for its template; not stored.
+    active_run: SyncRun | None
+
     class Meta:
         ordering = ["name"]
         constraints = [

@@ -18,7 +18,10 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from inventory.forms import AwsAccountForm, AzureAccountForm, CloudAccountForm, GcpAccountForm
+from inventory.forms.aws_account import AwsAccountForm
+from inventory.forms.azure_account import AzureAccountForm
+from inventory.forms.cloud_account import CloudAccountForm
+from inventory.forms.gcp_account import GcpAccountForm
 from mcloud.clouds.base import AwsCredentials, AzureCredentials, GcpCredentials
 from mcloud.clouds.registry import (
     CloudProvider,

@@ -4,28 +4,30 @@ resources. Billing replaces the two cost tiles when it is installed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Max
-from django.http import HttpRequest
 from django.utils.dateparse import parse_datetime
 
+from accounts.tenancy import OrgRequest
 from inventory.extensions import Tile, register_tile
 from inventory.models import CloudAccount, ResourceEvent, SyncRun
 from inventory.selectors import cloud_account_list, resource_figures
 from mcloud.clouds.registry import provider_list
 
 
-def resource_totals(request: HttpRequest) -> dict[str, Any]:
+def resource_totals(request: OrgRequest) -> dict[str, Any]:
     return {"counts": resource_figures(organization=request.organization).counts}
 
 
-def resources_by_provider(request: HttpRequest) -> dict[str, Any]:
+def resources_by_provider(request: OrgRequest) -> dict[str, Any]:
     rows = resource_figures(organization=request.organization).by_provider
     return {"bars": bars([(p.label, rows.get(p.key, 0), p.key) for p in provider_list()])}
 
 
-def bars(items: list[tuple[str, float, str]]) -> list[dict[str, Any]]:
+def bars[N: (int, float, Decimal)](items: Sequence[tuple[str, N, str]]) -> list[dict[str, Any]]:
     """Rows of a horizontal bar chart: label, value, width in percent of the largest, key."""
     largest = max((value for _, value, _ in items), default=0) or 1
     return [
@@ -34,11 +36,11 @@ def bars(items: list[tuple[str, float, str]]) -> list[dict[str, Any]]:
     ]
 
 
-def provider_health(request: HttpRequest) -> dict[str, Any]:
+def provider_health(request: OrgRequest) -> dict[str, Any]:
     return {"accounts": list(cloud_account_list(organization=request.organization))}
 
 
-def recent_activity(request: HttpRequest, limit: int = 12) -> dict[str, Any]:
+def recent_activity(request: OrgRequest, limit: int = 12) -> dict[str, Any]:
     """The latest changes syncs recorded, and each finished sync once, newest first; syncs
     in a row that changed nothing fold into one line ("3 syncs, no change")."""
     events = list(
@@ -52,7 +54,9 @@ def recent_activity(request: HttpRequest, limit: int = 12) -> dict[str, Any]:
         .order_by("-finished_at", "-id")[: limit * 4]  # the quiet ones fold: read more
     )
     items = [("event", e.occurred_at, e) for e in events] + [
-        ("run", r.finished_at, r) for r in runs
+        ("run", r.finished_at, r)
+        for r in runs
+        if r.finished_at is not None  # always, for a final run
     ]
     items.sort(key=lambda item: item[1], reverse=True)
     return {"items": _fold_quiet_syncs(items)[:limit]}
@@ -83,7 +87,7 @@ def _fold_quiet_syncs(items: list[tuple[str, Any, Any]]) -> list[tuple[str, Any,
     return folded
 
 
-def last_updated(request: HttpRequest) -> dict[str, Any]:
+def last_updated(request: OrgRequest) -> dict[str, Any]:
     """When the data last changed, and the latest finished sync whatever its outcome: a
     failed or partial sync changes the health and activity tiles too."""
     latest = CloudAccount.objects.filter(organization=request.organization).aggregate(
@@ -109,10 +113,11 @@ def sync_finished_since(last_run: SyncRun | None, since: str | None) -> bool:
         seen = parse_datetime(since)
     except ValueError:
         seen = None
-    return seen is None or last_run.finished_at > seen
+    finished = last_run.finished_at
+    return seen is None or (finished is not None and finished > seen)
 
 
-def no_cost_data(request: HttpRequest) -> dict[str, Any]:
+def no_cost_data(request: OrgRequest) -> dict[str, Any]:
     """Until billing imports costs, the cost tiles say so."""
     return {"no_cost_data": True}
 

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
 from mcloud import crypto
 
+if TYPE_CHECKING:
+    from django.db.models.expressions import Combinable
 
-class EncryptedJSONField(models.TextField):
+    # django-stubs reads what a model's attribute holds from its field's generic arguments:
+    # a JSON object, not the text the column stores (a TextField would say str).
+    _JSONFieldBase = models.Field[dict[str, Any] | Combinable, dict[str, Any]]
+else:
+    _JSONFieldBase = models.TextField
+
+
+class EncryptedJSONField(_JSONFieldBase):
     """A JSON object stored as a Fernet token. Not editable in forms or the admin, and not
     searchable: the database only ever sees ciphertext."""
 

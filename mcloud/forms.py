@@ -30,6 +30,13 @@ class BootstrapBoundField(BoundField):
     def is_check(self) -> bool:
         return isinstance(self.field.widget, widgets.CheckboxInput)
 
+    @property
+    def show_if(self) -> str:
+        """The condition under which the page shows this field ("auth_method=keys"), from the
+        form's `SHOW_IF` (field name -> condition; see data-show-if in static/js/mcloud.js)."""
+        conditions: dict[str, str] = getattr(self.form, "SHOW_IF", {})
+        return conditions.get(self.name, "")
+
 
 class FormRenderer(TemplatesSetting):
     form_template_name = "forms/form.html"

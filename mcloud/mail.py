@@ -19,7 +19,8 @@ class ConsoleEmailBackend(console.EmailBackend):
             if part.get_content_maintype() != "text" or part.get_filename():
                 lines.append(f"[attachment: {part.get_filename() or part.get_content_type()}]")
                 continue
-            body = part.get_payload(decode=True) or b""
+            payload = part.get_payload(decode=True)  # bytes or None, as the part is not multipart
+            body = payload if isinstance(payload, bytes) else b""
             lines += ["", body.decode(part.get_content_charset() or "utf-8", "replace")]
         self.stream.write("\n".join(lines).rstrip("\n") + "\n")
         self.stream.write("-" * 79 + "\n")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -23,7 +24,13 @@ class _Env(environ.Env):
     """An empty value (`SECURE_HSTS_SECONDS=` in a `.env` copied from `.env.example`)
     means "use the default", not an empty string that fails to parse."""
 
-    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+    def get_value(
+        self,
+        var: str,
+        cast: Any = None,
+        default: Any = environ.Env.NOTSET,
+        parse_default: bool = False,
+    ) -> Any:
         if default is not self.NOTSET and self.ENVIRON.get(f"{self.prefix}{var}") == "":
             return self.parse_value(default, cast) if parse_default else default
         return super().get_value(var, cast, default, parse_default)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
-from django.http import FileResponse, HttpRequest
+from django.http import FileResponse, Http404, HttpRequest
 from django.urls import include, path, re_path
 from django.views.decorators.cache import cache_control
 
@@ -11,7 +11,8 @@ from mcloud.api.main import api
 from mcloud.health import health
 
 # Staff sign in to the admin through allauth too, so MFA and rate limits apply there.
-admin.site.login = login_required(admin.site.login)
+# (allauth's documented way; the stubs see a method replaced.)
+admin.site.login = login_required(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = "mcloud administration"
 admin.site.site_title = "mcloud admin"
 
@@ -19,7 +20,10 @@ admin.site.site_title = "mcloud admin"
 @cache_control(max_age=86400, public=True)
 def favicon(request: HttpRequest) -> FileResponse:
     """/favicon.ico, which browsers and tools ask for whatever the page's <link> says."""
-    return FileResponse(open(finders.find("img/favicon.ico"), "rb"), content_type="image/x-icon")
+    found = finders.find("img/favicon.ico")
+    if not isinstance(found, str):  # a file of static/, so only a broken install lacks it
+        raise Http404
+    return FileResponse(open(found, "rb"), content_type="image/x-icon")
 
 
 urlpatterns = [

@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest, QueryDict
+from django.http import QueryDict
 from ninja import Field, Query, Router, Schema, Status
 
 from accounts.audit import client_ip
 from accounts.roles import Role
-from accounts.tenancy import get_for_org
+from accounts.tenancy import ApiRequest, get_for_org
 from mcloud.api.errors import InvalidInput, responses
 from mcloud.api.security import role_auth
 from mcloud.errors import ActionRefused
@@ -212,19 +212,19 @@ def run_out(run: DeploymentRun) -> dict[str, Any]:
     }
 
 
-def _deployment(request: HttpRequest, deployment_id: int) -> Deployment:
+def _deployment(request: ApiRequest, deployment_id: int) -> Deployment:
     rows = selectors.deployment_list(organization=request.organization)
     return get_for_org(rows, request, pk=deployment_id)
 
 
-def _run(request: HttpRequest, run_id: int) -> DeploymentRun:
+def _run(request: ApiRequest, run_id: int) -> DeploymentRun:
     rows = DeploymentRun.objects.select_related("started_by", "approved_by", "deployment").defer(
         "log", "plan_file", "deployment__sensitive_variables", "deployment__outputs"
     )
     return get_for_org(rows, request, pk=run_id)
 
 
-def _blueprint(request: HttpRequest, blueprint_id: int) -> Any:
+def _blueprint(request: ApiRequest, blueprint_id: int) -> Any:
     rows = selectors.blueprint_list(organization=request.organization)
     blueprint = rows.filter(pk=blueprint_id).first()
     if blueprint is None:
@@ -235,7 +235,7 @@ def _blueprint(request: HttpRequest, blueprint_id: int) -> Any:
 
 
 def _form(
-    request: HttpRequest,
+    request: ApiRequest,
     version: BlueprintVersion,
     fields: dict[str, Any],
     variables: dict[str, Any],
@@ -270,18 +270,18 @@ def _form(
 
 # --- blueprints and deployments -----------------------------------------------------------
 @router.get("/blueprints", response=responses(list[BlueprintOut]))
-def blueprints(request: HttpRequest) -> list[dict]:
+def blueprints(request: ApiRequest) -> list[dict]:
     rows = selectors.blueprint_list(organization=request.organization)
     return [blueprint_out(b) for b in rows]
 
 
 @router.get("/deployments", response=responses(list[DeploymentOut]))
-def deployments(request: HttpRequest) -> list[dict]:
+def deployments(request: ApiRequest) -> list[dict]:
     return [deployment_out(d) for d in selectors.deployment_list(organization=request.organization)]
 
 
 @router.post("/deployments", response=responses({201: DeploymentOut}), auth=role_auth(Role.MEMBER))
-def deployment_create(request: HttpRequest, body: DeploymentIn) -> Status:
+def deployment_create(request: ApiRequest, body: DeploymentIn) -> Status:
     blueprint = _blueprint(request, body.blueprint_id)
     version = blueprint.latest_version
     form = _form(request, version, {"name": body.name, "account": body.account_id}, body.variables)
@@ -298,14 +298,14 @@ def deployment_create(request: HttpRequest, body: DeploymentIn) -> Status:
 
 
 @router.get("/deployments/{deployment_id}", response=responses(DeploymentOut))
-def deployment_detail(request: HttpRequest, deployment_id: int) -> dict:
+def deployment_detail(request: ApiRequest, deployment_id: int) -> dict:
     return deployment_out(_deployment(request, deployment_id))
 
 
 @router.patch(
     "/deployments/{deployment_id}", response=responses(DeploymentOut), auth=role_auth(Role.MEMBER)
 )
-def deployment_update(request: HttpRequest, deployment_id: int, body: DeploymentPatch) -> dict:
+def deployment_update(request: ApiRequest, deployment_id: int, body: DeploymentPatch) -> dict:
     deployment = _deployment(request, deployment_id)
     account = body.account_id if "account_id" in body.model_fields_set else deployment.account_id
     form = _form(
@@ -331,7 +331,7 @@ def deployment_update(request: HttpRequest, deployment_id: int, body: Deployment
     "progress. A run whose worker died needs no unlock: its lock is released when it is "
     "recovered, which this call (as any request for work) does first.",
 )
-def deployment_unlock(request: HttpRequest, deployment_id: int) -> dict:
+def deployment_unlock(request: ApiRequest, deployment_id: int) -> dict:
     released = state_force_unlock(
         deployment=_deployment(request, deployment_id), user=request.user, ip=client_ip(request)
     )
@@ -339,13 +339,13 @@ def deployment_unlock(request: HttpRequest, deployment_id: int) -> dict:
 
 
 @router.get("/deployments/{deployment_id}/outputs", response=responses(dict[str, OutputOut]))
-def deployment_outputs(request: HttpRequest, deployment_id: int) -> dict:
+def deployment_outputs(request: ApiRequest, deployment_id: int) -> dict:
     """The outputs of the last apply; sensitive values are null."""
     return _deployment(request, deployment_id).outputs
 
 
 @router.get("/deployments/{deployment_id}/runs", response=responses(list[RunOut]))
-def deployment_runs(request: HttpRequest, deployment_id: int) -> list[dict]:
+def deployment_runs(request: ApiRequest, deployment_id: int) -> list[dict]:
     """The 50 latest runs, newest first."""
     deployment = _deployment(request, deployment_id)
     return [run_out(r) for r in selectors.run_list(deployment=deployment)]
@@ -357,7 +357,7 @@ def deployment_runs(request: HttpRequest, deployment_id: int) -> list[dict]:
     auth=role_auth(Role.MEMBER),
     summary="Plan the deployment (queued; approve the plan to apply it)",
 )
-def deployment_plan(request: HttpRequest, deployment_id: int) -> Status:
+def deployment_plan(request: ApiRequest, deployment_id: int) -> Status:
     return _plan(request, deployment_id, destroy=False)
 
 
@@ -367,11 +367,11 @@ def deployment_plan(request: HttpRequest, deployment_id: int) -> Status:
     auth=role_auth(Role.ADMIN),
     summary="Plan the destruction of the deployment (approve it, with its name, to destroy)",
 )
-def deployment_destroy(request: HttpRequest, deployment_id: int) -> Status:
+def deployment_destroy(request: ApiRequest, deployment_id: int) -> Status:
     return _plan(request, deployment_id, destroy=True)
 
 
-def _plan(request: HttpRequest, deployment_id: int, *, destroy: bool) -> Status:
+def _plan(request: ApiRequest, deployment_id: int, *, destroy: bool) -> Status:
     run = run_services.run_plan_queue(
         deployment=_deployment(request, deployment_id),
         user=request.user,
@@ -383,17 +383,18 @@ def _plan(request: HttpRequest, deployment_id: int, *, destroy: bool) -> Status:
 
 # --- runs ---------------------------------------------------------------------------------
 @router.get("/runs/{run_id}", response=responses(RunOut))
-def run_detail(request: HttpRequest, run_id: int) -> dict:
+def run_detail(request: ApiRequest, run_id: int) -> dict:
     return run_out(_run(request, run_id))
 
 
 @router.get("/runs/{run_id}/log", response=responses(LogOut))
 def run_log(
-    request: HttpRequest, run_id: int, offset: int = Query(0, ge=0, le=selectors.LOG_OFFSET_MAX)
+    request: ApiRequest, run_id: int, offset: int = Query(0, ge=0, le=selectors.LOG_OFFSET_MAX)
 ) -> dict:
     """Terraform's output from character `offset` on; poll with `next_offset` until `finished`."""
     run = get_for_org(selectors.run_log_rows(offset), request, pk=run_id)
-    text = run.tail or ""
+    # run_log_rows annotates `tail`; django-stubs loses that through get_for_org's type variable.
+    text = run.tail or ""  # type: ignore[attr-defined]
     return {
         "run_id": run.pk,
         "status": run.status,
@@ -412,7 +413,7 @@ def run_log(
     description="Queues an apply of exactly the plan's saved file, and answers that apply run. "
     "A destroy plan needs the deployment's name in `confirm_name`.",
 )
-def run_approve(request: HttpRequest, run_id: int, body: ApproveIn) -> Status:
+def run_approve(request: ApiRequest, run_id: int, body: ApproveIn) -> Status:
     apply = run_services.run_approve(
         plan_run=_run(request, run_id),
         user=request.user,
@@ -424,7 +425,7 @@ def run_approve(request: HttpRequest, run_id: int, body: ApproveIn) -> Status:
 
 
 @router.post("/runs/{run_id}/discard", response=responses(RunOut), auth=role_auth(Role.MEMBER))
-def run_discard(request: HttpRequest, run_id: int) -> dict:
+def run_discard(request: ApiRequest, run_id: int) -> dict:
     run = _run(request, run_id)
     run_services.run_discard(run=run, user=request.user, ip=client_ip(request))
     return run_out(_run(request, run_id))
@@ -438,7 +439,7 @@ def run_discard(request: HttpRequest, run_id: int) -> dict:
     description="A queued run is cancelled at once; a running one is stopped by its worker "
     "within seconds (`cancel_requested` is true until then).",
 )
-def run_cancel(request: HttpRequest, run_id: int) -> Status:
+def run_cancel(request: ApiRequest, run_id: int) -> Status:
     run = _run(request, run_id)
     run_services.cancel_permission_check(run, request.role)
     run_services.run_cancel(run=run, user=request.user, ip=client_ip(request))

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcloud import crypto
 from mcloud.fields import EncryptedJSONField
 
+if TYPE_CHECKING:
+    from django.db import models
+    from django.db.models.expressions import Combinable
 
-class EncryptedBytesField(EncryptedJSONField):
+    # What a model's attribute holds, for django-stubs: bytes or None, not a JSON object (at
+    # run time the field is an EncryptedJSONField, as its docstring says).
+    _BytesFieldBase = models.Field[bytes | Combinable | None, bytes | None]
+else:
+    _BytesFieldBase = EncryptedJSONField
+
+
+class EncryptedBytesField(_BytesFieldBase):
     """Bytes stored as a Fernet token (of their base64), or NULL.
 
     A subclass of EncryptedJSONField only so that `manage.py rotate_encryption_keys`, which

@@ -7,7 +7,7 @@ blank on an edit it keeps the stored value.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -49,7 +49,8 @@ class BlueprintFilesForm(forms.Form):
         self.files_found: dict[str, str] = {}
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         archive = data.get("archive")
         pasted = {n: data.get(_pasted_field(n)) or "" for n in PASTED}
         pasted = {n: text for n, text in pasted.items() if text.strip()}
@@ -180,16 +181,15 @@ class DeploymentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.stored = stored
         accounts = CloudAccount.objects.filter(organization=organization)
+        account = cast("forms.ModelChoiceField[CloudAccount]", self.fields["account"])
         if version.cloud:
             accounts = accounts.filter(provider=version.cloud)
-            self.fields["account"].required = True
-            self.fields["account"].empty_label = None
-            self.fields[
-                "account"
-            ].help_text = f"This blueprint deploys to {version.get_cloud_display()}."
+            account.required = True
+            account.empty_label = None
+            account.help_text = f"This blueprint deploys to {version.get_cloud_display()}."
         else:
-            self.fields["account"].help_text = "This blueprint needs no cloud account."
-        self.fields["account"].queryset = accounts
+            account.help_text = "This blueprint needs no cloud account."
+        account.queryset = accounts
         if deployment is not None:
             del self.fields["name"]
         for var in self.variables:
@@ -207,7 +207,8 @@ class DeploymentForm(forms.Form):
         return name
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         raw: dict[str, Any] = {}
         for var in self.variables:
             value = data.get(f"var_{var.name}")

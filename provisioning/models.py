@@ -316,7 +316,7 @@ class DeploymentRun(TimedRun):
             return True
         return (
             self.kind == self.Kind.APPLY
-            and self.plan_run_id is not None
+            and self.plan_run is not None  # no query when plan_run_id is None
             and self.plan_run.kind == self.Kind.DESTROY
         )
 

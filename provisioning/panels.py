@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
-
+from accounts.tenancy import OrgRequest
 from inventory.extensions import ResourcePanel
 from inventory.models import Resource
 from provisioning.models import Deployment
 
 
-def _context(request: HttpRequest, resource: Resource) -> dict[str, Any] | None:
+def _context(request: OrgRequest, resource: Resource) -> dict[str, Any] | None:
     ref = resource.deployment_ref
     if not ref:
         return None

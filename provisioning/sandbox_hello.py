@@ -25,6 +25,7 @@ def sandbox_hello(organization: Organization, owner: User) -> str:
             blueprint_sync_bundled()
             blueprint = Blueprint.objects.get(organization=None, slug="hello")
         version = blueprint.latest_version
+        assert version is not None  # the bundled blueprints come with their version
         values = values_validate(
             version, {"name": organization.name, "labels": '{"env": "sandbox"}'}
         )
@@ -36,17 +37,17 @@ def sandbox_hello(organization: Organization, owner: User) -> str:
         plan = run_plan_queue(deployment=deployment, user=owner, enqueue=False)
     except ActionRefused as refused:
         return f"{NAME}: {refused.message}"
-    plan = run_execute(run_id=plan.pk)
-    if plan is not None and plan.status == DeploymentRun.Status.NO_CHANGES:
+    planned = run_execute(run_id=plan.pk)
+    if planned is not None and planned.status == DeploymentRun.Status.NO_CHANGES:
         deployment.refresh_from_db()
         return f"{NAME}: applied, up to date ({len(deployment.outputs)} outputs)"
-    if plan is None or plan.status != DeploymentRun.Status.PLANNED:
-        return f"{NAME}: the plan failed ({plan.error if plan else 'gone'})"
+    if planned is None or planned.status != DeploymentRun.Status.PLANNED:
+        return f"{NAME}: the plan failed ({planned.error if planned else 'gone'})"
     try:
-        apply = run_approve(plan_run=plan, user=owner, enqueue=False)
+        apply = run_approve(plan_run=planned, user=owner, enqueue=False)
     except ActionRefused as refused:
         return f"{NAME}: planned, not applied: {refused.message}"
-    apply = run_execute(run_id=apply.pk)
-    if apply is None or apply.status != DeploymentRun.Status.APPLIED:
-        return f"{NAME}: the apply failed ({apply.error if apply else 'gone'})"
-    return f"{NAME}: applied ({len(apply.outputs)} outputs)"
+    applied = run_execute(run_id=apply.pk)
+    if applied is None or applied.status != DeploymentRun.Status.APPLIED:
+        return f"{NAME}: the apply failed ({applied.error if applied else 'gone'})"
+    return f"{NAME}: applied ({len(applied.outputs)} outputs)"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Substr
@@ -15,6 +16,9 @@ from provisioning.models import (
     DeploymentState,
     ProvisioningSettings,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 
 def blueprint_list(*, organization: Organization) -> QuerySet[Blueprint]:
@@ -49,7 +53,14 @@ def run_list(*, deployment: Deployment, limit: int = 50) -> list[DeploymentRun]:
     )
 
 
-def state_current(*, deployment: Deployment) -> dict[str, Any] | None:
+class StateVersion(TypedDict):
+    version: int
+    serial: int | None
+    size: int
+    created_at: datetime
+
+
+def state_current(*, deployment: Deployment) -> StateVersion | None:
     """The current state's version, serial, size and time (never the state itself)."""
     return (
         DeploymentState.objects.filter(deployment=deployment)
@@ -62,7 +73,11 @@ def state_current(*, deployment: Deployment) -> dict[str, Any] | None:
 LOG_OFFSET_MAX = 2**31 - 2  # the databases' integer range
 
 
-def run_log_rows(offset: int) -> QuerySet[DeploymentRun]:
+class LogTail(TypedDict):
+    tail: str
+
+
+def run_log_rows(offset: int) -> QuerySet[WithAnnotations[DeploymentRun, LogTail]]:
     """Runs with `tail`, their log from character `offset` on (0-based, clamped)."""
     start = min(max(0, offset), LOG_OFFSET_MAX) + 1
     return (
@@ -75,11 +90,17 @@ def run_log_rows(offset: int) -> QuerySet[DeploymentRun]:
     )  # fmt: skip
 
 
-def run_history(*, run: DeploymentRun) -> list[dict[str, object]]:
+class RunEvent(TypedDict):
+    at: datetime
+    text: str
+    comment: NotRequired[str]
+
+
+def run_history(*, run: DeploymentRun) -> list[RunEvent]:
     """What happened to the run, oldest first: queued, started, finished, approved or
     discarded (with the comment left then)."""
     who = run.started_by.email if run.started_by else "mcloud"
-    events = [{"at": run.queued_at, "text": f"Queued by {who}"}]
+    events: list[RunEvent] = [{"at": run.queued_at, "text": f"Queued by {who}"}]
     if run.started_at:
         events.append({"at": run.started_at, "text": "Started"})
     if run.is_final and run.finished_at:

@@ -185,6 +185,8 @@ class StateServer:
         if not isinstance(self._httpd, _Server):
             raise RuntimeError("the state server is not started on TCP")
         host, port = self._httpd.server_address[:2]
+        if isinstance(host, bytes | bytearray):  # a str, for a TCP server
+            host = host.decode()
         return f"http://{host}:{port}{STATE_PATH}"
 
     def backend_env(self, origin: str | None = None) -> dict[str, str]:

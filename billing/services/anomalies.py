@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -134,7 +135,7 @@ def _record(
                 "currency": currency,
             },
         )
-        transaction.on_commit(lambda a=anomaly: anomaly_notify(anomaly=a))
+        transaction.on_commit(partial(anomaly_notify, anomaly=anomaly))
     return new
 
 

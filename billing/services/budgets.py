@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -93,7 +94,9 @@ def budgets_evaluate(
     raised = []
     for budget in budgets:
         spent = budget_spent(budget, today)
-        threshold = highest_crossed(budget, spent) if spent is not None else None
+        if spent is None:
+            continue
+        threshold = highest_crossed(budget, spent)
         if threshold is None:
             continue
         alert = _alert_raise(budget, month, threshold, spent.quantize(Decimal("0.01")))
@@ -107,7 +110,7 @@ def budgets_evaluate(
             actor_label="budget check",
             data={"threshold": threshold, "spent": str(alert.spent), "month": f"{month:%Y-%m}"},
         )
-        transaction.on_commit(lambda a=alert: _notify(a))
+        transaction.on_commit(partial(_notify, alert))
     return raised
 
 

@@ -12,11 +12,12 @@ killed half-way is noticed within LEASE_SECONDS.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import Max, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -218,7 +219,9 @@ def _rollup(account: CloudAccount, start: date, end: date) -> None:
     _insert_totals(CostResourceMonth, account, monthly)
 
 
-def _insert_totals(model: type[models.Model], account: CloudAccount, rows: Iterable[dict]) -> None:
+def _insert_totals[M: (CostDaily, CostResourceMonth)](
+    model: type[M], account: CloudAccount, rows: Iterable[Mapping[str, Any]]
+) -> None:
     """Insert grouped rows (their `total` as the amount) as rollup rows of `account`."""
     fixed = {
         "organization_id": account.organization_id,
@@ -226,7 +229,11 @@ def _insert_totals(model: type[models.Model], account: CloudAccount, rows: Itera
         "provider": account.provider,
     }
     model.objects.bulk_create(
-        (model(**fixed, amount=row.pop("total"), **row) for row in rows), batch_size=BATCH
+        (
+            model(**fixed, amount=row["total"], **{k: v for k, v in row.items() if k != "total"})
+            for row in rows
+        ),
+        batch_size=BATCH,
     )
 
 

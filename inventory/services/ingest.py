@@ -261,7 +261,8 @@ def _upsert(
         # Many rows per statement, not executemany: the search index (FTS5, filled by a
         # trigger) flushes at the end of each statement, which made one row cost three.
         row_marks = "(" + ", ".join(["%s"] * len(UPSERT_COLUMNS)) + ")"
-        size = min(BATCH_SIZE, connection.features.max_query_params // len(UPSERT_COLUMNS))
+        limit = connection.features.max_query_params  # SQLite's; None: no limit
+        size = BATCH_SIZE if limit is None else min(BATCH_SIZE, limit // len(UPSERT_COLUMNS))
         for start in range(0, len(rows), size):
             chunk = rows[start : start + size]
             values = ", ".join([row_marks] * len(chunk))

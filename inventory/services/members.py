@@ -16,6 +16,7 @@ Invariants:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import cast
 
 from django.db import transaction
@@ -107,7 +108,7 @@ def _member_create(connection: CloudAccount, member: Member) -> CloudAccount:
     return row
 
 
-def _member_retire(row: CloudAccount, now: object) -> None:
+def _member_retire(row: CloudAccount, now: datetime) -> None:
     row.retired_at = now
     row.save(update_fields=["retired_at", "updated_at"])
     removed = scopes_retire(account=row, scopes=live_scopes(account=row))

@@ -15,7 +15,8 @@ from accounts.audit import client_ip
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
 from inventory.account_adapters import external_id_for
-from inventory.forms import ROLE_NAME, KeptKeys
+from inventory.forms.aws_account import ROLE_NAME
+from inventory.forms.kept_keys import KeptKeys
 from inventory.models import CloudAccount
 from inventory.providers import AWS_MEMBER_ROLE, account_provider
 from inventory.selectors import (

@@ -192,7 +192,7 @@ def saved_view_create(request: OrgRequest) -> HttpResponse:
                 return response
             return redirect(back)
     else:
-        problem = " ".join(form.errors.get("name", [])) or "Give the view a name."
+        problem = " ".join(str(e) for e in form.errors.get("name", [])) or "Give the view a name."
     if not request.htmx:
         messages.error(request, problem)
         return redirect(back)

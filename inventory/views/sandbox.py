@@ -5,18 +5,18 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from accounts.tenancy import set_current_organization
+from accounts.tenancy import SignedInRequest, set_current_organization
 from inventory.services.sandbox import sandbox_load, sandbox_start
 from mcloud.errors import ActionRefused
 
 
 @login_required
 @require_POST
-def sandbox_create(request: HttpRequest) -> HttpResponse:
+def sandbox_create(request: SignedInRequest) -> HttpResponse:
     """A new organization with the sandbox accounts, synced by the workers."""
     if not settings.SANDBOX_ENABLED:
         raise Http404

@@ -9,29 +9,38 @@ organizations, roles and tokens, registers how a token or a session becomes an i
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
-from ninja.throttling import AnonRateThrottle, AuthRateThrottle
+from ninja.throttling import AnonRateThrottle, AuthRateThrottle, BaseThrottle
 
 
 class Role(Protocol):
     """A role as the API checks it (the accounts app's `Role`)."""
 
-    label: str
+    @property
+    def label(self) -> str: ...
 
     def allows(self, required: Any) -> bool: ...
 
 
+class CallerRequest(HttpRequest):
+    """A request the identities accepted, as the kernel sees it: the caller's role and, for a
+    token, the token's row (the apps see the organization too, as a MemberRequest)."""
+
+    role: Role
+    api_token: Any
+
+
 class Identities(Protocol):
-    def from_token(self, request: HttpRequest, token: str) -> bool:
+    def from_token(self, request: HttpRequest, token: str) -> TypeGuard[CallerRequest]:
         """Set the request's user, organization, role and api_token for a valid token."""
         ...
 
-    def from_session(self, request: HttpRequest) -> bool:
+    def from_session(self, request: HttpRequest) -> TypeGuard[CallerRequest]:
         """Set the request's organization and role for a signed-in member (user is set)."""
         ...
 
@@ -64,7 +73,7 @@ class TokenAuth(HttpBearer):
         if not _source().from_token(request, token):
             return None
         require(request, self.min_role)
-        return request.api_token  # type: ignore[attr-defined]
+        return request.api_token
 
 
 class OrgSessionAuth(SessionAuth):
@@ -82,10 +91,10 @@ class OrgSessionAuth(SessionAuth):
         return user
 
 
-def require(request: HttpRequest, role: Role | None) -> None:
+def require(request: CallerRequest, role: Role | None) -> None:
     """The API's role check, the one the HTML views make with org_view(role), and the
     organization's own rules (two-factor sign-in), which the pages apply in a middleware."""
-    if role is not None and not request.role.allows(role):  # type: ignore[attr-defined]
+    if role is not None and not request.role.allows(role):
         raise PermissionDenied(f"This needs the {role.label} role or higher.")
     if refusal := _source().refusal(request):
         raise PermissionDenied(refusal)
@@ -99,7 +108,7 @@ def role_auth(role: Role | None) -> list[HttpBearer | SessionAuth]:
 
 
 AUTH = role_auth(None)  # any member of the organization
-THROTTLE = [
+THROTTLE: list[BaseThrottle] = [
     AuthRateThrottle(settings.API_RATE_LIMIT),
     AnonRateThrottle(settings.API_ANON_RATE_LIMIT),
 ]

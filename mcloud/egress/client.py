@@ -102,7 +102,9 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
     def connect(self) -> None:
         raw = socket.create_connection((self._address, self.port), self.timeout)
         try:
-            self.sock = self._context.wrap_socket(raw, server_hostname=self.host)  # type: ignore[attr-defined]
+            # HTTPSConnection keeps its TLS context in `_context`, which typeshed leaves out.
+            context: ssl.SSLContext = self._context  # type: ignore[attr-defined]
+            self.sock = context.wrap_socket(raw, server_hostname=self.host)
         except BaseException:
             raw.close()
             raise

@@ -17,6 +17,7 @@ import socket
 import threading
 from collections.abc import Callable
 from contextlib import suppress
+from typing import cast
 from urllib.parse import urlsplit
 
 from mcloud.egress.policy import EgressPolicy, EgressRefused
@@ -197,7 +198,7 @@ def _relay(a: socket.socket, b: socket.socket) -> None:
             if not ready:
                 return
             for key, _ in ready:
-                source: socket.socket = key.fileobj  # type: ignore[assignment]
+                source = cast(socket.socket, key.fileobj)  # only sockets are registered above
                 try:
                     data = source.recv(65536)
                 except BlockingIOError:

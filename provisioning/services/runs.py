@@ -87,7 +87,8 @@ def plans_discard_pending(
     *, deployment: Deployment, reason: str, user: User | None, exclude: int | None = None
 ) -> int:
     """Discard the plans of `deployment` awaiting approval, dropping their plan files."""
-    pending = list(deployment.runs.filter(status=Status.PLANNED).exclude(pk=exclude))
+    planned = deployment.runs.filter(status=Status.PLANNED)
+    pending = list(planned.exclude(pk=exclude) if exclude is not None else planned)
     for run in pending:
         if DeploymentRun.objects.filter(pk=run.pk, status=Status.PLANNED).update(
             status=Status.DISCARDED, plan_file=None, error=f"Discarded: {reason}."[:500]
@@ -219,7 +220,8 @@ def run_cancel(*, run: DeploymentRun, user: User, ip: str | None = None) -> str:
             status=Status.CANCELLED, cancel_requested=True, finished_at=now,
             error=f"Cancelled by {user.email} before it started.",
         ):  # fmt: skip
-            if run.kind == Kind.APPLY:  # nothing ran: the plan may still be approved
+            if run.kind == Kind.APPLY and run.plan_run_id is not None:
+                # Nothing ran: the plan may still be approved.
                 DeploymentRun.objects.filter(pk=run.plan_run_id, status=Status.APPROVED).update(
                     status=Status.PLANNED, approved_by=None, approved_at=None, comment=""
                 )

@@ -142,8 +142,9 @@ def run_execute(*, run_id: int) -> DeploymentRun | None:
             if DeploymentRun.objects.filter(pk=run.pk, status=Status.QUEUED).update(
                 status=Status.RUNNING, started_at=timezone.now(), lease_token=token
             ):  # else cancelled meanwhile, or taken by a twin delivery of the task
-                run = _load(run_id)
-                assert run is not None
+                reloaded = _load(run_id)
+                assert reloaded is not None
+                run = reloaded
                 _execute(run, keeper)
         except LeaseLost:
             _run_finish(run, Status.FAILED, "Stopped: another worker took over the deployment.")
@@ -210,7 +211,8 @@ def _execute(run: DeploymentRun, keeper: LeaseKeeper) -> DeploymentRun:
         problem = _apply_refusal(run, store)
         if problem:
             log.flush()
-            DeploymentRun.objects.filter(pk=run.plan_run_id).update(plan_file=None)
+            if run.plan_run_id is not None:  # always, for an apply
+                DeploymentRun.objects.filter(pk=run.plan_run_id).update(plan_file=None)
             return _run_finish(run, Status.FAILED, problem)
     if deployment.account is not None:
         try:
@@ -357,7 +359,8 @@ def _applied(run: DeploymentRun, result: ApplyResult, store: DatabaseStateStore)
             run.pk, "[mcloud] The state Terraform could not save is kept as a new version.\n"
         )
     destroy = run.plan_run is not None and run.plan_run.kind == Kind.DESTROY
-    DeploymentRun.objects.filter(pk=run.plan_run_id).update(plan_file=None)  # used once
+    if run.plan_run_id is not None:  # always, for an apply
+        DeploymentRun.objects.filter(pk=run.plan_run_id).update(plan_file=None)  # used once
     run.outputs = masked_outputs(result.outputs)
     run.save(update_fields=["outputs"])
     if result.ok:
@@ -411,12 +414,13 @@ def _run_finish(
     with transaction.atomic():  # the last line and the final status show together
         log_append(run.pk, f"[mcloud] {_closing_line(run)}\n")
         run.save(update_fields=fields)
-    action = {
+    actions: dict[str, str] = {
         Status.PLANNED: "planned",
         Status.NO_CHANGES: "planned",
         Status.CANCELLED: "cancelled",
         Status.FAILED: "failed",
-    }.get(status)
+    }
+    action = actions.get(status)
     if status == Status.APPLIED:
         destroy = run.plan_run is not None and run.plan_run.kind == Kind.DESTROY
         action = "destroyed" if destroy else "applied"

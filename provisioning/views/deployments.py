@@ -82,6 +82,7 @@ def deployment_create(request: OrgRequest) -> HttpResponse:
         return render(request, "provisioning/deployment_choose.html", {"blueprints": blueprints})
     blueprint = get_object_or_404(blueprints, pk=int(chosen), latest_version__isnull=False)
     version = blueprint.latest_version
+    assert version is not None  # the lookup above asked for one
     form = DeploymentForm(request.POST or None, version=version, organization=request.organization)
     if request.method == "POST" and form.is_valid():
         try:

@@ -88,7 +88,8 @@ def run_log(request: OrgRequest, pk: int) -> HttpResponse:
         offset = 0
     offset = min(offset, LOG_OFFSET_MAX)
     run = get_for_org(run_log_rows(offset), request, pk=pk)
-    tail = run.tail or ""
+    # run_log_rows annotates `tail`; django-stubs loses that through get_for_org's type variable.
+    tail = run.tail or ""  # type: ignore[attr-defined]
     if not request.htmx:
         response = HttpResponse(tail, content_type="text/plain; charset=utf-8")
         response["X-Log-Offset"] = str(offset + len(tail))

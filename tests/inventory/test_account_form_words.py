@@ -4,6 +4,7 @@ fields of the chosen sign-in and region mode."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -62,3 +63,19 @@ def test_a_kept_gcp_key_belongs_to_its_session_only(login, ada, alice, org):
     other = login(alice).post(url, {"name": "gcp-main", "key_ref": ref})
     assert other.context["form"].errors["service_account_key"]
     assert not CloudAccount.objects.exists()
+
+
+def test_the_aws_form_marks_the_fields_of_one_option_and_the_others_mark_none(login, ada):
+    client = login(ada)
+    url = reverse("inventory:account_create")
+    aws = client.get(url, {"provider": "aws"}).content.decode()
+    marked = re.findall(r'data-show-if="([^"]*)".*?name="(\w+)"', aws, re.DOTALL)
+    assert sorted(marked) == sorted([
+        ("auth_method=role", "role_arn"),
+        ("auth_method=keys", "access_key_id"),
+        ("auth_method=keys", "secret_access_key"),
+        ("auth_method=keys", "session_token"),
+        ("regions_mode=list", "regions"),
+    ])  # fmt: skip
+    for provider in ("azure", "gcp"):
+        assert "data-show-if" not in client.get(url, {"provider": provider}).content.decode()

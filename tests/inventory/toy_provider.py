@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from inventory.forms import CloudAccountForm
+from inventory.forms.cloud_account import CloudAccountForm
 from inventory.providers import AccountProvider
 from mcloud.clouds.base import (
     CloudError,

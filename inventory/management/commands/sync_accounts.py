@@ -20,12 +20,12 @@ class Command(BaseCommand):
         parser.add_argument("--organization", help="Only the accounts of this organization (slug).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        accounts = CloudAccount.objects.select_related("organization").order_by("pk")
+        chosen = CloudAccount.objects.select_related("organization").order_by("pk")
         if options["account"]:
-            accounts = accounts.filter(pk__in=options["account"])
+            chosen = chosen.filter(pk__in=options["account"])
         if options["organization"]:
-            accounts = accounts.filter(organization__slug=options["organization"])
-        accounts = list(accounts)
+            chosen = chosen.filter(organization__slug=options["organization"])
+        accounts = list(chosen)
         if not accounts:
             raise CommandError("No cloud account matches.")
         failed = 0

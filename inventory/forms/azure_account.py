@@ -1,0 +1,73 @@
+"""The Azure credentials form: a service principal (tenant, client ID and secret) and the
+subscriptions it reads."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from inventory.forms.cloud_account import CloudAccountForm, secret_field, split_list
+
+TENANT_DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$", re.IGNORECASE)
+
+
+def _is_guid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+class AzureAccountForm(CloudAccountForm):
+    secret_fields = ("client_secret",)
+
+    tenant_id = forms.CharField(
+        label="Tenant (directory) ID",
+        help_text="A GUID, or a domain such as contoso.onmicrosoft.com.",
+    )
+    client_id = forms.CharField(label="Client (application) ID")
+    client_secret = secret_field("Client secret")
+    subscription_ids = forms.CharField(
+        label="Subscription IDs",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One or more, separated by new lines or commas.",
+    )
+
+    def initial_from(self, config: dict[str, Any]) -> dict[str, Any]:
+        return {**config, "subscription_ids": "\n".join(config.get("subscription_ids", []))}
+
+    def clean_tenant_id(self) -> str:
+        value = self.cleaned_data["tenant_id"].strip()
+        if not (_is_guid(value) or TENANT_DOMAIN.match(value)):
+            raise ValidationError("A tenant ID is a GUID or a domain name.")
+        return value
+
+    def clean_client_id(self) -> str:
+        value = self.cleaned_data["client_id"].strip()
+        if not _is_guid(value):
+            raise ValidationError(
+                "A client ID is a GUID such as 00000000-0000-0000-0000-000000000000."
+            )
+        return value
+
+    def clean_subscription_ids(self) -> list[str]:
+        ids = split_list(self.cleaned_data["subscription_ids"])
+        bad = [i for i in ids if not _is_guid(i)]
+        if bad:
+            raise ValidationError(f"Not a subscription ID: {', '.join(bad)}.")
+        if not ids:
+            raise ValidationError("Enter at least one subscription ID.")
+        return list(dict.fromkeys(i.lower() for i in ids))
+
+    def config(self) -> dict[str, Any]:
+        d = self.cleaned_data
+        return {
+            "tenant_id": d["tenant_id"],
+            "client_id": d["client_id"],
+            "subscription_ids": d["subscription_ids"],
+        }
