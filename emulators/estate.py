@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from emulators import estate_gcp
 from emulators.aws import AwsEmulator
 from emulators.aws_costs import CostExplorerProxy
 from emulators.azure import AzureFake
@@ -199,6 +200,7 @@ def build_gcp(gcp: GcpFake, rng: random.Random) -> dict[str, Any]:
                 status="TERMINATED" if n % 6 == 5 else "RUNNING",
                 labels={"env": env, "team": team},
                 external_ip=f"34.{p_index}.{n}.10" if n % 5 == 0 else None,
+                boot_disk=f"{name}-boot",
             )
             gcp.add_disk(project, zone=zone, name=f"{name}-boot", size_gb=20, users=(name,))
         for n in range(4):
@@ -218,6 +220,7 @@ def build_gcp(gcp: GcpFake, rng: random.Random) -> dict[str, Any]:
             )
         for name in ("default", f"{env}-vpc"):
             gcp.add_network(project, name=name, auto_create_subnetworks=name == "default")
+        estate_gcp.build_project(gcp, project, env, TEAMS)
     key = gcp.add_service_account(
         GCP_PROJECTS[0],
         email="mcloud-sandbox@acme-web-prod.iam.gserviceaccount.com",

@@ -25,6 +25,7 @@ def endpoints(**overrides: Any) -> Endpoints:
         "azure_authority": settings.AZURE_AUTHORITY_HOST,
         "azure_ca_bundle": settings.AZURE_CA_BUNDLE or None,
         "gcp_compute_endpoint": settings.GCP_COMPUTE_ENDPOINT or None,
+        "gcp_asset_endpoint": settings.GCP_ASSET_ENDPOINT or None,
         "gcp_storage_endpoint": settings.GCP_STORAGE_ENDPOINT or None,
         "gcp_bigquery_endpoint": settings.GCP_BIGQUERY_ENDPOINT or None,
         "gcp_token_uri": settings.GCP_TOKEN_URI or None,

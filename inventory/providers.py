@@ -184,6 +184,7 @@ def _gcp_sandbox_endpoints(description: Mapping[str, Any]) -> dict[str, Any]:
     endpoint = description["gcp"]["endpoint"]
     return {
         "gcp_compute_endpoint": endpoint,
+        "gcp_asset_endpoint": endpoint,
         "gcp_storage_endpoint": endpoint,
         "gcp_bigquery_endpoint": endpoint,
         "gcp_token_uri": f"{endpoint}/token",

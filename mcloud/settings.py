@@ -331,6 +331,7 @@ AZURE_ARM_ENDPOINT = env.str("AZURE_ARM_ENDPOINT", default="https://management.a
 AZURE_AUTHORITY_HOST = env.str("AZURE_AUTHORITY_HOST", default="login.microsoftonline.com")
 AZURE_CA_BUNDLE = env.str("AZURE_CA_BUNDLE", default="")
 GCP_COMPUTE_ENDPOINT = env.str("GCP_COMPUTE_ENDPOINT", default="")
+GCP_ASSET_ENDPOINT = env.str("GCP_ASSET_ENDPOINT", default="")
 GCP_STORAGE_ENDPOINT = env.str("GCP_STORAGE_ENDPOINT", default="")
 GCP_BIGQUERY_ENDPOINT = env.str("GCP_BIGQUERY_ENDPOINT", default="")
 GCP_TOKEN_URI = env.str("GCP_TOKEN_URI", default="")

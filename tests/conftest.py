@@ -197,6 +197,7 @@ def gcp(_gcp_server, settings):
     """The GCP fake, reset, with the app pointed at it."""
     _gcp_server.reset()
     settings.GCP_COMPUTE_ENDPOINT = _gcp_server.url
+    settings.GCP_ASSET_ENDPOINT = _gcp_server.url
     settings.GCP_STORAGE_ENDPOINT = _gcp_server.url
     settings.GCP_BIGQUERY_ENDPOINT = _gcp_server.url
     settings.GCP_TOKEN_URI = f"{_gcp_server.url}/token"

@@ -11,7 +11,7 @@
 Served over plain http: google-auth and the GAPIC REST transports accept an `http://` endpoint, so
 no certificate needs to be trusted (unlike azure-core, which refuses bearer tokens without TLS).
 
-It speaks four APIs, each the way the real service does, so code tested against it needs no
+It speaks five APIs, each the way the real service does, so code tested against it needs no
 special cases:
 
 * OAuth 2.0 (`POST /token`): the JWT-bearer grant google-auth sends when refreshing service
@@ -20,6 +20,10 @@ special cases:
   disks, global networks, with real paging (`maxResults`, `pageToken`, `nextPageToken`) and the
   `NO_RESULTS_ON_PAGE` warnings of aggregated lists.
 * Cloud Storage JSON API (`/storage/v1/b`): bucket lists and gets.
+* Cloud Asset Inventory v1 (`/v1/projects/{project}/assets`): ListAssets over every resource
+  above and the ones only it serves here (subnetworks, firewalls, addresses, Cloud NAT, load
+  balancers, snapshots, managed instance groups, GKE, Cloud SQL, Firestore, Cloud Functions,
+  Cloud Run, Pub/Sub, Cloud DNS; see `emulators.gcp.asset` and the modules it names).
 * BigQuery v2 (`/bigquery/v2/...`): the jobs and tables calls of google-cloud-bigquery, answering
   the daily grouping of a Cloud Billing export table added with `add_billing_rows` (see
   `emulators.gcp.bigquery` for the query contract).
@@ -38,6 +42,7 @@ from collections.abc import Callable
 from typing import Any
 
 from emulators.base import FakeServer, Request, Response
+from emulators.gcp.asset import ASSET_KINDS, AssetMixin
 from emulators.gcp.auth import JWT_GRANT, TOKEN_LIFETIME, AuthMixin
 from emulators.gcp.bigquery import BIGQUERY_LOCATION, BigQueryMixin
 from emulators.gcp.common import (
@@ -50,9 +55,13 @@ from emulators.gcp.common import (
     _Project,
 )
 from emulators.gcp.compute import DEFAULT_ZONES, INSTANCE_STATUSES, KINDS, ComputeMixin
+from emulators.gcp.fleet import FleetMixin
+from emulators.gcp.network import NetworkMixin
+from emulators.gcp.services import ServicesMixin
 from emulators.gcp.storage import DUAL_REGIONS, MULTI_REGIONS, StorageMixin
 
 __all__ = [
+    "ASSET_KINDS",
     "BIGQUERY_LOCATION",
     "COMPUTE",
     "COMPUTE_MAX_RESULTS",
@@ -69,9 +78,19 @@ __all__ = [
 ]
 
 
-class GcpFake(AuthMixin, ComputeMixin, StorageMixin, BigQueryMixin, FakeServer):
-    """Fake OAuth, Compute Engine v1, Cloud Storage and BigQuery endpoints on one plain-http
-    port."""
+class GcpFake(
+    AuthMixin,
+    ComputeMixin,
+    NetworkMixin,
+    FleetMixin,
+    ServicesMixin,
+    StorageMixin,
+    AssetMixin,
+    BigQueryMixin,
+    FakeServer,
+):
+    """Fake OAuth, Compute Engine v1, Cloud Storage, Cloud Asset Inventory and BigQuery
+    endpoints on one plain-http port."""
 
     def __init__(self, *, port: int = 0, name: str = "gcp-fake", seed: int = 0) -> None:
         super().__init__(tls=False, port=port, name=name)
@@ -96,6 +115,9 @@ class GcpFake(AuthMixin, ComputeMixin, StorageMixin, BigQueryMixin, FakeServer):
         self.route("GET", r"/storage/v1/b")(self._authenticated("storage", self._list_buckets))
         self.route("GET", r"/storage/v1/b/(?P<bucket>[^/]+)")(
             self._authenticated("storage", self._get_bucket)
+        )
+        self.route("GET", r"/v1/projects/(?P<parent_id>[^/:]+)/assets")(
+            self._authenticated("cloudasset", self._list_assets)
         )
         for method, pattern, handler in self._bigquery_routes():
             self.route(method, pattern)(self._authenticated("bigquery", handler))

@@ -52,11 +52,24 @@ class _Account:
 
 
 @dataclass
+class _Asset:
+    """A resource that only Cloud Asset Inventory serves here (Compute's own tables and the
+    buckets are served by their APIs too): its type, API JSON and location."""
+
+    asset_type: str
+    data: dict[str, Any]
+    location: str
+    update_time: str
+
+
+@dataclass
 class _Project:
     data: dict[str, Any]
     instances: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     disks: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     networks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Cloud Asset Inventory's other resources, by full asset name ("//pubsub.googleapis.com/...").
+    assets: dict[str, _Asset] = field(default_factory=dict)
     next_ip: int = 2
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from emulators.base import Request, Response
 from emulators.gcp.common import COMPUTE, GcpPart, _ApiError, _compute_time, _Project, _region
+from emulators.gcp.network import AUTO_RANGES
 
 # Scopes every aggregated list reports, as the real API lists every zone of the project on every
 # page; zones used by added resources are appended to these.
@@ -44,6 +45,7 @@ KINDS = ("instance", "disk", "network", "bucket")
 
 class ComputeMixin(GcpPart):
     _buckets: dict[str, tuple[str, dict[str, Any]]]  # name -> (project, json)
+    add_subnetwork: Callable[..., dict[str, Any]]
 
     def add_instance(
         self,
@@ -59,9 +61,15 @@ class ComputeMixin(GcpPart):
         external_ip: str | None = None,
         created: datetime | str | None = None,
         network_tags: list[str] | None = None,
+        subnetwork: str | None = None,
+        boot_disk: str | None = None,
+        metadata: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """A compute#instance; without external_ip it has no access config, as on GCP.
-        `network_tags` are its network tags (`tags.items`, which firewall rules match)."""
+        `network_tags` are its network tags (`tags.items`, which firewall rules match); its
+        subnetwork is the network's name in the zone's region unless named; its boot disk is
+        disks/<boot_disk or name> of the zone; `metadata` its metadata items (a managed
+        instance group's "created-by"). It runs as the project's default service account."""
         assert status in INSTANCE_STATUSES, status
         with self._lock:
             state = self._project(project)
@@ -76,7 +84,8 @@ class ComputeMixin(GcpPart):
                 "kind": "compute#networkInterface",
                 "network": f"{COMPUTE}/projects/{project}/global/networks/{network}",
                 "subnetwork": (
-                    f"{COMPUTE}/projects/{project}/regions/{_region(zone)}/subnetworks/{network}"
+                    f"{COMPUTE}/projects/{project}/regions/{_region(zone)}/subnetworks/"
+                    f"{subnetwork or network}"
                 ),
                 "networkIP": internal_ip,
                 "name": "nic0",
@@ -113,8 +122,8 @@ class ComputeMixin(GcpPart):
                         "kind": "compute#attachedDisk",
                         "type": "PERSISTENT",
                         "mode": "READ_WRITE",
-                        "source": f"{zone_url}/disks/{name}",
-                        "deviceName": name,
+                        "source": f"{zone_url}/disks/{boot_disk or name}",
+                        "deviceName": boot_disk or name,
                         "index": 0,
                         "boot": True,
                         "autoDelete": True,
@@ -122,7 +131,21 @@ class ComputeMixin(GcpPart):
                         "diskSizeGb": "10",
                     }
                 ],
-                "metadata": {"kind": "compute#metadata", "fingerprint": "cR1TEPVuS0s="},
+                "metadata": {
+                    "kind": "compute#metadata",
+                    "fingerprint": "cR1TEPVuS0s=",
+                    **(
+                        {"items": [{"key": k, "value": v} for k, v in metadata.items()]}
+                        if metadata
+                        else {}
+                    ),
+                },
+                "serviceAccounts": [
+                    {
+                        "email": state.data["defaultServiceAccount"],
+                        "scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+                    }
+                ],
                 "scheduling": {
                     "onHostMaintenance": "MIGRATE",
                     "automaticRestart": True,
@@ -155,7 +178,9 @@ class ComputeMixin(GcpPart):
         labels: dict[str, str] | None = None,
         created: datetime | str | None = None,
     ) -> dict[str, Any]:
-        """A compute#disk; `users` are instance names in the same zone or full instance URLs."""
+        """A compute#disk; `users` are instance names in the same zone or full instance URLs.
+        Instances of the fake it names list it among their disks (as a data disk unless it
+        is already their boot disk)."""
         with self._lock:
             state = self._project(project)
             if (zone, name) in state.disks:
@@ -180,6 +205,12 @@ class ComputeMixin(GcpPart):
             if attached:
                 data["users"] = attached
                 data["lastAttachTimestamp"] = data["creationTimestamp"]
+            for instance in (i for i in state.instances.values() if i["selfLink"] in attached):
+                if all(d["source"] != data["selfLink"] for d in instance["disks"]):
+                    index = len(instance["disks"])
+                    instance["disks"].append({**instance["disks"][0], "source": data["selfLink"],
+                        "deviceName": name, "index": index, "boot": False,
+                        "diskSizeGb": str(size_gb)})  # fmt: skip
             if labels:
                 data["labels"] = dict(labels)
             state.disks[(zone, name)] = data
@@ -194,7 +225,7 @@ class ComputeMixin(GcpPart):
         labels: dict[str, str] | None = None,
         created: datetime | str | None = None,
     ) -> dict[str, Any]:
-        """A compute#network; auto-mode ones list a subnetwork in every known region."""
+        """A compute#network; auto-mode ones have a subnetwork in every known region."""
         with self._lock:
             state = self._project(project)
             if name in state.networks:
@@ -213,12 +244,16 @@ class ComputeMixin(GcpPart):
                 "networkFirewallPolicyEnforcementOrder": "AFTER_CLASSIC_FIREWALL",
                 "mtu": 1460,
             }
+            regions = sorted({_region(z) for z in self._zones(state)})
             if auto_create_subnetworks:
-                regions = sorted({_region(z) for z in self._zones(state)})
                 data["subnetworks"] = [f"{base}/regions/{r}/subnetworks/{name}" for r in regions]
             if labels:
                 data["labels"] = dict(labels)
             state.networks[name] = data
+            for n, region in enumerate(regions if auto_create_subnetworks else []):
+                cidr = f"10.{AUTO_RANGES.get(region, 150 + n)}.0.0/20"
+                self.add_subnetwork(project, name=name, region=region, network=name, cidr=cidr,
+                                    created=created)  # fmt: skip
             return copy.deepcopy(data)
 
     def remove(self, project: str, kind: str, name: str) -> None:

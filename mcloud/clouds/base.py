@@ -42,6 +42,7 @@ class Endpoints:
     azure_authority: str = "login.microsoftonline.com"
     azure_ca_bundle: str | None = None
     gcp_compute_endpoint: str | None = None
+    gcp_asset_endpoint: str | None = None
     gcp_storage_endpoint: str | None = None
     gcp_bigquery_endpoint: str | None = None
     gcp_token_uri: str | None = None

@@ -76,6 +76,7 @@ def test_the_aws_form_marks_the_fields_of_one_option_and_the_others_mark_none(lo
         ("auth_method=keys", "secret_access_key"),
         ("auth_method=keys", "session_token"),
         ("regions_mode=list", "regions"),
+        ("discover_members=on", "member_role_name"),
     ])  # fmt: skip
     for provider in ("azure", "gcp"):
         assert "data-show-if" not in client.get(url, {"provider": provider}).content.decode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import date
 
 import pytest
 
@@ -113,16 +114,21 @@ def test_a_slow_gcp_answer_is_degraded_and_a_dead_one_does_not_hang(gcp, org, se
     assert time.monotonic() - started < 20  # the fake stalls 30 s; the deadline is 1.5 s
 
 
+BILLING_TABLE = "acme-prod.billing.gcp_billing_export_v1_X"  # BigQuery's calls need a token
+
+
 def test_a_stored_key_never_sends_its_token_to_the_endpoint_it_names(gcp, org):
     """A key saved before keys were checked, naming an endpoint of its own: mcloud still asks
     Google's (here the emulator's, as GCP_TOKEN_URI says), and the other hears nothing."""
     key = gcp.add_service_account("acme-prod")
+    gcp.add_billing_rows(BILLING_TABLE, [])
     with FakeServer() as thief:
         account = gcp_account(org, {**key, "token_uri": f"{thief.url}/steal"})
-        records = adapter_for(account).list_scope("acme-prod")  # buckets need a token
+        account.config["billing_table"] = BILLING_TABLE
+        costs = adapter_for(account).costs(date(2026, 1, 1), date(2026, 1, 2))  # needs a token
         assert thief.requests == []
     assert ("POST", "/token") in gcp.requests
-    assert records is not None
+    assert costs == []
 
 
 def test_what_a_token_endpoint_says_is_not_shown_only_its_error_code(gcp, org, settings):
@@ -136,6 +142,8 @@ def test_what_a_token_endpoint_says_is_not_shown_only_its_error_code(gcp, org, s
             )
 
         settings.GCP_TOKEN_URI = f"{endpoint.url}/token"
+        account = gcp_account(org, key)
+        account.config["billing_table"] = BILLING_TABLE
         with pytest.raises(CloudError) as raised:
-            adapter_for(gcp_account(org, key)).list_scope("acme-prod")
+            adapter_for(account).costs(date(2026, 1, 1), date(2026, 1, 2))
     assert raised.value.message == "GCP rejected the service-account key (invalid_grant)"

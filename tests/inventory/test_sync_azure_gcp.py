@@ -84,7 +84,7 @@ def test_a_gcp_account_syncs_every_project(gcp, org):
     )
     assert rows.get(name="acme-prod-vm-1").metadata["public_ip"] == "34.1.2.3"
     assert rows.get(name="acme-data-assets").region == "eu"
-    assert {r.type for r in rows} == {"vm", "disk", "storage", "network"}
+    assert {r.type for r in rows} == {"vm", "disk", "storage", "network", "subnet"}
 
 
 def test_a_project_without_access_fails_alone(gcp, org):

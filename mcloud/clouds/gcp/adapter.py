@@ -1,0 +1,219 @@
+"""The GCP adapter: a service-account key, its projects, and the clients that read them (REST
+transport, with the endpoints of `Endpoints` when set).
+
+- Signed tokens go to the configured token endpoint (Google's by default), never to one the
+  pasted key names.
+- Every read is retried with backoff on throttling, server errors, dropped connections and
+  timeouts, within `timeout * (retries + 1)`; pagers reuse the same retry for every page.
+- A project that Compute says does not exist (deleted) is not a scope any more; one it refuses
+  stays one, and its listing fails as a scope error."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from google.api_core.retry import Retry, if_exception_type
+from google.cloud import asset_v1, bigquery, compute_v1
+from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY as BIGQUERY_JOB_RETRY
+from google.cloud.bigquery.retry import DEFAULT_RETRY as BIGQUERY_RETRY
+from google.oauth2 import service_account
+
+from mcloud.clouds.base import (
+    GOOGLE_TOKEN_URI,
+    GOOGLE_UNIVERSE,
+    CloudError,
+    ConnectionResult,
+    CostRecord,
+    Endpoints,
+    GcpCredentials,
+    Listing,
+    ScopeListing,
+)
+from mcloud.clouds.gcp.assets import ASSET_PAGE_SIZE
+from mcloud.clouds.gcp.costs import billing_costs
+from mcloud.clouds.gcp.errors import TRANSIENT, translate_errors
+from mcloud.clouds.gcp.inventory import list_project
+
+SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+COMPUTE_MAX_RESULTS = 500  # the most Compute accepts per page
+
+
+class GcpAdapter:
+    def __init__(self, credentials: GcpCredentials, endpoints: Endpoints) -> None:
+        self.credentials = credentials
+        self.endpoints = endpoints
+        self._google_credentials: service_account.Credentials | None = None
+
+    @property
+    def client_email(self) -> str:
+        return str(self.credentials.key_info.get("client_email", ""))
+
+    def google_credentials(self) -> service_account.Credentials:
+        if self._google_credentials is None:
+            info = dict(self.credentials.key_info)
+            # Never the key's own: a pasted key must not make mcloud POST signed tokens to an
+            # address of its choosing.
+            info["token_uri"] = self.endpoints.gcp_token_uri or GOOGLE_TOKEN_URI
+            info["universe_domain"] = GOOGLE_UNIVERSE
+            with translate_errors("read the service-account key"):
+                self._google_credentials = service_account.Credentials.from_service_account_info(
+                    info, scopes=SCOPES
+                )
+        return self._google_credentials
+
+    def _options(self, endpoint: str | None) -> dict[str, Any] | None:
+        return {"api_endpoint": endpoint} if endpoint else None
+
+    def compute(self, client_class: type) -> Any:
+        return client_class(
+            credentials=self.google_credentials(),
+            transport="rest",
+            client_options=self._options(self.endpoints.gcp_compute_endpoint),
+        )
+
+    def asset_client(self) -> asset_v1.AssetServiceClient:
+        return asset_v1.AssetServiceClient(
+            credentials=self.google_credentials(),
+            transport="rest",
+            client_options=self._options(self.endpoints.gcp_asset_endpoint),
+        )
+
+    def retry(self) -> Retry:
+        """Throttling and server errors are retried with backoff, within the call timeout."""
+        return Retry(
+            predicate=if_exception_type(*TRANSIENT),
+            initial=0.2,
+            maximum=5.0,
+            multiplier=2.0,
+            timeout=self.endpoints.timeout * (self.endpoints.retries + 1),
+        )
+
+    def _call_options(self) -> dict[str, Any]:
+        """timeout and retry for a call; the pager reuses them for every page."""
+        return {
+            "timeout": self.endpoints.timeout,
+            "retry": self.retry() if self.endpoints.retries else None,
+        }
+
+    def terraform_env(self) -> dict[str, str]:
+        """The service-account key as Terraform's google provider reads it, on the account's
+        first project."""
+        projects = self.credentials.project_ids
+        return {
+            "GOOGLE_CREDENTIALS": json.dumps(self.credentials.key_info),
+            "GOOGLE_PROJECT": projects[0] if projects else "",
+        }
+
+    def test_connection(self) -> ConnectionResult:
+        """Read each project the account covers, and one page of its assets (the inventory
+        needs Cloud Asset Inventory's read permission and API too)."""
+        projects = self.compute(compute_v1.ProjectsClient)
+        names = []
+        for project_id in self.credentials.project_ids:
+            with translate_errors(f"read project {project_id}"):
+                project = projects.get(
+                    project=project_id,
+                    timeout=self.endpoints.timeout,
+                    retry=self.retry() if self.endpoints.retries else None,
+                )
+            with translate_errors(f"list the resources of project {project_id}"):
+                request = asset_v1.ListAssetsRequest(
+                    parent=f"projects/{project_id}",
+                    asset_types=["compute.googleapis.com/Network"],
+                    page_size=1,
+                )
+                self.asset_client().list_assets(request=request, **self._call_options())
+            names.append(project.name)
+        return ConnectionResult(
+            message=f"Connected as {self.client_email} to {_plural('project', names)}",
+            identity=self.client_email,
+        )
+
+    # --- inventory ---------------------------------------------------------------------
+    def scope_listing(self) -> ScopeListing:
+        """The account's projects, less those Compute says do not exist (deleted)."""
+        projects = self.compute(compute_v1.ProjectsClient)
+        scopes, gone = [], {}
+        for project_id in self.credentials.project_ids:
+            try:
+                with translate_errors(f"read project {project_id}"):
+                    projects.get(project=project_id, **self._call_options())
+            except CloudError as error:
+                if error.code == "NotFound":
+                    gone[project_id] = "no longer exists"
+                    continue
+                if error.code in ("RefreshError", "MalformedKey", "Unauthenticated"):
+                    raise  # the key, not the project: nothing can be listed
+            scopes.append(project_id)  # refused or unreachable: its listing will say
+        return ScopeListing(scopes, gone=gone)
+
+    def scopes(self) -> list[str]:
+        """One scope per project the account covers (and that exists)."""
+        return self.scope_listing().scopes
+
+    def list_scope(self, scope: str) -> Listing:
+        """Every resource of one project (see mcloud.clouds.gcp.inventory), paged to the end.
+        Raises CloudError when any listing of the project fails."""
+        return list_project(self, scope)
+
+    def instances(self, project: str) -> Iterator[Any]:
+        """The project's instances (compute_v1.Instance), page after page, zone by zone;
+        scopes that only carry a warning (NO_RESULTS_ON_PAGE) hold no items.
+
+        google-cloud-compute 1.57 has no `return_partial_success` field on its aggregated-list
+        requests, so an unreachable zone fails the whole listing (a transient CloudError)
+        instead of arriving as one more warning."""
+        request = compute_v1.AggregatedListInstancesRequest(
+            project=project, max_results=COMPUTE_MAX_RESULTS
+        )
+        pager = self.compute(compute_v1.InstancesClient).aggregated_list(
+            request=request, **self._call_options()
+        )
+        for _scope, scoped in pager:
+            yield from scoped.instances
+
+    def assets(self, project: str, asset_types: tuple[str, ...]) -> Iterator[asset_v1.Asset]:
+        """The project's assets of these types, each with its resource's JSON, page after
+        page."""
+        request = asset_v1.ListAssetsRequest(
+            parent=f"projects/{project}",
+            asset_types=list(asset_types),
+            content_type=asset_v1.ContentType.RESOURCE,
+            page_size=ASSET_PAGE_SIZE,
+        )
+        yield from self.asset_client().list_assets(request=request, **self._call_options())
+
+    # --- costs -------------------------------------------------------------------------
+    def bigquery_client(self, project: str) -> bigquery.Client:
+        return bigquery.Client(
+            project=project,
+            credentials=self.google_credentials(),
+            client_options=self._options(self.endpoints.gcp_bigquery_endpoint),
+        )
+
+    def bigquery_retry(self, job: bool = False) -> Retry | None:
+        """BigQuery's own retry predicates (of API calls, or of whole failed query jobs), on
+        this adapter's backoff and overall deadline."""
+        if not self.endpoints.retries:
+            return None
+        base = BIGQUERY_JOB_RETRY if job else BIGQUERY_RETRY
+        return base.with_delay(initial=0.2, maximum=5.0, multiplier=2.0).with_timeout(
+            self.endpoints.timeout * (self.endpoints.retries + 1)
+        )
+
+    def costs(self, start: date, end: date) -> list[CostRecord]:
+        """Daily costs from `start` to `end` (exclusive), one record per day, project, service,
+        region (and resource, from a detailed export), read with one grouped query on the
+        account's Cloud Billing export table. Credits (discounts, free tier) are included.
+
+        The job runs in the table's project, so the service account needs BigQuery Job User
+        there and Data Viewer on the export dataset. The standard export has no `resource`
+        column (only the detailed one has); the table's schema decides which query runs."""
+        return billing_costs(self, start, end)
+
+
+def _plural(noun: str, names: list[str]) -> str:
+    return f"{noun}{'s' if len(names) != 1 else ''} {', '.join(names)}"
