@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from emulators import estate_gcp
+from emulators import estate_azure, estate_gcp
 from emulators.aws import AwsEmulator
 from emulators.aws_costs import CostExplorerProxy
 from emulators.azure import AzureFake
@@ -177,6 +177,7 @@ def build_azure(azure: AzureFake, rng: random.Random) -> dict[str, Any]:
                 address_prefixes=(f"10.{index * 10 + n}.0.0/16",),
                 subnets=(("default", f"10.{index * 10 + n}.0.0/24"),),
             )
+        estate_azure.build_types(azure, sub, env, index)
     secret = f"sandbox-{rng.getrandbits(64):016x}"
     azure.add_app(AZURE_TENANT, AZURE_CLIENT, secret, list(AZURE_SUBSCRIPTIONS))
     return {"arm_endpoint": azure.base_url, "authority": azure.authority,

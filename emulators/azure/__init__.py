@@ -20,6 +20,8 @@ Quirks of real Azure kept on purpose, because adapters must cope with them:
 - `nextLink` is absolute and carries every query parameter (api-version, statusOnly, $skiptoken).
 - A cost query pages by POSTing the same body to `properties.nextLink`, and takes at most two
   groupings.
+- Resource Graph (emulators.azure.resource_graph) evaluates the KQL it is sent over the same
+  resources, spells `type` in lower case and pages with `$skipToken`.
 It speaks HTTPS only: azure-core refuses bearer tokens over plain HTTP.
 """
 
@@ -28,16 +30,19 @@ from __future__ import annotations
 import threading
 
 from emulators.azure.arm import POWER_STATES, ArmMixin
+from emulators.azure.arm_services import ServicesMixin
 from emulators.azure.costs import COST_COLUMNS, DIMENSIONS, CostsMixin
 from emulators.azure.identity import IdentityMixin
+from emulators.azure.resource_graph import ResourceGraphMixin
 from emulators.azure.state import _SCOPE, ARM_AUDIENCES, ARM_SCOPE, _arm, _State
 from emulators.base import FakeServer, Response
 
 __all__ = ["ARM_AUDIENCES", "ARM_SCOPE", "COST_COLUMNS", "DIMENSIONS", "POWER_STATES", "AzureFake"]
 
 
-class AzureFake(IdentityMixin, ArmMixin, CostsMixin, FakeServer):
-    """Azure AD (v2.0 client-credentials) and ARM on one HTTPS port; state set by the test."""
+class AzureFake(IdentityMixin, ArmMixin, ServicesMixin, ResourceGraphMixin, CostsMixin, FakeServer):
+    """Azure AD (v2.0 client-credentials), ARM and Resource Graph on one HTTPS port; state set
+    by the test."""
 
     def __init__(self, *, port: int = 0, name: str = "azure-fake") -> None:
         super().__init__(tls=True, port=port, name=name)
@@ -67,6 +72,7 @@ class AzureFake(IdentityMixin, ArmMixin, CostsMixin, FakeServer):
             self._state = _State()
             self.page_size, self.cost_page_size, self.token_lifetime = 50, 1000, 3600
             self.next_link_override = None
+            self.graph_page_size, self.graph_skip_token_override = 1000, None
         self.faults.clear()
         self.requests.clear()
 
@@ -91,3 +97,4 @@ class AzureFake(IdentityMixin, ArmMixin, CostsMixin, FakeServer):
             self._get_resource
         )
         self.route("POST", rf"{_SCOPE}/providers/Microsoft\.CostManagement/query")(self._cost)
+        self.route("POST", r"/+providers/Microsoft\.ResourceGraph/resources")(self._graph_query)

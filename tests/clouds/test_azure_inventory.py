@@ -1,4 +1,5 @@
-"""The Azure adapter's inventory: the real azure-mgmt-* clients against the local ARM fake."""
+"""The Azure adapter's inventory: the real azure-mgmt-* clients (Resource Graph's for the
+listing) against the local ARM fake."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ CLIENT = "66666666-7777-8888-9999-000000000000"
 SECRET = "the-client-secret"
 SUB = "aaaaaaaa-0000-0000-0000-000000000001"
 OTHER = "aaaaaaaa-0000-0000-0000-000000000002"  # exists, but not granted to the app
+GRAPH = "/providers/Microsoft.ResourceGraph/resources"
 
 
 @pytest.fixture
@@ -72,6 +74,8 @@ def test_every_type_comes_back_normalized(fake):
         ("disk", "spare"),
         ("network", "vnet-1"),
         ("storage", "acmelogs"),
+        ("subnet", "db"),
+        ("subnet", "web"),
         ("vm", "web-1"),
     ]
     web = records["vm", "web-1"]
@@ -88,10 +92,14 @@ def test_every_type_comes_back_normalized(fake):
         "os_disk": os_disk["name"],
         "os_disk_id": os_disk["managedDisk"]["id"],  # ARM spells its resource group RG-WEB
         "zones": ["2"],
+        "private_ips": [],
+        "public_ips": [],
         "provider_status": "running",
         "cost_per_hour": 0.096,
         "created": web.created_at.isoformat(),
+        "provider_type": "microsoft.compute/virtualmachines",
     }
+    assert web.attached_to == [os_disk["managedDisk"]["id"]]  # not listed: kept as ARM spells it
     data = records["disk", "data-1"]
     assert data.status == Status.IN_USE
     assert data.metadata == {
@@ -99,9 +107,12 @@ def test_every_type_comes_back_normalized(fake):
         "sku": "Premium_LRS",
         "disk_state": "Attached",
         "managed_by": vm["id"],
+        "source_id": None,
         "resource_group": "RG-Web",
         "provider_status": "Attached",
+        "provider_type": "microsoft.compute/disks",
     }
+    assert data.attached_to == [vm["id"]]
     spare = records["disk", "spare"]
     assert (spare.status, spare.metadata["disk_state"]) == (Status.AVAILABLE, "Unattached")
     assert (spare.metadata["sku"], spare.tags) == ("Standard_LRS", {"keep": "yes"})
@@ -117,6 +128,7 @@ def test_every_type_comes_back_normalized(fake):
         "resource_group": "rg-default",
         "primary_location": "westeurope",
         "provider_status": "Succeeded",
+        "provider_type": "microsoft.storage/storageaccounts",
     }
     vnet = records["network", "vnet-1"]
     assert (vnet.status, vnet.tags) == (Status.AVAILABLE, {})
@@ -125,7 +137,12 @@ def test_every_type_comes_back_normalized(fake):
         "subnets": ["web", "db"],
         "resource_group": "rg-default",
         "provider_status": "Succeeded",
+        "provider_type": "microsoft.network/virtualnetworks",
     }
+    web_subnet = records["subnet", "web"]
+    assert web_subnet.resource_id == f"{vnet.resource_id}/subnets/web"
+    assert (web_subnet.region, web_subnet.attached_to) == ("westeurope", [vnet.resource_id])
+    assert web_subnet.metadata["address_prefix"] == "10.0.0.0/24"
 
 
 def test_power_states_map_to_statuses_and_stay_in_metadata(fake):
@@ -152,7 +169,7 @@ def test_power_states_map_to_statuses_and_stay_in_metadata(fake):
 
 
 def test_every_page_is_read(fake):
-    fake.page_size = 7
+    fake.graph_page_size = 7
     for n in range(20):
         fake.add_vm(SUB, name=f"vm-{n:02}", resource_group=f"rg-{n % 3}")
     for n in range(9):
@@ -163,14 +180,37 @@ def test_every_page_is_read(fake):
     vms = [r for r in records if r.type == ResourceType.VM]
     assert sorted(r.name for r in vms) == [f"vm-{n:02}" for n in range(20)]
     assert len({r.resource_id for r in vms}) == 20
-    assert all(r.status == Status.RUNNING for r in vms)  # statusOnly survives the nextLink
+    assert all(r.status == Status.RUNNING for r in vms)
     assert len([r for r in records if r.type == ResourceType.DISK]) == 9
-    vm_pages = [p for _, p in fake.requests if p.endswith("Microsoft.Compute/virtualMachines")]
-    assert len(vm_pages) == 3
+    assert fake.requests.count(("POST", GRAPH)) == 5  # 29 rows, 7 a page: one query, paged
 
 
-def test_throttling_and_server_errors_are_retried(fake):
-    fake.page_size = 3
+def test_a_malformed_row_is_skipped_not_fatal(fake):
+    fake.add_vm(SUB, name="web-1")
+    vms = "Microsoft.Compute/virtualMachines"
+    odd = f"/subscriptions/{SUB}/resourceGroups/rg/providers/{vms}/odd"
+    fake.add_raw(SUB, vms, {"name": "ghost", "location": "westeurope", "properties": {}})
+    fake.add_raw(SUB, vms, {"id": odd, "properties": "not an object", "tags": ["x"],
+                            "zones": "1", "sku": [1], "location": 7})  # fmt: skip
+    vnets = "Microsoft.Network/virtualNetworks"
+    fake.add_raw(SUB, vnets, {
+        "id": f"/subscriptions/{SUB}/resourceGroups/rg/providers/{vnets}/v",
+        "properties": {"subnets": [{"name": "no-id"}, "text", {"id": 5}]}})  # fmt: skip
+
+    listing = adapter(fake).list_scope(SUB)
+
+    names = sorted((r.type, r.name) for r in listing)
+    assert names == [("network", "v"), ("vm", "odd"), ("vm", "web-1")]
+    assert (by_name(listing)["vm", "odd"].status, by_name(listing)["vm", "odd"].region) == (
+        Status.UNKNOWN,
+        "7",
+    )
+    assert sorted(s.reason for s in listing.skips) == ["no id"] * 4
+    assert "virtual machine ghost" in [s.item for s in listing.skips]
+
+
+def test_throttling_server_errors_and_dropped_connections_are_retried(fake):
+    fake.graph_page_size = 3
     for n in range(5):
         fake.add_vm(SUB, name=f"vm-{n}", power_state="stopped" if n % 2 else "running")
     fake.add_disk(SUB, name="disk-1")
@@ -178,10 +218,10 @@ def test_throttling_and_server_errors_are_retried(fake):
     fake.add_virtual_network(SUB, name="vnet-1")
     clean = adapter(fake).list_scope(SUB)
 
-    fake.faults.fail_next("429")
-    fake.faults.fail_next("500")
+    for kind in ("429", "500", "drop"):
+        fake.faults.fail_next(kind)
     assert adapter(fake).list_scope(SUB) == clean
-    assert fake.faults.injected == 2
+    assert fake.faults.injected == 3
 
 
 def test_errors_that_outlast_the_retries_are_a_transient_cloud_error(fake):
@@ -190,7 +230,21 @@ def test_errors_that_outlast_the_retries_are_a_transient_cloud_error(fake):
         adapter(fake, retries=1).list_scope(SUB)
     assert not failure.value.permanent
     assert failure.value.message == (
-        f"Azure could not list the virtual machines of subscription {SUB} (InternalServerError)"
+        f"Azure could not list the resources of subscription {SUB} (InternalServerError)"
+    )
+
+
+def test_a_skip_token_that_repeats_fails_the_listing(fake):
+    fake.graph_page_size = 1
+    fake.add_vm(SUB, name="vm-1")
+    fake.add_vm(SUB, name="vm-2")
+    fake.graph_skip_token_override = "c2FtZQ=="
+    with pytest.raises(CloudError) as failure:
+        adapter(fake).list_scope(SUB)
+    assert failure.value.code == "Paging"
+    assert failure.value.message == (
+        "Azure gave an unusable token for the next page while trying to list the resources "
+        f"of subscription {SUB}"
     )
 
 
@@ -199,9 +253,8 @@ def test_an_ungranted_subscription_is_a_permanent_cloud_error(fake):
     with pytest.raises(CloudError) as failure:
         adapter(fake, OTHER).list_scope(OTHER)
     assert failure.value.permanent
-    assert failure.value.code == "AuthorizationFailed"
+    assert failure.value.code == "AccessDenied"
     assert failure.value.message == (
-        f"Azure denied the request to list the virtual machines of subscription {OTHER} "
-        "(AuthorizationFailed)"
+        f"Azure denied the request to list the resources of subscription {OTHER} (AccessDenied)"
     )
     assert SECRET not in failure.value.message

@@ -1,8 +1,8 @@
 """Each adapter's normalization against items generated from the providers' own published
 API descriptions (tests/clouds/schemas.py), not from our emulators. No database, no network:
 the items go through the same code the listings call, after the same SDK step (botocore's
-parsed dicts; Azure's model classes built from wire JSON; Compute's messages parsed from JSON
-as the REST transport parses them; Cloud Storage's JSON).
+parsed dicts; Compute's messages parsed from JSON as the REST transport parses them; Cloud
+Storage's JSON; Azure's are in test_normalization_azure.py).
 
 Properties, for any list of such items:
 - normalization never raises;
@@ -19,14 +19,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from azure.mgmt.compute.models import Disk, VirtualMachine
-from azure.mgmt.network.models import VirtualNetwork
-from azure.mgmt.storage.models import StorageAccount
 from google.cloud import compute_v1
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mcloud.clouds import aws, azure, gcp
+from mcloud.clouds import aws, gcp
 from mcloud.clouds.base import MAX_ID, Listing, ResourceRecord, Skip
 from mcloud.clouds.records import clean_text, listing_checked, record_problem
 from tests.clouds import schemas
@@ -97,24 +94,7 @@ def test_aws_buckets_normalize():
     check()
 
 
-# --- Azure: the SDK's model classes -----------------------------------------------------
-AZURE_LISTS = [
-    (VirtualMachine, azure.vm_record),
-    (Disk, azure.disk_record),
-    (StorageAccount, azure.storage_account_record),
-    (VirtualNetwork, azure.virtual_network_record),
-]
-
-
-@pytest.mark.parametrize(("model", "build"), AZURE_LISTS, ids=[m.__name__ for m, _ in AZURE_LISTS])
-def test_azure_items_normalize(model, build):
-    @given(items=st.lists(schemas.from_azure_model(model), max_size=3), duplicate=st.booleans())
-    def check(items: list[dict[str, Any]], duplicate: bool) -> None:
-        items = items + items[:1] if duplicate else items
-        made = [azure.made(model.__name__, model(i), build) for i in items]
-        _check(made, [_usable(i.get("id")) for i in items])
-
-    check()
+# --- Azure: in tests/clouds/test_normalization_azure.py (rows as Resource Graph returns them)
 
 
 # --- GCP: Google's discovery documents --------------------------------------------------

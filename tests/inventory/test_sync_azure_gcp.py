@@ -16,7 +16,7 @@ SUBS = ["aaaaaaaa-0000-0000-0000-000000000001", "aaaaaaaa-0000-0000-0000-0000000
 
 
 def test_an_azure_account_syncs_every_subscription(azure, org):
-    azure.page_size = 5
+    azure.graph_page_size = 5
     for i, sub in enumerate(SUBS):
         azure.add_subscription(sub, f"Sub {i}", TENANT)
         for n in range(7):
@@ -43,12 +43,12 @@ def test_an_azure_account_syncs_every_subscription(azure, org):
     assert stopped.metadata["provider_status"] == "deallocated"
     assert (stopped.scope, stopped.region, stopped.tags) == (SUBS[0], "westeurope", {"team": "web"})
     assert stopped.metadata["cost_per_hour"] == 0.0416
-    assert {r.type for r in rows} == {"vm", "disk", "storage", "network"}
+    assert {r.type for r in rows} == {"vm", "disk", "storage", "network", "subnet"}
 
     azure.set_power_state(stopped.resource_id, "running")
     azure.remove(rows.get(name="vnet-1").resource_id)
     run = cloud_account_sync(account=account)
-    assert (run.updated, run.removed) == (1, 1)
+    assert (run.updated, run.removed) == (1, 2)  # the network and its subnet
     assert rows.get(name="vm-0-0").status == "running"
     assert rows.get(name="vnet-1").deleted_at is not None
 

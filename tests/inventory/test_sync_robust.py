@@ -66,13 +66,14 @@ def test_odd_items_become_the_expected_rows_and_are_counted_on_the_run(
     assert sorted(rows.values_list("name", "type")) == [
         ("acmelogs", "storage"),
         ("data-1", "disk"),
+        ("default", "subnet"),  # of vnet-1
         ("no-name-vm", "vm"),  # the last segment of its id
         ("vnet-1", "network"),
         ("web-1", "vm"),
     ]
     assert rows.get(name="web-1").tags == {"env": "prod", "team": "web"}  # merged
     assert rows.get(name="no-name-vm").status == "unknown"
-    assert (run.created, run.skipped, run.merged) == (5, 1, 1)
+    assert (run.created, run.skipped, run.merged) == (6, 1, 1)
     assert run.notes == [
         f"1 item skipped: no id (in subscription {sub}: virtual machine ghost)",
         f"1 duplicate id merged (in subscription {sub}): {web['id']}",
@@ -312,8 +313,8 @@ def test_an_azure_account_whose_subscriptions_all_fail_says_subscription(subscri
     azure.faults.retry_after = 0
     azure.add_vm(SUBS[0], name="vm-1")
     account = azure_account(org, TENANT, CLIENT, "secret", [SUBS[0]])
-    azure.next_link_override = "https://elsewhere.invalid/next?page=2"
-    azure.page_size = 1
+    azure.graph_skip_token_override = "c2FtZQ=="  # a token that leads back to page one
+    azure.graph_page_size = 1
     azure.add_vm(SUBS[0], name="vm-2")
 
     run = cloud_account_sync(account=account)
@@ -321,6 +322,6 @@ def test_an_azure_account_whose_subscriptions_all_fail_says_subscription(subscri
     assert run.status == SyncRun.State.FAILED
     assert run.error == "Every subscription failed."
     assert run.scope_errors[SUBS[0]] == (
-        "Azure gave an unusable link to the next page while trying to list the virtual "
-        f"machines of subscription {SUBS[0]}"
+        "Azure gave an unusable token for the next page while trying to list the resources "
+        f"of subscription {SUBS[0]}"
     )

@@ -46,7 +46,7 @@ def flaky(server, settings, seed: int) -> None:
 
 @pytest.fixture
 def azure_estate(azure):
-    azure.page_size = 4
+    azure.graph_page_size = 4  # the inventory reads Resource Graph in pages of 4
     for index, sub in enumerate(SUBS):
         azure.add_subscription(sub, f"Sub {index}", TENANT)
         for n in range(9):

@@ -1,0 +1,147 @@
+"""The Azure adapter: a service principal's credential, the connection test, the account's
+subscriptions, each subscription's resources (one Resource Graph query) and its costs (Cost
+Management)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from azure.identity import ClientSecretCredential
+from azure.mgmt.costmanagement import CostManagementClient
+from azure.mgmt.resource import SubscriptionClient
+from azure.mgmt.resourcegraph import ResourceGraphClient
+
+from mcloud.clouds.azure.costs import subscription_costs, windows
+from mcloud.clouds.azure.errors import translate_errors
+from mcloud.clouds.azure.graph import API_VERSION, graph_rows, query_text
+from mcloud.clouds.azure.inventory import QUERIED_TYPES, listing_of
+from mcloud.clouds.base import (
+    AzureCredentials,
+    ConnectionResult,
+    CostRecord,
+    Endpoints,
+    Listing,
+    ScopeListing,
+)
+from mcloud.clouds.records import clean_text
+
+# The token audience is Resource Manager's, wherever its endpoint answers.
+ARM_SCOPE = "https://management.azure.com/.default"
+PUBLIC_AUTHORITY = "login.microsoftonline.com"
+INVENTORY_QUERY = query_text(QUERIED_TYPES)
+
+
+class AzureAdapter:
+    def __init__(self, credentials: AzureCredentials, endpoints: Endpoints) -> None:
+        self.credentials = credentials
+        self.endpoints = endpoints
+        self._credential: ClientSecretCredential | None = None
+
+    def credential(self) -> ClientSecretCredential:
+        if self._credential is None:
+            c, e = self.credentials, self.endpoints
+            kwargs: dict[str, Any] = {
+                "authority": e.azure_authority,
+                "connection_timeout": e.timeout,
+                "read_timeout": e.timeout,
+            }
+            if e.azure_authority != PUBLIC_AUTHORITY:
+                kwargs["disable_instance_discovery"] = True  # a private or emulated authority
+            if e.azure_ca_bundle:
+                kwargs["connection_verify"] = e.azure_ca_bundle
+            self._credential = ClientSecretCredential(
+                c.tenant_id, c.client_id, c.client_secret, **kwargs
+            )
+        return self._credential
+
+    def client_kwargs(self) -> dict[str, Any]:
+        e = self.endpoints
+        kwargs: dict[str, Any] = {
+            "base_url": e.azure_arm_url,
+            "credential_scopes": [ARM_SCOPE],
+            "retry_total": e.retries,
+            "retry_backoff_factor": 0.5,
+            "connection_timeout": e.timeout,
+            "read_timeout": e.timeout,
+        }
+        if e.azure_ca_bundle:
+            kwargs["connection_verify"] = e.azure_ca_bundle
+        return kwargs
+
+    def client(self, client_class: type, **extra: Any) -> Any:
+        return client_class(self.credential(), **{**self.client_kwargs(), **extra})
+
+    def terraform_env(self) -> dict[str, str]:
+        """The service principal as Terraform's azurerm provider reads it, on the account's
+        first subscription."""
+        c = self.credentials
+        return {
+            "ARM_CLIENT_ID": c.client_id,
+            "ARM_CLIENT_SECRET": c.client_secret,
+            "ARM_TENANT_ID": c.tenant_id,
+            "ARM_SUBSCRIPTION_ID": c.subscription_ids[0] if c.subscription_ids else "",
+        }
+
+    def test_connection(self) -> ConnectionResult:
+        """Read each subscription the account covers."""
+        subscriptions = self.client(SubscriptionClient).subscriptions
+        names = []
+        for subscription_id in self.credentials.subscription_ids:
+            with translate_errors(f"read subscription {subscription_id}"):
+                names.append(subscriptions.get(subscription_id).display_name)
+        plural = "s" if len(names) != 1 else ""
+        return ConnectionResult(
+            message=f"Connected as application {self.credentials.client_id} to "
+            f"subscription{plural} {', '.join(names)}",
+            identity=self.credentials.client_id,
+        )
+
+    # --- inventory ---------------------------------------------------------------------
+    def scope_listing(self) -> ScopeListing:
+        """The account's subscriptions that the application can still read; one it can no
+        longer see (removed, or its access taken away) is named as gone."""
+        with translate_errors("list the subscriptions the application can read"):
+            visible = {
+                clean_text(s.subscription_id).lower()
+                for s in self.client(SubscriptionClient).subscriptions.list()
+            }
+        chosen = list(self.credentials.subscription_ids)
+        return ScopeListing(
+            [s for s in chosen if s.lower() in visible],
+            gone={
+                s: "no longer visible to the application"
+                for s in chosen
+                if s.lower() not in visible
+            },
+        )
+
+    def scopes(self) -> list[str]:
+        """One scope per subscription the account covers and the application can read."""
+        return self.scope_listing().scopes
+
+    def list_scope(self, scope: str) -> Listing:
+        """Every resource of one subscription of the types the inventory lists, from one
+        Resource Graph query paged to the end. Raises CloudError when the query fails."""
+        # The query is a read sent as a POST: graph_rows retries it (azure-core would retry
+        # only some of its failures, and on top of ours).
+        client = self.client(ResourceGraphClient, api_version=API_VERSION, retry_total=0)
+        doing = f"list the resources of subscription {scope}"
+        with translate_errors(doing):
+            rows = list(graph_rows(client, scope, INVENTORY_QUERY,
+                                   retries=self.endpoints.retries, doing=doing))  # fmt: skip
+        return listing_of(rows)
+
+    # --- costs -------------------------------------------------------------------------
+    def costs(self, start: date, end: date) -> list[CostRecord]:
+        """Daily pre-tax actual costs from `start` to `end` (exclusive) per service and
+        resource, for each subscription of the account (mcloud.clouds.azure.costs)."""
+        client = self.client(CostManagementClient)
+        records: list[CostRecord] = []
+        for subscription_id in self.credentials.subscription_ids:
+            with translate_errors(f"read the costs of subscription {subscription_id}"):
+                for first, last in windows(start, end):
+                    records += subscription_costs(
+                        client, subscription_id, first, last, retries=self.endpoints.retries
+                    )
+        return records

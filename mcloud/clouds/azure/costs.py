@@ -1,0 +1,102 @@
+"""Daily costs from the Cost Management query API, one subscription and at most a year at a
+time (Cost Management refuses longer custom periods), paged to the end.
+
+A query takes at most two groupings, and service and resource use both, so records carry no
+region (a second query by ResourceLocation could add it). Cost Management spells resource ids
+in lower case; they are kept as given, with the subscription in metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from functools import partial
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from azure.mgmt.costmanagement import models as cost_models
+
+from mcloud.clouds.azure.errors import retried
+from mcloud.clouds.base import CloudError, CostRecord
+
+COST_QUERY_MAX_DAYS = 365  # Cost Management refuses a custom period longer than a year
+
+
+def subscription_costs(
+    client: Any, subscription_id: str, first: date, last: date, *, retries: int
+) -> list[CostRecord]:
+    """One subscription's costs from `first` to `last`, both included (as Azure counts)."""
+    scope = f"/subscriptions/{subscription_id}"
+    query = cost_models.QueryDefinition(
+        type="ActualCost",
+        timeframe="Custom",
+        time_period=cost_models.QueryTimePeriod(
+            from_property=datetime.combine(first, time.min, UTC),
+            to=datetime.combine(last, time(23, 59, 59), UTC),
+        ),
+        dataset=cost_models.QueryDataset(
+            granularity="Daily",
+            aggregation={
+                "totalCost": cost_models.QueryAggregation(name="PreTaxCost", function="Sum")
+            },
+            grouping=[
+                cost_models.QueryGrouping(type="Dimension", name="ServiceName"),
+                cost_models.QueryGrouping(type="Dimension", name="ResourceId"),
+            ],
+        ),
+    )
+    records: list[CostRecord] = []
+    result = retried(lambda: client.query.usage(scope, query), retries)
+    seen: set[str] = set()
+    while True:
+        columns = {(c.name or "").lower(): i for i, c in enumerate(result.columns or [])}
+        amount = columns.get("pretaxcost", columns.get("totalcost"))
+        if amount is None or "usagedate" not in columns:
+            raise CloudError(
+                "Azure answered the cost query without cost or date columns",
+                code="UnexpectedAnswer",
+            )
+        for row in result.rows or []:
+            records.append(
+                CostRecord(
+                    date=_usage_date(row[columns["usagedate"]]),
+                    service=_cell(row, columns.get("servicename")),
+                    amount=Decimal(str(row[amount])),
+                    currency=_cell(row, columns.get("currency")),
+                    resource_id=_cell(row, columns.get("resourceid")),
+                    metadata={"subscription_id": subscription_id},
+                )
+            )
+        if not result.next_link:
+            return records
+        # The next page: the same query POSTed again with the link's $skiptoken.
+        token = parse_qs(urlsplit(result.next_link).query).get("$skiptoken", [""])[0]
+        if not token or token in seen:
+            raise CloudError(
+                f"Azure gave an unusable next page for the costs of {subscription_id}",
+                code="Paging",
+            )
+        seen.add(token)
+        result = retried(
+            partial(client.query.usage, scope, query, params={"$skiptoken": token}), retries
+        )
+
+
+def windows(start: date, end: date, days: int = COST_QUERY_MAX_DAYS) -> Iterator[tuple[date, date]]:
+    """[start, end) as inclusive (first, last) periods of at most `days` days."""
+    while start < end:
+        stop = min(end, start + timedelta(days=days))
+        yield start, stop - timedelta(days=1)
+        start = stop
+
+
+def _usage_date(value: Any) -> date:
+    """UsageDate comes as a number (20261001), or as text in some API versions."""
+    text = str(int(value)) if isinstance(value, int | float) else str(value)
+    if text.isdigit() and len(text) == 8:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    return date.fromisoformat(text[:10])
+
+
+def _cell(row: list[Any], index: int | None) -> str:
+    return "" if index is None or row[index] is None else str(row[index])
