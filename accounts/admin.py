@@ -4,7 +4,18 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
-from accounts.models import ApiToken, AuditEvent, Invitation, Membership, Organization, User
+from accounts.models import (
+    ApiToken,
+    AuditEvent,
+    Invitation,
+    Membership,
+    Notification,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationPreference,
+    Organization,
+    User,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -113,3 +124,43 @@ class ApiTokenAdmin(admin.ModelAdmin):
     # Only the hash is stored, and even that is not shown.
     exclude = ["token_hash"]
     readonly_fields = ["hint", "last_used_at"]
+
+
+@admin.register(NotificationChannel)
+class NotificationChannelAdmin(admin.ModelAdmin):
+    """The address is encrypted and not editable here (the target field is never shown)."""
+
+    list_display = ["name", "kind", "organization", "target_hint", "enabled", "created_at"]
+    list_filter = ["kind", "enabled"]
+    search_fields = ["name", "organization__name"]
+    list_select_related = ["organization"]
+    raw_id_fields = ["organization", "created_by"]
+    readonly_fields = ["kind", "target_hint"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "event", "title", "organization"]
+    list_filter = ["event", "created_at"]
+    search_fields = ["title", "organization__name"]
+    list_select_related = ["organization"]
+    raw_id_fields = ["organization"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(NotificationDelivery)
+class NotificationDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "notification", "channel", "recipient", "status", "attempts"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["notification__title", "channel__name", "recipient__email", "last_error"]
+    list_select_related = ["notification", "channel", "recipient"]
+    raw_id_fields = ["organization", "notification", "channel", "recipient"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "updated_at"]
+    search_fields = ["user__email", "organization__name"]
+    list_select_related = ["user", "organization"]
+    raw_id_fields = ["user", "organization"]

@@ -9,7 +9,13 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from accounts.api_identities import AccountIdentities
         from accounts.audit import register_audit_target
-        from accounts.models import Invitation, Membership, Organization
+        from accounts.models import (
+            Invitation,
+            Membership,
+            NotificationChannel,
+            NotificationPreference,
+            Organization,
+        )
         from accounts.sites import site_sync
         from mcloud.api.security import identities_register
 
@@ -20,3 +26,7 @@ class AccountsConfig(AppConfig):
         register_audit_target(Membership, "accounts:member_list", with_pk=False)
         register_audit_target(Invitation, "accounts:member_list", with_pk=False)
         register_audit_target(Organization, "accounts:organization_overview", with_pk=False)
+        register_audit_target(NotificationChannel, "accounts:channel_detail")
+        register_audit_target(
+            NotificationPreference, "accounts:notification_preferences", with_pk=False
+        )

@@ -1,4 +1,5 @@
-"""Users, organizations, memberships with roles, invitations and the audit log."""
+"""Users, organizations, memberships with roles, invitations, API tokens, the audit log, and
+notification channels, deliveries and e-mail choices (accounts/notifications/)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from accounts.notifications.channels import CHANNEL_KINDS, ChannelKind, channel_kind_choices
+from accounts.notifications.events import Event, event_label
 from accounts.roles import Role
+from mcloud.fields import EncryptedJSONField
 
 
 class UserManager(BaseUserManager["User"]):
@@ -207,3 +211,151 @@ class ApiToken(models.Model):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > timezone.now()
+
+
+# --- notifications (accounts/notifications/) ------------------------------------------------
+class NotificationChannel(models.Model):
+    """Where an organization's events are told: an e-mail list, a Slack or Microsoft Teams
+    webhook, or a generic signed webhook (`accounts.notifications.channels.CHANNEL_KINDS`).
+
+    `target` holds the address and, for signed webhooks, the signing secret, encrypted: a
+    Slack or Teams URL is itself a credential. `target_hint` is what pages may show (the host
+    and a masked tail, or the e-mail addresses), and only to admins.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="notification_channels"
+    )
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=channel_kind_choices)
+    target = EncryptedJSONField()
+    target_hint = models.CharField(max_length=200, blank=True)
+    events = models.JSONField(default=list, blank=True, help_text="The events it receives.")
+    enabled = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="notificationchannel_unique_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def channel_kind(self) -> ChannelKind | None:
+        return CHANNEL_KINDS.get(self.kind)
+
+    @property
+    def event_labels(self) -> list[str]:
+        return [label for value, label in Event.choices if value in self.events]
+
+
+class Notification(models.Model):
+    """One event of an organization, as told: display-safe words and a link into mcloud
+    (`url`, a path: made absolute with SITE_URL when sent)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    event = models.CharField(max_length=40)
+    title = models.CharField(max_length=200)
+    text = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    facts = models.JSONField(default=list, blank=True, help_text="[label, value] pairs.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def event_label(self) -> str:
+        return event_label(self.event)
+
+
+class NotificationDelivery(models.Model):
+    """One notification to one channel, or by e-mail to one person: its attempts, its last
+    error (display-safe: never the URL) and when it is tried again."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RETRYING = "retrying", "Retrying"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    PENDING = (Status.QUEUED, Status.RETRYING)
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    channel = models.ForeignKey(
+        NotificationChannel,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="A personal e-mail (no channel).",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "notification deliveries"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["channel", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(channel__isnull=True) ^ models.Q(recipient__isnull=True),
+                name="notificationdelivery_channel_xor_recipient",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk} ({self.status})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in self.PENDING
+
+
+class NotificationPreference(models.Model):
+    """Which events e-mail one person in one organization. Without a row, the defaults of
+    their role apply (`accounts.notifications.selectors.email_events`)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    events = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user"], name="notificationpreference_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"e-mail choices of {self.user} in {self.organization}"

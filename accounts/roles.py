@@ -2,12 +2,12 @@
 
 The role matrix (also in the README):
 
-| role   | may                                                                         |
-|--------|-----------------------------------------------------------------------------|
-| viewer | read everything in the organization                                         |
-| member | also trigger syncs and Terraform plans                                      |
-| admin  | also manage cloud accounts and members, approve, apply and destroy, audit   |
-| owner  | also rename or delete the organization and transfer ownership               |
+| role   | may                                                                                   |
+|--------|---------------------------------------------------------------------------------------|
+| viewer | read everything in the organization                                                   |
+| member | also trigger syncs and Terraform plans                                                |
+| admin  | also manage cloud accounts, members and notifications; approve, apply, destroy; audit |
+| owner  | also rename or delete the organization and transfer ownership                         |
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from accounts import views
+from accounts.notifications import views as notifications
 
 app_name = "accounts"
 
@@ -23,6 +24,38 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("organization/audit/", views.audit_log, name="audit_log"),
+    path("organization/notifications/", notifications.channel_list, name="channel_list"),
+    path("organization/notifications/new/", notifications.channel_create, name="channel_create"),
+    path(
+        "organization/notifications/<int:pk>/",
+        notifications.channel_detail,
+        name="channel_detail",
+    ),
+    path(
+        "organization/notifications/<int:pk>/edit/",
+        notifications.channel_edit,
+        name="channel_edit",
+    ),
+    path(
+        "organization/notifications/<int:pk>/delete/",
+        notifications.channel_delete,
+        name="channel_delete",
+    ),
+    path(
+        "organization/notifications/<int:pk>/test/",
+        notifications.channel_test,
+        name="channel_test",
+    ),
+    path(
+        "organization/notifications/<int:pk>/secret/",
+        notifications.channel_secret,
+        name="channel_secret",
+    ),
+    path(
+        "organization/notifications/e-mail/",
+        notifications.notification_preferences,
+        name="notification_preferences",
+    ),
     path("account/tokens/", views.token_list, name="token_list"),
     path("account/tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
     path("invitations/<str:token>/", views.invitation_detail, name="invitation_detail"),

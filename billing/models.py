@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import secrets
 from decimal import Decimal
 from typing import TypedDict
 
@@ -14,6 +12,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from inventory.models import CloudAccount
 from mcloud.clouds.registry import provider_choices
+from mcloud.egress.signing import signing_secret_new
 from mcloud.fields import EncryptedJSONField
 
 
@@ -142,13 +141,8 @@ class ImportRun(models.Model):
         return f"cost import of {self.account} ({self.status})"
 
 
-def webhook_secret_new() -> str:
-    """A signing secret in the Standard Webhooks format: whsec_ and 32 random bytes, base64."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
 def _webhook_secret() -> dict[str, str]:
-    return {"secret": webhook_secret_new()}
+    return {"secret": signing_secret_new()}
 
 
 class BillingSettings(models.Model):

@@ -12,10 +12,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from django.db import transaction
+from django_q.models import Schedule
 from django_q.tasks import async_task
 
 
@@ -31,6 +33,20 @@ class Task:
     def enqueue(self, *args: Any) -> None:
         """Queue a run of the task with `args` (ids only) once the transaction commits."""
         transaction.on_commit(partial(async_task, self.path, *args, group=self.group))
+
+    def schedule_once(self, *args: Any, at: datetime, name: str) -> None:
+        """Run the task with `args` (ids only) once, at `at`, from q2's scheduler. `name` must
+        be unique (q2 does not enforce it): it is the schedule's only handle."""
+        Schedule.objects.update_or_create(
+            name=name,
+            defaults={
+                "func": self.path,
+                "args": repr(tuple(args)),
+                "schedule_type": Schedule.ONCE,
+                "repeats": -1,
+                "next_run": at,
+            },
+        )
 
     def function(self) -> Callable[..., Any]:
         """The function the path names (ImportError or AttributeError when there is none)."""

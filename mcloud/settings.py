@@ -407,6 +407,12 @@ except ValueError as error:
 EGRESS_ALLOW_HTTP = env.bool("EGRESS_ALLOW_HTTP", default=DEBUG)  # plain http:// URLs
 EGRESS_TIMEOUT = env.float("EGRESS_TIMEOUT", default=5.0)  # seconds per call
 
+# --- Notifications -------------------------------------------------------------------------
+# Minutes before each retry of a failed delivery; after the last, the delivery has failed.
+NOTIFICATION_RETRY_MINUTES = env.list("NOTIFICATION_RETRY_MINUTES", cast=int, default=[1, 5, 25])
+if any(minutes < 1 for minutes in NOTIFICATION_RETRY_MINUTES):
+    raise ImproperlyConfigured("NOTIFICATION_RETRY_MINUTES: whole minutes, 1 or more each.")
+
 # --- JSON API ----------------------------------------------------------------------------
 # The longest a personal access token may live, in days; 0 allows tokens that never expire.
 API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)

@@ -21,20 +21,20 @@ from decimal import Decimal
 from functools import partial
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Min, Sum
-from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import Organization, User
+from accounts.notifications.events import Event
+from accounts.notifications.services import notify
 from billing.baselines import Expected, expected_range, history_start
 from billing.models import Anomaly, CostDaily
-from billing.money import minor_unit
+from billing.money import minor_unit, round_amount
 from billing.selectors import billing_settings
 from inventory.models import CloudAccount
-from inventory.services.accounts import account_admin_emails
 
 logger = logging.getLogger(__name__)
 CHECK_DAYS = 7
@@ -140,23 +140,29 @@ def _record(
 
 
 def anomaly_notify(*, anomaly: Anomaly) -> bool:
-    """Tell the organization's admins and owners of the anomaly, once: False when it was
-    told already. The one step every notification channel goes through."""
+    """Tell the organization of the anomaly, once (its channels subscribed to cost anomalies,
+    and by e-mail those who chose them): False when it was told already."""
     told = Anomaly.objects.filter(pk=anomaly.pk, notified_at__isnull=True).update(
         notified_at=timezone.now()
     )
     if not told:
         return False
     anomaly = Anomaly.objects.select_related("account", "organization").get(pk=anomaly.pk)
-    recipients = account_admin_emails(anomaly.organization)
-    if recipients:
-        context = {"anomaly": anomaly, "site_url": settings.SITE_URL}
-        send_mail(
-            render_to_string("billing/email/anomaly_subject.txt", context).strip(),
-            render_to_string("billing/email/anomaly_message.txt", context),
-            settings.DEFAULT_FROM_EMAIL,
-            recipients,
-        )
+    code, service = anomaly.currency, anomaly.service or "(none)"
+    low, high = round_amount(anomaly.expected_low, code), round_amount(anomaly.expected_high, code)
+    notify(
+        organization=anomaly.organization,
+        event=Event.COST_ANOMALY,
+        title=f"Cost anomaly: {service} in {anomaly.account.name} on {anomaly.day:%Y-%m-%d}",
+        text=f"The daily cost of {service} in {anomaly.account.name} broke from its recent "
+        "pattern (its own last four weeks, weekday by weekday).",
+        url=reverse("billing:anomaly_list"),
+        facts=[
+            ("Spent", f"{round_amount(anomaly.actual, code)} {code}"),
+            ("Expected", f"{low} to {high} {code}"),
+            ("Day", f"{anomaly.day:%A, %Y-%m-%d}"),
+        ],
+    )
     return True
 
 

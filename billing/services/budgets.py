@@ -1,8 +1,10 @@
 """Budgets, evaluated when one is saved and whenever costs change (an import, new rates).
 
 - A budget has one alert per month, at the highest threshold its spend has crossed. The
-  alert rises with the spend; each rise (the first crossing included) sends one e-mail to
-  the admins and one signed webhook call, and asks for acknowledgement again.
+  alert rises with the spend; each rise (the first crossing included) is one "budget
+  threshold" notification (the organization's channels, and an e-mail to each person who
+  chose it: admins by default) and one signed call of the budget's webhook, and asks for
+  acknowledgement again.
 - An alert never falls: costs restated downwards leave it where it was.
 """
 
@@ -13,18 +15,17 @@ from datetime import date
 from decimal import Decimal
 from functools import partial
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import Organization, User
+from accounts.notifications.events import Event
+from accounts.notifications.services import notify
 from billing.models import Budget, BudgetAlert
 from billing.selectors import CostFilters, billing_settings, cost_summary
 from billing.services.webhooks import webhook_send
-from inventory.services.accounts import account_admin_emails
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +111,9 @@ def budgets_evaluate(
             actor_label="budget check",
             data={"threshold": threshold, "spent": str(alert.spent), "month": f"{month:%Y-%m}"},
         )
-        transaction.on_commit(partial(_notify, alert))
+        _notify(alert)
+        if budget.webhook_url:
+            transaction.on_commit(partial(_webhook_call, alert))
     return raised
 
 
@@ -137,19 +140,29 @@ def _alert_raise(budget: Budget, month: date, threshold: int, spent: Decimal) ->
 
 def _notify(alert: BudgetAlert) -> None:
     budget = alert.budget
-    recipients = account_admin_emails(budget.organization)
-    context = {"alert": alert, "budget": budget, "site_url": settings.SITE_URL}
-    if recipients:
-        subject = render_to_string("billing/email/alert_subject.txt", context).strip()
-        send_mail(
-            subject,
-            render_to_string("billing/email/alert_message.txt", context),
-            settings.DEFAULT_FROM_EMAIL,
-            recipients,
-        )
-    if budget.webhook_url:
-        alert.webhook_status = webhook_send(alert)
-        alert.save(update_fields=["webhook_status"])
+    forecast = alert.basis == Budget.Basis.FORECAST
+    spent = f"{alert.spent} {budget.currency}"
+    facts: list[tuple[str, object]] = [
+        ("Forecast to month end" if forecast else "Spent so far", spent),
+        ("Budget", f"{budget.amount} {budget.currency}"),
+        ("Month", f"{alert.month:%B %Y}"),
+    ]
+    if budget.account is not None:
+        facts.append(("Cloud account", budget.account.name))
+    notify(
+        organization=budget.organization,
+        event=Event.BUDGET_THRESHOLD,
+        title=f"{budget.name}: {alert.threshold}% of the budget "
+        f"{'forecast' if forecast else 'spent'}",
+        text=f"The budget {budget.name} crossed {alert.threshold}% in {alert.month:%B %Y}.",
+        url=reverse("billing:budget_list"),
+        facts=facts,
+    )
+
+
+def _webhook_call(alert: BudgetAlert) -> None:
+    alert.webhook_status = webhook_send(alert)
+    alert.save(update_fields=["webhook_status"])
 
 
 def alert_acknowledge(*, alert: BudgetAlert, user: User) -> BudgetAlert:

@@ -8,8 +8,9 @@ from django.db import transaction
 
 from accounts.audit import audit_record
 from accounts.models import Organization, User
-from billing.models import BillingSettings, webhook_secret_new
+from billing.models import BillingSettings
 from billing.services.budgets import budgets_evaluate
+from mcloud.egress.signing import signing_secret_new
 
 
 @transaction.atomic
@@ -37,7 +38,7 @@ def billing_settings_save(
 def webhook_secret_reset(*, organization: Organization, user: User, ip: str | None = None) -> str:
     """A new secret for the organization's webhooks; the caller shows it once."""
     settings = BillingSettings.stored(organization)
-    settings.webhook = {"secret": webhook_secret_new()}
+    settings.webhook = {"secret": signing_secret_new()}
     settings.save(update_fields=["webhook"])
     audit_record(
         organization=organization, action="billing.webhook_secret_reset", target=settings,

@@ -165,14 +165,3 @@ def cloud_account_delete(*, account: CloudAccount, user: User, ip: str | None = 
     for member_id in [account.pk, *account.members.values_list("pk", flat=True)]:
         account_schedule_delete(member_id)
     account.delete()
-
-
-def account_admin_emails(organization: Organization) -> list[str]:
-    """Who hears about an account in trouble: the organization's admins and owners."""
-    return list(
-        User.objects.filter(
-            memberships__organization=organization,
-            memberships__role__in=["admin", "owner"],
-            is_active=True,
-        ).values_list("email", flat=True)
-    )

@@ -7,19 +7,19 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
-from django.template.loader import render_to_string
+from django.urls import reverse
 
 from accounts.audit import audit_record
 from accounts.models import User
+from accounts.notifications.events import Event
+from accounts.notifications.services import notify
 from inventory.account_adapters import adapter_for
 from inventory.models import CloudAccount, HealthStatus, ProviderHealth
-from inventory.services.accounts import account_admin_emails, cloud_account_pause
+from inventory.services.accounts import cloud_account_pause
 from inventory.tasks import CHECK_ACCOUNT
 from mcloud.clouds.base import CloudError
 
@@ -41,8 +41,9 @@ def connection_check(
     """Test the account's credentials and record a ProviderHealth row.
 
     Slow answers (over HEALTH_DEGRADED_MS by `clock`, in seconds) are degraded, failures are
-    errors; after HEALTH_PAUSE_AFTER_FAILURES errors in a row the account is paused and its
-    admins get one e-mail. Tests pass a `clock` to classify without depending on the speed of
+    errors; after HEALTH_PAUSE_AFTER_FAILURES errors in a row the account is paused, once: an
+    "account paused" notification (its channels, and e-mail to whoever chose it: admins by
+    default). Tests pass a `clock` to classify without depending on the speed of
     the machine.
     """
     # Credentials are read here, in the caller's thread (and database transaction); only the
@@ -115,18 +116,16 @@ def _record(
     ):
         reason = f"Paused after {account.consecutive_failures} failed checks in a row: {message}"
         cloud_account_pause(account=account, reason=reason)
-        transaction.on_commit(lambda: _notify_paused(account, reason))
+        notify(
+            organization=account.organization,
+            event=Event.ACCOUNT_PAUSED,
+            title=f"Cloud account {account.name} was paused",
+            text=f"{reason}\n\nWhile it is paused, mcloud neither syncs it nor imports its "
+            'costs. Fix the credentials (or the permissions) and press "Resume" on its page.',
+            url=reverse("inventory:account_detail", args=[account.pk]),
+            facts=[("Account", account.name), ("Provider", account.get_provider_display())],
+        )
     return check
-
-
-def _notify_paused(account: CloudAccount, reason: str) -> None:
-    recipients = account_admin_emails(account.organization)
-    if not recipients:
-        return
-    context: dict[str, Any] = {"account": account, "reason": reason, "site_url": settings.SITE_URL}
-    subject = render_to_string("inventory/email/account_paused_subject.txt", context).strip()
-    body = render_to_string("inventory/email/account_paused_message.txt", context)
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
 
 
 def connection_check_request(*, account: CloudAccount) -> None:

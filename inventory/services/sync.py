@@ -19,6 +19,9 @@
   nothing (the run fails).
 - Items skipped and duplicate ids merged are counted on the run with the provider's ids, and
   logged once per run; they never fail it.
+- SYNC_FAILING_AFTER failed syncs in a row (of runs that ran: a sync refused because another
+  was running does not count) are one "sync failing repeatedly" notification, once per
+  streak: at the run that makes the streak that long, not at each failure after it.
 """
 
 from __future__ import annotations
@@ -29,10 +32,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import User
+from accounts.notifications.events import Event
+from accounts.notifications.services import notify
 from inventory.account_adapters import adapter_for
 from inventory.models import CloudAccount, SyncRun
 from inventory.services.ingest import Counts, ingest_scope, live_scopes, scopes_retire
@@ -59,6 +65,7 @@ SYNC_ABANDONED = "Abandoned: the worker running this sync stopped before it fini
 NEVER_STARTED = "No worker started this sync in time."
 BUSY = "Another sync of this account was running."
 ACTIVE = (SyncRun.State.QUEUED, SyncRun.State.RUNNING)
+SYNC_FAILING_AFTER = 3  # failed syncs in a row that make a "sync failing repeatedly" notice
 
 
 def _audit_abandoned(run: SyncRun, reason: str) -> None:
@@ -341,4 +348,30 @@ def _sync_finish(run: SyncRun, state: str, error: str) -> SyncRun:
               "removed": run.removed, "errors": run.scope_errors, "error": run.error,
               "skipped": run.skipped, "merged": run.merged},
     )  # fmt: skip
+    if state == SyncRun.State.FAILED and run.ran:
+        _failing_streak_notify(account, run)
     return run
+
+
+def _failing_streak_notify(account: CloudAccount, run: SyncRun) -> None:
+    """Notify when this failure makes SYNC_FAILING_AFTER failures in a row, exactly: the
+    streak is told once, and a success ends it."""
+    latest = list(
+        SyncRun.objects.filter(account_id=account.pk, finished_at__isnull=False)
+        .exclude(lease_token="")  # runs that ran
+        .exclude(status__in=ACTIVE)
+        .order_by("-finished_at", "-id")
+        .values_list("status", flat=True)[: SYNC_FAILING_AFTER + 1]
+    )
+    failed = [status == SyncRun.State.FAILED for status in latest]
+    streak, before = failed[:SYNC_FAILING_AFTER], failed[SYNC_FAILING_AFTER:]
+    if len(streak) < SYNC_FAILING_AFTER or not all(streak) or before == [True]:
+        return
+    notify(
+        organization=account.organization,
+        event=Event.SYNC_FAILING,
+        title=f"The sync of {account.name} failed {SYNC_FAILING_AFTER} times in a row",
+        text=f"The latest error: {run.error}",
+        url=reverse("inventory:account_detail", args=[account.pk]),
+        facts=[("Account", account.name), ("Provider", account.get_provider_display())],
+    )

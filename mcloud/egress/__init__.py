@@ -9,7 +9,8 @@ cloud metadata endpoint that hands out mcloud's own identity, the private networ
   unless an operator listed that exact `host:port`;
 - `client` makes one HTTP request to an address the policy passed, connecting to the checked
   address itself (no second lookup for DNS to rebind), following no redirects, briefly;
-- `proxy` is the same check as a CONNECT proxy, the only way out of a Terraform sandbox.
+- `proxy` is the same check as a CONNECT proxy, the only way out of a Terraform sandbox;
+- `signing` signs what is POSTed (Standard Webhooks), the same way for every caller.
 
 This package imports no app: callers pass their allowlists in.
 """

@@ -12,6 +12,9 @@ transaction holding the row, before anything is queued:
   the organization requires a second person, and only while the state is the one it was
   planned against (a stale plan is refused before anything runs);
 - a destroy plan is approved only with the deployment's name typed in.
+
+What people hear of runs (`run_notify`): a plan awaiting approval, an apply (or destroy)
+applied, and any run that failed, the worker's dead runs included.
 """
 
 from __future__ import annotations
@@ -24,10 +27,13 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import User
+from accounts.notifications.events import Event
+from accounts.notifications.services import notify
 from accounts.roles import Role
 from mcloud.errors import ActionRefused
 from mcloud.leases import RunKind, row_lock, runs_recover
@@ -59,6 +65,32 @@ def run_audit(
         data={"run": run.pk, "kind": run.kind, **data},
         ip=ip,
     )
+
+
+def run_notify(run: DeploymentRun, event: Event) -> None:
+    """Tell the organization about a run that awaits approval, was applied or failed."""
+    deployment = run.deployment
+    kind = run.get_kind_display()
+    if event == Event.PLAN_AWAITING_APPROVAL:
+        title, text = f"{kind} #{run.pk} of {deployment.name} awaits approval", ""
+    elif event == Event.RUN_APPLIED:
+        destroy = run.plan_run is not None and run.plan_run.kind == Kind.DESTROY
+        done = "destroyed" if destroy else "applied"
+        title, text = f"{deployment.name} was {done} (run #{run.pk})", ""
+    else:
+        title, text = f"{kind} #{run.pk} of {deployment.name} failed", run.error
+    facts: list[tuple[str, object]] = [("Deployment", deployment.name)]
+    if run.plan_summary:
+        s = run.plan_summary
+        facts.append(("Changes", f"{s.get('create', 0)} to create, {s.get('update', 0)} to "
+                      f"update, {s.get('replace', 0)} to replace, {s.get('destroy', 0)} to "
+                      "destroy"))  # fmt: skip
+    who = run.started_by.email if run.started_by_id and run.started_by else "mcloud"
+    facts.append(("Started by", who))
+    notify(
+        organization=deployment.organization, event=event, title=title, text=text,
+        url=reverse("provisioning:run_detail", args=[run.pk]), facts=facts,
+    )  # fmt: skip
 
 
 def _enqueue(run: DeploymentRun) -> None:
@@ -257,6 +289,8 @@ def _run_abandoned(run: DeploymentRun, reason: str) -> None:
     if run.kind == Kind.APPLY and run.started_at is not None:
         Deployment.objects.filter(pk=deployment.pk).update(status=Deployment.Status.FAILED)
     run_audit(run, "failed", error=reason)
+    run.error = reason
+    run_notify(run, Event.RUN_FAILED)
     held = DatabaseStateStore(deployment).release_lock_of_run(run.pk)
     if held is not None:
         log_append(run.pk, "[mcloud] Released the state lock its Terraform held.\n")

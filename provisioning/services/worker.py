@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.notifications.events import Event
 from inventory.account_adapters import adapter_for
 from inventory.models import SyncRun
 from inventory.services.sync import sync_run_request
@@ -37,6 +38,7 @@ from provisioning.services.runs import (
     log_append,
     plans_discard_pending,
     run_audit,
+    run_notify,
     stale_message,
 )
 from provisioning.services.state import (
@@ -434,6 +436,14 @@ def _run_finish(
         if error:
             data["error"] = error[:200]
         run_audit(run, action, actor=run.started_by, **data)
+    events: dict[str, Event] = {
+        Status.PLANNED: Event.PLAN_AWAITING_APPROVAL,
+        Status.APPLIED: Event.RUN_APPLIED,
+        Status.FAILED: Event.RUN_FAILED,
+    }
+    event = events.get(status)
+    if event is not None:
+        run_notify(run, event)
     return run
 
 

@@ -1,4 +1,4 @@
-"""Budgets: one e-mail per rise of a month's alert, forecast budgets, who may manage them
+"""Budgets: one e-mail per person per rise of a month's alert, forecast budgets, who may manage them
 (their webhooks: tests/billing/test_webhooks.py)."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def budget(org, **fields) -> Budget:
     )
 
 
-def test_a_crossing_sends_exactly_one_email_per_rise(
+def test_a_crossing_emails_each_admin_once_per_rise(
     org, account, alice, ada, bob, django_capture_on_commit_callbacks
 ):
     b = budget(org)
@@ -44,15 +44,15 @@ def test_a_crossing_sends_exactly_one_email_per_rise(
         budgets_evaluate(organization=org, today=TODAY)
         budgets_evaluate(organization=org, today=TODAY)  # again: nothing new
     assert [a.threshold for a in BudgetAlert.objects.all()] == [50]
-    assert len(mail.outbox) == 1
-    assert sorted(mail.outbox[0].to) == ["ada@acme.test", "alice@acme.test"]
-    assert "50%" in mail.outbox[0].subject
+    # One e-mail each, to the admins and owners (who have not chosen otherwise): not bob.
+    assert sorted(m.to for m in mail.outbox) == [["ada@acme.test"], ["alice@acme.test"]]
+    assert all("50%" in m.subject for m in mail.outbox)
 
     store(account, daily(account, date(2026, 11, 11), 10, "40"))  # 950: past 80%
     with django_capture_on_commit_callbacks(execute=True):
         budgets_evaluate(organization=org, today=TODAY)
     assert list(BudgetAlert.objects.values_list("threshold", flat=True)) == [80]  # risen
-    assert len(mail.outbox) == 2
+    assert len(mail.outbox) == 4
     assert BudgetAlert.objects.get().spent == 950
     assert b.alerts.count() == 1
 

@@ -7,6 +7,7 @@ import re
 import pytest
 from django_q.models import Schedule
 
+from accounts import tasks as accounts_tasks
 from billing import tasks as billing_tasks
 from inventory import tasks as inventory_tasks
 from inventory.schedules import account_schedule_update
@@ -19,7 +20,7 @@ PRODUCT = ("accounts", "inventory", "billing", "provisioning", "mcloud")
 
 
 def test_every_task_is_named_by_its_own_function():
-    for module in (inventory_tasks, billing_tasks, provisioning_tasks):
+    for module in (accounts_tasks, inventory_tasks, billing_tasks, provisioning_tasks):
         tasks = [v for v in vars(module).values() if isinstance(v, Task)]
         assert tasks, module.__name__
         for task in tasks:

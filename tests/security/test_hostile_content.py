@@ -30,7 +30,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from accounts.models import ApiToken, Invitation, Membership
+from accounts.models import ApiToken, Invitation, Membership, NotificationChannel
+from accounts.notifications.services import notify
 from billing.models import BudgetAlert
 from billing.services.budgets import budgets_evaluate
 from inventory.models import CloudAccount, ProviderHealth, Resource, SavedView, SyncRun
@@ -155,6 +156,13 @@ def hostile(org, team, login, hello_version) -> dict[str, Any]:
                                    "thresholds": "50", "webhook_url": ""})  # fmt: skip
     post("inventory:saved_view_create", {"name": ATTR, "query": urlencode({"q": SCRIPT}),
                                          "shared": "on"})  # fmt: skip
+    channel_new = reverse("accounts:channel_create") + "?kind=email"
+    assert client.post(channel_new, {"name": SVG, "address": "ops@acme.test",
+                                     "events": ["run.failed"]}).status_code == 302  # fmt: skip
+    channel = NotificationChannel.objects.get(organization=org)
+    told = notify(organization=org, event="run.failed", title=SCRIPT, text=IMG, url=JS_URL,
+                  facts=[(ATTR, SVG)])  # fmt: skip
+    told.deliveries.filter(channel=channel).update(status="failed", last_error=IMG)
     post("provisioning:blueprint_create", {"name": SVG, "description": ATTR,
                                            "paste_main_tf": BLUEPRINT})  # fmt: skip
 
@@ -219,6 +227,7 @@ def hostile(org, team, login, hello_version) -> dict[str, Any]:
         "blueprints": [blueprint, hello_version.blueprint],
         "deployment": deployment,
         "plan": plan,
+        "channel": channel,
     }
 
 

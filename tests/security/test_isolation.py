@@ -17,7 +17,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import Invitation, Membership
+from accounts.models import Invitation, Membership, NotificationChannel
 from accounts.roles import Role
 from billing.models import Budget, BudgetAlert
 from inventory.models import Resource, SavedView, SyncRun
@@ -73,6 +73,11 @@ def world(org, other_org, team, hello_version) -> World:
             basis="actual",
         ),
     }
+    objects["channel"] = NotificationChannel.objects.create(
+        organization=org, name="#ops", kind="webhook",
+        target={"url": "https://hooks.example.com/x", "secret": "whsec_" + "A" * 44},
+        target_hint="hooks.example.com …om/x", events=["run.failed"],
+    )  # fmt: skip
     deployment = make_deployment(org, team["bob"], hello_version, "hello-1")
     plan = run_plan_queue(deployment=deployment, user=team["bob"], enqueue=False)
     DeploymentRun.objects.filter(pk=plan.pk).update(

@@ -1,7 +1,8 @@
 """Secrets never leak (issue 9). Known, distinctive secrets are put everywhere a secret goes in:
 each provider's credentials (an AWS secret access key, an Azure client secret, a GCP
 service-account private key), a sensitive Terraform variable (which a sensitive output repeats),
-an API token, and mcloud's own keys. Then the product does its work for real: the accounts are
+an API token, a Slack webhook URL (a notification channel, which the runs then notify), and
+mcloud's own keys. Then the product does its work for real: the accounts are
 added through the pages and the API (forms refused once first), tested, synced and their costs
 imported through the real SDKs against the emulators, and a deployment of the bundled hello
 blueprint is planned, applied and destroyed by the real Terraform, inline as Q_SYNC makes it.
@@ -49,9 +50,10 @@ from django_q.conf import Conf
 from django_q.models import OrmQ, Task
 from django_q.signing import SignedPackage
 
-from accounts.models import AuditEvent, Invitation, Membership, User
+from accounts.models import AuditEvent, Invitation, Membership, NotificationChannel, User
 from billing.models import Budget, BudgetAlert, ImportRun
 from emulators.aws import ACCOUNT_ID
+from emulators.base import FakeServer, Response
 from inventory.models import CloudAccount, Resource, SavedView, SyncRun
 from provisioning.models import Deployment, DeploymentRun
 from provisioning.services.state import DatabaseStateStore
@@ -66,6 +68,7 @@ SUB = "aaaaaaaa-0000-0000-0000-000000000001"
 AZURE_SECRET = "az-Cl1ent~Secret.LEAKCHECK-9d7Q2mXv"  # with the characters Azure's contain
 TF_SECRET = "tf-sensitive+LEAKCHECK/58c1e0b7a4"  # + and / change when URL-encoded
 BILLING_TABLE = "acme-prod.billing.gcp_billing_export_v1_0123"
+SLACK_TOKEN = "xoxLEAKCHECKhook9f8e7d6c5b4a"  # the part of a Slack webhook URL that is its key
 MIN_FORM = 12  # shorter encodings of a secret could turn up by chance
 
 
@@ -426,6 +429,30 @@ def each_account_and_run(accounts: list[CloudAccount], deployment: Deployment) -
     return found
 
 
+@pytest.fixture
+def slack(settings) -> Iterator[FakeServer]:
+    """A Slack receiver on this machine, allowed by exact host:port as an operator would."""
+    with FakeServer(name="slack") as server:
+        server.route("POST", r"/services/.*")(lambda request: Response(200, b"ok"))
+        settings.EGRESS_ALLOW = frozenset({server.url.removeprefix("http://")})
+        settings.EGRESS_ALLOW_HTTP = True
+        yield server
+
+
+def add_channel(page: Browser, slack: FakeServer) -> None:
+    """A Slack channel for the runs' events, refused once first with the URL in the input."""
+    new = reverse("accounts:channel_create") + "?kind=slack"
+    form = {
+        "name": "#ops",
+        "address": f"{slack.url}/services/T0ACME/B0OPS/{SLACK_TOKEN}",
+        "events": ["plan.awaiting_approval", "run.applied", "run.failed"],
+        "enabled": "on",
+    }
+    refused = page.post(new, {**form, "address": f"https://10.0.0.1/services/T0/{SLACK_TOKEN}"})
+    assert "mcloud does not connect there" in refused.seen_text
+    assert page.post(new, form).status_code == 302
+
+
 def page_objects(org: Any, team: dict[str, User]) -> dict[str, Any]:
     """The objects some pages point at, that the scenario does not make."""
     budget = Budget.objects.create(organization=org, name="B", amount=10, thresholds=[50])
@@ -440,16 +467,17 @@ def page_objects(org: Any, team: dict[str, User]) -> dict[str, Any]:
         "budget": budget,
         "alert": BudgetAlert.objects.create(organization=org, budget=budget, month=month,
                                             threshold=50, spent=6, basis="actual"),
+        "channel": NotificationChannel.objects.get(organization=org, kind="slack"),
     }  # fmt: skip
 
 
 def test_no_secret_leaks_anywhere(
     org, team, clouds, hello_version, login, token_for, run_dir, monkeypatch, capfd,
-    django_capture_on_commit_callbacks,
+    django_capture_on_commit_callbacks, slack,
 ):  # fmt: skip
     alice = team["alice"]
     token = token_for(alice)
-    scanner = Scanner(known_secrets(clouds, token))
+    scanner = Scanner({**known_secrets(clouds, token), "the Slack webhook's key": SLACK_TOKEN})
     page = Browser(login(alice), scanner)
     api = Browser(Client(), scanner, Authorization=f"Bearer {token}")
     temp = run_dir
@@ -461,6 +489,7 @@ def test_no_secret_leaks_anywhere(
     with everything_logged() as logs:
         try:
             accounts = add_accounts(page, api, clouds)
+            add_channel(page, slack)
             for account in accounts:
                 test = reverse("inventory:account_test", args=[account.pk])
                 page.post(test, headers={"HX-Request": "true"})
@@ -538,3 +567,6 @@ def test_no_secret_leaks_anywhere(
     assert clouds["aws_key"][0].encode() in tables["inventory_cloudaccount"]  # plain config
     assert b"greeter" in tables["provisioning_deployment"]
     assert AuditEvent.objects.filter(action="cloud_account.created").count() == 3
+    # The runs told the channel (plans awaiting approval, applies), through the URL.
+    assert len([p for _, p in slack.requests if p.endswith(SLACK_TOKEN)]) >= 4
+    assert "accounts.tasks.deliver_notification" in {t.func for t in Task.objects.all()}

@@ -5,7 +5,7 @@ answers GET and scan what comes back.
 
 Objects are passed as a mapping of kind -> model instance ("account", "resource", "run",
 "membership", "invitation", "saved_view", "budget", "alert", "blueprint", "deployment",
-"plan"), so each test builds its own.
+"plan", "channel"), so each test builds its own.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from django.contrib import admin
 from django.db.models import Model
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from accounts.notifications.channels import CHANNEL_KINDS
 from accounts.roles import Role
 from inventory.extensions import TILES
 from mcloud.api.main import api
@@ -52,6 +53,11 @@ KWARGS: dict[str, Callable[[Objects], dict[str, Any]]] = {
     "accounts:member_role": _pk("pk", "membership"),
     "accounts:member_remove": _pk("pk", "membership"),
     "accounts:invitation_revoke": _pk("pk", "invitation"),
+    "accounts:channel_detail": _pk("pk", "channel"),
+    "accounts:channel_edit": _pk("pk", "channel"),
+    "accounts:channel_delete": _pk("pk", "channel"),
+    "accounts:channel_test": _pk("pk", "channel"),
+    "accounts:channel_secret": _pk("pk", "channel"),
     "inventory:dashboard_tile": lambda objects: {"name": "resources"},
     "inventory:account_detail": _pk("pk", "account"),
     "inventory:account_edit": _pk("pk", "account"),
@@ -117,6 +123,7 @@ VARIANTS: dict[str, Callable[[Objects], list[str]]] = {
     ],
     "billing:overview": lambda objects: ["?group=service", "?period=last_90&group=service"],
     "inventory:resource_list": lambda objects: ["?include_deleted=on&sort=-region"],
+    "accounts:channel_create": lambda objects: [f"?kind={k}" for k in CHANNEL_KINDS],
 }
 
 
