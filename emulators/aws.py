@@ -3,6 +3,15 @@
 moto accepts any access key by default; a cloud that accepts anything cannot test a bad
 credential. `AwsEmulator` creates an admin user for seeding, then makes moto check every
 request's signature and IAM policy, as AWS does.
+
+Where moto (5.2) answers otherwise than AWS in what the app relies on, `moto_as_aws()` mends
+it in this process (moto's server runs in it):
+- With authentication on, moto computes the signature of a GET (or HEAD, DELETE) request
+  over its query parameters as if they were the body, so it refused every signed GET: EKS,
+  Lambda and Route 53 reads. The body of such a request is empty, as signed.
+- DescribeSnapshots ignores OwnerIds, so `OwnerIds=["self"]` answered the ~1,300 snapshots of
+  moto's public AMIs in every region. It now keeps the snapshots of the owners named ("self"
+  is the caller's account; "amazon" the snapshots behind moto's own AMIs).
 """
 
 from __future__ import annotations
@@ -21,8 +30,45 @@ ADMIN_POLICY = json.dumps(
 )
 
 
+def moto_as_aws() -> None:
+    """Mend moto where it differs from AWS (see the module docstring). Idempotent."""
+    from moto.core.responses import ActionResult
+    from moto.ec2.responses.elastic_block_store import ElasticBlockStore
+    from moto.iam import access_control
+
+    request_class: Any = access_control.IAMRequestBase
+    if getattr(request_class, "_mcloud_mended", False):
+        return
+    make_request = request_class._create_aws_request
+
+    def signed_request(self: Any) -> Any:
+        request = make_request(self)
+        if self._method in ("GET", "HEAD", "DELETE") and not self._body:
+            request.data = b""
+        return request
+
+    def describe_snapshots(self: Any) -> Any:
+        snapshots = self.ec2_backend.describe_snapshots(
+            snapshot_ids=self._get_param("SnapshotIds", []),
+            filters=self._filters_from_querystring(),
+        )
+        owners = set(self._get_param("OwnerIds", []))
+        if owners:
+            accounts = {self.current_account if o == "self" else o for o in owners}
+            snapshots = [
+                s for s in snapshots
+                if s.owner_id in accounts or ("amazon" in owners and s.from_ami)
+            ]  # fmt: skip
+        return ActionResult({"Snapshots": snapshots})
+
+    request_class._create_aws_request = signed_request
+    ElasticBlockStore.describe_snapshots = describe_snapshots
+    request_class._mcloud_mended = True
+
+
 class AwsEmulator:
     def __init__(self, port: int = 0) -> None:
+        moto_as_aws()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self.admin_key: tuple[str, str] = ("", "")
         self.url = ""
@@ -51,7 +97,7 @@ class AwsEmulator:
 
     def reset(self) -> None:
         """Forget everything, recreate the admin user, and switch authentication on."""
-        requests.post(f"{self.url}/moto-api/reset", timeout=10).raise_for_status()
+        requests.post(f"{self.url}/moto-api/reset", timeout=60).raise_for_status()
         self._enforce_auth(False)
         iam = boto3.client(
             "iam",

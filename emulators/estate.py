@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from emulators import estate_azure, estate_gcp
+from emulators import estate_aws, estate_azure, estate_gcp
 from emulators.aws import AwsEmulator
 from emulators.aws_costs import CostExplorerProxy
 from emulators.azure import AzureFake
@@ -84,7 +84,7 @@ def build(
 def build_aws(aws: AwsEmulator, rng: random.Random) -> dict[str, Any]:
     for region in AWS_REGIONS:
         ec2 = aws.client("ec2", region)
-        image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        image = estate_aws.amazon_linux_image(ec2)
         vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
         ec2.create_tags(Resources=[vpc], Tags=_aws_tags(Name=f"main-{region}", env="prod"))
         for n in range(12):
@@ -120,6 +120,7 @@ def build_aws(aws: AwsEmulator, rng: random.Random) -> dict[str, Any]:
          ("acme-exports", "eu-west-1")]
     ):  # fmt: skip
         _bucket(aws, name, region, team=TEAMS[n % 4])
+    estate_aws.build(aws, AWS_REGIONS)  # networks, load balancers, ... (emulators/estate_aws.py)
     key_id, secret = aws.create_user_key("sandbox-reader")
     return {"endpoint": aws.url, "access_key_id": key_id, "secret_access_key": secret,
             "regions": list(AWS_REGIONS)}  # fmt: skip

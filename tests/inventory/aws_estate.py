@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from emulators.aws import AwsEmulator
+from emulators.estate_aws import amazon_linux_image
 
 
 def instances(aws: AwsEmulator, region: str, count: int, **tags: str) -> list[str]:
     ec2 = aws.client("ec2", region)
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = amazon_linux_image(ec2)
     tag_list = [{"Key": k, "Value": v} for k, v in tags.items()]
     spec: dict[str, Any] = {
         "ImageId": image,

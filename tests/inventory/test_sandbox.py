@@ -37,7 +37,8 @@ def test_demo_builds_a_synced_estate_and_can_run_twice(sandbox, admin_user, caps
     )
     assert sum(per_type.values()) > 500
     assert all(per_type[t] >= 15 for t in ("vm", "disk", "storage", "network"))
-    assert Resource.objects.filter(organization=org, type="database", provider="aws").count() == 6
+    aws_databases = Resource.objects.filter(organization=org, type="database", provider="aws")
+    assert aws_databases.count() == 12  # per AWS region: 2 RDS instances, an Aurora cluster + 1
     azure_databases = Resource.objects.filter(organization=org, type="database", provider="azure")
     assert azure_databases.count() == 2 * 4  # per Azure subscription: 2 SQL, 2 flexible
     per_provider = dict(

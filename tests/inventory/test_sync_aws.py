@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+
 import pytest
 
 from accounts.models import AuditEvent
+from emulators import estate_aws
 from emulators.proxy import ForwardingProxy
 from inventory.models import Resource, ResourceEvent, SyncRun
 from inventory.services.sync import cloud_account_sync
 from mcloud.clouds.aws import AwsAdapter
+from mcloud.clouds.base import TYPES
 from tests.inventory import aws_estate
 from tests.inventory.factories import aws_account
 
@@ -69,13 +74,45 @@ def test_every_type_lands_normalized(aws, account):
         "running",
         "postgres",
     )
-    assert _rows(account, type="disk").count() == 3  # a root volume per instance
-    assert _rows(account, type="network").count() == 2  # each region's default VPC
-    assert run.created == _rows(account).count() == 10
+    # A root volume per instance; each region's default VPC, its subnets (one per zone) and
+    # its default security group.
+    default_subnets = sum(
+        len(aws.client("ec2", region).describe_subnets()["Subnets"]) for region in REGIONS
+    )
+    assert Counter(_rows(account).values_list("type", flat=True)) == {
+        "vm": 3, "disk": 3, "network": 2, "subnet": default_subnets, "firewall": 2,
+        "storage": 1, "database": 1,
+    }  # fmt: skip
+    assert run.created == _rows(account).count()
+    assert (run.skipped, run.findings) == (0, [])
     account.refresh_from_db()
     assert account.last_synced_at == run.finished_at
     actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
     assert actions[-2:] == ["sync.started", "sync.finished"]
+
+
+def test_every_type_of_an_estate_lands_and_a_denied_service_is_a_finding(aws, org):
+    """An IAM policy without EKS: the rest of the region is listed, and the run says what it
+    could not list (moto answers the denial in XML to a JSON API: botocore reads "403")."""
+    estate_aws.region_estate(aws, "eu-west-1")
+    estate_aws.hosted_zones(aws, "acme.example")
+    aws_estate.bucket(aws, "acme-logs", "eu-west-1")
+    no_eks = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "eks:*", "Resource": "*"}]})  # fmt: skip
+    account = aws_account(org, aws.create_user_key("no-eks", no_eks), regions=["eu-west-1"])
+
+    run = cloud_account_sync(account=account)
+
+    assert run.status == SyncRun.State.SUCCEEDED, run.scope_errors
+    types = set(_rows(account).values_list("type", flat=True))
+    assert types == set(TYPES) - {"kubernetes"}
+    assert not _rows(account, name="general").exists()  # the node group came with its cluster
+    assert run.skipped == 1
+    assert run.notes == [
+        "1 item skipped: not listed: AWS denied access (HTTP 403) "
+        "(in region eu-west-1: EKS clusters and node groups)"
+    ]
 
 
 def test_a_second_sync_without_change_only_moves_last_seen(aws, account):
@@ -228,7 +265,7 @@ def test_every_listing_is_paged_to_the_end(aws, org, settings, monkeypatch):
     vpcs = {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
     assert len(volumes) >= 12
     assert len(vpcs) == 7
-    monkeypatch.setattr(AwsAdapter, "ec2_page_size", 5)
+    monkeypatch.setattr(AwsAdapter, "page_size", 5)
     account = aws_account(org, aws.create_user_key("pager"), regions=["eu-west-1"])
     calls: list[str] = []
     with ForwardingProxy(aws.url) as proxy:

@@ -12,19 +12,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mcloud.clouds.aws.errors import translate_errors
 from mcloud.clouds.base import Member
 from mcloud.clouds.records import clean_text
 
 if TYPE_CHECKING:
-    from mcloud.clouds.aws import AwsAdapter
+    from mcloud.clouds.aws.adapter import AwsAdapter
 
 _ACTIVE = "ACTIVE"
 
 
 def organization_members(adapter: AwsAdapter) -> list[Member]:
     """Every account of the connection's organization but its own, sorted by name."""
-    from mcloud.clouds.aws import translate_errors
-
     with translate_errors("identify the account"):
         own = adapter.client("sts").get_caller_identity().get("Account")
     org = adapter.client("organizations")

@@ -1,0 +1,146 @@
+"""What a sync lists in each scope, and how one scope is listed.
+
+Scopes are the regions the account covers, plus `GLOBAL_SCOPE` for the global services (S3
+buckets, which live in regions but are listed once, and Route 53 hosted zones). Each scope's
+listings (`REGIONAL`, `GLOBAL`) run side by side, a few at a time, and each pages to the end.
+
+How a failing listing fails:
+- One that AWS refuses for want of a permission (an IAM policy without `eks:ListClusters`)
+  is not fatal: the scope lists the rest, and says what it could not list, as a skip whose
+  reason says so ("not listed: AWS denied access (AccessDenied)") and whose item names the
+  listing ("EKS clusters and node groups"); the sync shows it among the run's findings. An
+  account that may not use one service still gets the rest of its inventory, every time.
+- When every listing of a scope is refused, the scope fails (with the first refusal): nothing
+  was listed, which is what a region disabled by policy looks like.
+- Anything else (a bad key, throttling beyond the retries, a server error, a timeout) fails
+  the whole scope as a CloudError: the sync keeps its previous inventory as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mcloud.clouds.aws import listers_apps, listers_compute, listers_data, listers_network
+from mcloud.clouds.aws.errors import denial, translate_errors
+from mcloud.clouds.aws.normalize import Built
+from mcloud.clouds.aws.scope import ScopeContext
+from mcloud.clouds.aws.session import DEFAULT_REGION, AwsSession
+from mcloud.clouds.base import CloudError, Listing, Skip
+
+GLOBAL_SCOPE = "global"
+LISTINGS_AT_ONCE = 4  # listings of one scope side by side (a sync lists several scopes too)
+DETAILS_AT_ONCE = 8  # per-item calls of one scope side by side
+DENIED = "not listed: AWS denied access"
+
+
+@dataclass(frozen=True)
+class Lister:
+    """One listing of a scope: what it lists (as the run's findings name it), the IAM
+    actions it needs, and the function that lists it."""
+
+    label: str
+    actions: tuple[str, ...]
+    list: Callable[[ScopeContext], list[Built]]
+
+
+REGIONAL: tuple[Lister, ...] = (
+    Lister("EC2 instances", ("ec2:DescribeInstances",), listers_compute.list_instances),
+    Lister("Auto Scaling groups", ("autoscaling:DescribeAutoScalingGroups",),
+           listers_compute.list_auto_scaling_groups),
+    Lister("EBS volumes", ("ec2:DescribeVolumes",), listers_compute.list_volumes),
+    Lister("EBS snapshots", ("ec2:DescribeSnapshots",), listers_compute.list_snapshots),
+    Lister("VPCs", ("ec2:DescribeVpcs",), listers_network.list_vpcs),
+    Lister("subnets", ("ec2:DescribeSubnets",), listers_network.list_subnets),
+    Lister("security groups", ("ec2:DescribeSecurityGroups",),
+           listers_network.list_security_groups),
+    Lister("load balancers",
+           ("elasticloadbalancing:DescribeLoadBalancers",
+            "elasticloadbalancing:DescribeTargetGroups",
+            "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTags"),
+           listers_network.list_load_balancers),
+    Lister("classic load balancers",
+           ("elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTags"),
+           listers_network.list_classic_load_balancers),
+    Lister("Elastic IPs", ("ec2:DescribeAddresses",), listers_network.list_addresses),
+    Lister("NAT gateways", ("ec2:DescribeNatGateways",), listers_network.list_nat_gateways),
+    Lister("RDS instances", ("rds:DescribeDBInstances",), listers_data.list_databases),
+    Lister("RDS clusters", ("rds:DescribeDBClusters",), listers_data.list_db_clusters),
+    Lister("DynamoDB tables",
+           ("dynamodb:ListTables", "dynamodb:DescribeTable", "dynamodb:ListTagsOfResource"),
+           listers_data.list_tables),
+    Lister("EKS clusters and node groups",
+           ("eks:ListClusters", "eks:DescribeCluster", "eks:ListNodegroups",
+            "eks:DescribeNodegroup"),
+           listers_apps.list_kubernetes),
+    Lister("Lambda functions", ("lambda:ListFunctions", "lambda:ListTags"),
+           listers_apps.list_functions),
+    Lister("SQS queues", ("sqs:ListQueues", "sqs:GetQueueAttributes", "sqs:ListQueueTags"),
+           listers_apps.list_queues),
+    Lister("SNS topics",
+           ("sns:ListTopics", "sns:GetTopicAttributes", "sns:ListTagsForResource",
+            "sns:ListSubscriptions"),
+           listers_apps.list_topics),
+)  # fmt: skip
+GLOBAL: tuple[Lister, ...] = (
+    Lister("S3 buckets", ("s3:ListAllMyBuckets", "s3:GetBucketLocation", "s3:GetBucketTagging"),
+           listers_data.list_buckets),
+    Lister("Route 53 hosted zones",
+           ("route53:ListHostedZones", "route53:GetHostedZone", "route53:ListTagsForResources"),
+           listers_network.list_hosted_zones),
+)  # fmt: skip
+# Every IAM action a sync uses (besides sts:GetCallerIdentity, which needs none): a policy
+# allowing these (or AWS's ReadOnlyAccess) lists everything.
+READ_ACTIONS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        ["ec2:DescribeRegions", *(a for lister in REGIONAL + GLOBAL for a in lister.actions)]
+    )
+)
+
+
+def list_scope(session: AwsSession, scope: str, page_size: int | None = None) -> Listing:
+    """Every resource of one region (or of the global services, for GLOBAL_SCOPE), paged
+    to the end. Raises CloudError as the module docstring says."""
+    listers = GLOBAL if scope == GLOBAL_SCOPE else REGIONAL
+    region = DEFAULT_REGION if scope == GLOBAL_SCOPE else scope
+    listing = Listing()
+    denied: list[tuple[Lister, str]] = []
+    # The listings' pool closes first (waiting for them), then the one they submit to.
+    with (
+        ThreadPoolExecutor(DETAILS_AT_ONCE, thread_name_prefix=f"aws-{scope}-item") as details,
+        ThreadPoolExecutor(LISTINGS_AT_ONCE, thread_name_prefix=f"aws-{scope}") as pool,
+    ):
+        ctx = ScopeContext(session, region, details, page_size)
+        running: list[tuple[Lister, Future[list[Built]]]] = [
+            (lister, pool.submit(lister.list, ctx)) for lister in listers
+        ]
+        try:
+            for lister, future in running:
+                try:
+                    for built in future.result():
+                        listing.add(built)
+                except ClientError as error:
+                    code = denial(error)
+                    if code is None:
+                        with translate_errors(f"list the {lister.label} of {scope}"):
+                            raise
+                    denied.append((lister, code))
+                except BotoCoreError:
+                    with translate_errors(f"list the {lister.label} of {scope}"):
+                        raise
+        finally:
+            for _, future in running:  # a failed scope stops what has not started
+                future.cancel()
+    if denied and len(denied) == len(listers):
+        code = denied[0][1]
+        raise CloudError(
+            f"AWS denied the request to list the resources of {scope} ({code})",
+            permanent=True,
+            code=code,
+        )
+    for lister, code in denied:
+        listing.add(Skip(f"{DENIED} ({code})", lister.label))
+    return listing

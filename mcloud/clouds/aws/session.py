@@ -1,0 +1,138 @@
+"""The account's boto3 session: its own access key, or a role assumed from the app's own AWS
+identity (with the organization's external ID), then for a member account of an organization
+the member's reader role, and clients on it.
+
+- The role is assumed once per session object (an adapter lives for one operation).
+- Clients are made under a lock: a boto3 session is not thread-safe, and a sync lists its
+  scopes, and the services of each scope, on several threads.
+- Clients retry throttling and server errors themselves (botocore's adaptive mode), within
+  the endpoints' timeout and retry budget.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from mcloud.clouds.aws.errors import translate_errors
+from mcloud.clouds.base import AwsCredentials, CloudError, Endpoints
+
+DEFAULT_REGION = "us-east-1"
+# Connections per client: the most detail calls one service makes side by side.
+MAX_POOL_CONNECTIONS = 10
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the session is: the account id, and the partition its ARNs are in."""
+
+    account_id: str
+    partition: str
+    arn: str
+
+
+class AwsSession:
+    def __init__(self, credentials: AwsCredentials, endpoints: Endpoints) -> None:
+        self.credentials = credentials
+        self.endpoints = endpoints
+        self._session: boto3.Session | None = None
+        self._identity: Identity | None = None
+        self._lock = threading.RLock()
+
+    def config(self) -> Config:
+        return Config(
+            connect_timeout=self.endpoints.timeout,
+            read_timeout=self.endpoints.timeout,
+            retries={"mode": "adaptive", "max_attempts": self.endpoints.retries + 1},
+            max_pool_connections=MAX_POOL_CONNECTIONS,
+        )
+
+    def client_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"config": self.config()}
+        if self.endpoints.aws_endpoint_url:
+            kwargs["endpoint_url"] = self.endpoints.aws_endpoint_url
+        if self.endpoints.aws_ca_bundle:
+            kwargs["verify"] = self.endpoints.aws_ca_bundle
+        return kwargs
+
+    def session(self) -> boto3.Session:
+        """A session with the account's own credentials (after assuming its role)."""
+        with self._lock:
+            if self._session is None:
+                self._session = self._new_session()
+            return self._session
+
+    def _new_session(self) -> boto3.Session:
+        c = self.credentials
+        if c.role_arn:
+            # The app's own identity (environment, instance profile) assumes the role.
+            session = self._assumed(boto3.Session(), c.role_arn, "assume the role")
+        else:
+            session = boto3.Session(
+                aws_access_key_id=c.access_key_id,
+                aws_secret_access_key=c.secret_access_key,
+                aws_session_token=c.session_token or None,
+            )
+        if c.member_role_arn:  # a member account of an organization: its reader role
+            session = self._assumed(session, c.member_role_arn, "assume the member's role")
+        return session
+
+    def _assumed(self, source: boto3.Session, role_arn: str, doing: str) -> boto3.Session:
+        sts = source.client("sts", region_name=DEFAULT_REGION, **self.client_kwargs())
+        kwargs = {"RoleArn": role_arn, "RoleSessionName": "mcloud"}
+        if self.credentials.external_id:
+            kwargs["ExternalId"] = self.credentials.external_id
+        with translate_errors(doing):
+            assumed = sts.assume_role(**kwargs)["Credentials"]
+        return boto3.Session(
+            aws_access_key_id=assumed["AccessKeyId"],
+            aws_secret_access_key=assumed["SecretAccessKey"],
+            aws_session_token=assumed["SessionToken"],
+        )
+
+    def client(self, service: str, region: str = DEFAULT_REGION) -> Any:
+        session = self.session()
+        with self._lock:
+            return session.client(service, region_name=region, **self.client_kwargs())
+
+    def partition(self, region: str) -> str:
+        """The partition a region is in ("aws", "aws-cn", ...), from botocore's own data."""
+        session = self.session()
+        with self._lock:
+            return session.get_partition_for_region(region) or "aws"
+
+    def identity(self) -> Identity:
+        """STS GetCallerIdentity (which needs no permission), asked once."""
+        with self._lock:
+            if self._identity is None:
+                with translate_errors("check the credentials"):
+                    answer = self.client("sts").get_caller_identity()
+                arn = str(answer.get("Arn") or "")
+                parts = arn.split(":")
+                self._identity = Identity(
+                    account_id=str(answer.get("Account") or ""),
+                    partition=parts[1] if len(parts) > 1 and parts[1] else "aws",
+                    arn=arn,
+                )
+            return self._identity
+
+    def terraform_env(self) -> dict[str, str]:
+        """The account's credentials as Terraform's AWS provider reads them (after assuming the
+        role when one is set), and the first covered region as its default."""
+        with translate_errors("read the credentials"):
+            credentials = self.session().get_credentials()
+        if credentials is None:
+            raise CloudError("The account has no AWS credentials", permanent=True)
+        frozen = credentials.get_frozen_credentials()
+        env = {
+            "AWS_ACCESS_KEY_ID": frozen.access_key,
+            "AWS_SECRET_ACCESS_KEY": frozen.secret_key,
+            "AWS_DEFAULT_REGION": (self.credentials.regions or (DEFAULT_REGION,))[0],
+        }
+        if frozen.token:
+            env["AWS_SESSION_TOKEN"] = frozen.token
+        return env
