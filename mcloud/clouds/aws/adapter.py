@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from mcloud.clouds.aws import costs as cost_explorer
+from mcloud.clouds.aws.costs import costs as explorer_costs
 from mcloud.clouds.aws.errors import translate_errors
 from mcloud.clouds.aws.inventory import GLOBAL_SCOPE, list_scope
 from mcloud.clouds.aws.organizations import organization_members
@@ -109,4 +109,4 @@ class AwsAdapter:
     # --- costs -------------------------------------------------------------------------
     def costs(self, start: date, end: date) -> list[CostRecord]:
         """Daily unblended costs per service and region from Cost Explorer (`costs`)."""
-        return cost_explorer.costs(self.client, start, end)
+        return explorer_costs(self.client, start, end)

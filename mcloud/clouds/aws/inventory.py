@@ -24,8 +24,30 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mcloud.clouds.aws import listers_apps, listers_compute, listers_data, listers_network
 from mcloud.clouds.aws.errors import denial, translate_errors
+from mcloud.clouds.aws.listers_apps import list_functions, list_kubernetes, list_queues, list_topics
+from mcloud.clouds.aws.listers_compute import (
+    list_auto_scaling_groups,
+    list_instances,
+    list_snapshots,
+    list_volumes,
+)
+from mcloud.clouds.aws.listers_data import (
+    list_buckets,
+    list_databases,
+    list_db_clusters,
+    list_tables,
+)
+from mcloud.clouds.aws.listers_network import (
+    list_addresses,
+    list_classic_load_balancers,
+    list_hosted_zones,
+    list_load_balancers,
+    list_nat_gateways,
+    list_security_groups,
+    list_subnets,
+    list_vpcs,
+)
 from mcloud.clouds.aws.normalize import Built
 from mcloud.clouds.aws.scope import ScopeContext
 from mcloud.clouds.aws.session import DEFAULT_REGION, AwsSession
@@ -48,49 +70,49 @@ class Lister:
 
 
 REGIONAL: tuple[Lister, ...] = (
-    Lister("EC2 instances", ("ec2:DescribeInstances",), listers_compute.list_instances),
+    Lister("EC2 instances", ("ec2:DescribeInstances",), list_instances),
     Lister("Auto Scaling groups", ("autoscaling:DescribeAutoScalingGroups",),
-           listers_compute.list_auto_scaling_groups),
-    Lister("EBS volumes", ("ec2:DescribeVolumes",), listers_compute.list_volumes),
-    Lister("EBS snapshots", ("ec2:DescribeSnapshots",), listers_compute.list_snapshots),
-    Lister("VPCs", ("ec2:DescribeVpcs",), listers_network.list_vpcs),
-    Lister("subnets", ("ec2:DescribeSubnets",), listers_network.list_subnets),
+           list_auto_scaling_groups),
+    Lister("EBS volumes", ("ec2:DescribeVolumes",), list_volumes),
+    Lister("EBS snapshots", ("ec2:DescribeSnapshots",), list_snapshots),
+    Lister("VPCs", ("ec2:DescribeVpcs",), list_vpcs),
+    Lister("subnets", ("ec2:DescribeSubnets",), list_subnets),
     Lister("security groups", ("ec2:DescribeSecurityGroups",),
-           listers_network.list_security_groups),
+           list_security_groups),
     Lister("load balancers",
            ("elasticloadbalancing:DescribeLoadBalancers",
             "elasticloadbalancing:DescribeTargetGroups",
             "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTags"),
-           listers_network.list_load_balancers),
+           list_load_balancers),
     Lister("classic load balancers",
            ("elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTags"),
-           listers_network.list_classic_load_balancers),
-    Lister("Elastic IPs", ("ec2:DescribeAddresses",), listers_network.list_addresses),
-    Lister("NAT gateways", ("ec2:DescribeNatGateways",), listers_network.list_nat_gateways),
-    Lister("RDS instances", ("rds:DescribeDBInstances",), listers_data.list_databases),
-    Lister("RDS clusters", ("rds:DescribeDBClusters",), listers_data.list_db_clusters),
+           list_classic_load_balancers),
+    Lister("Elastic IPs", ("ec2:DescribeAddresses",), list_addresses),
+    Lister("NAT gateways", ("ec2:DescribeNatGateways",), list_nat_gateways),
+    Lister("RDS instances", ("rds:DescribeDBInstances",), list_databases),
+    Lister("RDS clusters", ("rds:DescribeDBClusters",), list_db_clusters),
     Lister("DynamoDB tables",
            ("dynamodb:ListTables", "dynamodb:DescribeTable", "dynamodb:ListTagsOfResource"),
-           listers_data.list_tables),
+           list_tables),
     Lister("EKS clusters and node groups",
            ("eks:ListClusters", "eks:DescribeCluster", "eks:ListNodegroups",
             "eks:DescribeNodegroup"),
-           listers_apps.list_kubernetes),
+           list_kubernetes),
     Lister("Lambda functions", ("lambda:ListFunctions", "lambda:ListTags"),
-           listers_apps.list_functions),
+           list_functions),
     Lister("SQS queues", ("sqs:ListQueues", "sqs:GetQueueAttributes", "sqs:ListQueueTags"),
-           listers_apps.list_queues),
+           list_queues),
     Lister("SNS topics",
            ("sns:ListTopics", "sns:GetTopicAttributes", "sns:ListTagsForResource",
             "sns:ListSubscriptions"),
-           listers_apps.list_topics),
+           list_topics),
 )  # fmt: skip
 GLOBAL: tuple[Lister, ...] = (
     Lister("S3 buckets", ("s3:ListAllMyBuckets", "s3:GetBucketLocation", "s3:GetBucketTagging"),
-           listers_data.list_buckets),
+           list_buckets),
     Lister("Route 53 hosted zones",
            ("route53:ListHostedZones", "route53:GetHostedZone", "route53:ListTagsForResources"),
-           listers_network.list_hosted_zones),
+           list_hosted_zones),
 )  # fmt: skip
 # Every IAM action a sync uses (besides sts:GetCallerIdentity, which needs none): a policy
 # allowing these (or AWS's ReadOnlyAccess) lists everything.
