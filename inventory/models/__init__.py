@@ -1,0 +1,39 @@
+"""The inventory's models, a module per job: cloud accounts and their health
+(`accounts`), syncs (`runs`), resources and what is kept about them (`resources`)."""
+
+from inventory.models.accounts import (
+    AwsExternalId,
+    CloudAccount,
+    CloudAccountQuerySet,
+    HealthStatus,
+    ProviderHealth,
+    _new_external_id,
+    default_sync_interval,
+)
+from inventory.models.resources import (
+    MANAGED_TAG,
+    Resource,
+    ResourceEvent,
+    ResourceTally,
+    ResourceType,
+    SavedView,
+)
+from inventory.models.runs import SyncRun, TimedRun
+
+__all__ = [
+    "MANAGED_TAG",
+    "AwsExternalId",
+    "CloudAccount",
+    "CloudAccountQuerySet",
+    "HealthStatus",
+    "ProviderHealth",
+    "Resource",
+    "ResourceEvent",
+    "ResourceTally",
+    "ResourceType",
+    "SavedView",
+    "SyncRun",
+    "TimedRun",
+    "_new_external_id",
+    "default_sync_interval",
+]
