@@ -28,6 +28,12 @@ def _live(account, **filters):
     return Resource.objects.filter(account=account, deleted_at__isnull=True, **filters)
 
 
+def _default_vpc(aws, region: str) -> int:
+    """Resources of a region's default VPC: itself, its subnets (one per zone), its security
+    group."""
+    return 1 + len(aws.client("ec2", region).describe_subnets()["Subnets"]) + 1
+
+
 def _live_tally(account) -> int:
     return sum(
         ResourceTally.objects.filter(account=account, live=True).values_list("count", flat=True)
@@ -106,7 +112,7 @@ def test_a_disabled_aws_region_is_retired_with_events(aws, org, settings):
         first = cloud_account_sync(account=account)
         assert first.status == SyncRun.State.SUCCEEDED, first.scope_errors
         in_eu = _live(account, scope="eu-west-1").count()
-        assert in_eu == 2 + 2 + 1  # instances, their volumes, the default VPC
+        assert in_eu == 2 + 2 + _default_vpc(aws, "eu-west-1")  # instances, their volumes
         before = _live_tally(account)
 
         proxy.disabled_regions = {"eu-west-1"}
@@ -116,7 +122,7 @@ def test_a_disabled_aws_region_is_retired_with_events(aws, org, settings):
     assert "eu-west-1" not in run.scope_errors
     assert not _live(account, scope="eu-west-1").exists()
     assert Resource.objects.filter(account=account, scope="eu-west-1").count() == in_eu  # kept
-    assert _live(account, scope="us-east-1").count() == 3
+    assert _live(account, scope="us-east-1").count() == 2 + _default_vpc(aws, "us-east-1")
     deleted = ResourceEvent.objects.filter(sync_run=run, kind="deleted")
     assert deleted.count() == in_eu
     assert set(deleted.values_list("resource__scope", flat=True)) == {"eu-west-1"}
@@ -137,9 +143,10 @@ def test_a_region_taken_out_of_the_settings_is_retired(aws, org):
 
     assert run.status == SyncRun.State.SUCCEEDED, run.scope_errors
     assert not _live(account, scope="eu-west-1").exists()
-    assert _live(account, scope="us-east-1").count() == 3
+    assert _live(account, scope="us-east-1").count() == 2 + _default_vpc(aws, "us-east-1")
+    removed = 2 + _default_vpc(aws, "eu-west-1")  # an instance, its volume
     assert run.notes == [
-        "region eu-west-1 no longer in the account's settings: 3 resources removed"
+        f"region eu-west-1 no longer in the account's settings: {removed} resources removed"
     ]
 
 
