@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlencode
@@ -32,7 +32,7 @@ from django.utils.html import escape
 
 from accounts.models import ApiToken, Invitation, Membership, NotificationChannel
 from accounts.notifications.services import notify
-from billing.models import BudgetAlert
+from billing.models import Anomaly, BudgetAlert
 from billing.services.budgets import budgets_evaluate
 from inventory.models import CloudAccount, ProviderHealth, Resource, SavedView, SyncRun
 from inventory.services.ingest import ingest_scope
@@ -223,6 +223,17 @@ def hostile(org, team, login, hello_version) -> dict[str, Any]:
         "saved_view": SavedView.objects.get(organization=org),
         "budget": BudgetAlert.objects.get(organization=org).budget,
         "alert": BudgetAlert.objects.get(organization=org),
+        "anomaly": Anomaly.objects.create(
+            organization=org,
+            account=accounts[0],
+            provider="aws",
+            service="EC2",
+            day=date(2026, 11, 2),
+            currency="USD",
+            expected_low=1,
+            expected_high=2,
+            actual=9,
+        ),
         "blueprint": blueprint,
         "blueprints": [blueprint, hello_version.blueprint],
         "deployment": deployment,

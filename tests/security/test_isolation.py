@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from accounts.models import Invitation, Membership, NotificationChannel
 from accounts.roles import Role
-from billing.models import Budget, BudgetAlert
+from billing.models import Anomaly, Budget, BudgetAlert
 from inventory.models import Resource, SavedView, SyncRun
 from provisioning.models import DeploymentRun
 from provisioning.services.blueprints import blueprint_create
@@ -71,6 +71,17 @@ def world(org, other_org, team, hello_version) -> World:
             threshold=50,
             spent=6,
             basis="actual",
+        ),
+        "anomaly": Anomaly.objects.create(
+            organization=org,
+            account=account,
+            provider="aws",
+            service="EC2",
+            day=date(2026, 11, 2),
+            currency="USD",
+            expected_low=1,
+            expected_high=2,
+            actual=9,
         ),
     }
     objects["channel"] = NotificationChannel.objects.create(

@@ -51,7 +51,7 @@ from django_q.models import OrmQ, Task
 from django_q.signing import SignedPackage
 
 from accounts.models import AuditEvent, Invitation, Membership, NotificationChannel, User
-from billing.models import Budget, BudgetAlert, ImportRun
+from billing.models import Anomaly, Budget, BudgetAlert, ImportRun
 from emulators.aws import ACCOUNT_ID
 from emulators.base import FakeServer, Response
 from inventory.models import CloudAccount, Resource, SavedView, SyncRun
@@ -468,6 +468,11 @@ def page_objects(org: Any, team: dict[str, User]) -> dict[str, Any]:
         "alert": BudgetAlert.objects.create(organization=org, budget=budget, month=month,
                                             threshold=50, spent=6, basis="actual"),
         "channel": NotificationChannel.objects.get(organization=org, kind="slack"),
+        "anomaly": Anomaly.objects.create(
+            organization=org, account=CloudAccount.objects.filter(organization=org).first(),
+            provider="aws", service="EC2", day=month, currency="USD", expected_low=1,
+            expected_high=2, actual=9,
+        ),
     }  # fmt: skip
 
 

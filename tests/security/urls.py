@@ -4,7 +4,7 @@ route as every kind of caller; the secrets and hostile-content tests render ever
 answers GET and scan what comes back.
 
 Objects are passed as a mapping of kind -> model instance ("account", "resource", "run",
-"membership", "invitation", "saved_view", "budget", "alert", "blueprint", "deployment",
+"membership", "invitation", "saved_view", "budget", "alert", "anomaly", "blueprint", "deployment",
 "plan", "channel"), so each test builds its own.
 """
 
@@ -72,6 +72,7 @@ KWARGS: dict[str, Callable[[Objects], dict[str, Any]]] = {
     "billing:budget_edit": _pk("pk", "budget"),
     "billing:budget_delete": _pk("pk", "budget"),
     "billing:alert_ack": _pk("pk", "alert"),
+    "billing:anomaly_ack": _pk("pk", "anomaly"),
     "api-1:cloud_account_detail": _pk("account_id", "account"),
     "api-1:cloud_account_update": _pk("account_id", "account"),
     "api-1:cloud_account_delete": _pk("account_id", "account"),
@@ -81,6 +82,7 @@ KWARGS: dict[str, Callable[[Objects], dict[str, Any]]] = {
     "api-1:resource_detail": _pk("resource_pk", "resource"),
     "api-1:budget_update": _pk("budget_id", "budget"),
     "api-1:budget_delete": _pk("budget_id", "budget"),
+    "api-1:anomaly_ack": _pk("anomaly_id", "anomaly"),
     "provisioning:blueprint_detail": _pk("pk", "blueprint"),
     "provisioning:blueprint_upload": _pk("pk", "blueprint"),
     "provisioning:deployment_detail": _pk("pk", "deployment"),
