@@ -41,7 +41,7 @@ def test_sandbox_dashboard_filters_and_csv(
     assert gcp_count != all_count
     page.locator("#id_type").select_option("vm")
     expect(page).to_have_url(re.compile(r"provider=gcp.*type=vm|type=vm.*provider=gcp"))
-    expect(page.locator("#result-count")).to_contain_text("52 resources match")
+    expect(page.locator("#result-count")).to_contain_text("60 resources match")
     screenshot(page, "inventory")
 
     page.go_back()
