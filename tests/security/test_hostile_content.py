@@ -261,8 +261,11 @@ def test_hostile_text_is_shown_escaped_everywhere(hostile, team, login, token_fo
             if response.status_code != 200 or response.streaming:  # the CSVs: see below
                 continue
             kind = response["Content-Type"].split(";")[0]
-            if kind != "text/html":  # the API, the run log as text, /health
-                assert kind in ("text/plain", "application/json"), (label, kind)
+            if kind != "text/html":  # the API, the run log as text, /health, a template download
+                assert kind in ("text/plain", "application/json", "application/yaml"), (label, kind)
+                if kind == "application/yaml":  # downloaded, never shown: nothing hostile in it
+                    assert "attachment" in response["Content-Disposition"], label
+                    assert not any(p in response.content.decode() for p in (*MARKUP, JS_URL))
                 assert response["X-Content-Type-Options"] == "nosniff", label
                 continue
             html = response.content.decode()
