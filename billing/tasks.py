@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.utils import timezone
-from django_q.models import Schedule
 
 from inventory.models import CloudAccount
 from mcloud.background import Task
@@ -24,12 +23,10 @@ def import_account_costs(account_id: int) -> str | None:
         return None
     run = cost_import(account=found)
     if run is None:  # another import of the account is running: try again in a few minutes
-        Schedule.objects.create(
-            name=f"billing: retry import of account {found.pk} {timezone.now():%H%M%S%f}",
-            func=IMPORT_ACCOUNT_COSTS.path,
-            args=repr((found.pk,)),
-            schedule_type=Schedule.ONCE,
-            next_run=timezone.now() + RETRY_DELAY,
+        IMPORT_ACCOUNT_COSTS.schedule_once(
+            found.pk,
+            at=timezone.now() + RETRY_DELAY,
+            name=f"billing: retry import of account {found.pk}",  # one pending retry each
         )
         return f"postponed: {BUSY}"
     return f"{run.status}: {run.rows} rows"

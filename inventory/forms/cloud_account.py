@@ -129,6 +129,8 @@ class CloudAccountForm(forms.Form):
         return {**stored, **typed}
 
     def config(self) -> dict[str, Any]:
+        """What the account stores that may be shown: each provider's form says (an abstract
+        hook, as before the split; every registered form overrides it)."""
         raise NotImplementedError
 
     def forget_kept_key(self) -> None:
