@@ -24,6 +24,7 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("organization/audit/", views.audit_log, name="audit_log"),
+    path("organization/audit/export.csv", views.audit_export, name="audit_export"),
     path("organization/notifications/", notifications.channel_list, name="channel_list"),
     path("organization/notifications/new/", notifications.channel_create, name="channel_create"),
     path(
