@@ -5,7 +5,7 @@ from typing import Any, cast
 from django import forms
 from django.conf import settings
 
-from accounts.models import Membership
+from accounts.models import Membership, Theme
 from accounts.roles import Role
 
 
@@ -36,6 +36,10 @@ class AuditFilterForm(forms.Form):
             "since": data.get("since"),
             "until": data.get("until") if "until" not in self.errors else None,
         }
+
+
+class ThemeForm(forms.Form):
+    theme = forms.ChoiceField(choices=Theme.choices)
 
 
 class OrganizationForm(forms.Form):

@@ -22,6 +22,7 @@ from accounts.forms import (
     MemberAddForm,
     OrganizationForm,
     RoleForm,
+    ThemeForm,
 )
 from accounts.models import ApiToken, AuditEvent, Invitation, Membership
 from accounts.roles import Role
@@ -99,10 +100,28 @@ def organization_switch(request: SignedInRequest) -> HttpResponse:
         set_current_organization(request, membership.organization)
         messages.info(request, f"Switched to {membership.organization.name}.")
     # Objects of the previous organization are 404s now, so go back only to plain pages.
+    return redirect(_next_url(request) or "home")
+
+
+def _next_url(request: HttpRequest) -> str:
+    """The form's `next` when it is a page of this site, else ""."""
     next_url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        next_url = ""
-    return redirect(next_url or "home")
+        return ""
+    return next_url
+
+
+@login_required
+@require_POST
+def theme_set(request: SignedInRequest) -> HttpResponse:
+    """Remember the user's colour theme (light, dark, or the system's), then go back."""
+    form = ThemeForm(request.POST)
+    if form.is_valid():
+        request.user.theme = form.cleaned_data["theme"]
+        request.user.save(update_fields=["theme"])
+    else:
+        messages.error(request, "Choose a theme: follow the system, light or dark.")
+    return redirect(_next_url(request) or "home")
 
 
 @org_view(Role.OWNER)
