@@ -21,7 +21,7 @@ from accounts.flash import secret_flash_pop, secret_flash_put
 from accounts.models import Organization
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
-from billing.allocation import UNTAGGED, allocation
+from billing.allocation import allocation
 from billing.charts import anomaly_marks, stacked_bars
 from billing.forms import AllocationKeysForm, BillingSettingsForm, BudgetForm, CostSelectionForm
 from billing.models import Anomaly, Budget, BudgetAlert, CostDaily, CostTagDaily, ImportRun

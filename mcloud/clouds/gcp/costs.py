@@ -8,9 +8,9 @@ exact (the export holds FLOAT64)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from google.api_core.retry import Retry
