@@ -88,7 +88,7 @@ class SeriesOut(Schema):
 
 class AllocationKeys(Schema):
     keys: list[str] = Field(
-        description="The tag keys costs are allocated by, e.g. [\"team\", \"env\"] (at most 5)."
+        description='The tag keys costs are allocated by, e.g. ["team", "env"] (at most 5).'
     )
 
 

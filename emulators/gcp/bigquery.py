@@ -17,8 +17,8 @@ Contract of a query the fake answers (anything else is answered 400 `invalidQuer
   columns among `usage_date` (DATE), `project_id`, `service`, `region`, `resource_id`, `currency`,
   `tag_key`, `tag_value` (STRING) and `cost`; `usage_date` and `cost` are required. The answer
   has exactly these columns, in the query's order: one row per distinct value of the non-cost
-  columns, with `cost` the sum of each row's cost plus its credits. `cost` is NUMERIC when its item mentions NUMERIC
-  (a cast), FLOAT otherwise, as in BigQuery.
+  columns, with `cost` the sum of each row's cost plus its credits. `cost` is NUMERIC when its
+  item mentions NUMERIC (a cast), FLOAT otherwise, as in BigQuery.
 - A query by label names `tag_key` and `tag_value` and takes an ARRAY<STRING> parameter `keys`
   (`FROM table CROSS JOIN UNNEST(@keys) AS k`): each row counts once per key, with its label of
   that key as `tag_value` ("" without one). Rows take `labels` ({"team": "web"}).

@@ -62,9 +62,7 @@ def subscription_tag_costs(
     Cost Management answers TagKey and TagValue columns; the cost of resources without the
     tag comes with both empty (value "" here). Tag names compare without case in Azure, so a
     row whose TagKey is another spelling of `key` is the same tag."""
-    query = _query(
-        first, last, [cost_models.QueryGrouping(type="TagKey", name=key)]
-    )
+    query = _query(first, last, [cost_models.QueryGrouping(type="TagKey", name=key)])
     records: list[TagCostRecord] = []
     scope = f"/subscriptions/{subscription_id}"
     for columns, rows in _pages(client, scope, query, retries, subscription_id):
