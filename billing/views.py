@@ -246,14 +246,14 @@ def allocation_export(request: OrgRequest) -> StreamingHttpResponse:
         rows = rows.filter(provider=filters.provider)
     if filters.account is not None:
         rows = rows.filter(account_id=filters.account)
-    rows = rows.values(
+    lines = rows.values(
         "date", "provider", "account__name", "key", "value", "currency", "amount"
     ).order_by("date", "provider", "account__name", "value", "currency")
     header = ("date", "provider", "account", "key", "value", "tagged", "currency", "amount")
     cells = (
         (r["date"], r["provider"], r["account__name"], r["key"], r["value"],
          "yes" if r["value"] else "no", r["currency"], round_amount(r["amount"], r["currency"]))
-        for r in rows.iterator(chunk_size=2000)
+        for r in lines.iterator(chunk_size=2000)
     )  # fmt: skip
     response = StreamingHttpResponse(
         csv_lines(header, cells), content_type="text/csv; charset=utf-8"
