@@ -220,7 +220,6 @@ def allocation_view(request: OrgRequest) -> HttpResponse:
         context |= {
             "result": result,
             "chart": stacked_bars(result.series, settings.currency),
-            "summary": {"currency": settings.currency},
             "query": _query(request, key=key),
             "key_links": {k: "?" + _query(request, key=k) for k in keys},
         }
