@@ -104,7 +104,7 @@ def test_a_key_without_any_cost_has_an_empty_untagged_bucket_and_no_coverage(org
 
 def test_the_page_shows_the_coverage_and_the_untagged_share(tagged, login, vera):
     page = login(vera).get(reverse("billing:allocation")).content.decode()
-    assert "71 % of the cost of november 2026 to date is tagged with <code>team</code>" in page
+    assert "71 % of the cost is tagged with <code>team</code> (November 2026 to date)" in page
     assert 'id="allocation-untagged">550.92 USD' in page
     assert "<em>Untagged</em>" in page
     assert "web" in page
