@@ -101,9 +101,19 @@ def import_after_sync(account: CloudAccount, run: Any) -> None:
     cost_import_queue(account=account)
 
 
-def sandbox_costs(organization: Any, owner: Any) -> str:
-    from billing.services.imports import cost_import  # evaluates the budgets too
+# The tag keys the sandbox's costs are allocated by (its estate tags team and env).
+SANDBOX_ALLOCATION_KEYS = ["team", "env"]
 
+
+def sandbox_costs(organization: Any, owner: Any) -> str:
+    """The sandbox's costs, and its costs by the estate's allocation tags (chosen for it,
+    as its owner, unless keys were chosen already)."""
+    from billing.models import BillingSettings
+    from billing.services.imports import cost_import  # evaluates the budgets too
+    from billing.services.settings import allocation_keys_save
+
+    if not BillingSettings.stored(organization).allocation_keys:
+        allocation_keys_save(organization=organization, keys=SANDBOX_ALLOCATION_KEYS, user=owner)
     rows = 0
     for account in CloudAccount.objects.filter(organization=organization, is_sandbox=True):
         run = cost_import(account=account)
