@@ -139,7 +139,16 @@ def overview(request: OrgRequest) -> HttpResponse:
         "form": form,
         "label": label,
         "summary": summary,
-        "chart": stacked_bars(series, summary.currency, marks),
+        "chart": stacked_bars(
+            series,
+            summary.currency,
+            marks,
+            links={
+                key: "?" + _query(request, **{form.stack_by(): key})
+                for key in series["keys"]
+                if key != "other"
+            },
+        ),
         "anomalies": anomalies[:PAGE_ANOMALIES],
         "more_anomalies": max(len(anomalies) - PAGE_ANOMALIES, 0),
         "region_hides_anomalies": bool(filters.region),
