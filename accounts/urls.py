@@ -24,6 +24,7 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("theme/", views.theme_set, name="theme"),
+    path("activity/", views.activity, name="activity"),
     path("organization/audit/", views.audit_log, name="audit_log"),
     path("organization/audit/export.csv", views.audit_export, name="audit_export"),
     path("organization/notifications/", notifications.channel_list, name="channel_list"),

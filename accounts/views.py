@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,10 +11,12 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import services, tokens
+from accounts.activity import activity_check
 from accounts.audit import AUDIT_TARGETS, audit_value, client_ip
 from accounts.flash import secret_flash_pop, secret_flash_put
 from accounts.forms import (
@@ -109,6 +113,23 @@ def _next_url(request: HttpRequest) -> str:
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         return ""
     return next_url
+
+
+ACTIVITY_CURSOR = "activity_seen"
+ACTIVITY_WINDOW = timedelta(minutes=10)  # work that finished longer ago is no news
+
+
+@org_view(Role.VIEWER)
+def activity(request: OrgRequest) -> HttpResponse:
+    """Toasts for the person's syncs and runs that finished since they last saw one; it
+    polls itself while any still runs, and stops when none does."""
+    now = timezone.now()
+    seen = parse_datetime(request.session.get(ACTIVITY_CURSOR, "")) or now - ACTIVITY_WINDOW
+    since = max(seen, now - ACTIVITY_WINDOW)
+    found = activity_check(user=request.user, organization=request.organization, since=since)
+    if found.finished:
+        request.session[ACTIVITY_CURSOR] = found.finished[-1].at.isoformat()
+    return render(request, "accounts/htmx/activity.html", {"activity": found})
 
 
 @login_required

@@ -7,7 +7,9 @@ class InventoryConfig(AppConfig):
     verbose_name = "Inventory and cloud accounts"
 
     def ready(self) -> None:
+        from accounts.activity import register_activity_source
         from accounts.audit import register_audit_target
+        from inventory.activity import sync_activity
         from inventory.models import CloudAccount
         from inventory.providers import register_default_providers
         from inventory.schedules import ensure_schedules
@@ -18,6 +20,7 @@ class InventoryConfig(AppConfig):
         register_default_providers()
         register_default_tiles()
         register_run_kind(SYNC_RUNS)
+        register_activity_source(sync_activity)
         register_audit_target(CloudAccount, "inventory:account_detail")
 
         # After django_q's tables exist; once per migrate, for this app only.

@@ -7,9 +7,11 @@ class ProvisioningConfig(AppConfig):
     verbose_name = "Provisioning"
 
     def ready(self) -> None:
+        from accounts.activity import register_activity_source
         from accounts.audit import register_audit_target
         from inventory.extensions import register_resource_panel, register_sandbox_step
         from mcloud.leases import register_run_kind
+        from provisioning.activity import run_activity
         from provisioning.models import Blueprint, Deployment
         from provisioning.panels import RESOURCE_PANEL
         from provisioning.sandbox_hello import sandbox_hello
@@ -18,6 +20,7 @@ class ProvisioningConfig(AppConfig):
         from provisioning.services.runs import DEPLOYMENT_RUNS
 
         register_run_kind(DEPLOYMENT_RUNS)
+        register_activity_source(run_activity)
         register_resource_panel(RESOURCE_PANEL)
         register_sandbox_step("provisioning", sandbox_hello)
         register_audit_target(Deployment, "provisioning:deployment_detail")

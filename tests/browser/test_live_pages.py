@@ -1,5 +1,6 @@
 """Live pages where the bug lives in the browser: tile refreshes coalesced when several
-syncs end together, and an account's syncs table swapped in when its sync ends."""
+syncs end together, an account's syncs table swapped in when its sync ends, and the toast
+that tells it on the next page."""
 
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ def test_the_account_pages_syncs_table_follows_the_sync_that_ends(
     aws_estate.instances(aws, "eu-west-1", 2)
     account = aws_account(org, aws.create_user_key("reader"), regions=["eu-west-1"])
     log_in(page, bob)
+    # The account page shows the sync's end itself: its toast is left for the next page.
+    page.route("**/activity/", lambda route: route.abort())
     page.goto(f"{live_server.url}/cloud-accounts/{account.pk}/")
     runs = page.locator("#sync-runs")
     expect(runs).to_contain_text("No sync yet.")
@@ -44,3 +47,13 @@ def test_the_account_pages_syncs_table_follows_the_sync_that_ends(
     expect(runs).to_contain_text("Succeeded")
     expect(runs).to_contain_text("last synced")
     expect(runs).not_to_contain_text("No sync yet.")
+    # Elsewhere, the sync that ended is told once, as a toast linking back to the account.
+    page.unroute("**/activity/")
+    page.get_by_role("link", name="Dashboard").click()
+    toast = page.locator("#toasts .toast")
+    expect(toast).to_contain_text(f"Sync of {account.name}: succeeded")
+    toast.get_by_role("button", name="Close").click()
+    expect(toast).to_be_hidden()
+    page.reload()
+    page.wait_for_timeout(1500)
+    expect(page.locator("#toasts .toast")).to_have_count(0)

@@ -34,6 +34,7 @@ NOT_ORG_SCOPED = {
     "accounts:organization_switch",
     "accounts:token_list",
     "accounts:token_revoke",
+    "accounts:theme",
     "accounts:invitation_detail",
     "inventory:sandbox_create",
     "api-1:openapi-json",
