@@ -9,15 +9,18 @@ class ProvisioningConfig(AppConfig):
     def ready(self) -> None:
         from accounts.audit import register_audit_target
         from inventory.extensions import register_resource_panel, register_sandbox_step
+        from inventory.managed import register_managed_source
         from mcloud.leases import register_run_kind
         from provisioning.models import Blueprint, Deployment
         from provisioning.panels import RESOURCE_PANEL
         from provisioning.sandbox_hello import sandbox_hello
         from provisioning.schedules import ensure_schedules
         from provisioning.services.blueprints import blueprint_sync_bundled
+        from provisioning.services.managed import MANAGED_SOURCE
         from provisioning.services.runs import DEPLOYMENT_RUNS
 
         register_run_kind(DEPLOYMENT_RUNS)
+        register_managed_source(MANAGED_SOURCE)
         register_resource_panel(RESOURCE_PANEL)
         register_sandbox_step("provisioning", sandbox_hello)
         register_audit_target(Deployment, "provisioning:deployment_detail")

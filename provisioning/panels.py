@@ -1,4 +1,7 @@
-"""The card on a resource's page that links a managed resource to its deployment."""
+"""The card on a resource's page that links a managed resource to its deployment.
+
+Managed means in the current state of a deployment of the organization (`inventory.managed`);
+the `mcloud-deployment` tag alone proves nothing, and the card says so when it is all there is."""
 
 from __future__ import annotations
 
@@ -11,17 +14,18 @@ from provisioning.models import Deployment
 
 
 def _context(request: OrgRequest, resource: Resource) -> dict[str, Any] | None:
-    ref = resource.deployment_ref
-    if not ref:
-        return None
-    deployment = (
-        Deployment.objects.filter(organization_id=resource.organization_id, pk=int(ref))
+    deployments = list(
+        Deployment.objects.filter(
+            organization_id=resource.organization_id,
+            state_resources__key=resource.resource_id.lower(),
+        )
         .select_related("blueprint_version__blueprint")
-        .first()
-        if ref.isdigit()
-        else None
+        .distinct()
+        .order_by("name")
     )
-    return {"deployment": deployment, "ref": ref}
+    if not deployments and not resource.deployment_ref:
+        return None
+    return {"deployments": deployments, "ref": resource.deployment_ref}
 
 
 RESOURCE_PANEL = ResourcePanel(
