@@ -20,6 +20,7 @@ from django.db.models import QuerySet
 class ManagedBy:
     """The deployment whose state holds a resource."""
 
+    pk: int
     name: str
     url: str
 

@@ -14,17 +14,15 @@ from provisioning.models import Deployment
 
 
 def _context(request: OrgRequest, resource: Resource) -> dict[str, Any] | None:
-    deployments = list(
-        Deployment.objects.filter(
-            organization_id=resource.organization_id,
-            state_resources__key=resource.resource_id.lower(),
-        )
-        .select_related("blueprint_version__blueprint")
-        .distinct()
-        .order_by("name")
-    )
-    if not deployments and not resource.deployment_ref:
+    # The page has asked which deployments' states hold the resource (`managed_by`).
+    pks = [m.pk for m in getattr(resource, "managed_by", [])]
+    if not pks and not resource.deployment_ref:
         return None
+    deployments = list(
+        Deployment.objects.filter(organization_id=resource.organization_id, pk__in=pks)
+        .select_related("blueprint_version__blueprint")
+        .order_by("name")
+    ) if pks else []  # fmt: skip
     return {"deployments": deployments, "ref": resource.deployment_ref}
 
 

@@ -83,7 +83,7 @@ def _owners(organization_id: int, keys: Collection[str]) -> dict[str, list[Manag
         .distinct()
     )
     for key, pk, name in rows:
-        owner = ManagedBy(name, reverse("provisioning:deployment_detail", args=[pk]))
+        owner = ManagedBy(pk, name, reverse("provisioning:deployment_detail", args=[pk]))
         if owner not in owners.setdefault(key, []):
             owners[key].append(owner)
     return owners
