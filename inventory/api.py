@@ -427,16 +427,16 @@ def _resource_page(request: ApiRequest, query: ResourceQuery, *, vm_only: bool) 
     if known is not None:
         paginator.count = known
     page = paginator.get_page(query.page)
-    rows = list(page)
+    shown = list(page)
     owners = managed_by(
-        organization_id=request.organization.pk, resource_ids=[r.resource_id for r in rows]
+        organization_id=request.organization.pk, resource_ids=[r.resource_id for r in shown]
     )
     return {
         "count": paginator.count,
         "page": page.number,
         "pages": paginator.num_pages,
         "per_page": query.per_page,
-        "results": [resource_out(r, owners) for r in rows],
+        "results": [resource_out(r, owners) for r in shown],
     }
 
 

@@ -6,6 +6,7 @@ graph have them all (up to their own limit)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.urls import reverse
@@ -73,7 +74,9 @@ def _node(x: int, y: int, resource: Resource | None, target_id: str = "") -> Nod
     )  # fmt: skip
 
 
-def _column(x: int, top: int, items: list[tuple[Resource | None, str]], more: str) -> list[Node]:
+def _column(
+    x: int, top: int, items: Sequence[tuple[Resource | None, str]], more: str
+) -> list[Node]:
     nodes = [_node(x, top + i * ROW, r, target) for i, (r, target) in enumerate(items)]
     if more:
         nodes.append(Node(x, top + len(items) * ROW, f"+{more} more", "listed below", role="more"))
