@@ -27,3 +27,29 @@ class Migration(migrations.Migration):
             },
         ),
     ]
+
+
+def record_current_states(apps, schema_editor):
+    """Record the provider ids of every deployment's current state, so that what was managed
+    before the record existed stays managed (later states rewrite them as they are saved)."""
+    from provisioning.services.managed import MAX_ROWS, state_provider_ids
+
+    DeploymentState = apps.get_model("provisioning", "DeploymentState")
+    DeploymentResource = apps.get_model("provisioning", "DeploymentResource")
+    seen = set()
+    for state in DeploymentState.objects.order_by("deployment_id", "-version").iterator():
+        if state.deployment_id in seen:
+            continue
+        seen.add(state.deployment_id)
+        rows = [
+            DeploymentResource(organization_id=state.organization_id,
+                               deployment_id=state.deployment_id, address=address,
+                               provider_id=rid, key=rid.lower())
+            for address, rid in state_provider_ids(state.state or b"")
+        ][:MAX_ROWS]  # fmt: skip
+        DeploymentResource.objects.bulk_create(rows, batch_size=1000)
+
+
+Migration.operations.append(
+    migrations.RunPython(record_current_states, migrations.RunPython.noop, elidable=True)
+)

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import pytest
+from django.apps import apps as django_apps
 from django.test import Client
 from django.urls import reverse
 
@@ -85,3 +87,14 @@ def test_the_state_gives_ids_arns_and_gcp_paths_of_managed_resources_only():
         ),
     ]
     assert list(state_provider_ids(b"not json")) == []
+
+
+def test_the_migration_records_the_current_states_saved_before_it(org, alice, hello_version):
+    deployment = estate.deploy(org, alice, hello_version, "web-stack", "i-old")
+    DatabaseStateStore(deployment).save(estate.terraform_state("i-new"))
+    DeploymentResource.objects.all().delete()  # as before the migration
+    migration = importlib.import_module("provisioning.migrations.0005_deployment_resources")
+    migration.record_current_states(django_apps, None)
+    assert list(DeploymentResource.objects.values_list("deployment_id", "key")) == [
+        (deployment.pk, "i-new")
+    ]
