@@ -17,10 +17,10 @@ from mcloud.clouds.records import last_segment
 
 MAX_PER_SIDE = 8
 WIDTH = 720
-BOX_W, BOX_H = 200, 34
+BOX_W, BOX_H = 180, 34
 ROW = 44  # vertical distance between boxes
 PAD = 12
-LABEL_CHARS = 26
+LABEL_CHARS = 24
 
 
 @dataclass(frozen=True)
