@@ -15,7 +15,7 @@ from accounts.audit import client_ip
 from accounts.roles import Role
 from accounts.tenancy import ApiRequest, get_for_org
 from inventory.attachments import resource_attachments
-from inventory.filters import ResourceFilterForm
+from inventory.filters import MAX_PK, ResourceFilterForm
 from inventory.forms.cloud_account import CloudAccountForm
 from inventory.managed import ManagedBy, managed_by
 from inventory.models import CloudAccount, Resource, SyncRun
@@ -180,7 +180,9 @@ class ResourceQuery(Schema):
     status: str = ""
     tag: str = Field("", description="key, or key=value")
     managed: Literal["", "managed", "unmanaged"] = ""
-    attached_to: int | None = Field(None, description="Resources attached to this one, either way")
+    attached_to: int | None = Field(
+        None, ge=1, le=MAX_PK, description="Resources attached to this one, either way"
+    )
     unattached: bool = Field(False, description="Disks and IP addresses that nothing uses")
     include_deleted: bool = False
     sort: str = Field(

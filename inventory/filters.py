@@ -29,6 +29,7 @@ SORTS = {
     "last_seen": "last_seen",
 }
 PAGE_SIZES = (25, 50, 100, 200)
+MAX_PK = 2**63 - 1  # a bigger number does not fit the column: a query with it would fail
 STATUSES = (
     "running", "stopped", "pending", "stopping", "terminated", "available", "in_use",
     "deleting", "error", "unknown",
@@ -120,9 +121,10 @@ class ResourceFilterForm(forms.Form):
     attached_to = forms.IntegerField(
         required=False,
         min_value=1,
+        max_value=MAX_PK,
         widget=forms.HiddenInput,
-        error_messages={"invalid": "Not a resource number: give a resource's number.",
-                        "min_value": "Not a resource number: give a resource's number."},
+        error_messages=dict.fromkeys(("invalid", "min_value", "max_value"),
+                                     "Not a resource number: give a resource's number."),
     )  # fmt: skip
     unattached = forms.BooleanField(
         required=False, label="Unattached disks and IPs", help_text="Nothing uses them."

@@ -155,10 +155,11 @@ def test_attached_to_another_organizations_resource_is_refused(login, vera, acct
     assert b'id="attached-filter"' not in response.content  # left out: the page lists all ours
     assert all(r.organization_id == vera.memberships.first().organization_id
                for r in response.context["page"].object_list)  # fmt: skip
-    bad = client.get(reverse("inventory:resource_list"), {"attached_to": "web"})
-    assert bad.context["filter_messages"]["attached_to"] == (
-        "Not a resource number: give a resource's number."
-    )
+    for value in ("web", "0", str(2**64)):  # 2**64 would not fit the column
+        bad = client.get(reverse("inventory:resource_list"), {"attached_to": value})
+        assert bad.context["filter_messages"]["attached_to"] == (
+            "Not a resource number: give a resource's number."
+        )
     # The filter itself, given another organization's pk, matches nothing of ours either.
     from inventory.attachments import attached_to_filter
 
