@@ -14,7 +14,7 @@ from inventory.models.runs import SyncRun
 from mcloud.clouds.registry import provider_choices
 
 # Resources that mcloud's Terraform deployments create carry this tag, with the deployment's
-# id: the inventory tells managed from unmanaged resources by it.
+# id. Only a hint: managed means in a deployment's current state (inventory.managed).
 MANAGED_TAG = "mcloud-deployment"
 
 
