@@ -79,3 +79,16 @@ def register_audit_target(
     model: type[models.Model], url_name: str, *, with_pk: bool = True
 ) -> None:
     AUDIT_TARGETS[_type_name(model)] = AuditTarget(model, url_name, with_pk)
+
+
+def audit_value(value: Any) -> str:
+    """None -> "—", True -> "yes", ["a", "b"] -> "a, b", {"k": 1} -> "k 1"."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple | set):
+        return ", ".join(audit_value(v) for v in value) if value else "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{k} {audit_value(v)}" for k, v in value.items()) if value else "none"
+    return str(value)

@@ -5,8 +5,41 @@ from typing import Any, cast
 from django import forms
 from django.conf import settings
 
-from accounts.models import Membership
+from accounts.models import Membership, Theme
 from accounts.roles import Role
+
+
+class AuditFilterForm(forms.Form):
+    """The audit log's filters; a refused value is named on the page and filters nothing."""
+
+    actor = forms.CharField(required=False, max_length=254)
+    type = forms.CharField(required=False, max_length=100)
+    action = forms.CharField(required=False, max_length=100)
+    since = forms.DateField(required=False, label="From")
+    until = forms.DateField(required=False, label="To")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The end date is before the start date.")
+        return data
+
+    def filters(self) -> dict[str, Any]:
+        """The valid filters, for audit_event_list()."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "actor": data.get("actor", ""),
+            "target_type": data.get("type", ""),
+            "action": data.get("action", ""),
+            "since": data.get("since"),
+            "until": data.get("until") if "until" not in self.errors else None,
+        }
+
+
+class ThemeForm(forms.Form):
+    theme = forms.ChoiceField(choices=Theme.choices)
 
 
 class OrganizationForm(forms.Form):

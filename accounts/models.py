@@ -39,6 +39,12 @@ class UserManager(BaseUserManager["User"]):
         return self._create_user(email, password, **extra)
 
 
+class Theme(models.TextChoices):
+    AUTO = "auto", "Follow the system"
+    LIGHT = "light", "Light"
+    DARK = "dark", "Dark"
+
+
 class User(AbstractUser):
     """A person who signs in with an e-mail address (there is no username)."""
 
@@ -46,6 +52,8 @@ class User(AbstractUser):
     # a field of AbstractUser, which the stubs type as a str.
     username = None  # type: ignore[assignment]
     email = models.EmailField("e-mail address", unique=True)
+    theme = models.CharField(max_length=5, choices=Theme.choices, default=Theme.AUTO)
+    THEME_CHOICES = Theme.choices
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -31,9 +32,21 @@ def pending_invitation_list(*, organization: Organization) -> QuerySet[Invitatio
 
 
 def audit_event_list(
-    *, organization: Organization, action: str = "", actor: str = "", target_type: str = ""
+    *,
+    organization: Organization,
+    action: str = "",
+    actor: str = "",
+    target_type: str = "",
+    since: date | None = None,
+    until: date | None = None,
 ) -> QuerySet[AuditEvent]:
+    """The organization's events, newest first; `since` and `until` are whole days (both
+    included) in the site's time zone, bounds on the indexed timestamp."""
     events = AuditEvent.objects.filter(organization=organization)
+    if since:
+        events = events.filter(created_at__gte=_day_start(since))
+    if until:
+        events = events.filter(created_at__lt=_day_start(until + timedelta(days=1)))
     if action:
         events = events.filter(action=action)
     if actor:
@@ -41,6 +54,10 @@ def audit_event_list(
     if target_type:
         events = events.filter(target_type=target_type)
     return events.order_by("-created_at", "-id")
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def audit_actor_choices(*, organization: Organization) -> list[str]:

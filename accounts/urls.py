@@ -23,7 +23,9 @@ urlpatterns = [
         views.invitation_revoke,
         name="invitation_revoke",
     ),
+    path("theme/", views.theme_set, name="theme"),
     path("organization/audit/", views.audit_log, name="audit_log"),
+    path("organization/audit/export.csv", views.audit_export, name="audit_export"),
     path("organization/notifications/", notifications.channel_list, name="channel_list"),
     path("organization/notifications/new/", notifications.channel_create, name="channel_create"),
     path(

@@ -6,20 +6,23 @@ from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import services, tokens
-from accounts.audit import AUDIT_TARGETS, client_ip
+from accounts.audit import AUDIT_TARGETS, audit_value, client_ip
 from accounts.flash import secret_flash_pop, secret_flash_put
 from accounts.forms import (
     ApiTokenForm,
+    AuditFilterForm,
     ConfirmNameForm,
     MemberAddForm,
     OrganizationForm,
     RoleForm,
+    ThemeForm,
 )
 from accounts.models import ApiToken, AuditEvent, Invitation, Membership
 from accounts.roles import Role
@@ -39,6 +42,7 @@ from accounts.tenancy import (
     set_current_organization,
 )
 from mcloud.errors import ActionRefused
+from mcloud.exports import csv_lines
 
 
 @org_view(Role.VIEWER)
@@ -96,10 +100,28 @@ def organization_switch(request: SignedInRequest) -> HttpResponse:
         set_current_organization(request, membership.organization)
         messages.info(request, f"Switched to {membership.organization.name}.")
     # Objects of the previous organization are 404s now, so go back only to plain pages.
+    return redirect(_next_url(request) or "home")
+
+
+def _next_url(request: HttpRequest) -> str:
+    """The form's `next` when it is a page of this site, else ""."""
     next_url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        next_url = ""
-    return redirect(next_url or "home")
+        return ""
+    return next_url
+
+
+@login_required
+@require_POST
+def theme_set(request: SignedInRequest) -> HttpResponse:
+    """Remember the user's colour theme (light, dark, or the system's), then go back."""
+    form = ThemeForm(request.POST)
+    if form.is_valid():
+        request.user.theme = form.cleaned_data["theme"]
+        request.user.save(update_fields=["theme"])
+    else:
+        messages.error(request, "Choose a theme: follow the system, light or dark.")
+    return redirect(_next_url(request) or "home")
 
 
 @org_view(Role.OWNER)
@@ -304,13 +326,8 @@ def invitation_detail(request: HttpRequest, token: str) -> HttpResponse:
 
 @org_view(Role.ADMIN)
 def audit_log(request: OrgRequest) -> HttpResponse:
-    chosen = {key: request.GET.get(key, "") for key in ("action", "actor", "type")}
-    events = audit_event_list(
-        organization=request.organization,
-        action=chosen["action"],
-        actor=chosen["actor"],
-        target_type=chosen["type"],
-    )
+    form = AuditFilterForm(request.GET)
+    events = audit_event_list(organization=request.organization, **form.filters())
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     actions = (
         AuditEvent.objects.filter(organization=request.organization)
@@ -319,6 +336,8 @@ def audit_log(request: OrgRequest) -> HttpResponse:
         .distinct()
     )
     links = audit_target_links(page.object_list)
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "accounts/audit_log.html",
@@ -328,9 +347,39 @@ def audit_log(request: OrgRequest) -> HttpResponse:
             "actions": actions,
             "actors": audit_actor_choices(organization=request.organization),
             "types": sorted((kind, t.label) for kind, t in AUDIT_TARGETS.items()),
-            "chosen": chosen,
+            "form": form,
+            "chosen": {key: request.GET.get(key, "") for key in form.fields},
+            "query": query.urlencode(),
         },
     )
+
+
+@org_view(Role.ADMIN)
+def audit_export(request: OrgRequest) -> StreamingHttpResponse:
+    """The events the log's filters select, streamed as CSV, details in words."""
+    form = AuditFilterForm(request.GET)
+    events = audit_event_list(organization=request.organization, **form.filters())
+    header = ("time", "who", "action", "object type", "object id", "object", "details", "ip")
+    rows = (
+        (
+            event.created_at.isoformat(),
+            event.actor_label,
+            event.action,
+            event.target_type,
+            event.target_id,
+            event.target_label,
+            "; ".join(f"{key}: {audit_value(value)}" for key, value in event.data.items()),
+            event.ip_address or "",
+        )
+        for event in events.iterator(chunk_size=2000)
+    )
+    response = StreamingHttpResponse(
+        csv_lines(header, rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="mcloud-audit-{timezone.localdate():%Y%m%d}.csv"'
+    )
+    return response
 
 
 @login_required

@@ -9,6 +9,7 @@ from billing.models import (
     CostData,
     CostImportLease,
     CostResourceMonth,
+    CostTagDaily,
     ImportRun,
 )
 
@@ -40,6 +41,16 @@ class CostResourceMonthAdmin(admin.ModelAdmin):
     search_fields = ["resource_id", "account__name"]
     list_select_related = ["account"]
     raw_id_fields = ["account", "organization"]
+
+
+@admin.register(CostTagDaily)
+class CostTagDailyAdmin(admin.ModelAdmin):
+    list_display = ["date", "account", "key", "value", "amount", "currency"]
+    list_filter = ["provider", "key", "currency"]
+    search_fields = ["key", "value", "account__name"]
+    list_select_related = ["account"]
+    raw_id_fields = ["account", "organization"]
+    show_full_result_count = False
 
 
 @admin.register(ImportRun)

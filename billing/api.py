@@ -1,5 +1,5 @@
-"""API: cost figures, breakdowns, the daily series, cost anomalies, and budgets. The same
-selectors and role checks as the billing pages."""
+"""API: cost figures, breakdowns, the daily series, costs by allocation tag, cost anomalies,
+and budgets. The same selectors and role checks as the billing pages."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from ninja import Field, Query, Router, Schema, Status
 from accounts.audit import client_ip
 from accounts.roles import Role
 from accounts.tenancy import ApiRequest, get_for_org
-from billing.forms import BudgetForm, CostSelectionForm
+from billing.allocation import UNTAGGED, allocation
+from billing.forms import AllocationKeysForm, BudgetForm, CostSelectionForm
 from billing.models import Anomaly, Budget
 from billing.money import Money, round_amount
 from billing.selectors import (
@@ -28,6 +29,7 @@ from billing.selectors import (
 from billing.services import budgets as budget_services
 from billing.services.anomalies import anomaly_acknowledge
 from billing.services.budgets import budget_save
+from billing.services.settings import allocation_keys_save
 from inventory.selectors import account_choices
 from mcloud.api.errors import InvalidInput, responses
 from mcloud.api.security import role_auth
@@ -82,6 +84,50 @@ class SeriesOut(Schema):
     start: date
     end: date
     days: list[DayOut]
+
+
+class AllocationKeys(Schema):
+    keys: list[str] = Field(
+        description='The tag keys costs are allocated by, e.g. ["team", "env"] (at most 5).'
+    )
+
+
+class AllocationValue(Schema):
+    value: str = Field(description='The tag value; "" for the untagged cost.')
+    untagged: bool
+    amounts: dict[str, Decimal] = Field(description="Per currency, rounded to its minor unit.")
+    total: Decimal | None = Field(
+        description="In the organization's currency, when every currency has a rate; else null."
+    )
+    share: float | None = Field(description="Percent of the converted total.")
+
+
+class AllocationDay(Schema):
+    date: date
+    total: Decimal
+    values: dict[str, Decimal] = Field(
+        description=f'Per tag value ("{UNTAGGED}" for the untagged cost), in the organization\'s '
+        "currency; values without cost that day are left out."
+    )
+
+
+class AllocationOut(Schema):
+    key: str
+    currency: str
+    start: date
+    end: date = Field(description="Exclusive.")
+    total: Decimal = Field(description="Amounts in a currency without a rate are left out.")
+    tagged: Decimal
+    untagged: Decimal
+    coverage_percent: float | None = Field(
+        description="The share of the cost tagged with the key; null without any cost."
+    )
+    accounts_without: list[str] = Field(
+        description="Accounts with costs in the period but none by this key yet (the key was "
+        "chosen after their last import): left out of the figures."
+    )
+    values: list[AllocationValue] = Field(description="By total, descending; untagged last.")
+    days: list[AllocationDay]
 
 
 class BudgetIn(Schema):
@@ -240,6 +286,88 @@ def costs_daily(
         for d in series["days"]
     ]
     return {"currency": settings.currency, "start": start, "end": end, "days": days}
+
+
+@router.get(
+    "/costs/allocation",
+    response=responses(AllocationOut),
+    summary="Costs by the values of an allocation tag key, with the untagged share",
+)
+def costs_allocation(
+    request: ApiRequest,
+    selection: Query[Selection],
+    key: str = "",
+) -> dict:
+    """`key`: one of the organization's allocation keys (default: the first). From the
+    providers' own grouping of their bills by the key (not the inventory's tags).
+    Service and region filters do not apply: the providers group by tag alone."""
+    form = _form(request, selection)
+    settings = billing_settings(request.organization)
+    keys = list(settings.allocation_keys)
+    if (key and key not in keys) or not keys:
+        chosen = ", ".join(keys) or "none is chosen"
+        raise InvalidInput({"key": [f"Not one of the organization's allocation keys ({chosen})."]})
+    start, end, _ = form.date_range()
+    filters = form.filters()
+    result = allocation(
+        organization=request.organization, key=key or keys[0], start=start, end=end,
+        currency=settings.currency, rates=settings.rates, provider=filters.provider,
+        account=filters.account,
+    )  # fmt: skip
+    code = settings.currency
+    names = result.series["keys"]
+    return {
+        "key": result.key,
+        "currency": code,
+        "start": start,
+        "end": end,
+        "total": round_amount(result.total, code),
+        "tagged": round_amount(result.tagged, code),
+        "untagged": round_amount(result.untagged_row.total or Decimal(0), code),
+        "coverage_percent": result.coverage,
+        "accounts_without": result.accounts_without,
+        "values": [
+            {
+                "value": row.value,
+                "untagged": row.untagged,
+                "amounts": row.money.rounded(),
+                "total": _total(row.total, code),
+                "share": row.share,
+            }
+            for row in result.rows
+        ],
+        "days": [
+            {
+                "date": day["date"],
+                "total": round_amount(day["total"], code),
+                "values": {
+                    name: round_amount(value, code)
+                    for name, value in zip(names, day["values"], strict=True)
+                    if value
+                },
+            }
+            for day in result.series["days"]
+        ],
+    }
+
+
+@router.get("/costs/allocation/keys", response=responses(AllocationKeys))
+def allocation_keys(request: ApiRequest) -> dict:
+    return {"keys": list(billing_settings(request.organization).allocation_keys)}
+
+
+@router.put(
+    "/costs/allocation/keys", response=responses(AllocationKeys), auth=role_auth(Role.ADMIN)
+)
+def allocation_keys_update(request: ApiRequest, body: AllocationKeys) -> dict:
+    form = AllocationKeysForm({"keys": "\n".join(body.keys)})
+    if not form.is_valid():
+        raise InvalidInput({k: [str(m) for m in v] for k, v in form.errors.items()})
+    saved = allocation_keys_save(
+        organization=request.organization, keys=form.cleaned_data["keys"], user=request.user,
+        ip=client_ip(request),
+    )  # fmt: skip
+    return {"keys": saved.allocation_keys}
 
 
 def _anomaly_out(anomaly: Anomaly) -> dict[str, Any]:

@@ -79,11 +79,16 @@ def anomaly_marks(
 
 
 def stacked_bars(
-    series: dict[str, Any], currency: str, marks: dict[date, DayMark] | None = None
+    series: dict[str, Any],
+    currency: str,
+    marks: dict[date, DayMark] | None = None,
+    links: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The chart's parts for the template; the bars come as ready SVG markup, since a
-    90-day chart has a thousand of them and the template language is slow at that."""
+    90-day chart has a thousand of them and the template language is slow at that. A
+    series whose key has a link in `links` (the page filtered to it) is clickable."""
     marks = marks or {}
+    links = links or {}
     days = series["days"]
     largest = max((day["total"] for day in days), default=Decimal(0))
     step = nice_step(largest)
@@ -111,7 +116,8 @@ def stacked_bars(
             height = float(value / top) * (HEIGHT - 10)
             y -= height
             title = f"{day['date']:%Y-%m-%d} · {label}: {value:,.2f} {currency}"
-            rects.append((x, _coordinate(y), bar, _coordinate(height), classes[group], title))
+            link = links.get(keys[group], "") if group < len(keys) else ""
+            rects.append((x, _coordinate(y), bar, _coordinate(height), classes[group], title, link))
         if index % every == 0:
             text = f"{day['date']:%b} {day['date'].day}"
             centre = left + slot * 0.4
@@ -128,11 +134,13 @@ def stacked_bars(
     # Only titles and labels hold text (names from the provider): escaped; the rest are
     # numbers formatted here.
     return {
-        "bars": mark_safe(  # noqa: S308 - its only text, the titles, is escaped
+        "bars": mark_safe(  # noqa: S308 - its only text, the titles and links, is escaped
             "".join(
-                f'<rect x="{x}" y="{y}" width="{w}" height="{h}" class="{css}">'
-                f"<title>{escape(title)}</title></rect>"
-                for x, y, w, h, css, title in rects
+                (f'<a href="{escape(link)}">' if link else "")
+                + f'<rect x="{x}" y="{y}" width="{w}" height="{h}" class="{css}">'
+                f"<title>{escape(title)}{' (click to filter)' if link else ''}</title></rect>"
+                + ("</a>" if link else "")
+                for x, y, w, h, css, title, link in rects
             )
         ),
         "anomalies": mark_safe("".join(flags)),  # noqa: S308 - its titles are escaped
@@ -193,3 +201,17 @@ def _coordinate(value: float) -> str:
     """An SVG coordinate as text: a float in a template goes through number localization,
     which a 90-day chart of a thousand bars makes the slowest part of the page."""
     return f"{value:.2f}"
+
+
+def sparkline(values: list[Decimal], width: int = 120, height: int = 28) -> str:
+    """An SVG polyline's points for `values`, left to right, the largest at the top (a
+    2-pixel margin so the stroke is not clipped)."""
+    if not values:
+        return ""
+    largest = max(max(values), Decimal(0)) or Decimal(1)
+    step = width / max(len(values) - 1, 1)
+    usable = height - 4
+    return " ".join(
+        f"{_coordinate(index * step)},{_coordinate(2 + usable - float(value / largest) * usable)}"
+        for index, value in enumerate(values)
+    )

@@ -4,16 +4,19 @@ alerts tile, a cost anomalies tile, the cost of a resource this month, an import
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
 
 from accounts.tenancy import OrgRequest
+from billing.charts import sparkline
 from billing.models import Anomaly, BudgetAlert, CostData
 from billing.selectors import (
     anomaly_list,
     cost_summary,
+    daily_totals,
     provider_costs,
     resource_cost_this_month,
 )
@@ -33,10 +36,32 @@ def _has_costs(request: OrgRequest) -> bool:
     return CostData.objects.filter(organization=request.organization).exists()
 
 
+SPARKLINE_DAYS = 30
+
+
 def cost_mtd(request: OrgRequest) -> dict[str, Any]:
+    """Month to date, its forecast, and a sparkline of the last 30 days' daily cost."""
     if not _has_costs(request):
         return {"no_cost_data": True}
-    return {"summary": cost_summary(organization=request.organization, today=timezone.localdate())}
+    today = timezone.localdate()
+    summary = cost_summary(organization=request.organization, today=today)
+    start = today - timedelta(days=SPARKLINE_DAYS - 1)
+    days = daily_totals(
+        organization=request.organization,
+        start=start,
+        end=today + timedelta(days=1),
+        currency=summary.currency,
+        rates=summary.rates,
+    )
+    return {
+        "summary": summary,
+        "sparkline": {
+            "points": sparkline(days),
+            "total": sum(days, Decimal(0)),
+            "start": start,
+            "peak": max(days),
+        },
+    }
 
 
 def cost_by_provider(request: OrgRequest) -> dict[str, Any]:
@@ -101,9 +126,19 @@ def import_after_sync(account: CloudAccount, run: Any) -> None:
     cost_import_queue(account=account)
 
 
-def sandbox_costs(organization: Any, owner: Any) -> str:
-    from billing.services.imports import cost_import  # evaluates the budgets too
+# The tag keys the sandbox's costs are allocated by (its estate tags team and env).
+SANDBOX_ALLOCATION_KEYS = ["team", "env"]
 
+
+def sandbox_costs(organization: Any, owner: Any) -> str:
+    """The sandbox's costs, and its costs by the estate's allocation tags (chosen for it,
+    as its owner, unless keys were chosen already)."""
+    from billing.models import BillingSettings
+    from billing.services.imports import cost_import  # evaluates the budgets too
+    from billing.services.settings import allocation_keys_save
+
+    if not BillingSettings.stored(organization).allocation_keys:
+        allocation_keys_save(organization=organization, keys=SANDBOX_ALLOCATION_KEYS, user=owner)
     rows = 0
     for account in CloudAccount.objects.filter(organization=organization, is_sandbox=True):
         run = cost_import(account=account)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from functools import partial
 from typing import Any, cast
@@ -203,3 +204,55 @@ class BillingSettingsForm(forms.ModelForm):
                 )
             rates[code], lines[code] = value, number
         return rates
+
+
+MAX_ALLOCATION_KEYS = 5
+# What a tag key may hold in all three clouds' cost groupings (AWS tag keys: letters, digits,
+# spaces and _ . : / = + - @; Cost Explorer answers `key$value`, so no "$").
+TAG_KEY = re.compile(r"[\w .:/=+\-@]{1,128}")
+
+
+class AllocationKeysForm(forms.Form):
+    """The tag keys costs are allocated by: one per line or comma-separated."""
+
+    keys = forms.CharField(
+        label="Allocation tag keys",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=(
+            f"At most {MAX_ALLOCATION_KEYS}, e.g. team, env. The providers group their bills by"
+            " these keys: in AWS, activate them as cost allocation tags in the payer account;"
+            " GCP labels are lower case. Costs by a new key arrive with the next import."
+        ),
+    )
+
+    def __init__(self, *args: Any, initial_keys: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial["keys"] = ", ".join(initial_keys or [])
+
+    def clean_keys(self) -> list[str]:
+        keys: list[str] = []
+        seen: dict[str, str] = {}
+        for part in re.split(r"[,\n]", self.cleaned_data["keys"]):
+            key = part.strip()
+            if not key:
+                continue
+            if len(key) > 128:
+                raise ValidationError(f'The tag key "{key[:40]}…" is longer than 128 characters.')
+            if not TAG_KEY.fullmatch(key):
+                raise ValidationError(
+                    f'The tag key "{key}" has a character tag keys cannot hold: use letters,'
+                    " digits, spaces and _ . : / = + - @."
+                )
+            if key.lower() in seen:
+                raise ValidationError(
+                    f'The tag key "{key}" is given twice (as "{seen[key.lower()]}"). Keep one.'
+                )
+            seen[key.lower()] = key
+            keys.append(key)
+        if len(keys) > MAX_ALLOCATION_KEYS:
+            raise ValidationError(
+                f"Choose at most {MAX_ALLOCATION_KEYS} keys: each is one more query to each"
+                " provider at every import."
+            )
+        return keys

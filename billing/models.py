@@ -102,6 +102,35 @@ class CostResourceMonth(models.Model):
         return f"{self.month:%Y-%m} {self.resource_id} {self.amount} {self.currency}"
 
 
+class CostTagDaily(models.Model):
+    """One day's cost of one value of an allocation tag key in one account, as the provider
+    groups its bill by that key (value "" is the untagged cost). Each key's rows add up to
+    the account's whole cost of the day. Written by each import for the days it fetched."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(CloudAccount, on_delete=models.CASCADE, related_name="+")
+    provider = models.CharField(max_length=10, choices=provider_choices)
+    date = models.DateField()
+    key = models.CharField(max_length=128)
+    value = models.CharField(max_length=256, blank=True, help_text="Empty: untagged.")
+    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(**AMOUNT)
+
+    class Meta:
+        verbose_name = "daily cost by tag"
+        verbose_name_plural = "daily costs by tag"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "date", "key", "value", "currency"],
+                name="costtagdaily_unique_row",
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "key", "date"])]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.key}={self.value or '(untagged)'} {self.amount} {self.currency}"
+
+
 class CostImportLease(models.Model):
     """The lease a cost import of the account holds (`mcloud.leases`): one import per account
     at a time. Its own, not the sync's: a sync and an import of one account run side by side."""
@@ -146,8 +175,8 @@ def _webhook_secret() -> dict[str, str]:
 
 
 class BillingSettings(models.Model):
-    """An organization's currency for totals, the rates it converts with, and the secret that
-    signs its budget webhooks."""
+    """An organization's currency for totals, the rates it converts with, the secret that
+    signs its budget webhooks, and the tag keys it allocates costs by."""
 
     organization = models.OneToOneField(
         Organization, on_delete=models.CASCADE, related_name="billing_settings"
@@ -157,6 +186,11 @@ class BillingSettings(models.Model):
         default=dict, blank=True, help_text='1 unit of each currency in `currency`: {"EUR": 1.08}'
     )
     webhook = EncryptedJSONField(default=_webhook_secret)
+    allocation_keys = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The tag keys costs are allocated by (showback), e.g. ['team', 'env'].",
+    )
 
     class Meta:
         verbose_name_plural = "billing settings"

@@ -110,6 +110,25 @@ def cost_summary(
     return Summary(mtd, forecast, last, rate, settings.currency, settings.rates)
 
 
+def daily_totals(
+    *, organization: Organization, start: date, end: date, currency: str, rates: dict[str, float]
+) -> list[Decimal]:
+    """Each day's total cost in [start, end) in the display currency, a day without costs
+    as zero; amounts in a currency without a rate are left out."""
+    rows = (
+        CostDaily.objects.filter(organization=organization, date__gte=start, date__lt=end)
+        .values("date", "currency")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    totals: dict[date, Decimal] = {}
+    for row in rows:
+        converted = Money({row["currency"]: row["total"]}).converted(currency, rates)
+        if converted is not None:
+            totals[row["date"]] = totals.get(row["date"], ZERO) + converted
+    return [totals.get(start + timedelta(days=n), ZERO) for n in range((end - start).days)]
+
+
 def daily_series(
     *,
     organization: Organization,

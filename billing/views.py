@@ -1,5 +1,6 @@
-"""The billing section: figures, the daily chart, breakdowns, top resources, the CSV, cost
-anomalies, budgets and their alerts, and the organization's billing settings."""
+"""The billing section: figures, the daily chart, breakdowns, top resources, the CSV, costs by
+allocation tag, cost anomalies, budgets and their alerts, and the organization's billing
+settings."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from accounts.flash import secret_flash_pop, secret_flash_put
 from accounts.models import Organization
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
+from billing.allocation import allocation
 from billing.charts import anomaly_marks, stacked_bars
-from billing.forms import BillingSettingsForm, BudgetForm, CostSelectionForm
-from billing.models import Anomaly, Budget, BudgetAlert, CostDaily, ImportRun
+from billing.forms import AllocationKeysForm, BillingSettingsForm, BudgetForm, CostSelectionForm
+from billing.models import Anomaly, Budget, BudgetAlert, CostDaily, CostTagDaily, ImportRun
 from billing.money import round_amount
 from billing.selectors import (
     DIMENSIONS,
@@ -48,7 +50,11 @@ from billing.services.budgets import (
     highest_crossed,
 )
 from billing.services.imports import cost_import_queue
-from billing.services.settings import billing_settings_save, webhook_secret_reset
+from billing.services.settings import (
+    allocation_keys_save,
+    billing_settings_save,
+    webhook_secret_reset,
+)
 from inventory.models import CloudAccount
 from inventory.selectors import account_choices
 from mcloud.exports import csv_lines
@@ -133,7 +139,16 @@ def overview(request: OrgRequest) -> HttpResponse:
         "form": form,
         "label": label,
         "summary": summary,
-        "chart": stacked_bars(series, summary.currency, marks),
+        "chart": stacked_bars(
+            series,
+            summary.currency,
+            marks,
+            links={
+                key: "?" + _query(request, **{form.stack_by(): key})
+                for key in series["keys"]
+                if key != "other"
+            },
+        ),
         "anomalies": anomalies[:PAGE_ANOMALIES],
         "more_anomalies": max(len(anomalies) - PAGE_ANOMALIES, 0),
         "region_hides_anomalies": bool(filters.region),
@@ -182,6 +197,77 @@ def export(request: OrgRequest) -> StreamingHttpResponse:
     )
     response["Content-Disposition"] = (
         f'attachment; filename="mcloud-costs-{start:%Y%m%d}-{end:%Y%m%d}.csv"'
+    )
+    return response
+
+
+def _allocation_key(request: OrgRequest, keys: list[str]) -> str:
+    """The chosen key if it is one of the organization's, else its first (or "")."""
+    chosen = request.GET.get("key", "")
+    return chosen if chosen in keys else (keys[0] if keys else "")
+
+
+@org_view(Role.VIEWER)
+@vary_on_headers("HX-Request")
+def allocation_view(request: OrgRequest) -> HttpResponse:
+    """Showback: the cost of the period by the values of one allocation tag key, the
+    untagged share, the key's coverage and the daily trend."""
+    settings = billing_settings(request.organization)
+    keys = list(settings.allocation_keys)
+    key = _allocation_key(request, keys)
+    form = _selection(request)
+    start, end, label = form.date_range()
+    filters = form.filters()
+    context: dict[str, object] = {"form": form, "keys": keys, "key": key, "label": label,
+                                  "can_configure": request.role.allows(Role.ADMIN)}  # fmt: skip
+    if key:
+        result = allocation(
+            organization=request.organization, key=key, start=start, end=end,
+            currency=settings.currency, rates=settings.rates, provider=filters.provider,
+            account=filters.account,
+        )  # fmt: skip
+        context |= {
+            "result": result,
+            "chart": stacked_bars(result.series, settings.currency),
+            "query": _query(request, key=key),
+            "key_links": {k: "?" + _query(request, key=k) for k in keys},
+        }
+    template = "billing/allocation.html"
+    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
+        template += "#results"
+    return render(request, template, context)
+
+
+@org_view(Role.VIEWER)
+def allocation_export(request: OrgRequest) -> StreamingHttpResponse:
+    """The daily costs by the values of an allocation tag key, per account, streamed as CSV;
+    the untagged cost has value "" and tagged "no"."""
+    settings = billing_settings(request.organization)
+    key = _allocation_key(request, list(settings.allocation_keys))
+    form = _selection(request)
+    start, end, _ = form.date_range()
+    filters = form.filters()
+    rows = CostTagDaily.objects.filter(
+        organization=request.organization, key=key, date__gte=start, date__lt=end
+    )
+    if filters.provider:
+        rows = rows.filter(provider=filters.provider)
+    if filters.account is not None:
+        rows = rows.filter(account_id=filters.account)
+    lines = rows.values(
+        "date", "provider", "account__name", "key", "value", "currency", "amount"
+    ).order_by("date", "provider", "account__name", "value", "currency")
+    header = ("date", "provider", "account", "key", "value", "tagged", "currency", "amount")
+    cells = (
+        (r["date"], r["provider"], r["account__name"], r["key"], r["value"],
+         "yes" if r["value"] else "no", r["currency"], round_amount(r["amount"], r["currency"]))
+        for r in lines.iterator(chunk_size=2000)
+    )  # fmt: skip
+    response = StreamingHttpResponse(
+        csv_lines(header, cells), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="mcloud-allocation-{start:%Y%m%d}-{end:%Y%m%d}.csv"'
     )
     return response
 
@@ -304,14 +390,27 @@ def alert_ack_all(request: OrgRequest) -> HttpResponse:
 @org_view(Role.ADMIN)
 def settings_view(request: OrgRequest) -> HttpResponse:
     settings = billing_settings(request.organization)
-    form = BillingSettingsForm(request.POST or None, instance=settings)
+    sent_keys = request.method == "POST" and "allocation" in request.POST
+    form = BillingSettingsForm(
+        request.POST if request.method == "POST" and not sent_keys else None, instance=settings
+    )
+    keys_form = AllocationKeysForm(
+        request.POST if sent_keys else None, initial_keys=settings.allocation_keys
+    )
     if request.method == "POST" and "regenerate" in request.POST:
         secret = webhook_secret_reset(
             organization=request.organization, user=request.user, ip=client_ip(request)
         )
         secret_flash_put(request, "webhook_secret", secret)
         return redirect("billing:settings")
-    if request.method == "POST" and form.is_valid():
+    if sent_keys and keys_form.is_valid():
+        allocation_keys_save(
+            organization=request.organization, keys=keys_form.cleaned_data["keys"],
+            user=request.user, ip=client_ip(request),
+        )  # fmt: skip
+        messages.success(request, "Saved the allocation tag keys.")
+        return redirect("billing:settings")
+    if request.method == "POST" and not sent_keys and form.is_valid():
         billing_settings_save(
             organization=request.organization, currency=form.cleaned_data["currency"],
             rates=form.cleaned_data["rates"], user=request.user, ip=client_ip(request),
@@ -319,4 +418,8 @@ def settings_view(request: OrgRequest) -> HttpResponse:
         messages.success(request, "Saved the billing settings.")
         return redirect("billing:settings")
     new_secret = secret_flash_pop(request, "webhook_secret") if request.method == "GET" else ""
-    return render(request, "billing/settings.html", {"form": form, "new_secret": new_secret})
+    return render(
+        request,
+        "billing/settings.html",
+        {"form": form, "keys_form": keys_form, "new_secret": new_secret},
+    )

@@ -10,8 +10,9 @@ answer whatever date range an app asks for. This answers the JSON 1.1 request
   empty ones included; `Estimated` is true from the first day of the current month on.
 - `Metrics`: any of the cost metrics (UnblendedCost, BlendedCost, AmortizedCost,
   NetUnblendedCost, NetAmortizedCost), all the same amount here (no reservations, no credits).
-- `GroupBy`: up to two DIMENSION groupings among SERVICE and REGION (`Groups`, and
-  `GroupDefinitions`); without any, each period has its `Total`. `Filter` is not supported.
+- `GroupBy`: up to two groupings among the DIMENSIONs SERVICE and REGION and TAGs (`Groups`,
+  and `GroupDefinitions`); without any, each period has its `Total`. A TAG group's key is
+  `key$value`, and `key$` for the cost of resources without the tag. `Filter` is not supported.
 - Paging: whole periods, at most `page_size` groups per page, `NextPageToken` while more remain.
 
 Errors are Cost Explorer's JSON errors (`ValidationException`, `InvalidNextTokenException`). It
@@ -59,13 +60,15 @@ class CostExplorerProxy(ForwardingProxy):
         self.name = "aws-cost-explorer"
         self.page_size = 500  # groups per page
         self.currency = currency
-        self._costs: dict[tuple[dt.date, str, str], Decimal] = {}
+        # (day, service, region, ((tag key, value), ...)) -> cost
+        self._costs: dict[tuple[dt.date, str, str, tuple[tuple[str, str], ...]], Decimal] = {}
         self._costs_lock = threading.Lock()
 
     # --- state ------------------------------------------------------------------------
     def add_costs(self, rows: Iterable[dict[str, Any]]) -> None:
-        """Daily rows: date, service, region ("NoRegion" for none), cost; rows of the same
-        day, service and region add up."""
+        """Daily rows: date, service, region ("NoRegion" for none), cost, and optionally the
+        tags of what the cost is for ({"team": "web"}); rows of the same day, service, region
+        and tags add up."""
         checked = []
         for row in rows:
             if missing := {"date", "service", "region", "cost"} - row.keys():
@@ -73,7 +76,8 @@ class CostExplorerProxy(ForwardingProxy):
             day = row["date"]
             if isinstance(day, dt.datetime) or not isinstance(day, dt.date):
                 raise TypeError(f"date must be a datetime.date, not {day!r}")
-            checked.append(((day, str(row["service"]), str(row["region"])), _decimal(row)))
+            tags = tuple(sorted((str(k), str(v)) for k, v in (row.get("tags") or {}).items()))
+            checked.append(((day, str(row["service"]), str(row["region"]), tags), _decimal(row)))
         with self._costs_lock:
             for key, cost in checked:
                 self._costs[key] = self._costs.get(key, Decimal(0)) + cost
@@ -111,11 +115,16 @@ class CostExplorerProxy(ForwardingProxy):
         if body.get("Filter"):
             raise _Invalid("The sandbox's Cost Explorer does not filter")
         group_by = body.get("GroupBy") or []
-        keys = [g.get("Key") for g in group_by]
-        if len(keys) > 2 or len(set(keys)) != len(keys):
+        groups = [(g.get("Type"), g.get("Key")) for g in group_by]
+        if len(groups) > 2 or len(set(groups)) != len(groups):
             raise _Invalid("GroupBy takes at most two distinct groupings")
-        if any(g.get("Type") != "DIMENSION" or g.get("Key") not in DIMENSIONS for g in group_by):
-            raise _Invalid(f"GroupBy supports the DIMENSIONs {' and '.join(DIMENSIONS)} only")
+        for kind, key in groups:
+            if kind == "TAG" and isinstance(key, str) and key:
+                continue
+            if kind != "DIMENSION" or key not in DIMENSIONS:
+                raise _Invalid(
+                    f"GroupBy supports TAGs and the DIMENSIONs {' and '.join(DIMENSIONS)} only"
+                )
 
         periods = _periods(start, end, granularity)
         first = 0
@@ -126,17 +135,18 @@ class CostExplorerProxy(ForwardingProxy):
         results, sizes = [], []
         for begin, stop in periods[first:]:
             sums: dict[tuple[str, ...], Decimal] = {}
-            for (day, service, region), cost in costs:
+            for (day, service, region, tags), cost in costs:
                 if begin <= day < stop:
-                    key = tuple(service if k == "SERVICE" else region for k in keys)
+                    key = tuple(_group_key(kind, k, service, region, dict(tags))
+                                for kind, k in groups)  # fmt: skip
                     sums[key] = sums.get(key, Decimal(0)) + cost
-            results.append(self._period(begin, stop, metrics, sums, grouped=bool(keys)))
+            results.append(self._period(begin, stop, metrics, sums, grouped=bool(groups)))
             sizes.append(max(1, len(sums)))
             if sum(sizes) >= self.page_size:
                 break
         answer: dict[str, Any] = {"ResultsByTime": results, "DimensionValueAttributes": []}
-        if keys:
-            answer["GroupDefinitions"] = [{"Type": "DIMENSION", "Key": k} for k in keys]
+        if groups:
+            answer["GroupDefinitions"] = [{"Type": kind, "Key": k} for kind, k in groups]
         following = first + len(results)
         if following < len(periods):
             answer["NextPageToken"] = _encode_token(following, start, end)
@@ -167,6 +177,13 @@ class CostExplorerProxy(ForwardingProxy):
             "Estimated": stop > this_month,
         }
         return entry
+
+
+def _group_key(kind: str, key: str, service: str, region: str, tags: dict[str, str]) -> str:
+    """A group's key as Cost Explorer spells it: the dimension's value, or `tag$value`."""
+    if kind == "TAG":
+        return f"{key}${tags.get(key, '')}"
+    return service if key == "SERVICE" else region
 
 
 def _periods(start: dt.date, end: dt.date, granularity: str) -> list[tuple[dt.date, dt.date]]:

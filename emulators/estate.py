@@ -9,7 +9,9 @@ Three months of daily costs (COST_DAYS, up to yesterday) follow the estate: what
 at list prices, quieter at weekends, growing slowly, with some noise, and one spike for the
 anomaly check to find (SPIKE_DAYS_AGO: AWS data transfer in us-east-1). AWS's go to the Cost
 Explorer proxy (moto cannot answer arbitrary periods), Azure's to the fake's Cost Management,
-GCP's to a standard billing export table in BigQuery (GCP_BILLING_TABLE).
+GCP's to a standard billing export table in BigQuery (GCP_BILLING_TABLE). Costs carry the
+allocation tags (ALLOCATION_TAGS: team, env) of what they are for; network, disk and
+monitoring costs carry none, so each account has an untagged share.
 """
 
 from __future__ import annotations
@@ -268,39 +270,76 @@ def _money(amount: float) -> Decimal:
 
 
 def aws_cost_rows(aws: AwsEmulator, rng: random.Random, days: list[dt.date]) -> list[dict]:
-    """Per day and region: EC2 compute for the running instances, EC2 - Other for the EBS
-    volumes, RDS, CloudWatch; S3 in each bucket's region."""
+    """Per day and region: EC2 compute for the running instances (per their team and env
+    tags), EC2 - Other for the EBS volumes and data transfer and CloudWatch (both untagged,
+    as in many real bills), RDS (tagged as the databases are); S3 in each bucket's region,
+    under the bucket's team tag."""
     rows: list[dict[str, Any]] = []
     for region in AWS_REGIONS:
         ec2, rds = aws.client("ec2", region), aws.client("rds", region)
         price = AWS_REGION_PRICE.get(region, 1.1)
-        running = [i["InstanceType"] for r in ec2.describe_instances()["Reservations"]
-                   for i in r["Instances"] if i["State"]["Name"] == "running"]  # fmt: skip
-        compute = sum(AWS_HOURLY.get(t, 0.05) for t in running) * 24 * price
+        hourly: dict[tuple[tuple[str, str], ...], float] = {}  # allocation tags -> USD/hour
+        for reservation in ec2.describe_instances()["Reservations"]:
+            for instance in reservation["Instances"]:
+                if instance["State"]["Name"] == "running":
+                    tags = _allocation_tags(instance.get("Tags"))
+                    hourly[tags] = hourly.get(tags, 0.0) + AWS_HOURLY.get(
+                        instance["InstanceType"], 0.05
+                    )
+        total_hourly = sum(hourly.values())
+        compute = total_hourly * 24 * price
         volumes = sum(v["Size"] for v in ec2.describe_volumes()["Volumes"]) * 0.08 / MONTH_DAYS
         databases = rds.describe_db_instances()["DBInstances"]
         database = sum(AWS_HOURLY.get(d["DBInstanceClass"], 0.02) * 24 + d["AllocatedStorage"]
                        * 0.115 / MONTH_DAYS for d in databases) * price  # fmt: skip
+        database_tags = dict(_allocation_tags(databases[0].get("TagList")) if databases else ())
         for index, day in enumerate(days):
             spike = (region, len(days) - index) == (SPIKE_REGION, SPIKE_DAYS_AGO)
             surge = SPIKE_USD if spike else 0.0
-            for service, amount in (
-                (EC2_COMPUTE, compute * _busy(day, index, rng, weekend=0.78)),
-                (EC2_OTHER, volumes * price + rng.uniform(0.2, 1.5) + surge),  # plus data transfer
-                ("Amazon Relational Database Service", database * rng.uniform(0.99, 1.01)),
-                ("AmazonCloudWatch", rng.uniform(0.3, 0.9)),
-            ):
+            busy_compute = compute * _busy(day, index, rng, weekend=0.78)
+            for tags, share in sorted(hourly.items()):
+                rows.append({"date": day, "service": EC2_COMPUTE, "region": region,
+                             "cost": _money(busy_compute * share / total_hourly),
+                             "tags": dict(tags)})  # fmt: skip
+            for service, amount, tagged in (
+                (EC2_OTHER, volumes * price + rng.uniform(0.2, 1.5) + surge, {}),
+                ("Amazon Relational Database Service", database * rng.uniform(0.99, 1.01),
+                 database_tags),
+                ("AmazonCloudWatch", rng.uniform(0.3, 0.9), {}),
+            ):  # fmt: skip
                 rows.append({"date": day, "service": service, "region": region,
-                             "cost": _money(amount)})  # fmt: skip
+                             "cost": _money(amount), "tags": tagged})  # fmt: skip
     s3 = aws.client("s3")
     for bucket in s3.list_buckets()["Buckets"]:
         location = s3.get_bucket_location(Bucket=bucket["Name"])["LocationConstraint"]
+        try:
+            tag_set = s3.get_bucket_tagging(Bucket=bucket["Name"])["TagSet"]
+        except s3.exceptions.ClientError:  # NoSuchTagSet: a bucket without tags
+            tag_set = []
+        bucket_tags = dict(_allocation_tags(tag_set))
         stored_gb = rng.uniform(50, 6000)
         for index, day in enumerate(days):
             amount = stored_gb * (1 + index / 400) * 0.023 / MONTH_DAYS + rng.uniform(0.01, 0.3)
             rows.append({"date": day, "service": "Amazon Simple Storage Service",
-                         "region": location or "us-east-1", "cost": _money(amount)})  # fmt: skip
+                         "region": location or "us-east-1", "cost": _money(amount),
+                         "tags": bucket_tags})  # fmt: skip
     return rows
+
+
+# The tag keys the sandbox's costs are allocated by (AWS cost allocation tags, Azure tags,
+# GCP labels); everything else is left out of the cost rows, as a bill's tag columns are.
+ALLOCATION_TAGS = ("team", "env")
+
+
+def _allocation_labels(tags: dict[str, str] | None) -> dict[str, str]:
+    """An Azure resource's tags or a GCP resource's labels, allocation keys only."""
+    return {k: v for k, v in (tags or {}).items() if k in ALLOCATION_TAGS}
+
+
+def _allocation_tags(tags: list[dict[str, str]] | None) -> tuple[tuple[str, str], ...]:
+    """An AWS tag list's allocation tags, as a sorted tuple of (key, value)."""
+    found = {t["Key"]: t["Value"] for t in tags or [] if t["Key"] in ALLOCATION_TAGS}
+    return tuple(sorted(found.items()))
 
 
 def azure_cost_rows(
@@ -311,25 +350,27 @@ def azure_cost_rows(
     costs: dict[str, list[dict[str, Any]]] = {}
     for index, subscription_id in enumerate(AZURE_SUBSCRIPTIONS):
         weekend = 0.9 if index == 0 else 0.35
-        daily: list[tuple[str, str, str, float, float]] = []  # service, id, location, cost, busy
+        # service, resource, location, cost, busy; the resource's tags are its costs' tags
+        daily: list[tuple[str, dict[str, Any], str, float, float]] = []
         for vm in azure.resources(subscription_id, "Microsoft.Compute/virtualMachines"):
             if azure.power_state(vm["id"]) in ("running", "starting", "stopping"):
                 size = vm["properties"]["hardwareProfile"]["vmSize"]
                 cost = AZURE_HOURLY.get(size, 0.1) * 24
-                daily.append(("Virtual Machines", vm["id"], vm["location"], cost, weekend))
+                daily.append(("Virtual Machines", vm, vm["location"], cost, weekend))
         for disk in azure.resources(subscription_id, "Microsoft.Compute/disks"):
             size = disk["properties"]["diskSizeGB"]
             monthly = AZURE_PREMIUM_DISK_MONTHLY.get(size, size * 0.15)
-            daily.append(("Storage", disk["id"], disk["location"], monthly / MONTH_DAYS, 1.0))
+            daily.append(("Storage", disk, disk["location"], monthly / MONTH_DAYS, 1.0))
         for account in azure.resources(subscription_id, "Microsoft.Storage/storageAccounts"):
             stored = rng.uniform(100, 4000) * 0.0184 / MONTH_DAYS
-            daily.append(("Storage", account["id"], account["location"], stored, 1.0))
+            daily.append(("Storage", account, account["location"], stored, 1.0))
         rows = costs[subscription_id] = []
         for n, day in enumerate(days):
-            for service, resource_id, location, cost, weekend_share in daily:
+            for service, resource, location, cost, weekend_share in daily:
                 amount = cost * _busy(day, n, rng, weekend_share) if weekend_share < 1 else cost
-                rows.append({"date": day, "service": service, "resource_id": resource_id,
-                             "location": location, "cost": _money(amount)})  # fmt: skip
+                rows.append({"date": day, "service": service, "resource_id": resource["id"],
+                             "location": location, "cost": _money(amount),
+                             "tags": _allocation_labels(resource.get("tags"))})  # fmt: skip
     return costs
 
 
@@ -340,14 +381,16 @@ def gcp_billing_rows(gcp: GcpFake, rng: random.Random, days: list[dt.date]) -> l
     buckets have no region)."""
     rows: list[dict[str, Any]] = []
     for project in GCP_PROJECTS:
-        machines: dict[str, list[float]] = {}  # region -> [cost per hour, n2 share of it]
+        # (region, allocation labels) -> [cost per hour, n2 share of it]
+        machines: dict[tuple[str, tuple[tuple[str, str], ...]], list[float]] = {}
         for instance in gcp.resources(project, "instance"):
             if instance["status"] != "RUNNING":
                 continue
             region = instance["zone"].rsplit("/", 1)[1].rsplit("-", 1)[0]
             machine = instance["machineType"].rsplit("/", 1)[1]
             price = GCP_HOURLY.get(machine, 0.05)
-            entry = machines.setdefault(region, [0.0, 0.0])
+            labels = tuple(sorted(_allocation_labels(instance.get("labels")).items()))
+            entry = machines.setdefault((region, labels), [0.0, 0.0])
             entry[0] += price
             entry[1] += price if machine.startswith("n2-") else 0.0
         disks: dict[str, float] = {}  # region -> cost per day
@@ -357,27 +400,30 @@ def gcp_billing_rows(gcp: GcpFake, rng: random.Random, days: list[dt.date]) -> l
             monthly = int(disk["sizeGb"]) * GCP_DISK_MONTHLY_GB.get(kind, 0.1)
             disks[region] = disks.get(region, 0.0) + monthly / MONTH_DAYS
         buckets = [
-            (b["location"], rng.uniform(100, 9000)) for b in gcp.resources(project, "bucket")
+            (b["location"], rng.uniform(100, 9000), _allocation_labels(b.get("labels")))
+            for b in gcp.resources(project, "bucket")
         ]
         for index, day in enumerate(days):
             start = dt.datetime.combine(day, dt.time(), dt.UTC)
             busy = _busy(day, index, rng, weekend=0.85)
-            for region, (hourly, n2) in sorted(machines.items()):
+            for (region, labels), (hourly, n2) in sorted(machines.items()):
                 for quarter in range(4):
                     rows.append({"usage_start_time": start + dt.timedelta(hours=6 * quarter),
                                  "service": "Compute Engine", "region": region, "project": project,
                                  "cost": round(hourly * 6 * busy, 6),
-                                 "credits": round(-0.2 * n2 * 6 * busy, 6)})  # fmt: skip
+                                 "credits": round(-0.2 * n2 * 6 * busy, 6),
+                                 "labels": dict(labels)})  # fmt: skip
             for region, daily in sorted(disks.items()):
                 rows.append({"usage_start_time": start, "service": "Compute Engine",
                              "region": region, "project": project,
                              "cost": round(daily, 6)})  # fmt: skip
-            for location, stored_gb in buckets:
+            for location, stored_gb, bucket_labels in buckets:
                 regional = location.lower() if "-" in location else ""
                 cost = stored_gb * (1 + index / 300) * 0.02 / MONTH_DAYS + rng.uniform(0, 0.05)
                 rows.append({"usage_start_time": start + dt.timedelta(hours=1),
                              "service": "Cloud Storage", "region": regional, "project": project,
-                             "cost": round(cost, 6), "credits": -0.01})  # fmt: skip
+                             "cost": round(cost, 6), "credits": -0.01,
+                             "labels": bucket_labels})  # fmt: skip
     return rows
 
 

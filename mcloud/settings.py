@@ -326,6 +326,9 @@ LOGGING = {
 # --- Cloud providers -------------------------------------------------------------------
 # Endpoints default to the real clouds; tests and the sandbox point them at the emulators.
 AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="")
+# The AWS identity (role or user ARN) mcloud's workers run as: the connection forms name it in
+# the reader role's trust policy and CloudFormation commands.
+AWS_PRINCIPAL_ARN = env.str("AWS_PRINCIPAL_ARN", default="")
 AWS_CA_BUNDLE = env.str("AWS_CA_BUNDLE", default="")
 AZURE_ARM_ENDPOINT = env.str("AZURE_ARM_ENDPOINT", default="https://management.azure.com")
 AZURE_AUTHORITY_HOST = env.str("AZURE_AUTHORITY_HOST", default="login.microsoftonline.com")

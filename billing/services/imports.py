@@ -3,6 +3,10 @@
 Providers restate recent days, so an import replaces every row of the days it fetched, in
 one transaction with the rollups: a failed import changes nothing.
 
+The costs by allocation tag (the organization's keys, `BillingSettings.allocation_keys`) come
+from the provider's own grouping of its bill by each key, fetched in the same import and
+replaced the same way; a key with no stored day yet (just chosen) is back-filled.
+
 One import per account at a time: an import holds the account's cost import lease
 (`mcloud.leases`; its own, not the sync's, so a sync and an import of one account run side by
 side). Each import first recovers the account's dead imports (failed and audited); a worker
@@ -23,13 +27,21 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from accounts.audit import audit_record
-from billing.models import CostDaily, CostData, CostImportLease, CostResourceMonth, ImportRun
+from billing.models import (
+    BillingSettings,
+    CostDaily,
+    CostData,
+    CostImportLease,
+    CostResourceMonth,
+    CostTagDaily,
+    ImportRun,
+)
 from billing.services.anomalies import anomalies_detect
 from billing.services.budgets import budgets_evaluate
 from billing.tasks import IMPORT_ACCOUNT_COSTS
 from inventory.account_adapters import adapter_for
 from inventory.models import CloudAccount
-from mcloud.clouds.base import CloudError, CostRecord
+from mcloud.clouds.base import CloudError, CostRecord, TagCostRecord
 from mcloud.leases import (
     Lease,
     LeaseLost,
@@ -136,14 +148,22 @@ def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRu
             organization_id=account.organization_id, account=account, start=start, end=end,
             lease_token=token,
         )  # fmt: skip
+    keys = allocation_keys(account.organization_id)
+    tag_start = tag_window_start(account, keys, start, end)
     with lease_kept(lease, token) as keeper:  # renewed while the provider answers
         try:
-            records = adapter_for(account).costs(start, end)
+            adapter = adapter_for(account)
+            records = adapter.costs(start, end)
+            keeper.check()
+            tag_records = adapter.tag_costs(tag_start, end, keys) if keys else []
             keeper.check()
             with transaction.atomic():
                 lease_renew(lease, token)  # never write for an import that was recovered
                 run.rows = cost_records_replace(
                     account=account, start=start, end=end, records=records
+                )
+                tag_costs_replace(
+                    account=account, start=tag_start, end=end, keys=keys, records=tag_records
                 )
         except LeaseLost:
             return _import_finish(run, ImportRun.State.FAILED, "Stopped: its lease was lost.")
@@ -191,6 +211,60 @@ def cost_records_replace(
         )
     CostData.objects.bulk_create(rows.values(), batch_size=BATCH)
     _rollup(account, start, end)
+    return len(rows)
+
+
+def allocation_keys(organization_id: int) -> list[str]:
+    """The organization's allocation tag keys (none until an admin picks them)."""
+    stored = BillingSettings.objects.filter(organization_id=organization_id).values_list(
+        "allocation_keys", flat=True
+    )
+    return list(stored.first() or [])
+
+
+def tag_window_start(account: CloudAccount, keys: list[str], start: date, end: date) -> date:
+    """Where the fetch of costs by tag starts: the import's own start, or the back-fill's
+    when a key has no stored day in the account yet (it was just chosen)."""
+    if not keys:
+        return start
+    stored = set(
+        CostTagDaily.objects.filter(account=account, key__in=keys)
+        .values_list("key", flat=True)
+        .distinct()
+    )
+    if set(keys) <= stored:
+        return start
+    return min(start, end - timedelta(days=settings.BILLING_BACKFILL_DAYS))
+
+
+def tag_costs_replace(
+    *, account: CloudAccount, start: date, end: date, keys: list[str], records: list[TagCostRecord]
+) -> int:
+    """Make the stored costs by tag of [start, end) exactly `records` (lines of one day, key,
+    value and currency summed: several subscriptions or projects), and forget the keys the
+    organization no longer allocates by (chosen again, they are back-filled whole). Call it
+    in a transaction."""
+    CostTagDaily.objects.filter(account=account).exclude(key__in=keys).delete()
+    CostTagDaily.objects.filter(account=account, date__gte=start, date__lt=end).delete()
+    rows: dict[tuple, CostTagDaily] = {}
+    for r in records:
+        if not start <= r.date < end or r.key not in keys:
+            continue
+        key = (r.date, r.key, r.value[:256], r.currency)
+        if key in rows:
+            rows[key].amount += r.amount
+            continue
+        rows[key] = CostTagDaily(
+            organization_id=account.organization_id,
+            account=account,
+            provider=account.provider,
+            date=r.date,
+            key=r.key,
+            value=key[2],
+            currency=r.currency,
+            amount=r.amount,
+        )
+    CostTagDaily.objects.bulk_create(rows.values(), batch_size=BATCH)
     return len(rows)
 
 

@@ -1,4 +1,5 @@
-"""An organization's billing settings: its currency and rates, and its webhook secret."""
+"""An organization's billing settings: its currency and rates, its webhook secret, and the
+tag keys it allocates costs by."""
 
 from __future__ import annotations
 
@@ -45,3 +46,20 @@ def webhook_secret_reset(*, organization: Organization, user: User, ip: str | No
         actor=user, ip=ip,
     )  # fmt: skip
     return settings.webhook["secret"]
+
+
+@transaction.atomic
+def allocation_keys_save(
+    *, organization: Organization, keys: list[str], user: User, ip: str | None = None
+) -> BillingSettings:
+    """The tag keys costs are allocated by (validated by AllocationKeysForm). A new key's
+    costs are back-filled by the next import of each account."""
+    settings = BillingSettings.stored(organization)
+    before = list(settings.allocation_keys)
+    settings.allocation_keys = keys
+    settings.save(update_fields=["allocation_keys"])
+    audit_record(
+        organization=organization, action="billing.allocation_keys_updated", target=settings,
+        actor=user, ip=ip, data={"keys": keys, "before": before},
+    )  # fmt: skip
+    return settings

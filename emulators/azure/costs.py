@@ -95,7 +95,7 @@ class _CostQuery:
     end: dt.date
     daily: bool
     aggregations: list[str]
-    groupings: list[str]
+    groupings: list[str]  # dimension names; "TagKey:<name>" for a grouping by a tag
     filter: dict[str, Any] | None
 
     @classmethod
@@ -117,6 +117,9 @@ class _CostQuery:
         groupings = []
         for grouping in dataset.get("grouping") or []:
             name = grouping["name"].lower()
+            if grouping.get("type") == "TagKey" and grouping["name"]:
+                groupings.append(f"TagKey:{grouping['name']}")
+                continue
             if grouping.get("type") != "Dimension" or name not in DIMENSIONS:
                 raise ValueError(f"Dimension '{grouping['name']}' is not valid.")
             groupings.append(DIMENSIONS[name])
@@ -134,7 +137,10 @@ class _CostQuery:
     def columns(self) -> list[dict[str, str]]:
         names = [(a, "Number") for a in self.aggregations]
         names += [("UsageDate", "Number")] if self.daily else []
-        names += [(g, "String") for g in self.groupings] + [("Currency", "String")]
+        for g in self.groupings:  # a tag grouping answers two columns: the key and its value
+            tag = g.startswith("TagKey:")
+            names += [("TagKey", "String"), ("TagValue", "String")] if tag else [(g, "String")]
+        names += [("Currency", "String")]
         return [{"name": name, "type": kind} for name, kind in names]
 
     def run(self, rows: list[dict[str, Any]], sub: str) -> list[list[Any]]:
@@ -143,7 +149,7 @@ class _CostQuery:
             if not self.start <= row["date"] <= self.end or not _matches(self.filter, row, sub):
                 continue
             day = (int(row["date"].strftime("%Y%m%d")),) if self.daily else ()
-            groups = tuple(_dimension(row, sub, g.lower()) for g in self.groupings)
+            groups = tuple(v for g in self.groupings for v in _group(row, sub, g))
             key = (*day, *groups, row["currency"])
             sums[key] = sums.get(key, Decimal(0)) + Decimal(str(row["cost"]))
         return [
@@ -188,6 +194,18 @@ def _matches(expression: dict[str, Any] | None, row: dict[str, Any], sub: str) -
     else:
         raise ValueError("a filter needs and, or, dimensions or tags.")
     return value.lower() in {v.lower() for v in comparison["values"]}
+
+
+def _group(row: dict[str, Any], sub: str, grouping: str) -> tuple[str, ...]:
+    """A row's cells for a grouping: a dimension's value, or a tag's key and value (both
+    empty where the row has no such tag; tag names compare without case)."""
+    if not grouping.startswith("TagKey:"):
+        return (_dimension(row, sub, grouping.lower()),)
+    name = grouping.removeprefix("TagKey:").lower()
+    for key, value in (row.get("tags") or {}).items():
+        if key.lower() == name:
+            return key, str(value)
+    return "", ""
 
 
 def _dimension(row: dict[str, Any], sub: str, name: str) -> str:

@@ -14,11 +14,14 @@ Contract of a query the fake answers (anything else is answered 400 `invalidQuer
   without backticks. Unknown table or dataset: 404 `notFound`; a table in a project the service
   account may not read: 403 `accessDenied` (BigQuery's "or perhaps it does not exist").
 - Every SELECT item ends with `AS <alias>` (or is a bare column name); the aliases name output
-  columns among `usage_date` (DATE), `project_id`, `service`, `region`, `resource_id`, `currency`
-  (STRING) and `cost`; `usage_date` and `cost` are required. The answer has exactly these
-  columns, in the query's order: one row per distinct value of the non-cost columns, with `cost`
-  the sum of each row's cost plus its credits. `cost` is NUMERIC when its item mentions NUMERIC
-  (a cast), FLOAT otherwise, as in BigQuery.
+  columns among `usage_date` (DATE), `project_id`, `service`, `region`, `resource_id`, `currency`,
+  `tag_key`, `tag_value` (STRING) and `cost`; `usage_date` and `cost` are required. The answer
+  has exactly these columns, in the query's order: one row per distinct value of the non-cost
+  columns, with `cost` the sum of each row's cost plus its credits. `cost` is NUMERIC when its
+  item mentions NUMERIC (a cast), FLOAT otherwise, as in BigQuery.
+- A query by label names `tag_key` and `tag_value` and takes an ARRAY<STRING> parameter `keys`
+  (`FROM table CROSS JOIN UNNEST(@keys) AS k`): each row counts once per key, with its label of
+  that key as `tag_value` ("" without one). Rows take `labels` ({"team": "web"}).
 - The filter is `DATE(usage_start_time) >= @start AND ... < @end` with DATE query parameters
   `start` and `end` (end exclusive); days are UTC, like DATE() of a TIMESTAMP.
 - Standard export tables have no `resource` column: a query that names `resource.` on one fails
@@ -60,6 +63,7 @@ from emulators.gcp.billing_export import (
     export_schema,
     grouped_rows,
     parse_query,
+    tag_keys,
 )
 from emulators.gcp.common import GcpPart, _ApiError
 
@@ -373,9 +377,14 @@ class BigQueryMixin(GcpPart):
             raise QueryError(
                 400, "invalidQuery", f"Unrecognized name: resource at [{line}:{column}]"
             )
-        start, end = date_parameters(config.get("queryParameters") or [])
+        parameters = config.get("queryParameters") or []
+        start, end = date_parameters(parameters)
+        by_label = bool({"tag_key", "tag_value"} & columns.keys())
+        if by_label and not {"tag_key", "tag_value"} <= columns.keys():
+            raise QueryError(400, "invalidQuery", "The fake needs tag_key and tag_value together.")
+        keys = tag_keys(parameters) if by_label else None
         fields = [{"name": n, "type": t, "mode": "NULLABLE"} for n, t in columns.items()]
-        return fields, grouped_rows(rows, columns, start, end), len(rows) * 600
+        return fields, grouped_rows(rows, columns, start, end, keys), len(rows) * 600
 
 
 def _query_config(body: dict[str, Any]) -> dict[str, Any]:

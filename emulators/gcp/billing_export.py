@@ -16,6 +16,8 @@ OUTPUT_TYPES = {
     "service": "STRING",
     "region": "STRING",
     "resource_id": "STRING",
+    "tag_key": "STRING",  # a key of the @keys array parameter (the rows are crossed with it)
+    "tag_value": "STRING",  # the row's label of that key, "" without one
     "currency": "STRING",
     "cost": "FLOAT",  # NUMERIC when the query casts to it
 }
@@ -35,6 +37,7 @@ class BillingRow:
     currency: str
     cost: Decimal
     credits: Decimal
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -85,10 +88,15 @@ def billing_row(row: dict[str, Any], table_project: str) -> BillingRow:
         currency=str(row.get("currency") or "USD"),
         cost=Decimal(str(row["cost"])),
         credits=sum((Decimal(str(a)) for a in amounts), Decimal(0)),
+        labels={str(k): str(v) for k, v in (row.get("labels") or {}).items()},
     )
 
 
-def _value(row: BillingRow, column: str) -> str:
+def _value(row: BillingRow, column: str, key: str) -> str:
+    if column == "tag_key":
+        return key
+    if column == "tag_value":
+        return row.labels.get(key, "")
     if column == "usage_date":
         return row.day.isoformat()
     if column == "resource_id":
@@ -195,16 +203,37 @@ def date_parameters(parameters: list[dict[str, Any]]) -> tuple[dt.date, dt.date]
     return dates[0], dates[1]
 
 
+def tag_keys(parameters: list[dict[str, Any]]) -> list[str]:
+    """The values of the ARRAY<STRING> query parameter `keys` (the label keys a query by
+    label crosses its rows with)."""
+    for parameter in parameters:
+        if parameter.get("name") != "keys":
+            continue
+        kind = parameter.get("parameterType") or {}
+        if kind.get("type") != "ARRAY" or (kind.get("arrayType") or {}).get("type") != "STRING":
+            raise QueryError(400, "invalidQuery", "Query parameter 'keys' must be ARRAY<STRING>")
+        values = (parameter.get("parameterValue") or {}).get("arrayValues") or []
+        return [str(v.get("value")) for v in values]
+    raise QueryError(400, "invalidQuery", "Query parameter 'keys' not found")
+
+
 def grouped_rows(
-    rows: list[BillingRow], columns: dict[str, str], start: dt.date, end: dt.date
+    rows: list[BillingRow],
+    columns: dict[str, str],
+    start: dt.date,
+    end: dt.date,
+    keys: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """The answer's rows, on the wire: one per distinct value of the non-cost columns among
-    the rows of [start, end), with cost plus credits summed, sorted by those values."""
+    the rows of [start, end) (each row once per label key of `keys`, for a query by label),
+    with cost plus credits summed, sorted by those values."""
     numeric = columns.get("cost") == "NUMERIC"
     sums: dict[tuple[str, ...], Decimal] = {}
     for row in rows:
-        if start <= row.day < end:
-            key = tuple(_value(row, name) for name in columns if name != "cost")
+        if not start <= row.day < end:
+            continue
+        for label in keys if keys is not None else [""]:
+            key = tuple(_value(row, name, label) for name in columns if name != "cost")
             sums[key] = sums.get(key, Decimal(0)) + row.cost + row.credits
     wire = []
     for key, total in sorted(sums.items()):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import partial
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -229,9 +230,9 @@ PRINCIPAL = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/-]{1,512}$")
 def aws_reader_role_template(request: OrgRequest) -> HttpResponse:
     """The CloudFormation template (for a StackSet) of the reader role that discovery assumes
     in each member account, with this organization's external ID; `?role=` and `?principal=`
-    fill in the role name and mcloud's identity when they are valid."""
+    fill in the role name and mcloud's identity (by default AWS_PRINCIPAL_ARN) when valid."""
     role = request.GET.get("role", "")
-    principal = request.GET.get("principal", "")
+    principal = request.GET.get("principal", "") or settings.AWS_PRINCIPAL_ARN
     response = render(
         request,
         "inventory/providers/aws_reader_role.yaml",

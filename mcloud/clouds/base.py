@@ -174,6 +174,19 @@ class CostRecord:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class TagCostRecord:
+    """One day's cost of one value of a cost allocation tag key, as the provider groups its
+    bill by that key (value "" for the cost that carries no such tag), in the currency the
+    provider bills in."""
+
+    date: date
+    key: str
+    value: str
+    amount: Decimal
+    currency: str
+
+
 @dataclass(frozen=True)
 class Member:
     """An account of a provider's organization that discovery found (an AWS member account),
@@ -228,6 +241,11 @@ class CloudAdapter(Protocol):
 
     def costs(self, start: date, end: date) -> list[CostRecord]:
         """Each day's cost in [start, end), per service (and region, resource where said)."""
+        ...
+
+    def tag_costs(self, start: date, end: date, keys: list[str]) -> list[TagCostRecord]:
+        """Each day's cost in [start, end) per value of each tag key, from the provider's own
+        grouping of its bill by tag (not from the inventory's tags); value "" is untagged."""
         ...
 
     def terraform_env(self) -> dict[str, str]:

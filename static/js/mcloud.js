@@ -9,6 +9,18 @@
     }
   }, true);
 
+  // Copy buttons: <button data-copy="#external-id"> copies that element's text.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    var source = button && document.querySelector(button.getAttribute("data-copy"));
+    if (!source || !navigator.clipboard) { return; }
+    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+      var label = button.querySelector("span");
+      if (label) { label.textContent = "Copied"; }
+      window.setTimeout(function () { if (label) { label.textContent = "Copy"; } }, 2000);
+    });
+  });
+
   // Fields that belong to one option of a form: <div data-show-if="auth_method=role"> shows
   // only while the form's auth_method is "role" (without JavaScript every field shows).
   function applyShowIf(root) {

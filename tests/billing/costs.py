@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from billing.services.imports import cost_records_replace
+from billing.models import BillingSettings
+from billing.services.imports import cost_records_replace, tag_costs_replace
 from inventory.models import CloudAccount
-from mcloud.clouds.base import CostRecord
+from mcloud.clouds.base import CostRecord, TagCostRecord
 
 
 def daily(
@@ -41,4 +42,19 @@ def store(account: CloudAccount, records: list[CostRecord]) -> None:
     last = max(r.date for r in records)
     cost_records_replace(
         account=account, start=first, end=last + timedelta(days=1), records=records
+    )
+
+
+def store_by_tag(account: CloudAccount, day: date, key: str, amounts: dict[str, str]) -> None:
+    """The organization allocates by `key` (among its keys), and the account's costs of `day`
+    by it are `amounts` per value ("" untagged), through the import's write path."""
+    settings = BillingSettings.stored(account.organization)
+    keys = [*dict.fromkeys([*settings.allocation_keys, key])]
+    BillingSettings.objects.filter(pk=settings.pk).update(allocation_keys=keys)
+    records = [
+        TagCostRecord(date=day, key=key, value=value, amount=Decimal(amount), currency="USD")
+        for value, amount in amounts.items()
+    ]
+    tag_costs_replace(
+        account=account, start=day, end=day + timedelta(days=1), keys=keys, records=records
     )

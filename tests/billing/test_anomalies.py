@@ -262,7 +262,9 @@ def test_acknowledging_is_audited_and_happens_once(account, bob, ada):
 
 
 # --- the sandbox --------------------------------------------------------------------------
-def test_the_sandbox_costs_hold_one_anomaly(sandbox, django_capture_on_commit_callbacks):
+def test_the_sandbox_costs_hold_one_anomaly_and_costs_by_tag(
+    sandbox, django_capture_on_commit_callbacks
+):
     from django.core.management import call_command
 
     from accounts.models import User
@@ -278,3 +280,19 @@ def test_the_sandbox_costs_hold_one_anomaly(sandbox, django_capture_on_commit_ca
     anomaly = Anomaly.objects.get()
     assert anomaly.actual - anomaly.expected_high > 200
     assert len([m for m in mail.outbox if "Cost anomaly" in m.subject]) == 1
+    # Every account's costs by team: tagged mostly, with an untagged share.
+    from billing.allocation import allocation
+    from billing.models import BillingSettings, CostDaily
+    from inventory.models import CloudAccount
+
+    org = anomaly.organization
+    assert BillingSettings.objects.get(organization=org).allocation_keys == ["team", "env"]
+    start, end = spike - timedelta(days=20), spike
+    for account in CloudAccount.objects.filter(organization=org):
+        result = allocation(organization=org, key="team", start=start, end=end,
+                            currency="USD", rates={}, account=account.pk)  # fmt: skip
+        assert {r.value for r in result.rows} >= {"web", "data", "platform", "payments", ""}
+        assert 40 < result.coverage < 95, account.name
+        billed = CostDaily.objects.filter(account=account, date__gte=start, date__lt=end)
+        # The same bill, split by tag (Azure's amounts travel as floats: not to the last digit).
+        assert abs(result.total - sum(r.amount for r in billed)) < Decimal("0.01")

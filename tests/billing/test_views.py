@@ -311,3 +311,31 @@ def test_breakdown_tables_sort_by_each_column(costs, org, login, vera, by):
     page = client.get(reverse("billing:overview"), {f"sort_{by}": "name"}).content.decode()
     assert f'href="?sort_{by}=-name">Name</a>' in page
     assert f'href="?sort_{by}=-amount">Cost</a>' in page
+
+
+def test_a_bar_filters_the_page_to_its_series(costs, login, vera):
+    client = login(vera)
+
+    def chart(**query: str) -> str:
+        page = client.get(reverse("billing:overview"), query).content.decode()
+        return page.split('<svg class="cost-chart"')[1].split("</svg>")[0]
+
+    by_provider = chart()
+    assert '<a href="?provider=aws"><rect ' in by_provider
+    assert '<a href="?provider=gcp"><rect ' in by_provider
+    assert "AWS: 12.00 USD (click to filter)</title>" in by_provider
+    by_service = chart(group="service", period="last_30")
+    assert '<a href="?period=last_30&amp;group=service&amp;service=EC2"><rect ' in by_service
+
+
+def test_the_cost_tile_draws_the_last_30_days(costs, login, vera):
+    tile = login(vera).get(reverse("inventory:dashboard_tile", args=["cost_mtd"]), headers=HTMX)
+    svg = re.search(r'<svg class="sparkline".*?</svg>', tile.content.decode(), re.S).group(0)
+    # October 22 to November 20: AWS's 12 a day throughout, GCP's 5 a day from November 1;
+    # nothing of the other organization's 999 a day.
+    assert "since Oct 22: 460.00 USD in all, 17.00 on the dearest day" in svg
+    heights = [float(p.split(",")[1]) for p in re.search(r'points="([^"]+)"', svg)[1].split()]
+    assert len(heights) == 30
+    assert len(set(heights[:10])) == 1
+    assert heights[0] == pytest.approx(2 + 24 - 24 * 12 / 17, abs=0.01)
+    assert set(heights[10:]) == {2.0}  # the dearest days at the top

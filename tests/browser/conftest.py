@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, expect
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The README's pictures; bin/run-tests points its second, concurrent leg elsewhere.
+README_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = Path(os.environ.get("SCREENSHOTS_DIR") or README_SCREENSHOTS)
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +29,17 @@ def browser_type_launch_args(browser_type_launch_args):
             "--no-first-run",
         ],
     }
+
+
+# bin/run-tests runs two legs at once on two cores: a click whose request syncs the sandbox,
+# or a check of what a poll brings, may wait well past Playwright's defaults (30 s, 5 s).
+expect.set_options(timeout=20_000)
+
+
+@pytest.fixture
+def page(page: Page) -> Page:
+    page.set_default_timeout(90_000)
+    return page
 
 
 @pytest.fixture

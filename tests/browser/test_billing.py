@@ -1,6 +1,6 @@
 """A newcomer loads the sandbox, whose costs are imported, opens Billing (its one cost anomaly
 marked on the chart), and narrows it to one provider: the chart, the tables and the summary
-cards all follow, without a reload."""
+cards all follow, without a reload. The page turns dark with the system, until a theme is picked."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def test_billing_of_the_sandbox_follows_the_filters(
     log_in(page, alice)
     page.get_by_role("link", name="Cloud accounts").click()
     page.get_by_role("button", name="Load a sandbox estate").click()
-    expect(page.get_by_text("Sandbox is ready")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Sandbox is ready")).to_be_visible(timeout=90_000)
 
     page.goto(f"{live_server.url}/billing/?period=last_30")
     expect(page.locator("#by-provider")).to_contain_text("Azure")
@@ -39,3 +39,15 @@ def test_billing_of_the_sandbox_follows_the_filters(
     # The cards sit above the form, outside the swapped part: they come out of band.
     expect(page.locator("#billing-mtd")).not_to_have_text(everything)
     assert page.locator("#billing-summary").count() == 1
+
+    # Dark mode follows the system until the user picks a theme, which is remembered.
+    page.emulate_media(color_scheme="dark")
+    expect(page.locator("html")).to_have_attribute("data-bs-theme", "dark")
+    screenshot(page, "billing-dark")
+    page.locator("#user-menu").click()
+    page.locator("#theme-form").get_by_role("button", name="Light").click()
+    expect(page).to_have_url(re.compile(r"provider=gcp"))  # back where it was
+    expect(page.locator("html")).to_have_attribute("data-bs-theme", "light")
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("data-theme", "light")
+    expect(page.locator("html")).to_have_attribute("data-bs-theme", "light")

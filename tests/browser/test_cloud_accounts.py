@@ -1,4 +1,5 @@
-"""An admin connects an AWS account and tests it in place (HTMX), against moto."""
+"""An admin copies the external ID, connects an AWS account and tests it in place (HTMX),
+against moto."""
 
 from __future__ import annotations
 
@@ -16,6 +17,13 @@ def test_an_admin_connects_aws_and_tests_the_connection(
     log_in(page, ada)
     page.get_by_role("link", name="Cloud accounts").click()
     page.get_by_role("link", name="Connect AWS").click()
+    # The set-up's values copy with one click.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    copy = page.locator("#aws-onboarding [data-copy='#external-id']")
+    copy.click()
+    expect(copy).to_contain_text("Copied")
+    external_id = page.locator("#external-id").inner_text()
+    assert page.evaluate("navigator.clipboard.readText()") == external_id
     page.fill("input[name=name]", "aws-prod")
     page.get_by_label("An access key").check()
     page.fill("input[name=access_key_id]", key_id)

@@ -20,7 +20,7 @@ def test_sandbox_dashboard_filters_and_csv(
     log_in(page, alice)
     page.get_by_role("link", name="Cloud accounts").click()
     page.get_by_role("button", name="Load a sandbox estate").click()
-    expect(page.get_by_text("Sandbox is ready")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Sandbox is ready")).to_be_visible(timeout=90_000)
 
     page.get_by_role("link", name="Dashboard").click()
     url = page.url

@@ -237,3 +237,28 @@ def test_transient_errors_are_retried_by_the_client(fake, key) -> None:
     rows = list(client(fake, key).query_and_wait(billing_query(STANDARD), job_config=OCTOBER))
     assert [tuple(r.values()) for r in rows] == EXPECTED
     assert fake.faults.injected == 2
+
+
+def test_a_query_by_label_counts_each_row_once_per_key_and_needs_the_keys(fake, key) -> None:
+    from mcloud.clouds.gcp.costs import tag_query
+
+    fake.add_billing_rows(
+        STANDARD,
+        [
+            usage(1, 0, "Compute Engine", 2.0, labels={"team": "web", "env": "prod"}),
+            usage(1, 6, "Compute Engine", 1.0, labels={"team": "web"}, credits=-0.25),
+            usage(1, 1, "Cloud Storage", 0.5),
+        ],
+    )
+    bq = client(fake, key)
+    keys = bigquery.ArrayQueryParameter("keys", "STRING", ["team", "env"])
+    config = bigquery.QueryJobConfig(query_parameters=[*OCTOBER.query_parameters, keys])
+    rows = bq.query_and_wait(tag_query(STANDARD), job_config=config)
+    assert sorted((r["tag_key"], r["tag_value"], r["cost"]) for r in rows) == [
+        ("env", "", Decimal("1.25")),
+        ("env", "prod", Decimal("2")),
+        ("team", "", Decimal("0.5")),
+        ("team", "web", Decimal("2.75")),
+    ]
+    with pytest.raises(api.BadRequest, match="Query parameter 'keys' not found"):
+        bq.query_and_wait(tag_query(STANDARD), job_config=OCTOBER)

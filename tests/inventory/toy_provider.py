@@ -24,6 +24,7 @@ from mcloud.clouds.base import (
     ResourceType,
     ScopeListing,
     Status,
+    TagCostRecord,
 )
 from mcloud.clouds.records import record_or_skip
 from mcloud.clouds.registry import Colours, StoredAccount
@@ -127,6 +128,15 @@ class ToyAdapter:
                        currency="USD", region=line["zone"])
             for line in self._api("bill")
             if start <= line["day"] < end
+        ]  # fmt: skip
+
+    def tag_costs(self, start: date, end: date, keys: list[str]) -> list[TagCostRecord]:
+        return [
+            TagCostRecord(date=line["day"], key=key, value=line.get("tags", {}).get(key, ""),
+                          amount=Decimal(line["usd"]), currency="USD")
+            for line in self._api("bill")
+            if start <= line["day"] < end
+            for key in keys
         ]  # fmt: skip
 
     def terraform_env(self) -> dict[str, str]:

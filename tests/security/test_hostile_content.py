@@ -40,7 +40,7 @@ from mcloud.clouds.base import ResourceRecord
 from mcloud.exports import FORMULA_STARTS
 from provisioning.models import Blueprint, Deployment, DeploymentRun
 from provisioning.services.runs import log_append, run_plan_queue
-from tests.billing.costs import daily, store
+from tests.billing.costs import daily, store, store_by_tag
 from tests.inventory import estate
 from tests.provisioning.conftest import make_deployment
 from tests.security.urls import get_urls
@@ -203,6 +203,8 @@ def hostile(org, team, login, hello_version) -> dict[str, Any]:
         costs += daily(accounts[0], start, 1, "2", service=formula, region=formula[:64])
     store(accounts[0], costs)
     store(accounts[1], daily(accounts[1], start, 1, "3", service=ATTR, region="westeurope"))
+    # Costs by tag: a key (set by hand, past the form's check) and values from the bill.
+    store_by_tag(accounts[0], start, SCRIPT, {IMG: "2", FORMULAS[0]: "1", SVG: "1", "": "1"})
     budgets_evaluate(organization=org)
 
     blueprint = Blueprint.objects.get(organization=org)

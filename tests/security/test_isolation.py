@@ -24,7 +24,7 @@ from inventory.models import Resource, ResourceLink, SavedView, SyncRun
 from provisioning.models import DeploymentResource, DeploymentRun
 from provisioning.services.blueprints import blueprint_create
 from provisioning.services.runs import run_plan_queue
-from tests.billing.costs import daily, store
+from tests.billing.costs import daily, store, store_by_tag
 from tests.inventory import estate
 from tests.provisioning.conftest import make_deployment
 from tests.security.urls import BODIES, KWARGS, Route, routes
@@ -48,6 +48,7 @@ def world(org, other_org, team, hello_version) -> World:
     account = estate.account(org, "aws-prod")
     estate.fill(account, 6)
     store(account, daily(account, date(2026, 11, 1), 2, "5"))
+    store_by_tag(account, date(2026, 11, 1), "team", {"web": "3", "": "2"})
     budget = Budget.objects.create(organization=org, name="B", amount=10, thresholds=[50])
     objects = {
         "account": account,
@@ -109,6 +110,7 @@ def world(org, other_org, team, hello_version) -> World:
                                       key=resource.resource_id.lower())  # fmt: skip
     theirs = estate.account(other_org, "theirs")
     estate.fill(theirs, 2, prefix="secret")
+    store_by_tag(theirs, date(2026, 11, 1), "team", {"secret-team": "9"})
     return World(objects)
 
 

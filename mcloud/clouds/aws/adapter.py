@@ -11,6 +11,7 @@ import boto3
 from botocore.config import Config
 
 from mcloud.clouds.aws.costs import costs as explorer_costs
+from mcloud.clouds.aws.costs import tag_costs as explorer_tag_costs
 from mcloud.clouds.aws.errors import translate_errors
 from mcloud.clouds.aws.inventory import GLOBAL_SCOPE, list_scope
 from mcloud.clouds.aws.organizations import organization_members
@@ -23,6 +24,7 @@ from mcloud.clouds.base import (
     Listing,
     Member,
     ScopeListing,
+    TagCostRecord,
 )
 
 
@@ -110,3 +112,7 @@ class AwsAdapter:
     def costs(self, start: date, end: date) -> list[CostRecord]:
         """Daily unblended costs per service and region from Cost Explorer (`costs`)."""
         return explorer_costs(self.client, start, end)
+
+    def tag_costs(self, start: date, end: date, keys: list[str]) -> list[TagCostRecord]:
+        """Daily unblended costs per value of each cost allocation tag key (`tag_costs`)."""
+        return explorer_tag_costs(self.client, start, end, keys)

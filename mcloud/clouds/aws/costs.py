@@ -1,4 +1,5 @@
-"""AWS costs from Cost Explorer: daily unblended costs per service and region."""
+"""AWS costs from Cost Explorer: daily unblended costs per service and region, and per value
+of each cost allocation tag key."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from mcloud.clouds.aws.errors import translate_errors
 from mcloud.clouds.aws.session import DEFAULT_REGION
-from mcloud.clouds.base import CostRecord
+from mcloud.clouds.base import CostRecord, TagCostRecord
 
 COST_METRIC = "UnblendedCost"
 
@@ -57,3 +58,48 @@ def costs(client: Callable[[str, str], Any], start: date, end: date) -> list[Cos
             if not token:
                 return records
             request["NextPageToken"] = token
+
+
+def tag_costs(
+    client: Callable[[str, str], Any], start: date, end: date, keys: list[str]
+) -> list[TagCostRecord]:
+    """Daily unblended costs from `start` to `end` (exclusive) per value of each tag key: one
+    Cost Explorer query per key grouped by TAG, paged to the end.
+
+    Cost Explorer answers each group's key as `key$value`, and `key$` for the cost of
+    resources without the tag (AWS's "No tag key"): value "". Only tags activated as cost
+    allocation tags in the payer account are grouped; an inactive key's cost is all untagged.
+    """
+    if start >= end or not keys:
+        return []
+    ce = client("ce", DEFAULT_REGION)
+    records: list[TagCostRecord] = []
+    for key in keys:
+        request: dict[str, Any] = {
+            "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
+            "Granularity": "DAILY",
+            "Metrics": [COST_METRIC],
+            "GroupBy": [{"Type": "TAG", "Key": key}],
+        }
+        with translate_errors(f"read the costs by tag {key} from Cost Explorer"):
+            while True:
+                page = ce.get_cost_and_usage(**request)
+                for period in page.get("ResultsByTime", []):
+                    day = date.fromisoformat(period["TimePeriod"]["Start"])
+                    for group in period.get("Groups", []):
+                        _, _, value = str((group.get("Keys") or [""])[0]).partition("$")
+                        metric = group["Metrics"][COST_METRIC]
+                        records.append(
+                            TagCostRecord(
+                                date=day,
+                                key=key,
+                                value=value,
+                                amount=Decimal(str(metric["Amount"])),
+                                currency=metric.get("Unit", ""),
+                            )
+                        )
+                token = page.get("NextPageToken")
+                if not token:
+                    break
+                request["NextPageToken"] = token
+    return records

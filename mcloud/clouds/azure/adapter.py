@@ -12,7 +12,7 @@ from azure.mgmt.costmanagement import CostManagementClient
 from azure.mgmt.resource import SubscriptionClient
 from azure.mgmt.resourcegraph import ResourceGraphClient
 
-from mcloud.clouds.azure.costs import subscription_costs, windows
+from mcloud.clouds.azure.costs import subscription_costs, subscription_tag_costs, windows
 from mcloud.clouds.azure.errors import translate_errors
 from mcloud.clouds.azure.graph import API_VERSION, graph_rows, query_text
 from mcloud.clouds.azure.inventory import QUERIED_TYPES, listing_of
@@ -23,6 +23,7 @@ from mcloud.clouds.base import (
     Endpoints,
     Listing,
     ScopeListing,
+    TagCostRecord,
 )
 from mcloud.clouds.records import clean_text
 
@@ -144,4 +145,19 @@ class AzureAdapter:
                     records += subscription_costs(
                         client, subscription_id, first, last, retries=self.endpoints.retries
                     )
+        return records
+
+    def tag_costs(self, start: date, end: date, keys: list[str]) -> list[TagCostRecord]:
+        """Daily pre-tax actual costs per value of each tag key, for each subscription of
+        the account: one query per subscription, key and year (mcloud.clouds.azure.costs)."""
+        client = self.client(CostManagementClient)
+        records: list[TagCostRecord] = []
+        for subscription_id in self.credentials.subscription_ids:
+            with translate_errors(f"read the costs by tag of subscription {subscription_id}"):
+                for key in keys:
+                    for first, last in windows(start, end):
+                        records += subscription_tag_costs(
+                            client, subscription_id, first, last, key,
+                            retries=self.endpoints.retries,
+                        )  # fmt: skip
         return records

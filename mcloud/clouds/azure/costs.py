@@ -3,7 +3,8 @@ time (Cost Management refuses longer custom periods), paged to the end.
 
 A query takes at most two groupings, and service and resource use both, so records carry no
 region (a second query by ResourceLocation could add it). Cost Management spells resource ids
-in lower case; they are kept as given, with the subscription in metadata."""
+in lower case; they are kept as given, with the subscription in metadata. Costs by tag come
+from one query per tag key grouped by TagKey."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 from azure.mgmt.costmanagement import models as cost_models
 
 from mcloud.clouds.azure.errors import retried
-from mcloud.clouds.base import CloudError, CostRecord
+from mcloud.clouds.base import CloudError, CostRecord, TagCostRecord
 
 COST_QUERY_MAX_DAYS = 365  # Cost Management refuses a custom period longer than a year
 
@@ -27,7 +28,63 @@ def subscription_costs(
 ) -> list[CostRecord]:
     """One subscription's costs from `first` to `last`, both included (as Azure counts)."""
     scope = f"/subscriptions/{subscription_id}"
-    query = cost_models.QueryDefinition(
+    query = _query(
+        first,
+        last,
+        [
+            cost_models.QueryGrouping(type="Dimension", name="ServiceName"),
+            cost_models.QueryGrouping(type="Dimension", name="ResourceId"),
+        ],
+    )
+    records: list[CostRecord] = []
+    for columns, rows in _pages(client, scope, query, retries, subscription_id):
+        amount = _amount_column(columns)
+        for row in rows:
+            records.append(
+                CostRecord(
+                    date=_usage_date(row[columns["usagedate"]]),
+                    service=_cell(row, columns.get("servicename")),
+                    amount=Decimal(str(row[amount])),
+                    currency=_cell(row, columns.get("currency")),
+                    resource_id=_cell(row, columns.get("resourceid")),
+                    metadata={"subscription_id": subscription_id},
+                )
+            )
+    return records
+
+
+def subscription_tag_costs(
+    client: Any, subscription_id: str, first: date, last: date, key: str, *, retries: int
+) -> list[TagCostRecord]:
+    """One subscription's daily costs per value of the tag `key`, from `first` to `last`
+    (both included), from a query grouped by TagKey.
+
+    Cost Management answers TagKey and TagValue columns; the cost of resources without the
+    tag comes with both empty (value "" here). Tag names compare without case in Azure, so a
+    row whose TagKey is another spelling of `key` is the same tag."""
+    query = _query(first, last, [cost_models.QueryGrouping(type="TagKey", name=key)])
+    records: list[TagCostRecord] = []
+    scope = f"/subscriptions/{subscription_id}"
+    for columns, rows in _pages(client, scope, query, retries, subscription_id):
+        amount = _amount_column(columns)
+        for row in rows:
+            tag = _cell(row, columns.get("tagkey"))
+            tagged = tag.lower() == key.lower()
+            records.append(
+                TagCostRecord(
+                    date=_usage_date(row[columns["usagedate"]]),
+                    key=key,
+                    value=_cell(row, columns.get("tagvalue")) if tagged else "",
+                    amount=Decimal(str(row[amount])),
+                    currency=_cell(row, columns.get("currency")),
+                )
+            )
+    return records
+
+
+def _query(first: date, last: date, grouping: list[Any]) -> Any:
+    """A daily pre-tax actual cost query of [first, last] with the given groupings."""
+    return cost_models.QueryDefinition(
         type="ActualCost",
         timeframe="Custom",
         time_period=cost_models.QueryTimePeriod(
@@ -39,36 +96,22 @@ def subscription_costs(
             aggregation={
                 "totalCost": cost_models.QueryAggregation(name="PreTaxCost", function="Sum")
             },
-            grouping=[
-                cost_models.QueryGrouping(type="Dimension", name="ServiceName"),
-                cost_models.QueryGrouping(type="Dimension", name="ResourceId"),
-            ],
+            grouping=grouping,
         ),
     )
-    records: list[CostRecord] = []
+
+
+def _pages(
+    client: Any, scope: str, query: Any, retries: int, subscription_id: str
+) -> Iterator[tuple[dict[str, int], list[list[Any]]]]:
+    """({column name in lower case: index}, rows) of each page of the query's answer."""
     result = retried(lambda: client.query.usage(scope, query), retries)
     seen: set[str] = set()
     while True:
         columns = {(c.name or "").lower(): i for i, c in enumerate(result.columns or [])}
-        amount = columns.get("pretaxcost", columns.get("totalcost"))
-        if amount is None or "usagedate" not in columns:
-            raise CloudError(
-                "Azure answered the cost query without cost or date columns",
-                code="UnexpectedAnswer",
-            )
-        for row in result.rows or []:
-            records.append(
-                CostRecord(
-                    date=_usage_date(row[columns["usagedate"]]),
-                    service=_cell(row, columns.get("servicename")),
-                    amount=Decimal(str(row[amount])),
-                    currency=_cell(row, columns.get("currency")),
-                    resource_id=_cell(row, columns.get("resourceid")),
-                    metadata={"subscription_id": subscription_id},
-                )
-            )
+        yield columns, list(result.rows or [])
         if not result.next_link:
-            return records
+            return
         # The next page: the same query POSTed again with the link's $skiptoken.
         token = parse_qs(urlsplit(result.next_link).query).get("$skiptoken", [""])[0]
         if not token or token in seen:
@@ -80,6 +123,16 @@ def subscription_costs(
         result = retried(
             partial(client.query.usage, scope, query, params={"$skiptoken": token}), retries
         )
+
+
+def _amount_column(columns: dict[str, int]) -> int:
+    amount = columns.get("pretaxcost", columns.get("totalcost"))
+    if amount is None or "usagedate" not in columns:
+        raise CloudError(
+            "Azure answered the cost query without cost or date columns",
+            code="UnexpectedAnswer",
+        )
+    return amount
 
 
 def windows(start: date, end: date, days: int = COST_QUERY_MAX_DAYS) -> Iterator[tuple[date, date]]:

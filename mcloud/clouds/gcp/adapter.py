@@ -31,9 +31,10 @@ from mcloud.clouds.base import (
     GcpCredentials,
     Listing,
     ScopeListing,
+    TagCostRecord,
 )
 from mcloud.clouds.gcp.assets import ASSET_PAGE_SIZE
-from mcloud.clouds.gcp.costs import billing_costs
+from mcloud.clouds.gcp.costs import billing_costs, billing_tag_costs
 from mcloud.clouds.gcp.errors import TRANSIENT, translate_errors
 from mcloud.clouds.gcp.inventory import list_project
 
@@ -213,6 +214,12 @@ class GcpAdapter:
         there and Data Viewer on the export dataset. The standard export has no `resource`
         column (only the detailed one has); the table's schema decides which query runs."""
         return billing_costs(self, start, end)
+
+    def tag_costs(self, start: date, end: date, keys: list[str]) -> list[TagCostRecord]:
+        """Daily costs (credits included) per value of each label key, from the export's
+        `labels` (the labels of the resource each row bills), in one query for every key;
+        value "" is the cost of rows without the label."""
+        return billing_tag_costs(self, start, end, keys)
 
 
 def _plural(noun: str, names: list[str]) -> str:
