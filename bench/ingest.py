@@ -1,4 +1,5 @@
-"""Ingest speed: normalize and upsert 100,000 resource records (adapter output, no network).
+"""Ingest speed: normalize and upsert 100,000 resource records (adapter output, no network),
+with their 300,000 attachments.
 
     python bench/ingest.py
 
@@ -45,6 +46,8 @@ def records(count: int, generation: int) -> list:
                       "launch_time": (launched + timedelta(minutes=n)).isoformat(),
                       "provider_status": "running" if n % 5 else "stopped",
                       "cost_per_hour": 0.0104},
+            # As adapters give them: a VM names its network, subnet and firewall.
+            attached_to=[f"vpc-{n % 40:08x}", f"subnet-{n % 160:08x}", f"sg-{n % 30:08x}"],
         )
         for n in range(count)
     ]  # fmt: skip
@@ -80,6 +83,7 @@ def floor(account, rows: list) -> float:
 
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM inventory_resourceevent")
+        cursor.execute("DELETE FROM inventory_resourcelink")
         cursor.execute("DELETE FROM inventory_resource")
     columns = ["organization_id", "account_id", "provider", "resource_id", "name", "type",
                "region", "scope", "status", "tags", "metadata", "fingerprint", "created_at",
@@ -108,6 +112,7 @@ def per_row(account, rows: list) -> float:
     from inventory.models import Resource
 
     with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM inventory_resourcelink")
         cursor.execute("DELETE FROM inventory_resource")
     started = time.perf_counter()
     for r in rows:

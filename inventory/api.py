@@ -14,8 +14,10 @@ from ninja import Field, Query, Router, Schema, Status
 from accounts.audit import client_ip
 from accounts.roles import Role
 from accounts.tenancy import ApiRequest, get_for_org
-from inventory.filters import ResourceFilterForm
+from inventory.attachments import resource_attachments
+from inventory.filters import MAX_PK, ResourceFilterForm
 from inventory.forms.cloud_account import CloudAccountForm
+from inventory.managed import ManagedBy, managed_by
 from inventory.models import CloudAccount, Resource, SyncRun
 from inventory.providers import AccountProvider, account_provider
 from inventory.selectors import (
@@ -117,6 +119,16 @@ class SyncRunOut(Schema):
     )
 
 
+class ManagedByOut(Schema):
+    name: str
+    url: str
+
+
+class AttachmentOut(Schema):
+    provider_id: str
+    resource: int | None = Field(description="The inventory's resource, when one has that id")
+
+
 class ResourceOut(Schema):
     id: int
     resource_id: str
@@ -127,8 +139,9 @@ class ResourceOut(Schema):
     region: str
     status: str
     tags: dict[str, Any]
-    managed: bool
-    deployment_ref: str
+    managed: bool = Field(description="In the current Terraform state of a deployment")
+    managed_by: list[ManagedByOut]
+    deployment_ref: str = Field(description="The mcloud-deployment tag: a hint, never proof")
     first_seen: datetime
     last_seen: datetime
     deleted_at: datetime | None
@@ -146,6 +159,8 @@ class ResourceDetailOut(ResourceOut):
     created_at: datetime | None
     metadata: dict[str, Any]
     events: list[EventOut]
+    attached_to: list[AttachmentOut]
+    attached_here: list[int] = Field(description="Live resources attached to this one")
 
 
 class ResourcePage(Schema):
@@ -165,6 +180,10 @@ class ResourceQuery(Schema):
     status: str = ""
     tag: str = Field("", description="key, or key=value")
     managed: Literal["", "managed", "unmanaged"] = ""
+    attached_to: int | None = Field(
+        None, ge=1, le=MAX_PK, description="Resources attached to this one, either way"
+    )
+    unattached: bool = Field(False, description="Disks and IP addresses that nothing uses")
     include_deleted: bool = False
     sort: str = Field(
         "name", description="name, type, provider, region, status, last_seen; a leading - reverses"
@@ -202,7 +221,8 @@ def account_out(account: CloudAccount) -> dict[str, Any]:
     }
 
 
-def resource_out(r: Resource) -> dict[str, Any]:
+def resource_out(r: Resource, owners: dict[str, list[ManagedBy]]) -> dict[str, Any]:
+    managers = owners.get(r.resource_id.lower(), [])
     return {
         "id": r.pk,
         "resource_id": r.resource_id,
@@ -213,7 +233,8 @@ def resource_out(r: Resource) -> dict[str, Any]:
         "region": r.region,
         "status": r.status,
         "tags": r.tags,
-        "managed": bool(r.deployment_ref),
+        "managed": bool(managers),
+        "managed_by": [{"name": m.name, "url": m.url} for m in managers],
         "deployment_ref": r.deployment_ref,
         "first_seen": r.first_seen,
         "last_seen": r.last_seen,
@@ -397,6 +418,7 @@ def _resource_page(request: ApiRequest, query: ResourceQuery, *, vm_only: bool) 
         data,
         accounts=account_choices(organization=request.organization),
         regions=region_choices(organization=request.organization),
+        organization=request.organization,
     )
     if not form.is_valid():  # the page shows the same messages beside the fields
         raise InvalidInput({k: [str(m) for m in v] for k, v in form.errors.items()})
@@ -407,12 +429,16 @@ def _resource_page(request: ApiRequest, query: ResourceQuery, *, vm_only: bool) 
     if known is not None:
         paginator.count = known
     page = paginator.get_page(query.page)
+    shown = list(page)
+    owners = managed_by(
+        organization_id=request.organization.pk, resource_ids=[r.resource_id for r in shown]
+    )
     return {
         "count": paginator.count,
         "page": page.number,
         "pages": paginator.num_pages,
         "per_page": query.per_page,
-        "results": [resource_out(r) for r in page],
+        "results": [resource_out(r, owners) for r in shown],
     }
 
 
@@ -438,10 +464,19 @@ def resource_detail(request: ApiRequest, resource_pk: int) -> dict:
         }
         for e in resource_events(resource=resource)
     ]
+    owners = managed_by(
+        organization_id=request.organization.pk, resource_ids=[resource.resource_id]
+    )
+    attachments = resource_attachments(resource=resource)
     return {
-        **resource_out(resource),
+        **resource_out(resource, owners),
         "scope": resource.scope,
         "created_at": resource.created_at,
         "metadata": resource.metadata,
         "events": events,
+        "attached_to": [
+            {"provider_id": a.target_id, "resource": a.resource.pk if a.resource else None}
+            for a in attachments.attached_to
+        ],
+        "attached_here": [r.pk for r in attachments.attached_here],
     }

@@ -14,7 +14,8 @@ from inventory.models import Resource
 
 @dataclass(frozen=True)
 class ResourcePanel:
-    """A card on the resource page: `context` returns None when it has nothing to show."""
+    """A card on the resource page: `context` returns None when it has nothing to show. The
+    resource it gets carries `managed_by` (`inventory.managed`)."""
 
     name: str
     template: str

@@ -12,8 +12,11 @@ from django.db import connection
 from django.db.models import CharField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Lower
 
+from accounts.models import Organization
+from inventory.attachments import attached_to_filter, unattached
+from inventory.managed import managed_keys
 from inventory.models import CloudAccount, Resource, ResourceType
 from mcloud.clouds.registry import provider_choices
 
@@ -26,6 +29,7 @@ SORTS = {
     "last_seen": "last_seen",
 }
 PAGE_SIZES = (25, 50, 100, 200)
+MAX_PK = 2**63 - 1  # a bigger number does not fit the column: a query with it would fail
 STATUSES = (
     "running", "stopped", "pending", "stopping", "terminated", "available", "in_use",
     "deleting", "error", "unknown",
@@ -48,7 +52,9 @@ class ResourceFilters:
     tag_value: str | None = None
     q: str = ""
     include_deleted: bool = False
-    managed: str = ""  # "", "managed", "unmanaged"
+    managed: str = ""  # "", "managed", "unmanaged" (see inventory.managed)
+    attached_to: int | None = None  # a resource's pk (see inventory.attachments)
+    unattached: bool = False
     sort: str = "name"
     descending: bool = False
 
@@ -112,6 +118,17 @@ class ResourceFilterForm(forms.Form):
         ],
         error_messages=_choice_error("a choice"),
     )
+    attached_to = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_PK,
+        widget=forms.HiddenInput,
+        error_messages=dict.fromkeys(("invalid", "min_value", "max_value"),
+                                     "Not a resource number: give a resource's number."),
+    )  # fmt: skip
+    unattached = forms.BooleanField(
+        required=False, label="Unattached disks and IPs", help_text="Nothing uses them."
+    )
     include_deleted = forms.BooleanField(required=False, label="Include deleted")
     sort = forms.CharField(required=False)
     per_page = forms.TypedChoiceField(
@@ -125,13 +142,20 @@ class ResourceFilterForm(forms.Form):
     # Filter fields whose messages show beside them; the class keeps Bootstrap's red outline
     # off the widgets, since an HTMX answer swaps only the messages (see resource_list.html).
     MESSAGE_FIELDS = ("q", "provider", "account", "region", "type", "status", "tag", "managed",
-                      "per_page", "sort")  # fmt: skip
+                      "attached_to", "per_page", "sort")  # fmt: skip
     live_errors = True
 
     def __init__(
-        self, data: dict | None, *, accounts: list[CloudAccount], regions: list[str]
+        self,
+        data: dict | None,
+        *,
+        accounts: list[CloudAccount],
+        regions: list[str],
+        organization: Organization | None = None,
     ) -> None:
         super().__init__(data)
+        self.organization = organization
+        self.attached_resource: Resource | None = None  # the "attached to" filter's, once valid
         account = cast(forms.ChoiceField, self.fields["account"])
         account.choices = [("", "Any account")] + [(a.pk, a.name) for a in accounts]
         cast(forms.ChoiceField, self.fields["region"]).choices = [("", "Any region")] + [
@@ -143,6 +167,19 @@ class ResourceFilterForm(forms.Form):
         if tag and not tag.partition("=")[0].strip():
             raise forms.ValidationError("A tag filter is key or key=value: the key is missing.")
         return tag
+
+    def clean_attached_to(self) -> int | None:
+        """A resource of this organization (one query, only when the filter is set); another
+        organization's is refused as one that does not exist."""
+        pk = self.cleaned_data.get("attached_to")
+        if pk is None or self.organization is None:
+            return pk
+        self.attached_resource = (
+            Resource.objects.filter(organization=self.organization, pk=pk).only("name").first()
+        )
+        if self.attached_resource is None:
+            raise forms.ValidationError(f"No resource {pk} in this organization.")
+        return pk
 
     def clean_sort(self) -> str:
         sort = self.cleaned_data.get("sort") or ""
@@ -173,6 +210,8 @@ class ResourceFilterForm(forms.Form):
             q=(data.get("q") or "").strip(),
             include_deleted=bool(data.get("include_deleted")),
             managed=data.get("managed") or "",
+            attached_to=data.get("attached_to"),
+            unattached=bool(data.get("unattached")),
             sort=sort if sort in SORTS else "name",
             descending=descending,
         )
@@ -192,7 +231,10 @@ class ResourceFilterForm(forms.Form):
         return self.cleaned_data.get("per_page") or 50
 
 
-def apply_filters(rows: QuerySet[Resource], f: ResourceFilters) -> QuerySet[Resource]:
+def apply_filters(
+    rows: QuerySet[Resource], f: ResourceFilters, *, organization: Organization
+) -> QuerySet[Resource]:
+    """`rows` (of `organization`) that match `f`, sorted."""
     if not f.include_deleted:
         rows = rows.filter(deleted_at__isnull=True)
     exact = {"provider": f.provider, "account_id": f.account, "region": f.region,
@@ -207,10 +249,18 @@ def apply_filters(rows: QuerySet[Resource], f: ResourceFilters) -> QuerySet[Reso
             rows = rows.alias(tag_value=value).filter(tag_value=f.tag_value)
     if f.q:
         rows = rows.filter(search(f.q))
-    if f.managed == "managed":
-        rows = rows.exclude(deployment_ref="")
-    elif f.managed == "unmanaged":
-        rows = rows.filter(deployment_ref="")
+    if f.managed:
+        # In a deployment's current state, whatever the resource's tags say.
+        keys = managed_keys(organization_id=organization.pk)
+        if keys is None:
+            rows = rows.none() if f.managed == "managed" else rows
+        else:
+            rows = rows.alias(id_lower=Lower("resource_id"))
+            rows = (rows.filter if f.managed == "managed" else rows.exclude)(id_lower__in=keys)
+    if f.attached_to is not None:
+        rows = rows.filter(attached_to_filter(organization=organization, pk=f.attached_to))
+    if f.unattached:
+        rows = unattached(rows)
     order = SORTS[f.sort]
     return rows.order_by(f"-{order}" if f.descending else order, "id")
 
@@ -230,7 +280,7 @@ def search(text: str) -> Q:
 
 def tally_filters(f: ResourceFilters) -> dict[str, object] | None:
     """The filters as ResourceTally lookups, or None when a filter needs the rows."""
-    if f.tag_key or f.q or f.managed:
+    if f.tag_key or f.q or f.managed or f.attached_to is not None or f.unattached:
         return None
     lookups: dict[str, object] = {} if f.include_deleted else {"live": True}
     exact = {"provider": f.provider, "account_id": f.account, "region": f.region,

@@ -129,7 +129,7 @@ def region_choices(*, organization: Organization) -> list[str]:
 
 def resource_count(*, organization: Organization, filters: ResourceFilters) -> int | None:
     """The number of matching resources from the tallies, or None when the filters need the
-    rows themselves (tags, search, managed)."""
+    rows themselves (tags, search, managed, attachments)."""
     lookups = tally_filters(filters)
     if lookups is None:
         return None
@@ -140,7 +140,9 @@ def resource_count(*, organization: Organization, filters: ResourceFilters) -> i
 
 
 def resource_list(*, organization: Organization, filters: ResourceFilters) -> QuerySet[Resource]:
-    return apply_filters(Resource.objects.filter(organization=organization), filters)
+    return apply_filters(
+        Resource.objects.filter(organization=organization), filters, organization=organization
+    )
 
 
 def resource_events(*, resource: Resource, limit: int = 50) -> list[ResourceEvent]:

@@ -10,6 +10,7 @@ class ProvisioningConfig(AppConfig):
         from accounts.activity import register_activity_source
         from accounts.audit import register_audit_target
         from inventory.extensions import register_resource_panel, register_sandbox_step
+        from inventory.managed import register_managed_source
         from mcloud.leases import register_run_kind
         from provisioning.activity import run_activity
         from provisioning.models import Blueprint, Deployment
@@ -17,10 +18,12 @@ class ProvisioningConfig(AppConfig):
         from provisioning.sandbox_hello import sandbox_hello
         from provisioning.schedules import ensure_schedules
         from provisioning.services.blueprints import blueprint_sync_bundled
+        from provisioning.services.managed import MANAGED_SOURCE
         from provisioning.services.runs import DEPLOYMENT_RUNS
 
         register_run_kind(DEPLOYMENT_RUNS)
         register_activity_source(run_activity)
+        register_managed_source(MANAGED_SOURCE)
         register_resource_panel(RESOURCE_PANEL)
         register_sandbox_step("provisioning", sandbox_hello)
         register_audit_target(Deployment, "provisioning:deployment_detail")

@@ -370,3 +370,23 @@ class DeploymentState(models.Model):
 
     def __str__(self) -> str:
         return f"state v{self.version} of {self.deployment_id} (serial {self.serial})"
+
+
+class DeploymentResource(models.Model):
+    """A provider id in a deployment's current Terraform state: what makes a resource of the
+    inventory managed (`inventory.managed`). Rewritten with every state saved, so a destroy
+    (an empty state) clears them."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    deployment = models.ForeignKey(
+        Deployment, on_delete=models.CASCADE, related_name="state_resources"
+    )
+    address = models.CharField(max_length=255, help_text="Terraform's address of the resource.")
+    provider_id = models.CharField(max_length=500)
+    key = models.CharField(max_length=500, help_text="provider_id in lower case")
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "key"])]
+
+    def __str__(self) -> str:
+        return f"{self.address} = {self.provider_id}"

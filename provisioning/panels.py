@@ -1,4 +1,7 @@
-"""The card on a resource's page that links a managed resource to its deployment."""
+"""The card on a resource's page that links a managed resource to its deployment.
+
+Managed means in the current state of a deployment of the organization (`inventory.managed`);
+the `mcloud-deployment` tag alone proves nothing, and the card says so when it is all there is."""
 
 from __future__ import annotations
 
@@ -11,17 +14,16 @@ from provisioning.models import Deployment
 
 
 def _context(request: OrgRequest, resource: Resource) -> dict[str, Any] | None:
-    ref = resource.deployment_ref
-    if not ref:
+    # The page has asked which deployments' states hold the resource (`managed_by`).
+    pks = [m.pk for m in getattr(resource, "managed_by", [])]
+    if not pks and not resource.deployment_ref:
         return None
-    deployment = (
-        Deployment.objects.filter(organization_id=resource.organization_id, pk=int(ref))
+    deployments = list(
+        Deployment.objects.filter(organization_id=resource.organization_id, pk__in=pks)
         .select_related("blueprint_version__blueprint")
-        .first()
-        if ref.isdigit()
-        else None
-    )
-    return {"deployment": deployment, "ref": ref}
+        .order_by("name")
+    ) if pks else []  # fmt: skip
+    return {"deployments": deployments, "ref": resource.deployment_ref}
 
 
 RESOURCE_PANEL = ResourcePanel(

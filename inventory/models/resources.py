@@ -14,7 +14,7 @@ from inventory.models.runs import SyncRun
 from mcloud.clouds.registry import provider_choices
 
 # Resources that mcloud's Terraform deployments create carry this tag, with the deployment's
-# id: the inventory tells managed from unmanaged resources by it.
+# id. Only a hint: managed means in a deployment's current state (inventory.managed).
 MANAGED_TAG = "mcloud-deployment"
 
 
@@ -198,3 +198,25 @@ class ResourceTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}/{self.scope}: {self.count} {self.type} {self.status}"
+
+
+class ResourceLink(models.Model):
+    """One entry of a resource's `attached_to`: the provider id of something it is attached to,
+    as its listing spelt it. Written by the ingest with the resource (replaced whenever the
+    resource is written, kept when it becomes a tombstone: the page shows what it was last
+    attached to). The other end is looked up by id within the organization when read
+    (`inventory.attachments`), in lower case since Azure ids are case-insensitive: the resource
+    named may be listed later, in another scope, or never."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="links")
+    target_id = models.CharField(max_length=500)
+    target_key = models.CharField(max_length=500, help_text="target_id in lower case")
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "target_key"])]
+
+    def __str__(self) -> str:
+        return f"{self.resource_id} -> {self.target_id}"

@@ -9,7 +9,11 @@ written with a handful of bulk statements whatever the number of resources:
 - resources missing from the listing: `deleted_at` is set (they stay, with their history);
 - resources the provider lists as gone (terminated, deleting) are written with `deleted_at`
   set, like those that vanished: out of live totals, with their history and costs;
-- each creation, status change, deletion and return is recorded as an event.
+- each creation, status change, deletion and return is recorded as an event;
+- the attachments (`attached_to`) of every written row replace its `ResourceLink`s: one
+  DELETE for the scope and multi-row INSERTs (a COPY on PostgreSQL), with the rows' keys from
+  the upsert's RETURNING. Attachments are part of the fingerprint, so a resource whose
+  attachments change is written; a tombstone keeps the links it was last seen with.
 
 The records come through `listing_checked` (mcloud.clouds.base), the one validation step:
 the ingest never sees a record that does not fit its columns, nor an id twice. A scope is
@@ -39,6 +43,7 @@ from inventory.models import (
     CloudAccount,
     Resource,
     ResourceEvent,
+    ResourceLink,
     ResourceTally,
     SyncRun,
 )
@@ -89,8 +94,10 @@ def serialize(record: ResourceRecord) -> tuple[str, str, str]:
     a sync writes, to tell a changed resource from an unchanged one with no second encoding."""
     tags, metadata = _JSON.encode(record.tags), _JSON.encode(record.metadata)
     created = record.created_at.isoformat() if record.created_at else ""
-    key = "\x1f".join((record.name, record.type, record.region, record.status, created, tags,
-                        metadata))  # fmt: skip
+    parts = [record.name, record.type, record.region, record.status, created, tags, metadata]
+    if record.attached_to:  # without any, the fingerprints of before attachments still hold
+        parts.append("\x1e".join(sorted(record.attached_to)))
+    key = "\x1f".join(parts)
     return tags, metadata, hashlib.md5(key.encode(), usedforsecurity=False).hexdigest()
 
 
@@ -149,7 +156,8 @@ def ingest_scope(
                 counts.updated += 1
                 if known[2] != record.status:
                     events.append((rid, ResourceEvent.Kind.STATUS, known[2], record.status))
-        _upsert(account, scope, writes, now)
+        written = _upsert(account, scope, writes, now)
+        _relink(account, scope, writes, written, now)
 
         missing = [
             (pk, status)
@@ -228,15 +236,16 @@ def _upsert(
     scope: str,
     writes: list[Write],
     now: datetime,
-) -> None:
-    """INSERT ... ON CONFLICT (account, resource_id) DO UPDATE for every written row.
+) -> dict[str, int]:
+    """INSERT ... ON CONFLICT (account, resource_id) DO UPDATE for every written row; their
+    primary keys by provider id (RETURNING, so no second query).
 
     Written in SQL because the ORM's bulk_create spends most of its time compiling the
     statement in Python: SQLite gets multi-row INSERTs, PostgreSQL a COPY into a temporary
     table and one INSERT ... SELECT (see bench/ingest.py for the figures).
     """
     if not writes:
-        return
+        return {}
     ops = connection.ops
     stamp = ops.adapt_datetimefield_value(now)
     rows = [
@@ -254,10 +263,12 @@ def _upsert(
     conflict = f"ON CONFLICT ({q('account_id')}, {q('resource_id')}) DO UPDATE SET " + ", ".join(
         f"{q(c)} = EXCLUDED.{q(c)}" for c in UPSERT_FIELDS
     )
+    conflict += f" RETURNING {q('resource_id')}, {q('id')}"
+    keys: dict[str, int] = {}
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             _copy_and_merge(cursor.cursor, table, names, conflict, rows)
-            return
+            return dict(cursor.cursor.fetchall())
         # Many rows per statement, not executemany: the search index (FTS5, filled by a
         # trigger) flushes at the end of each statement, which made one row cost three.
         row_marks = "(" + ", ".join(["%s"] * len(UPSERT_COLUMNS)) + ")"
@@ -270,6 +281,45 @@ def _upsert(
             # format every parameter of these long statements into its query log.
             cursor.cursor.execute(
                 f"INSERT INTO {table} ({names}) VALUES {values} {conflict}",  # noqa: S608 - names only
+                [value for row in chunk for value in row],
+            )
+            keys.update(cursor.cursor.fetchall())
+    return keys
+
+
+def _relink(
+    account: CloudAccount, scope: str, writes: list[Write], keys: dict[str, int], now: datetime
+) -> None:
+    """Replace the links of the rows just written (those of the scope stamped `now`) with
+    their records' attachments: one DELETE, then many rows per INSERT."""
+    if not writes:
+        return
+    ResourceLink.objects.filter(
+        resource__in=Resource.objects.filter(account=account, scope=scope, updated_at=now)
+    ).delete()  # a fast delete: nothing refers to links
+    rows = [
+        (account.organization_id, keys[record.resource_id], target, target.lower())
+        for record, *_ in writes
+        for target in record.attached_to
+    ]
+    if not rows:
+        return
+    q = connection.ops.quote_name
+    table = q(ResourceLink._meta.db_table)
+    names = ", ".join(q(c) for c in ("organization_id", "resource_id", "target_id", "target_key"))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        limit = connection.features.max_query_params
+        size = BATCH_SIZE if limit is None else min(BATCH_SIZE, limit // 4)
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            cursor.cursor.execute(
+                f"INSERT INTO {table} ({names}) VALUES "  # noqa: S608 - names only
+                + ", ".join(["(%s, %s, %s, %s)"] * len(chunk)),
                 [value for row in chunk for value in row],
             )
 

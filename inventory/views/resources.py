@@ -4,6 +4,7 @@ export, saved views and the resource page."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import batched
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -17,8 +18,11 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
+from inventory.attachment_graph import attachment_graph
+from inventory.attachments import resource_attachments
 from inventory.extensions import RESOURCE_PANELS
 from inventory.filters import ResourceFilterForm, SavedViewForm
+from inventory.managed import managed_by
 from inventory.models import Resource, SavedView
 from inventory.selectors import (
     account_choices,
@@ -36,9 +40,15 @@ from mcloud.exports import csv_lines
 LIST_FIELDS = ("id", "name", "resource_id", "type", "provider", "region", "status", "first_seen",
                "last_seen", "deleted_at", "deployment_ref", "tags", "account__name")  # fmt: skip
 FILTER_KEYS = ("q", "provider", "account", "region", "type", "status", "tag", "managed",
-               "include_deleted", "sort", "per_page")  # fmt: skip
+               "attached_to", "unattached", "include_deleted", "sort", "per_page")  # fmt: skip
 ACTIVE_KEYS = FILTER_KEYS[:-2]  # what the phone's "Filters (n)" button counts: not sort, size
-VM_HIDDEN_FILTERS = ("account", "type", "tag", "managed")  # not on the VM list's form
+VM_HIDDEN_FILTERS = (
+    "account",
+    "type",
+    "tag",
+    "managed",
+    "attached_to",
+)  # not on the VM list's form
 CSV_COLUMNS = ("provider", "account", "type", "name", "resource_id", "region", "status",
                "tags", "first_seen", "last_seen", "deleted_at", "managed_by")  # fmt: skip
 
@@ -48,6 +58,7 @@ def _form(request: OrgRequest, data: dict | None = None) -> ResourceFilterForm:
         request.GET if data is None else data,
         accounts=account_choices(organization=request.organization),
         regions=region_choices(organization=request.organization),
+        organization=request.organization,
     )
 
 
@@ -76,6 +87,7 @@ def _render_list(request: OrgRequest, *, vm_only: bool) -> HttpResponse:
     if known is not None:
         paginator.count = known  # from the tallies: no COUNT over every row
     page = paginator.get_page(request.GET.get("page"))
+    page.object_list = with_managed_by(request, list(page.object_list))
     # A refused filter value is left out and said beside its field (none on the VM list's
     # form for the fields it does not have); the sort's message goes above the table.
     shown = {
@@ -103,6 +115,16 @@ def _render_list(request: OrgRequest, *, vm_only: bool) -> HttpResponse:
     return render(request, template, context)
 
 
+def with_managed_by(request: OrgRequest, rows: list[Resource]) -> list[Resource]:
+    """`rows`, each with `managed_by`: the deployments whose state holds it (one query)."""
+    owners = managed_by(
+        organization_id=request.organization.pk, resource_ids=[r.resource_id for r in rows]
+    )
+    for r in rows:
+        r.managed_by = owners.get(r.resource_id.lower(), [])  # type: ignore[attr-defined]
+    return rows
+
+
 def _rows(request: OrgRequest, form: ResourceFilterForm) -> QuerySet[Resource]:
     return (
         resource_list_selector(organization=request.organization, filters=form.filters())
@@ -128,12 +150,16 @@ def resource_export(request: OrgRequest) -> StreamingHttpResponse:
     rows = _rows(request, _form(request))
 
     def cells() -> Iterator[tuple[object, ...]]:
-        for r in rows.iterator(chunk_size=2000):
+        for chunk in batched(rows.iterator(chunk_size=2000), 2000):
+            yield from chunk_cells(with_managed_by(request, list(chunk)))
+
+    def chunk_cells(chunk: list[Resource]) -> Iterator[tuple[object, ...]]:
+        for r in chunk:
             tags = ";".join(f"{k}={v}" for k, v in sorted(r.tags.items()))
             yield (r.provider, r.account.name, r.type, r.name, r.resource_id, r.region, r.status,
                    tags, r.first_seen.isoformat() if r.first_seen else "",
                    r.last_seen.isoformat(), r.deleted_at.isoformat() if r.deleted_at else "",
-                   r.deployment_ref)  # fmt: skip
+                   " ".join(d.name for d in r.managed_by))  # type: ignore[attr-defined]  # fmt: skip
 
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(
@@ -146,6 +172,8 @@ def resource_export(request: OrgRequest) -> StreamingHttpResponse:
 @org_view(Role.VIEWER)
 def resource_detail(request: OrgRequest, pk: int) -> HttpResponse:
     resource = get_for_org(Resource.objects.select_related("account"), request, pk=pk)
+    with_managed_by(request, [resource])
+    attachments = resource_attachments(resource=resource)
     panels = []
     for panel in RESOURCE_PANELS.values():
         context = panel.context(request, resource)
@@ -154,6 +182,7 @@ def resource_detail(request: OrgRequest, pk: int) -> HttpResponse:
     return render(request, "inventory/resource_detail.html", {
         "resource": resource, "events": resource_events(resource=resource), "panels": panels,
         "metadata": sorted(resource.metadata.items()), "tags": sorted(resource.tags.items()),
+        "attachments": attachments, "graph": attachment_graph(resource, attachments),
     })  # fmt: skip
 
 

@@ -9,7 +9,8 @@
   conditional UPDATE of the deployment row, so it holds across processes. The lock records the
   run whose Terraform took it: when that run is failed because its worker died, recovery
   releases the lock (audited). A lock held by anything else stays until an admin forces it
-  open (`state_force_unlock`, refused while a run holds the lease).
+  open (`state_force_unlock`, refused while a run holds the lease). Each save also rewrites
+  the provider ids the state holds (`services.managed`): what "managed" means.
 - **The thread bridge**: Terraform's state requests arrive on the state server's threads, but a
   run's database work belongs to the thread that runs it (its connection, and in tests its open
   transaction). The bridge hands those calls over to the run's thread, which runs them between
@@ -31,6 +32,7 @@ from django.utils import timezone
 
 from mcloud.leases import Lease, lease_is_live, lease_renew
 from provisioning.models import Deployment, DeploymentState
+from provisioning.services.managed import deployment_resources_record
 from provisioning.state_server import StateLock, state_serial
 
 BRIDGE_CALL_TIMEOUT = 120.0  # seconds a state request waits for the run's thread
@@ -174,6 +176,10 @@ class DatabaseStateStore:
                 size=len(state),
                 state=state,
                 run_id=self.run_id,
+            )
+            # What the state holds makes resources managed: it follows every save.
+            deployment_resources_record(
+                organization_id=self.organization_id, deployment_id=self.deployment_id, state=state
             )
 
     def _lock(self, lock: StateLock) -> StateLock | None:

@@ -15,19 +15,20 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def inventory(org):
+def inventory(org, alice, hello_version):
     aws = estate.account(org, "aws-prod-with-a-long-name")
-    estate.fill(aws, 6, region="eu-west-1")
-    Resource.objects.filter(pk=Resource.objects.order_by("name").first().pk).update(
-        deployment_ref="42", status="in_use"
-    )
+    records = estate.fill(aws, 6, region="eu-west-1")
+    first, second = Resource.objects.order_by("name")[:2]
+    Resource.objects.filter(pk=first.pk).update(deployment_ref="42", status="in_use")
+    Resource.objects.filter(pk=second.pk).update(deployment_ref="42")  # the tag alone
+    estate.deploy(org, alice, hello_version, "web-stack", records[0].resource_id)
     return aws
 
 
 def test_only_managed_rows_carry_a_badge(login, vera, inventory):
     html = login(vera).get(reverse("inventory:resource_list")).content.decode()
     table = html[html.index('id="resource-table"') :]
-    assert table.count(">managed</span>") == 1
+    assert table.count(">managed by web-stack</a>") == 1
     assert "unmanaged</span>" not in table
 
 

@@ -83,15 +83,16 @@ def test_deleted_resources_are_hidden_unless_asked_for(login, vera, inventory):
     assert b">deleted</span>" in response.content
 
 
-def test_managed_resources_carry_the_deployment_tag(login, vera, org):
+def test_managed_resources_are_those_in_a_deployments_state(login, vera, org, alice, hello_version):
     acct = estate.account(org, "aws-prod")
-    estate.fill(acct, 3, **{"mcloud-deployment": "42"})
+    tagged = estate.fill(acct, 3, **{"mcloud-deployment": "42"})
     estate.fill(acct, 2, region="us-east-1", prefix="manual")
+    estate.deploy(org, alice, hello_version, "web-stack", tagged[0].resource_id)
     client = login(vera)
     managed = client.get(reverse("inventory:resource_list"), {"managed": "managed"})
-    assert count(managed) == 3
-    assert b">managed</span>" in managed.content
-    assert count(client.get(reverse("inventory:resource_list"), {"managed": "unmanaged"})) == 2
+    assert names(managed) == ["res-0000"]  # the other two carry the tag only
+    assert b">managed by web-stack</a>" in managed.content
+    assert count(client.get(reverse("inventory:resource_list"), {"managed": "unmanaged"})) == 4
 
 
 def test_sorting_and_paging(login, vera, inventory):

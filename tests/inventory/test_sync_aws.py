@@ -10,7 +10,9 @@ import pytest
 from accounts.models import AuditEvent
 from emulators import estate_aws
 from emulators.proxy import ForwardingProxy
+from inventory.filters import ResourceFilters
 from inventory.models import Resource, ResourceEvent, SyncRun
+from inventory.selectors import resource_list
 from inventory.services.sync import cloud_account_sync
 from mcloud.clouds.aws import AwsAdapter
 from mcloud.clouds.base import TYPES
@@ -31,7 +33,7 @@ def _rows(account, **filters):
     return Resource.objects.filter(account=account, **filters)
 
 
-def test_every_type_lands_normalized(aws, account):
+def test_every_type_lands_normalized(aws, account, org):
     web = aws_estate.instances(aws, "eu-west-1", 2, Name="web", env="prod")
     aws.client("ec2", "eu-west-1").stop_instances(InstanceIds=[web[1]])
     aws_estate.instances(aws, "us-east-1", 1)
@@ -85,6 +87,13 @@ def test_every_type_lands_normalized(aws, account):
     }  # fmt: skip
     assert run.created == _rows(account).count()
     assert (run.skipped, run.findings) == (0, [])
+    # What each is attached to is kept: the VM names its root volume, subnet and VPC (moto
+    # gives it no security group; the volume names the VM too): the filter finds them.
+    near = resource_list(organization=org, filters=ResourceFilters(attached_to=vm.pk))
+    assert Counter(near.values_list("type", flat=True)) == {
+        "disk": 1, "subnet": 1, "network": 1,
+    }  # fmt: skip
+    assert not resource_list(organization=org, filters=ResourceFilters(unattached=True)).exists()
     account.refresh_from_db()
     assert account.last_synced_at == run.finished_at
     actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))

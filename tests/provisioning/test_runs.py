@@ -17,7 +17,13 @@ from inventory.models import SyncRun
 from inventory.schedules import RECOVER_RUNS
 from inventory.tasks import recover_abandoned_runs
 from mcloud.errors import ActionRefused
-from provisioning.models import BlueprintVersion, Deployment, DeploymentRun, DeploymentState
+from provisioning.models import (
+    BlueprintVersion,
+    Deployment,
+    DeploymentResource,
+    DeploymentRun,
+    DeploymentState,
+)
 from provisioning.services.blueprints import blueprint_create
 from provisioning.services.deployments import (
     deployment_update,
@@ -81,6 +87,13 @@ def test_it_plans_applies_shows_outputs_and_destroys(deployment, alice, ada):
     assert deployment.lease_token == ""
     assert list(DeploymentState.objects.values_list("version", "serial")) == [(1, 0)]
     assert len(json.loads(DatabaseStateStore(deployment).load())["resources"]) == 2
+    # The state's resources are what "managed" means: recorded with the state, by address.
+    org_id = deployment.organization_id
+    recorded = DeploymentResource.objects.filter(deployment=deployment)
+    assert set(recorded.values_list("organization_id", "address")) == {
+        (org_id, "null_resource.greeting"),
+        (org_id, "null_resource.token"),
+    }
 
     # Nothing changed: the next plan says so, and waits for no approval.
     again = planned(deployment, alice)
@@ -100,6 +113,7 @@ def test_it_plans_applies_shows_outputs_and_destroys(deployment, alice, ada):
     deployment.refresh_from_db()
     assert (deployment.status, deployment.outputs) == (Deployment.Status.DESTROYED, {})
     assert json.loads(DatabaseStateStore(deployment).load())["resources"] == []
+    assert not DeploymentResource.objects.exists()  # destroyed: nothing is managed any more
     assert actions(deployment) == [
         "deployment.created",
         "deployment.plan_requested", "deployment.planned",

@@ -14,6 +14,7 @@ from provisioning.services.deployments import provisioning_settings_update
 from provisioning.services.runs import run_plan_queue
 from provisioning.services.state import DatabaseStateStore
 from provisioning.state_server import StateLock
+from tests.inventory.estate import terraform_state
 from tests.inventory.factories import aws_account
 from tests.provisioning.conftest import SECRET, make_deployment, planned
 
@@ -290,7 +291,12 @@ def test_a_managed_resource_links_to_its_deployment(login, vera, org, deployment
         deployment_ref=str(deployment.pk), tags={"mcloud-deployment": str(deployment.pk)},
     )  # fmt: skip
     page = login(vera).get(reverse("inventory:resource_detail", args=[resource.pk]))
+    assert url("deployment_detail", deployment.pk) not in page.content.decode()  # a tag only
+    assert "the tag alone does not make it managed" in page.content.decode()
+    DatabaseStateStore(deployment).save(terraform_state("i-1"))
+    page = login(vera).get(reverse("inventory:resource_detail", args=[resource.pk]))
     assert url("deployment_detail", deployment.pk) in page.content.decode()
+    assert ">managed by hello-1</a>" in page.content.decode()
 
 
 def _many(org, alice, version, count: int) -> None:

@@ -179,6 +179,9 @@ def hostile(org, team, login, hello_version) -> dict[str, Any]:
             created_at=datetime(2026, 1, 1, tzinfo=UTC),
             tags={"=k": "+v"} if rid.startswith("f") else {SCRIPT: IMG, "env": SVG},
             metadata={"instance_type": SCRIPT, "security_groups": [IMG, SVG], "note": ATTR},
+            # The first is attached to the second (its name in the graph) and to an id no
+            # listing holds (shown as it is).
+            attached_to=["img-1", SCRIPT] if n == 0 else [],
         )
         for n, (rid, name) in enumerate([(JS_URL, SCRIPT), ("img", IMG), ("attr", ATTR),
                                          *((f"f{i}", f) for i, f in enumerate(FORMULAS))])

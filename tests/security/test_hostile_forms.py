@@ -133,6 +133,8 @@ def test_filters_survive_anything(login, vera, org):
         "status",
         "tag",
         "managed",
+        "attached_to",
+        "unattached",
         "sort",
         "per_page",
         "page",

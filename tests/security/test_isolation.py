@@ -20,8 +20,8 @@ from django.urls import reverse
 from accounts.models import Invitation, Membership, NotificationChannel
 from accounts.roles import Role
 from billing.models import Anomaly, Budget, BudgetAlert
-from inventory.models import Resource, SavedView, SyncRun
-from provisioning.models import DeploymentRun
+from inventory.models import Resource, ResourceLink, SavedView, SyncRun
+from provisioning.models import DeploymentResource, DeploymentRun
 from provisioning.services.blueprints import blueprint_create
 from provisioning.services.runs import run_plan_queue
 from tests.billing.costs import daily, store, store_by_tag
@@ -100,6 +100,14 @@ def world(org, other_org, team, hello_version) -> World:
         files={"main.tf": 'output "x" {\n  value = 1\n}\n'},
     )  # fmt: skip
     objects["deployment"], objects["plan"] = deployment, plan
+    # The resource is attached to another and managed by the deployment: its page's lists,
+    # graph and "managed by" link are walked too.
+    resource, other = Resource.objects.filter(account=account)[:2]
+    ResourceLink.objects.create(organization=org, resource=resource, target_id=other.resource_id,
+                                target_key=other.resource_id.lower())  # fmt: skip
+    DeploymentResource.objects.create(organization=org, deployment=deployment, address="x.y",
+                                      provider_id=resource.resource_id,
+                                      key=resource.resource_id.lower())  # fmt: skip
     theirs = estate.account(other_org, "theirs")
     estate.fill(theirs, 2, prefix="secret")
     store_by_tag(theirs, date(2026, 11, 1), "team", {"secret-team": "9"})
