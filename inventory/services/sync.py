@@ -19,6 +19,9 @@
   nothing (the run fails).
 - Items skipped and duplicate ids merged are counted on the run with the provider's ids, and
   logged once per run; they never fail it.
+- A part of a scope the provider denied (one service's permission missing) tombstones
+  nothing: the stored resources of its types are kept as they were, and the run says how
+  many ("kept" finding) beside the skip that names the denied listing.
 - SYNC_FAILING_AFTER failed syncs in a row (of runs that ran: a sync refused because another
   was running does not count) are one "sync failing repeatedly" notification, once per
   streak: at the run that makes the streak that long, not at each failure after it.
@@ -316,6 +319,11 @@ def _ingest(
         run.findings.append(
             {"kind": "skip", "scope": scope, "reason": reason, "count": len(items),
              "items": items[:FINDING_ITEMS]}
+        )  # fmt: skip
+    if counts.kept:  # the denial itself is a skip above: say what it spared
+        run.findings.append(
+            {"kind": "kept", "scope": scope, "reason": "not listed (access denied)",
+             "count": counts.kept, "items": sorted(checked.unlisted)}
         )  # fmt: skip
     if checked.merged:
         merged = list(dict.fromkeys(checked.merged))

@@ -270,10 +270,17 @@ class ScopeListing:
 
 @dataclass
 class Listing:
-    """One scope's listing as an adapter returns it: records, and the items it skipped."""
+    """One scope's listing as an adapter returns it: records, and the items it skipped.
+
+    `unlisted` names the resource types a part of the listing could not list because the
+    provider denied it (a missing permission for one service, an API not enabled): the
+    inventory keeps the stored resources of those types as they were instead of taking
+    their absence for deletions. Its records of those types (from another listing that
+    makes the same type) are still written. A denial says so with a Skip too."""
 
     records: list[ResourceRecord] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
+    unlisted: set[str] = field(default_factory=set)
 
     def add(self, made: ResourceRecord | Skip) -> None:
         if isinstance(made, Skip):
