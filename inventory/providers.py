@@ -44,6 +44,8 @@ class AccountProvider(CloudProvider):
     connection_template: str = "inventory/providers/connection.html"
     # What a connection's page says of its member accounts' set-up (providers with members).
     members_help_template: str = ""
+    # How a member account's page says it signs in and what it covers.
+    member_template: str = "inventory/providers/member_connection.html"
 
     def account_form(self, *args: Any, **kwargs: Any) -> CloudAccountForm:
         return self.form(*args, provider=self, **kwargs)
@@ -105,6 +107,7 @@ AWS = AccountProvider(
     resource_costs="no",
     terraform_sources=("hashicorp/aws",),
     members="member accounts",
+    member="member account",
     member_credentials=_aws_member_credentials,
     sandbox=SandboxMapping(
         endpoints=lambda d: {"aws_endpoint_url": d["aws"]["endpoint"]},
@@ -120,6 +123,7 @@ AWS = AccountProvider(
     form_help_template="inventory/providers/aws_form_help.html",
     connection_template="inventory/providers/aws_connection.html",
     members_help_template="inventory/providers/aws_members_help.html",
+    member_template="inventory/providers/aws_member_connection.html",
 )
 
 
@@ -130,6 +134,14 @@ def _azure_credentials(stored: StoredAccount) -> AzureCredentials:
         client_id=stored.config["client_id"],
         client_secret=stored.secrets.get("client_secret", ""),
         subscription_ids=tuple(stored.config.get("subscription_ids", ())),
+    )
+
+
+def _azure_member_credentials(parent: StoredAccount, member_id: str) -> AzureCredentials:
+    """A discovered subscription signs in as its connection's service principal and covers
+    itself alone."""
+    return AzureCredentials(
+        **{**vars(_azure_credentials(parent)), "subscription_ids": (member_id,)}
     )
 
 
@@ -153,9 +165,16 @@ AZURE = AccountProvider(
     colours=Colours(chart="#0078d4", badge_background="#0078d4", badge_text="#ffffff"),
     adapter="mcloud.clouds.azure.AzureAdapter",
     credentials=_azure_credentials,
-    covers=lambda config: list(config.get("subscription_ids", [])),
+    covers=lambda config: (
+        list(config.get("subscription_ids", []))
+        or (["every subscription it can see"] if config.get("discover_members") else [])
+    ),
     resource_costs="yes",
     terraform_sources=("hashicorp/azurerm",),
+    members="subscriptions",
+    member="subscription",
+    member_credentials=_azure_member_credentials,
+    member_is_scope=True,
     sandbox=SandboxMapping(
         endpoints=_azure_sandbox_endpoints,
         config=lambda d: {

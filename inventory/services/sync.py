@@ -181,7 +181,7 @@ def cloud_account_sync(
                 actor_label=f"sync ({run.trigger})",
                 data={"run": run.pk, "trigger": run.trigger},
             )
-            if discovers_members(account):
+            if discovers_members(account) or _has_live_members(account):
                 _discover(account, run)
                 keeper.check()
             listed = _sync_scopes(account, run, keeper, on_progress)
@@ -272,6 +272,11 @@ def _discover(account: CloudAccount, run: SyncRun) -> None:
     except CloudError as error:
         note = f"Could not list the organization's accounts: {error.message}"
     run.findings.append({"kind": "note", "reason": note})
+
+
+def _has_live_members(account: CloudAccount) -> bool:
+    """A connection that no longer discovers but still has members to retire."""
+    return account.parent_id is None and account.members.filter(retired_at__isnull=True).exists()
 
 
 def _listed(adapter: CloudAdapter, scope: str) -> CheckedListing:

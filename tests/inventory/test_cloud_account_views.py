@@ -166,6 +166,22 @@ def test_an_admin_adds_an_azure_account(login, ada, org):
     assert account.secrets == {"client_secret": "azure-secret"}
 
 
+def test_an_azure_connection_may_discover_every_subscription_or_name_them(login, ada, org):
+    client = login(ada)
+    url = reverse("inventory:account_create") + "?provider=azure"
+    base = {"name": "azure-all", "enabled": "on", "tenant_id": TENANT, "client_id": CLIENT,
+            "client_secret": "azure-secret"}  # fmt: skip
+    refused = client.post(url, {**base, "subscriptions_mode": "list"})
+    assert refused.context["form"].errors["subscription_ids"] == [
+        "Enter at least one subscription ID."
+    ]
+    client.post(url, {**base, "subscriptions_mode": "all", "subscription_ids": SUB})
+    account = CloudAccount.objects.get()
+    assert account.config == {"tenant_id": TENANT, "client_id": CLIENT, "subscription_ids": [],
+                              "discover_members": True}  # fmt: skip
+    assert account.scopes_display == ["every subscription it can see"]
+
+
 def test_bad_azure_ids_are_refused(login, ada, org):
     response = login(ada).post(
         reverse("inventory:account_create") + "?provider=azure",

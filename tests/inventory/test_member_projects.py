@@ -1,0 +1,96 @@
+"""Azure subscriptions and GCP projects discovered as member accounts of one connection:
+found, synced on their own, retired when they go, unless the admin pinned a list; against
+the Azure and GCP fakes."""
+
+from __future__ import annotations
+
+import pytest
+
+from inventory.models import Resource, SyncRun
+from inventory.services.members import account_members_discover
+from inventory.services.sync import cloud_account_sync
+from tests.inventory.factories import azure_account
+
+pytestmark = pytest.mark.django_db
+
+TENANT = "11111111-2222-3333-4444-555555555555"
+CLIENT = "66666666-7777-8888-9999-000000000000"
+SUBS = [f"aaaaaaaa-0000-0000-0000-00000000000{n}" for n in range(1, 6)]
+
+
+@pytest.fixture
+def tenant(azure):
+    """Five subscriptions the application can see, one VM each, listed two a page."""
+    azure.page_size = 2
+    for n, sub in enumerate(SUBS):
+        azure.add_subscription(sub, f"team-{n}", TENANT)
+        azure.add_vm(sub, name=f"vm-{n}")
+    azure.add_subscription("bbbbbbbb-0000-0000-0000-000000000000", "not-ours", TENANT)
+    azure.add_app(TENANT, CLIENT, "secret", SUBS)
+    return azure
+
+
+@pytest.fixture
+def tenant_connection(org):
+    account = azure_account(org, TENANT, CLIENT, "secret", [], name="acme-tenant")
+    account.config["discover_members"] = True
+    account.save()
+    return account
+
+
+def test_every_subscription_it_can_see_is_a_member_that_syncs_alone(tenant, tenant_connection):
+    run = cloud_account_sync(account=tenant_connection)
+
+    assert run.status == SyncRun.State.SUCCEEDED, (run.error, run.scope_errors)
+    assert "5 subscriptions: 5 new" in run.notes
+    members = {m.member_id: m for m in tenant_connection.members.all()}
+    assert set(members) == set(SUBS)  # paged through nextLink; "not-ours" is not visible
+    first = members[SUBS[0]]
+    assert (first.name, first.provider, first.secrets) == ("acme-tenant / team-0", "azure", {})
+    assert first.scopes_display == [SUBS[0]]
+
+    member_run = cloud_account_sync(account=first)
+
+    assert member_run.status == SyncRun.State.SUCCEEDED, member_run.scope_errors
+    names = set(Resource.objects.filter(account=first, type="vm").values_list("name", flat=True))
+    assert names == {"vm-0"}
+    assert not Resource.objects.filter(account=tenant_connection).exists()
+
+
+def test_subscriptions_that_appear_and_go_are_found_and_retired(tenant, tenant_connection):
+    account_members_discover(account=tenant_connection)
+    gone = tenant_connection.members.get(member_id=SUBS[1])
+    cloud_account_sync(account=gone)
+    disabled = tenant_connection.members.get(member_id=SUBS[2])
+    tenant.grant(CLIENT, SUBS[1], granted=False)
+    tenant.set_subscription_state(SUBS[2], "Disabled")
+    newcomer = "cccccccc-0000-0000-0000-000000000000"
+    tenant.add_subscription(newcomer, "new-team", TENANT)
+    tenant.grant(CLIENT, newcomer)
+
+    found = account_members_discover(account=tenant_connection)
+
+    assert [m.member_id for m in found.found] == [newcomer]
+    assert {m.pk for m in found.left} == {gone.pk, disabled.pk}
+    assert not Resource.objects.filter(account=gone, deleted_at__isnull=True).exists()
+    assert Resource.objects.filter(account=gone).exists()  # kept, as removed
+
+    tenant.grant(CLIENT, SUBS[1])
+    back = account_members_discover(account=tenant_connection)
+    assert [m.pk for m in back.back] == [gone.pk]
+
+
+def test_a_pinned_list_is_synced_by_the_connection_and_retires_the_members(
+    tenant, tenant_connection
+):
+    account_members_discover(account=tenant_connection)
+    tenant_connection.config = {**tenant_connection.config, "subscription_ids": SUBS[:1]}
+    del tenant_connection.config["discover_members"]
+    tenant_connection.save()
+
+    run = cloud_account_sync(account=tenant_connection)
+
+    assert run.status == SyncRun.State.SUCCEEDED, (run.error, run.scope_errors)
+    assert "0 subscriptions: 5 left" in run.notes
+    assert not tenant_connection.members.filter(retired_at__isnull=True).exists()
+    assert Resource.objects.filter(account=tenant_connection, name="vm-0").exists()
