@@ -137,6 +137,12 @@ def _azure_credentials(stored: StoredAccount) -> AzureCredentials:
     )
 
 
+def _azure_covers(config: Mapping[str, Any]) -> list[str]:
+    if config.get("discover_members"):
+        return ["every subscription it can see"]
+    return list(config.get("subscription_ids", []))
+
+
 def _azure_member_credentials(parent: StoredAccount, member_id: str) -> AzureCredentials:
     """A discovered subscription signs in as its connection's service principal and covers
     itself alone."""
@@ -165,10 +171,7 @@ AZURE = AccountProvider(
     colours=Colours(chart="#0078d4", badge_background="#0078d4", badge_text="#ffffff"),
     adapter="mcloud.clouds.azure.AzureAdapter",
     credentials=_azure_credentials,
-    covers=lambda config: (
-        list(config.get("subscription_ids", []))
-        or (["every subscription it can see"] if config.get("discover_members") else [])
-    ),
+    covers=_azure_covers,
     resource_costs="yes",
     terraform_sources=("hashicorp/azurerm",),
     members="subscriptions",
@@ -196,7 +199,23 @@ def _gcp_credentials(stored: StoredAccount) -> GcpCredentials:
         key_info=json.loads(stored.secrets.get("service_account_key") or "{}"),
         project_ids=tuple(stored.config.get("project_ids", ())),
         billing_table=stored.config.get("billing_table", ""),
+        project_parent=stored.config.get("project_parent", ""),
     )
+
+
+def _gcp_covers(config: Mapping[str, Any]) -> list[str]:
+    if config.get("discover_members"):
+        return [f"every project under {config.get('project_parent', '')}"]
+    return list(config.get("project_ids", []))
+
+
+def _gcp_member_credentials(parent: StoredAccount, member_id: str) -> GcpCredentials:
+    """A discovered project signs in with its connection's key, covers itself alone, and
+    leaves costs to the connection (whose billing export holds every project's)."""
+    return GcpCredentials(
+        **{**vars(_gcp_credentials(parent)), "project_ids": (member_id,),
+           "costs_through_connection": True}
+    )  # fmt: skip
 
 
 def _gcp_sandbox_endpoints(description: Mapping[str, Any]) -> dict[str, Any]:
@@ -204,6 +223,7 @@ def _gcp_sandbox_endpoints(description: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "gcp_compute_endpoint": endpoint,
         "gcp_asset_endpoint": endpoint,
+        "gcp_resource_manager_endpoint": endpoint,
         "gcp_storage_endpoint": endpoint,
         "gcp_bigquery_endpoint": endpoint,
         "gcp_token_uri": f"{endpoint}/token",
@@ -233,9 +253,13 @@ GCP = AccountProvider(
     ),
     adapter="mcloud.clouds.gcp.GcpAdapter",
     credentials=_gcp_credentials,
-    covers=lambda config: list(config.get("project_ids", [])),
+    covers=_gcp_covers,
     resource_costs="with the detailed billing export",
     terraform_sources=("hashicorp/google",),
+    members="projects",
+    member="project",
+    member_credentials=_gcp_member_credentials,
+    member_is_scope=True,
     sandbox=SandboxMapping(
         endpoints=_gcp_sandbox_endpoints,
         config=_gcp_sandbox_config,

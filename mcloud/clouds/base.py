@@ -43,6 +43,7 @@ class Endpoints:
     azure_ca_bundle: str | None = None
     gcp_compute_endpoint: str | None = None
     gcp_asset_endpoint: str | None = None
+    gcp_resource_manager_endpoint: str | None = None
     gcp_storage_endpoint: str | None = None
     gcp_bigquery_endpoint: str | None = None
     gcp_token_uri: str | None = None
@@ -79,6 +80,12 @@ class GcpCredentials:
     project_ids: tuple[str, ...] = ()
     # The standard Cloud Billing export table, "project.dataset.table", when costs are read.
     billing_table: str = ""
+    # Where discovery looks for projects: "organizations/123" or "folders/456" (and every
+    # folder below it).
+    project_parent: str = ""
+    # A discovered project: its costs come with its connection's (the billing export covers
+    # every project of the billing account), so it imports none of its own.
+    costs_through_connection: bool = False
 
 
 class ResourceType:

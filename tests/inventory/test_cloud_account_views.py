@@ -220,6 +220,26 @@ def test_a_gcp_key_is_pasted_or_uploaded_and_defaults_the_project(login, ada, or
     assert json.loads(account.secrets["service_account_key"]) == key
 
 
+def test_a_gcp_connection_may_discover_the_projects_of_an_organization(login, ada, org):
+    key = json.dumps(service_account_key("my-project-1"))
+    client = login(ada)
+    url = reverse("inventory:account_create") + "?provider=gcp"
+    base = {"name": "gcp-org", "enabled": "on", "service_account_key": key}
+    both = client.post(url, {**base, "project_ids": "p-one-1", "project_parent": "folders/9"})
+    assert "not both" in both.context["form"].errors["project_parent"][0]
+    bad = client.post(url, {**base, "project_parent": "acme"})
+    assert bad.context["form"].errors["project_parent"] == [
+        "Write organizations/123 or folders/456."
+    ]
+    client.post(url, {**base, "project_parent": "organizations/123"})
+    account = CloudAccount.objects.get()
+    assert (account.config["project_ids"], account.config["project_parent"]) == (
+        [], "organizations/123"
+    )  # fmt: skip
+    assert account.config["discover_members"] is True
+    assert account.scopes_display == ["every project under organizations/123"]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -9,7 +9,7 @@ import pytest
 from inventory.models import Resource, SyncRun
 from inventory.services.members import account_members_discover
 from inventory.services.sync import cloud_account_sync
-from tests.inventory.factories import azure_account
+from tests.inventory.factories import azure_account, gcp_account
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +94,82 @@ def test_a_pinned_list_is_synced_by_the_connection_and_retires_the_members(
     assert "0 subscriptions: 5 left" in run.notes
     assert not tenant_connection.members.filter(retired_at__isnull=True).exists()
     assert Resource.objects.filter(account=tenant_connection, name="vm-0").exists()
+
+
+ORG = "organizations/1234"
+
+
+@pytest.fixture
+def gcp_org(gcp):
+    """An organization with a folder tree; the service account may read four projects of
+    it (one deep in folders, one being deleted) and one outside it."""
+    gcp.page_size = 2
+    prod = gcp.add_folder("10", "Prod", ORG)
+    web = gcp.add_folder("11", "Web", prod)
+    gcp.add_folder("12", "Empty", ORG)
+    places = {"acme-ops": ORG, "acme-web": web, "acme-api": prod, "acme-old": prod,
+              "acme-lab": "organizations/999", "acme-hidden": prod}  # fmt: skip
+    for project, parent in places.items():
+        state = "DELETE_REQUESTED" if project == "acme-old" else "ACTIVE"
+        gcp.place_project(project, parent, state=state)
+        gcp.add_instance(project, name=f"{project}-vm")
+    key = gcp.add_service_account("acme-ops", projects=[p for p in places if p != "acme-hidden"])
+    return gcp, key
+
+
+@pytest.fixture
+def org_connection(org, gcp_org):
+    account = gcp_account(org, gcp_org[1], name="acme-gcp")
+    account.config = {**account.config, "project_ids": [], "project_parent": ORG,
+                      "discover_members": True, "billing_table": "ops.billing.export"}  # fmt: skip
+    account.save()
+    return account
+
+
+def test_every_project_it_can_see_under_the_organization_is_a_member(org_connection):
+    run = cloud_account_sync(account=org_connection)
+
+    assert run.status == SyncRun.State.SUCCEEDED, (run.error, run.scope_errors)
+    assert "3 projects: 3 new" in run.notes  # not outside, hidden, nor being deleted
+    members = {m.member_id: m for m in org_connection.members.all()}
+    assert set(members) == {"acme-ops", "acme-web", "acme-api"}
+    assert members["acme-web"].member_path == "Prod / Web"
+    assert members["acme-ops"].member_path == ""
+    assert members["acme-web"].scopes_display == ["acme-web"]
+
+    member_run = cloud_account_sync(account=members["acme-web"])
+
+    assert member_run.status == SyncRun.State.SUCCEEDED, member_run.scope_errors
+    vms = Resource.objects.filter(account=members["acme-web"], type="vm")
+    assert list(vms.values_list("name", flat=True)) == ["acme-web-vm"]
+
+
+def test_projects_that_appear_and_go_are_found_and_retired(gcp_org, org_connection):
+    gcp, key = gcp_org
+    account_members_discover(account=org_connection)
+    api = org_connection.members.get(member_id="acme-api")
+    gcp.place_project("acme-api", "folders/10", state="DELETE_REQUESTED")
+    gcp.place_project("acme-new", "folders/12")
+    gcp.add_service_account("acme-ops", email=key["client_email"], projects=["acme-new"])
+
+    found = account_members_discover(account=org_connection)
+
+    assert [m.member_id for m in found.found] == ["acme-new"]
+    assert [m.pk for m in found.left] == [api.pk]
+    assert org_connection.members.get(member_id="acme-new").member_path == "Empty"
+
+
+def test_a_discovered_project_leaves_costs_to_its_connection(org_connection):
+    from inventory.account_adapters import adapter_for
+
+    account_members_discover(account=org_connection)
+    member = org_connection.members.get(member_id="acme-api")
+    credentials = adapter_for(member).credentials
+    assert (credentials.project_ids, credentials.costs_through_connection) == (("acme-api",), True)
+    assert adapter_for(member).costs(*_days()) == []
+
+
+def _days():
+    from datetime import date
+
+    return date(2026, 11, 1), date(2026, 11, 2)
