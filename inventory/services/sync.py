@@ -7,6 +7,8 @@
   lock, answers with the active run or else queues a new one: N requests at once make one run
   and N answers naming it; a run already queued is never queued again.
 - Only a run that ran (took the lease) is followed by other work (the cost import).
+- An account disabled, excluded (a member) or retired is not synced: a run queued before
+  that fails without running.
 - Scopes (regions, subscriptions, projects) are listed in parallel threads, which never
   touch the database; each listing passes the one validation step (`listing_checked`) there,
   and the calling thread writes it as it arrives.
@@ -67,6 +69,7 @@ LEASE_LOST = "Stopped: another worker took over the sync."
 SYNC_ABANDONED = "Abandoned: the worker running this sync stopped before it finished."
 NEVER_STARTED = "No worker started this sync in time."
 BUSY = "Another sync of this account was running."
+NOT_SYNCED = "Not synced: the account is disabled, excluded or has left its organization."
 ACTIVE = (SyncRun.State.QUEUED, SyncRun.State.RUNNING)
 SYNC_FAILING_AFTER = 3  # failed syncs in a row that make a "sync failing repeatedly" notice
 
@@ -156,6 +159,10 @@ def cloud_account_sync(
         )
         if not created:
             return None
+    state = CloudAccount.objects.filter(pk=account.pk).values_list("enabled", "retired_at")
+    enabled, retired_at = state.first() or (False, None)
+    if not enabled or retired_at is not None:  # excluded or left after the run was queued
+        return _sync_finish(run, SyncRun.State.FAILED, NOT_SYNCED)
     lease = account_lease(account)
     with transaction.atomic():  # the lease and the run's start show together
         token = lease_acquire(lease)

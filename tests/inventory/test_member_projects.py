@@ -173,3 +173,48 @@ def _days():
     from datetime import date
 
     return date(2026, 11, 1), date(2026, 11, 2)
+
+
+def test_subscriptions_are_children_of_the_connection_and_an_admin_may_exclude_one(
+    tenant, tenant_connection, login, ada, bob, django_assert_max_num_queries
+):
+    from django.urls import reverse
+
+    from accounts.models import AuditEvent
+    from inventory.selectors import resource_figures
+
+    account_members_discover(account=tenant_connection)
+    first = tenant_connection.members.get(member_id=SUBS[0])
+    second = tenant_connection.members.get(member_id=SUBS[1])
+    for member in (first, second):
+        cloud_account_sync(account=member)
+    client = login(ada)
+    page = client.get(reverse("inventory:account_detail", args=[tenant_connection.pk]))
+    body = page.content.decode()
+    assert "Subscriptions</h2>" in body
+    assert "acme-tenant / team-0" in body
+    assert SUBS[0] in body
+    member_page = client.get(reverse("inventory:account_detail", args=[first.pk])).content
+    assert b"with its credentials" in member_page  # signs in through its connection
+    listed = reverse("inventory:resource_list")
+    assert b"vm-0" in client.get(listed).content
+    total = resource_figures(organization=tenant_connection.organization).counts["total"]
+
+    toggle = reverse("inventory:account_toggle", args=[first.pk])
+    assert login(bob).post(toggle).status_code == 403  # admins only
+    client.post(toggle, {"back": "connection"})
+
+    first.refresh_from_db()
+    assert first.state_label == "Excluded"
+    assert AuditEvent.objects.filter(action="cloud_account.disabled", target_id=first.pk).exists()
+    with django_assert_max_num_queries(30):
+        body = client.get(listed).content
+    assert b"vm-0" not in body
+    assert b"vm-1" in body
+    figures = resource_figures(organization=tenant_connection.organization)
+    assert figures.counts["total"] == total - Resource.objects.filter(account=first).count()
+    assert cloud_account_sync(account=first).status == SyncRun.State.FAILED  # not synced
+
+    client.post(toggle)
+    assert b"vm-0" in client.get(listed).content
+    assert resource_figures(organization=tenant_connection.organization).counts["total"] == total
