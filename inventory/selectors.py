@@ -29,12 +29,12 @@ class ResourceFigures:
     by_type: dict[str, int]
 
 
-def excluded_members(organization: Organization) -> QuerySet[CloudAccount]:
+def excluded_members(organization: Organization) -> QuerySet[CloudAccount, int]:
     """The member accounts an admin excluded (as a subquery of their ids): their resources
     are out of the inventory's lists and figures until they are included again."""
     return CloudAccount.objects.filter(
         organization=organization, parent__isnull=False, enabled=False
-    ).values("pk")
+    ).values_list("pk", flat=True)
 
 
 def resource_figures(*, organization: Organization) -> ResourceFigures:

@@ -159,8 +159,8 @@ def cloud_account_sync(
         )
         if not created:
             return None
-    state = CloudAccount.objects.filter(pk=account.pk).values_list("enabled", "retired_at")
-    enabled, retired_at = state.first() or (False, None)
+    flags = CloudAccount.objects.filter(pk=account.pk).values_list("enabled", "retired_at")
+    enabled, retired_at = flags.first() or (False, None)
     if not enabled or retired_at is not None:  # excluded or left after the run was queued
         return _sync_finish(run, SyncRun.State.FAILED, NOT_SYNCED)
     lease = account_lease(account)
