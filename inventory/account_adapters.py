@@ -26,6 +26,7 @@ def endpoints(**overrides: Any) -> Endpoints:
         "azure_ca_bundle": settings.AZURE_CA_BUNDLE or None,
         "gcp_compute_endpoint": settings.GCP_COMPUTE_ENDPOINT or None,
         "gcp_asset_endpoint": settings.GCP_ASSET_ENDPOINT or None,
+        "gcp_resource_manager_endpoint": settings.GCP_RESOURCE_MANAGER_ENDPOINT or None,
         "gcp_storage_endpoint": settings.GCP_STORAGE_ENDPOINT or None,
         "gcp_bigquery_endpoint": settings.GCP_BIGQUERY_ENDPOINT or None,
         "gcp_token_uri": settings.GCP_TOKEN_URI or None,

@@ -44,6 +44,8 @@ class AccountProvider(CloudProvider):
     connection_template: str = "inventory/providers/connection.html"
     # What a connection's page says of its member accounts' set-up (providers with members).
     members_help_template: str = ""
+    # How a member account's page says it signs in and what it covers.
+    member_template: str = "inventory/providers/member_connection.html"
 
     def account_form(self, *args: Any, **kwargs: Any) -> CloudAccountForm:
         return self.form(*args, provider=self, **kwargs)
@@ -105,6 +107,7 @@ AWS = AccountProvider(
     resource_costs="no",
     terraform_sources=("hashicorp/aws",),
     members="member accounts",
+    member="member account",
     member_credentials=_aws_member_credentials,
     sandbox=SandboxMapping(
         endpoints=lambda d: {"aws_endpoint_url": d["aws"]["endpoint"]},
@@ -120,6 +123,7 @@ AWS = AccountProvider(
     form_help_template="inventory/providers/aws_form_help.html",
     connection_template="inventory/providers/aws_connection.html",
     members_help_template="inventory/providers/aws_members_help.html",
+    member_template="inventory/providers/aws_member_connection.html",
 )
 
 
@@ -130,6 +134,20 @@ def _azure_credentials(stored: StoredAccount) -> AzureCredentials:
         client_id=stored.config["client_id"],
         client_secret=stored.secrets.get("client_secret", ""),
         subscription_ids=tuple(stored.config.get("subscription_ids", ())),
+    )
+
+
+def _azure_covers(config: Mapping[str, Any]) -> list[str]:
+    if config.get("discover_members"):
+        return ["every subscription it can see"]
+    return list(config.get("subscription_ids", []))
+
+
+def _azure_member_credentials(parent: StoredAccount, member_id: str) -> AzureCredentials:
+    """A discovered subscription signs in as its connection's service principal and covers
+    itself alone."""
+    return AzureCredentials(
+        **{**vars(_azure_credentials(parent)), "subscription_ids": (member_id,)}
     )
 
 
@@ -153,9 +171,13 @@ AZURE = AccountProvider(
     colours=Colours(chart="#0078d4", badge_background="#0078d4", badge_text="#ffffff"),
     adapter="mcloud.clouds.azure.AzureAdapter",
     credentials=_azure_credentials,
-    covers=lambda config: list(config.get("subscription_ids", [])),
+    covers=_azure_covers,
     resource_costs="yes",
     terraform_sources=("hashicorp/azurerm",),
+    members="subscriptions",
+    member="subscription",
+    member_credentials=_azure_member_credentials,
+    member_is_scope=True,
     sandbox=SandboxMapping(
         endpoints=_azure_sandbox_endpoints,
         config=lambda d: {
@@ -177,7 +199,23 @@ def _gcp_credentials(stored: StoredAccount) -> GcpCredentials:
         key_info=json.loads(stored.secrets.get("service_account_key") or "{}"),
         project_ids=tuple(stored.config.get("project_ids", ())),
         billing_table=stored.config.get("billing_table", ""),
+        project_parent=stored.config.get("project_parent", ""),
     )
+
+
+def _gcp_covers(config: Mapping[str, Any]) -> list[str]:
+    if config.get("discover_members"):
+        return [f"every project under {config.get('project_parent', '')}"]
+    return list(config.get("project_ids", []))
+
+
+def _gcp_member_credentials(parent: StoredAccount, member_id: str) -> GcpCredentials:
+    """A discovered project signs in with its connection's key, covers itself alone, and
+    leaves costs to the connection (whose billing export holds every project's)."""
+    return GcpCredentials(
+        **{**vars(_gcp_credentials(parent)), "project_ids": (member_id,),
+           "costs_through_connection": True}
+    )  # fmt: skip
 
 
 def _gcp_sandbox_endpoints(description: Mapping[str, Any]) -> dict[str, Any]:
@@ -185,6 +223,7 @@ def _gcp_sandbox_endpoints(description: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "gcp_compute_endpoint": endpoint,
         "gcp_asset_endpoint": endpoint,
+        "gcp_resource_manager_endpoint": endpoint,
         "gcp_storage_endpoint": endpoint,
         "gcp_bigquery_endpoint": endpoint,
         "gcp_token_uri": f"{endpoint}/token",
@@ -214,9 +253,13 @@ GCP = AccountProvider(
     ),
     adapter="mcloud.clouds.gcp.GcpAdapter",
     credentials=_gcp_credentials,
-    covers=lambda config: list(config.get("project_ids", [])),
+    covers=_gcp_covers,
     resource_costs="with the detailed billing export",
     terraform_sources=("hashicorp/google",),
+    members="projects",
+    member="project",
+    member_credentials=_gcp_member_credentials,
+    member_is_scope=True,
     sandbox=SandboxMapping(
         endpoints=_gcp_sandbox_endpoints,
         config=_gcp_sandbox_config,

@@ -29,10 +29,19 @@ class ResourceFigures:
     by_type: dict[str, int]
 
 
+def excluded_members(organization: Organization) -> QuerySet[CloudAccount, int]:
+    """The member accounts an admin excluded (as a subquery of their ids): their resources
+    are out of the inventory's lists and figures until they are included again."""
+    return CloudAccount.objects.filter(
+        organization=organization, parent__isnull=False, enabled=False
+    ).values_list("pk", flat=True)
+
+
 def resource_figures(*, organization: Organization) -> ResourceFigures:
     """One aggregate query over the live tallies, whatever the number of resources."""
     rows = (
         ResourceTally.objects.filter(organization=organization, live=True)
+        .exclude(account_id__in=excluded_members(organization))
         .order_by()
         .values_list("provider", "type", "status")
         .annotate(n=Sum("count"))
@@ -133,16 +142,19 @@ def resource_count(*, organization: Organization, filters: ResourceFilters) -> i
     lookups = tally_filters(filters)
     if lookups is None:
         return None
-    found = ResourceTally.objects.filter(organization=organization, **lookups).aggregate(
-        n=Sum("count")
+    found = (
+        ResourceTally.objects.filter(organization=organization, **lookups)
+        .exclude(account_id__in=excluded_members(organization))
+        .aggregate(n=Sum("count"))
     )
     return found["n"] or 0
 
 
 def resource_list(*, organization: Organization, filters: ResourceFilters) -> QuerySet[Resource]:
-    return apply_filters(
-        Resource.objects.filter(organization=organization), filters, organization=organization
+    rows = Resource.objects.filter(organization=organization).exclude(
+        account_id__in=excluded_members(organization)
     )
+    return apply_filters(rows, filters, organization=organization)
 
 
 def resource_events(*, resource: Resource, limit: int = 50) -> list[ResourceEvent]:

@@ -198,6 +198,7 @@ def gcp(_gcp_server, settings):
     _gcp_server.reset()
     settings.GCP_COMPUTE_ENDPOINT = _gcp_server.url
     settings.GCP_ASSET_ENDPOINT = _gcp_server.url
+    settings.GCP_RESOURCE_MANAGER_ENDPOINT = _gcp_server.url
     settings.GCP_STORAGE_ENDPOINT = _gcp_server.url
     settings.GCP_BIGQUERY_ENDPOINT = _gcp_server.url
     settings.GCP_TOKEN_URI = f"{_gcp_server.url}/token"

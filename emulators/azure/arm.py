@@ -39,14 +39,23 @@ class ArmMixin(AzurePart):
     next_link_override: str | None = None
 
     # --- state: subscriptions and resources --------------------------------------------
-    def add_subscription(self, subscription_id: str, display_name: str, tenant_id: str) -> None:
+    def add_subscription(
+        self, subscription_id: str, display_name: str, tenant_id: str, *, state: str = "Enabled"
+    ) -> None:
+        """A subscription of the tenant; `state` as ARM says it (Enabled, Warned, PastDue,
+        Disabled, Deleted)."""
         with self._lock:
             self._state.tenants.add(tenant_id.lower())
             self._state.subscriptions[subscription_id.lower()] = {
                 "id": subscription_id,
                 "name": display_name,
                 "tenant": tenant_id,
+                "state": state,
             }
+
+    def set_subscription_state(self, subscription_id: str, state: str) -> None:
+        with self._lock:
+            self._state.subscriptions[subscription_id.lower()]["state"] = state
 
     def add_vm(
         self,
@@ -321,7 +330,7 @@ class ArmMixin(AzurePart):
             "subscriptionId": subscription["id"],
             "tenantId": subscription["tenant"],
             "displayName": subscription["name"],
-            "state": "Enabled",
+            "state": subscription.get("state", "Enabled"),
             "subscriptionPolicies": {
                 "locationPlacementId": "Public_2014-09-01",
                 "quotaId": "PayAsYouGo_2014-09-01",
@@ -338,17 +347,28 @@ class ArmMixin(AzurePart):
             return _arm(self._subscription_json(sub))
 
     def _list_subscriptions(self, request: Request) -> Response:
+        """Subscriptions - List: the caller's subscriptions of its tenant, in pages of
+        `page_size` (ordered by id) with an absolute `nextLink` while more follow."""
         caller = self._authorize(request, None, "Microsoft.Resources/subscriptions/read")
         if isinstance(caller, Response):
             return caller
+        try:
+            after = _decode_token(request.arg("$skiptoken"))
+        except ValueError as exc:
+            return self.error(400, "InvalidSkipToken", str(exc))
         with self._lock:
-            value = [
-                self._subscription_json(sub)
+            visible = [
+                sub
                 for sub, subscription in sorted(self._state.subscriptions.items())
                 if sub in caller.subscriptions
                 and subscription["tenant"].lower() == caller.tenant_id
             ]
-        return _arm({"value": value, "count": {"type": "Total", "value": len(value)}})
+            page = [sub for sub in visible if after is None or sub > after][: self.page_size]
+            value = [self._subscription_json(sub) for sub in page]
+        body: dict[str, Any] = {"value": value, "count": {"type": "Total", "value": len(value)}}
+        if page and page[-1] != visible[-1]:
+            body["nextLink"] = self.next_link_override or self._next_link(request, page[-1])
+        return _arm(body)
 
     def _list(self, request: Request) -> Response:
         """A provider's list, in pages of `page_size` keyed by the last id sent."""

@@ -38,6 +38,15 @@ class IdentityMixin(AzurePart):
                 str(uuid.uuid5(uuid.NAMESPACE_URL, f"sp:{client_id.lower()}")),
             )
 
+    def grant(self, client_id: str, subscription_id: str, *, granted: bool = True) -> None:
+        """Give the service principal Reader on one more subscription (or take it away)."""
+        with self._lock:
+            subscriptions = self._state.apps[client_id.lower()].subscriptions
+            if granted:
+                subscriptions.add(subscription_id.lower())
+            else:
+                subscriptions.discard(subscription_id.lower())
+
     # --- wire: Azure AD -----------------------------------------------------------------
     def _aad_error(self, status: int, error: str, code: int, description: str) -> Response:
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")

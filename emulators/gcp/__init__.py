@@ -11,7 +11,7 @@
 Served over plain http: google-auth and the GAPIC REST transports accept an `http://` endpoint, so
 no certificate needs to be trusted (unlike azure-core, which refuses bearer tokens without TLS).
 
-It speaks five APIs, each the way the real service does, so code tested against it needs no
+It speaks six APIs, each the way the real service does, so code tested against it needs no
 special cases:
 
 * OAuth 2.0 (`POST /token`): the JWT-bearer grant google-auth sends when refreshing service
@@ -24,6 +24,8 @@ special cases:
   above and the ones only it serves here (subnetworks, firewalls, addresses, Cloud NAT, load
   balancers, snapshots, managed instance groups, GKE, Cloud SQL, Firestore, Cloud Functions,
   Cloud Run, Pub/Sub, Cloud DNS; see `emulators.gcp.asset` and the modules it names).
+* Resource Manager v3 (`/v3/projects:search`, `/v3/folders`): the organization's folders and
+  the projects the caller may read in them (see `emulators.gcp.resource_manager`).
 * BigQuery v2 (`/bigquery/v2/...`): the jobs and tables calls of google-cloud-bigquery, answering
   the daily grouping of a Cloud Billing export table added with `add_billing_rows` (see
   `emulators.gcp.bigquery` for the query contract).
@@ -57,6 +59,7 @@ from emulators.gcp.common import (
 from emulators.gcp.compute import DEFAULT_ZONES, INSTANCE_STATUSES, KINDS, ComputeMixin
 from emulators.gcp.fleet import FleetMixin
 from emulators.gcp.network import NetworkMixin
+from emulators.gcp.resource_manager import ResourceManagerMixin
 from emulators.gcp.services import ServicesMixin
 from emulators.gcp.storage import DUAL_REGIONS, MULTI_REGIONS, StorageMixin
 
@@ -86,6 +89,7 @@ class GcpFake(
     ServicesMixin,
     StorageMixin,
     AssetMixin,
+    ResourceManagerMixin,
     BigQueryMixin,
     FakeServer,
 ):
@@ -119,6 +123,12 @@ class GcpFake(
         self.route("GET", r"/v1/projects/(?P<parent_id>[^/:]+)/assets")(
             self._authenticated("cloudasset", self._list_assets)
         )
+        self.route("GET", r"/v3/projects:search")(
+            self._authenticated("cloudresourcemanager", self._search_projects)
+        )
+        self.route("GET", r"/v3/folders")(
+            self._authenticated("cloudresourcemanager", self._list_folders)
+        )
         for method, pattern, handler in self._bigquery_routes():
             self.route(method, pattern)(self._authenticated("bigquery", handler))
 
@@ -130,6 +140,7 @@ class GcpFake(
             self._tokens: dict[str, tuple[str, float]] = {}  # token -> (email, expires at)
             self._buckets: dict[str, tuple[str, dict[str, Any]]] = {}  # name -> (project, json)
             self._reset_bigquery()
+            self._reset_resource_manager()
 
     # --- state-setting API -------------------------------------------------------------
     def reset(self) -> None:

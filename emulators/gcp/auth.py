@@ -88,6 +88,40 @@ class AuthMixin(GcpPart):
             if tokens:
                 self._tokens = {t: v for t, v in self._tokens.items() if v[0] != client_email}
 
+    def deny_service(self, client_email: str, service: str, *, denied: bool = True) -> None:
+        """Refuse (or allow again) every call of `client_email` to one API ("compute",
+        "cloudasset", "storage", "bigquery"), as GCP does for a role without that API's
+        permissions: 403 PERMISSION_DENIED."""
+        with self._lock:
+            account = self._accounts[client_email]
+            if denied:
+                account.denied.add(service)
+            else:
+                account.denied.discard(service)
+
+    def _denied(self, service: str, email: str) -> _ApiError:
+        permission = {"compute": "compute.instances.list",
+                      "cloudasset": "cloudasset.assets.listResource"}.get(
+            service, f"{service}.resources.list")  # fmt: skip
+        return _ApiError(
+            self.error(
+                403,
+                "Forbidden",
+                f"Permission '{permission}' denied on resource (or it may not exist).",
+                extra={
+                    "status": "PERMISSION_DENIED",
+                    "details": [
+                        {
+                            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                            "reason": "IAM_PERMISSION_DENIED",
+                            "domain": "iam.googleapis.com",
+                            "metadata": {"permission": permission},
+                        }
+                    ],
+                },
+            )
+        )
+
     def _unauthenticated(self, service: str, why: str) -> _ApiError:
         return _ApiError(
             self.error(
@@ -167,7 +201,12 @@ class AuthMixin(GcpPart):
 
         def run(request: Request) -> Response:
             try:
-                return handler(request, self._principal(request, service))
+                email = self._principal(request, service)
+                with self._lock:
+                    account = self._accounts.get(email)
+                    if account is not None and service in account.denied:
+                        raise self._denied(service, email)
+                return handler(request, email)
             except _ApiError as exc:
                 return exc.response
 

@@ -49,6 +49,7 @@ class _Account:
     client_id: str
     projects: set[str]
     keys: dict[str, RSAPublicKey] = field(default_factory=dict)  # private_key_id -> public key
+    denied: set[str] = field(default_factory=set)  # APIs it may not call ("compute", ...)
 
 
 @dataclass

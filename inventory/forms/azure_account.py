@@ -32,14 +32,39 @@ class AzureAccountForm(CloudAccountForm):
     )
     client_id = forms.CharField(label="Client (application) ID")
     client_secret = secret_field("Client secret")
+    subscriptions_mode = forms.ChoiceField(
+        label="Subscriptions",
+        choices=[
+            ("list", "Only these subscriptions"),
+            ("all", "Every subscription the application can see, new ones included"),
+        ],
+        widget=forms.RadioSelect,
+        initial="list",
+        required=False,  # a form posted without it names its subscriptions, as before
+        help_text="Every subscription: each is found at every sync of this connection and "
+        "checked and synced on its own; subscriptions the application no longer sees are "
+        "retired.",
+    )
     subscription_ids = forms.CharField(
         label="Subscription IDs",
+        required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One or more, separated by new lines or commas.",
     )
 
+    SHOW_IF = {"subscription_ids": "subscriptions_mode=list"}
+
     def initial_from(self, config: dict[str, Any]) -> dict[str, Any]:
-        return {**config, "subscription_ids": "\n".join(config.get("subscription_ids", []))}
+        return {
+            **config,
+            "subscriptions_mode": "all" if config.get("discover_members") else "list",
+            "subscription_ids": "\n".join(config.get("subscription_ids", [])),
+        }
+
+    @classmethod
+    def from_api(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """Subscriptions given mean only those; none, every subscription it can see."""
+        return {"subscriptions_mode": "list" if values.get("subscription_ids") else "all", **values}
 
     def clean_tenant_id(self) -> str:
         value = self.cleaned_data["tenant_id"].strip()
@@ -60,14 +85,25 @@ class AzureAccountForm(CloudAccountForm):
         bad = [i for i in ids if not _is_guid(i)]
         if bad:
             raise ValidationError(f"Not a subscription ID: {', '.join(bad)}.")
-        if not ids:
-            raise ValidationError("Enter at least one subscription ID.")
         return list(dict.fromkeys(i.lower() for i in ids))
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        data["subscriptions_mode"] = data.get("subscriptions_mode") or "list"
+        named = data.get("subscription_ids") or "subscription_ids" in self.errors
+        if data["subscriptions_mode"] == "list" and not named:
+            self.add_error("subscription_ids", "Enter at least one subscription ID.")
+        return data
 
     def config(self) -> dict[str, Any]:
         d = self.cleaned_data
-        return {
+        every = d["subscriptions_mode"] == "all"
+        config: dict[str, Any] = {
             "tenant_id": d["tenant_id"],
             "client_id": d["client_id"],
-            "subscription_ids": d["subscription_ids"],
+            "subscription_ids": [] if every else d["subscription_ids"],
         }
+        if every:
+            config["discover_members"] = True
+        return config

@@ -21,6 +21,7 @@ from inventory.forms.cloud_account import CloudAccountForm, secret_field, split_
 from mcloud.clouds.base import GOOGLE_TOKEN_URI, GOOGLE_UNIVERSE
 
 PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+PROJECT_PARENT = re.compile(r"^(organizations|folders)/\d{1,32}$")
 BILLING_TABLE = re.compile(
     r"^[a-z][a-z0-9-]{4,28}[a-z0-9]\.[A-Za-z0-9_]{1,1024}\.[A-Za-z0-9_-]{1,1024}$"
 )
@@ -85,11 +86,21 @@ class GcpAccountForm(CloudAccountForm):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="One or more; the key's own project when left blank.",
     )
+    project_parent = forms.CharField(
+        label="…or every project under",
+        required=False,
+        max_length=64,
+        help_text="An organization or folder (organizations/123 or folders/456): every "
+        "project the service account can see in it and its folders is found at each sync, "
+        "new ones included, and checked and synced on its own; projects that go are retired. "
+        "Leave the project IDs blank to use it.",
+    )
 
     def initial_from(self, config: dict[str, Any]) -> dict[str, Any]:
         return {
             "project_ids": "\n".join(config.get("project_ids", [])),
             "billing_table": config.get("billing_table", ""),
+            "project_parent": config.get("project_parent", ""),
         }
 
     @classmethod
@@ -150,7 +161,18 @@ class GcpAccountForm(CloudAccountForm):
         bad = [i for i in ids if not PROJECT_ID.match(i)]
         if bad:
             self.add_error("project_ids", f"Not a project ID: {', '.join(bad)}.")
-        data["project_ids"] = list(dict.fromkeys(ids)) or [self._key["project_id"]]
+        parent = (data.get("project_parent") or "").strip()
+        if parent and not PROJECT_PARENT.match(parent):
+            self.add_error("project_parent", "Write organizations/123 or folders/456.")
+        elif parent and ids:
+            self.add_error(
+                "project_parent",
+                "Name the projects or an organization or folder to find them in, not both.",
+            )
+        data["project_parent"] = parent
+        # Discovering: no project of its own; else the named ones, or the key's own.
+        default = [] if parent else [self._key["project_id"]]
+        data["project_ids"] = list(dict.fromkeys(ids)) or default
         return data
 
     @property
@@ -173,7 +195,11 @@ class GcpAccountForm(CloudAccountForm):
             "key_id": self._key["private_key_id"],
             "project_ids": self.cleaned_data["project_ids"],
             "billing_table": self.cleaned_data.get("billing_table", ""),
-        }
+        } | (
+            {"project_parent": parent, "discover_members": True}
+            if (parent := self.cleaned_data.get("project_parent"))
+            else {}
+        )
 
     def secrets(self) -> dict[str, str]:
         return {"service_account_key": json.dumps(self._key)}

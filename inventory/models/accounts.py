@@ -158,7 +158,10 @@ class CloudAccount(models.Model):
         """What the account covers, in words: its regions, subscriptions or projects (not
         the provider's listing of them, which is the adapter's `scope_listing`). A member
         account covers what its connection does."""
-        return provider_get(self.provider).covers((self.parent or self).config)
+        provider = provider_get(self.provider)
+        if self.parent is not None:
+            return provider.member_covers(self.parent.config, self.member_id)
+        return provider.covers(self.config)
 
 
 class ProviderHealth(models.Model):

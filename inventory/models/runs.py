@@ -134,6 +134,10 @@ class SyncRun(TimedRun):
                 lines.append(f"{word} {f['scope']} {f['reason']}: {count} {noun} removed")
             elif f.get("kind") == "note":
                 lines.append(f.get("reason", ""))
+            elif f.get("kind") == "kept":
+                kept = "stored resource kept as it was" if count == 1 else (
+                    "stored resources kept as they were")  # fmt: skip
+                lines.append(f"{count} {kept}: {', '.join(items)} {f.get('reason', '')} ({where})")
             elif f.get("kind") == "merge":
                 noun = "duplicate id" if count == 1 else "duplicate ids"
                 lines.append(f"{count} {noun} merged ({where}): {shown}")

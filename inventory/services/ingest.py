@@ -6,7 +6,9 @@ written with a handful of bulk statements whatever the number of resources:
 
 - new and changed resources: INSERT ... ON CONFLICT (account, resource_id) DO UPDATE;
 - unchanged resources: only `last_seen` moves (one UPDATE for the whole scope);
-- resources missing from the listing: `deleted_at` is set (they stay, with their history);
+- resources missing from the listing: `deleted_at` is set (they stay, with their history),
+  except those of a type the provider denied listing (`unlisted`): a permission taken away
+  is not a resource deleted, so they are kept as they were (counted as `kept`);
 - resources the provider lists as gone (terminated, deleting) are written with `deleted_at`
   set, like those that vanished: out of live totals, with their history and costs;
 - each creation, status change, deletion and return is recorded as an event;
@@ -78,12 +80,14 @@ class Counts:
     updated: int = 0
     unchanged: int = 0
     removed: int = 0
+    kept: int = 0  # live rows of types the provider denied listing, kept as they were
 
     def add(self, other: Counts) -> None:
         self.created += other.created
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.removed += other.removed
+        self.kept += other.kept
 
 
 _JSON = DjangoJSONEncoder(sort_keys=True)  # one encoder: json.dumps(cls=...) makes one a call
@@ -119,10 +123,10 @@ def ingest_scope(
     counts = Counts()
     with transaction.atomic():
         stored = {
-            rid: (pk, fp, status, deleted_at)
-            for pk, rid, fp, status, deleted_at in Resource.objects.filter(
+            rid: (pk, fp, status, deleted_at, kind)
+            for pk, rid, fp, status, deleted_at, kind in Resource.objects.filter(
                 account=account, scope=scope
-            ).values_list("pk", "resource_id", "fingerprint", "status", "deleted_at")
+            ).values_list("pk", "resource_id", "fingerprint", "status", "deleted_at", "type")
         }
         # The first listing of a scope creates rows without an event each: the run's
         # summary ("+N new") says it, and the feed is not flooded.
@@ -159,20 +163,31 @@ def ingest_scope(
         written = _upsert(account, scope, writes, now)
         _relink(account, scope, writes, written, now)
 
+        unlisted = records.unlisted
         missing = [
             (pk, status)
-            for rid, (pk, _, status, deleted) in stored.items()
-            if deleted is None and rid not in listed
+            for rid, (pk, _, status, deleted, kind) in stored.items()
+            if deleted is None and rid not in listed and kind not in unlisted
         ]
+        counts.kept = sum(
+            1
+            for rid, (*_, deleted, kind) in stored.items()
+            if deleted is None and rid not in listed and kind in unlisted
+        )
         for start in range(0, len(missing), BATCH_SIZE):
             chunk = [pk for pk, _ in missing[start : start + BATCH_SIZE]]
             Resource.objects.filter(pk__in=chunk).update(deleted_at=now, updated_at=now)
         counts.removed += len(missing)
 
         # Everything still here was seen now; written rows got it from the upsert already.
-        Resource.objects.filter(account=account, scope=scope, deleted_at__isnull=True).exclude(
-            last_seen=now
-        ).update(last_seen=now)
+        # Rows of unlisted types were not seen, unless listed anyway (by another listing).
+        live = Resource.objects.filter(account=account, scope=scope, deleted_at__isnull=True)
+        live.exclude(last_seen=now).exclude(type__in=unlisted).update(last_seen=now)
+        seen_anyway = [rid for rid, record in listed.items() if record.type in unlisted]
+        for start in range(0, len(seen_anyway), BATCH_SIZE):
+            live.filter(resource_id__in=seen_anyway[start : start + BATCH_SIZE]).exclude(
+                last_seen=now
+            ).update(last_seen=now)
 
         _retally(account, scope)
         ids = _primary_keys(account, [rid for rid, *_ in events])

@@ -1,5 +1,7 @@
 """Member accounts: the accounts a connection finds in its provider's organization (an AWS
-organization's member accounts), each then checked and synced as an account of its own.
+organization's member accounts, the Azure subscriptions a service principal can see, the GCP
+projects under an organization or folder), each then checked and synced as an account of its
+own.
 
 Invariants:
 - One CloudAccount per (connection, member id), made by discovery and never by hand. It
@@ -8,6 +10,12 @@ Invariants:
   those no longer listed as active: a retired member's live resources are tombstoned (with
   events) and it is neither checked nor synced, but its rows, history and costs stay.
 - A failed listing of the organization changes nothing: no member is retired on a guess.
+- A connection whose discovery is turned off (the admin pinned a list of subscriptions or
+  projects, or unticked discovery) retires the members it had found, at its next sync: what
+  it covers is its own list again.
+- Providers differ only in what a member is (`CloudProvider.member_is_scope`): an AWS member
+  account covers the connection's regions; an Azure subscription or a GCP project is one
+  scope, itself.
 - Excluding a member (disabling it) is an admin's choice: discovery never re-enables it.
 - Each member syncs on its own schedule with its own lease, so one member's failure (its
   role missing) shows on that member alone.
@@ -39,11 +47,12 @@ class Discovery:
     back: list[CloudAccount] = field(default_factory=list)
     left: list[CloudAccount] = field(default_factory=list)
     listed: int = 0
+    words: tuple[str, str] = ("member account", "member accounts")
 
     @property
     def summary(self) -> str:
         """ "12 member accounts: 2 new, 1 back, 1 left" for the sync's notes."""
-        word = "member account" if self.listed == 1 else "member accounts"
+        word = self.words[0] if self.listed == 1 else self.words[1]
         kinds = ((self.found, "new"), (self.back, "back"), (self.left, "left"))
         changes = [f"{len(rows)} {what}" for rows, what in kinds if rows]
         return f"{self.listed} {word}" + (f": {', '.join(changes)}" if changes else "")
@@ -61,13 +70,17 @@ def discovers_members(account: CloudAccount) -> bool:
 def account_members_discover(*, account: CloudAccount) -> Discovery:
     """List the connection's organization and bring its member accounts up to date (see the
     module docstring). Raises CloudError when the organization cannot be listed."""
-    if not discovers_members(account):
+    if account.parent_id is not None:
         return Discovery()
-    adapter = cast("MemberDiscovery", adapter_for(account))  # its entry says it discovers
-    members = [m for m in adapter.members() if m.active]
+    if discovers_members(account):
+        adapter = cast("MemberDiscovery", adapter_for(account))  # its entry says it discovers
+        members = [m for m in adapter.members() if m.active]
+    else:
+        members = []  # discovery turned off (a pinned list): the members it found leave
     now = timezone.now()
     known = {row.member_id: row for row in account.members.all()}
-    result = Discovery(listed=len(members))
+    provider = provider_get(account.provider)
+    result = Discovery(listed=len(members), words=(provider.member, provider.members))
     with transaction.atomic():
         for member in members:
             row = known.get(member.member_id)

@@ -7,6 +7,8 @@
   lock, answers with the active run or else queues a new one: N requests at once make one run
   and N answers naming it; a run already queued is never queued again.
 - Only a run that ran (took the lease) is followed by other work (the cost import).
+- An account disabled, excluded (a member) or retired is not synced: a run queued before
+  that fails without running.
 - Scopes (regions, subscriptions, projects) are listed in parallel threads, which never
   touch the database; each listing passes the one validation step (`listing_checked`) there,
   and the calling thread writes it as it arrives.
@@ -19,6 +21,9 @@
   nothing (the run fails).
 - Items skipped and duplicate ids merged are counted on the run with the provider's ids, and
   logged once per run; they never fail it.
+- A part of a scope the provider denied (one service's permission missing) tombstones
+  nothing: the stored resources of its types are kept as they were, and the run says how
+  many ("kept" finding) beside the skip that names the denied listing.
 - SYNC_FAILING_AFTER failed syncs in a row (of runs that ran: a sync refused because another
   was running does not count) are one "sync failing repeatedly" notification, once per
   streak: at the run that makes the streak that long, not at each failure after it.
@@ -64,6 +69,7 @@ LEASE_LOST = "Stopped: another worker took over the sync."
 SYNC_ABANDONED = "Abandoned: the worker running this sync stopped before it finished."
 NEVER_STARTED = "No worker started this sync in time."
 BUSY = "Another sync of this account was running."
+NOT_SYNCED = "Not synced: the account is disabled, excluded or has left its organization."
 ACTIVE = (SyncRun.State.QUEUED, SyncRun.State.RUNNING)
 SYNC_FAILING_AFTER = 3  # failed syncs in a row that make a "sync failing repeatedly" notice
 
@@ -153,6 +159,10 @@ def cloud_account_sync(
         )
         if not created:
             return None
+    flags = CloudAccount.objects.filter(pk=account.pk).values_list("enabled", "retired_at")
+    enabled, retired_at = flags.first() or (False, None)
+    if not enabled or retired_at is not None:  # excluded or left after the run was queued
+        return _sync_finish(run, SyncRun.State.FAILED, NOT_SYNCED)
     lease = account_lease(account)
     with transaction.atomic():  # the lease and the run's start show together
         token = lease_acquire(lease)
@@ -178,7 +188,7 @@ def cloud_account_sync(
                 actor_label=f"sync ({run.trigger})",
                 data={"run": run.pk, "trigger": run.trigger},
             )
-            if discovers_members(account):
+            if discovers_members(account) or _has_live_members(account):
                 _discover(account, run)
                 keeper.check()
             listed = _sync_scopes(account, run, keeper, on_progress)
@@ -271,6 +281,11 @@ def _discover(account: CloudAccount, run: SyncRun) -> None:
     run.findings.append({"kind": "note", "reason": note})
 
 
+def _has_live_members(account: CloudAccount) -> bool:
+    """A connection that no longer discovers but still has members to retire."""
+    return account.parent_id is None and account.members.filter(retired_at__isnull=True).exists()
+
+
 def _listed(adapter: CloudAdapter, scope: str) -> CheckedListing:
     """On a listing thread: the scope's listing, through the one validation step."""
     return listing_checked(adapter.list_scope(scope))
@@ -316,6 +331,11 @@ def _ingest(
         run.findings.append(
             {"kind": "skip", "scope": scope, "reason": reason, "count": len(items),
              "items": items[:FINDING_ITEMS]}
+        )  # fmt: skip
+    if counts.kept:  # the denial itself is a skip above: say what it spared
+        run.findings.append(
+            {"kind": "kept", "scope": scope, "reason": "not listed (access denied)",
+             "count": counts.kept, "items": sorted(checked.unlisted)}
         )  # fmt: skip
     if checked.merged:
         merged = list(dict.fromkeys(checked.merged))

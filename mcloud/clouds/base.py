@@ -43,6 +43,7 @@ class Endpoints:
     azure_ca_bundle: str | None = None
     gcp_compute_endpoint: str | None = None
     gcp_asset_endpoint: str | None = None
+    gcp_resource_manager_endpoint: str | None = None
     gcp_storage_endpoint: str | None = None
     gcp_bigquery_endpoint: str | None = None
     gcp_token_uri: str | None = None
@@ -79,6 +80,12 @@ class GcpCredentials:
     project_ids: tuple[str, ...] = ()
     # The standard Cloud Billing export table, "project.dataset.table", when costs are read.
     billing_table: str = ""
+    # Where discovery looks for projects: "organizations/123" or "folders/456" (and every
+    # folder below it).
+    project_parent: str = ""
+    # A discovered project: its costs come with its connection's (the billing export covers
+    # every project of the billing account), so it imports none of its own.
+    costs_through_connection: bool = False
 
 
 class ResourceType:
@@ -288,10 +295,17 @@ class ScopeListing:
 
 @dataclass
 class Listing:
-    """One scope's listing as an adapter returns it: records, and the items it skipped."""
+    """One scope's listing as an adapter returns it: records, and the items it skipped.
+
+    `unlisted` names the resource types a part of the listing could not list because the
+    provider denied it (a missing permission for one service, an API not enabled): the
+    inventory keeps the stored resources of those types as they were instead of taking
+    their absence for deletions. Its records of those types (from another listing that
+    makes the same type) are still written. A denial says so with a Skip too."""
 
     records: list[ResourceRecord] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
+    unlisted: set[str] = field(default_factory=set)
 
     def add(self, made: ResourceRecord | Skip) -> None:
         if isinstance(made, Skip):

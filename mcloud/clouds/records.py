@@ -186,6 +186,8 @@ class CheckedListing:
     records: tuple[ResourceRecord, ...]
     skips: tuple[Skip, ...] = ()
     merged: tuple[str, ...] = ()  # ids listed more than once, each now one record
+    # Types the provider denied listing (Listing.unlisted): their stored rows are kept.
+    unlisted: frozenset[str] = frozenset()
 
 
 def record_problem(record: Any) -> str | None:
@@ -227,7 +229,8 @@ def listing_checked(listed: Listing | Iterable[Any]) -> CheckedListing:
             continue
         merged.append(record.resource_id)
         kept[record.resource_id] = _merge(first, record)
-    return CheckedListing(tuple(kept.values()), tuple(skips), tuple(merged))
+    unlisted = frozenset(listed.unlisted) & TYPES if isinstance(listed, Listing) else frozenset()
+    return CheckedListing(tuple(kept.values()), tuple(skips), tuple(merged), unlisted)
 
 
 def _merge(first: ResourceRecord, later: ResourceRecord) -> ResourceRecord:

@@ -103,7 +103,15 @@ class CloudProvider:
     # accounts"), and the credentials of one of them (`member_id`) from the connection's
     # stored account; empty and None: the provider discovers nothing.
     members: str = ""
+    member: str = ""  # and one of them: "member account"
     member_credentials: Callable[[StoredAccount, str], Any] | None = None
+    # Whether a member account is one scope of the provider's (an Azure subscription, a GCP
+    # project), covering itself, rather than covering its connection's scopes (AWS regions).
+    member_is_scope: bool = False
+
+    def member_covers(self, connection_config: Mapping[str, Any], member_id: str) -> list[str]:
+        """What a member account covers, in words."""
+        return [member_id] if self.member_is_scope else self.covers(connection_config)
 
     def adapter_class(self) -> type[CloudAdapter]:
         module, _, name = self.adapter.rpartition(".")

@@ -166,6 +166,22 @@ def test_an_admin_adds_an_azure_account(login, ada, org):
     assert account.secrets == {"client_secret": "azure-secret"}
 
 
+def test_an_azure_connection_may_discover_every_subscription_or_name_them(login, ada, org):
+    client = login(ada)
+    url = reverse("inventory:account_create") + "?provider=azure"
+    base = {"name": "azure-all", "enabled": "on", "tenant_id": TENANT, "client_id": CLIENT,
+            "client_secret": "azure-secret"}  # fmt: skip
+    refused = client.post(url, {**base, "subscriptions_mode": "list"})
+    assert refused.context["form"].errors["subscription_ids"] == [
+        "Enter at least one subscription ID."
+    ]
+    client.post(url, {**base, "subscriptions_mode": "all", "subscription_ids": SUB})
+    account = CloudAccount.objects.get()
+    assert account.config == {"tenant_id": TENANT, "client_id": CLIENT, "subscription_ids": [],
+                              "discover_members": True}  # fmt: skip
+    assert account.scopes_display == ["every subscription it can see"]
+
+
 def test_bad_azure_ids_are_refused(login, ada, org):
     response = login(ada).post(
         reverse("inventory:account_create") + "?provider=azure",
@@ -202,6 +218,26 @@ def test_a_gcp_key_is_pasted_or_uploaded_and_defaults_the_project(login, ada, or
         "billing_table": "",
     }
     assert json.loads(account.secrets["service_account_key"]) == key
+
+
+def test_a_gcp_connection_may_discover_the_projects_of_an_organization(login, ada, org):
+    key = json.dumps(service_account_key("my-project-1"))
+    client = login(ada)
+    url = reverse("inventory:account_create") + "?provider=gcp"
+    base = {"name": "gcp-org", "enabled": "on", "service_account_key": key}
+    both = client.post(url, {**base, "project_ids": "p-one-1", "project_parent": "folders/9"})
+    assert "not both" in both.context["form"].errors["project_parent"][0]
+    bad = client.post(url, {**base, "project_parent": "acme"})
+    assert bad.context["form"].errors["project_parent"] == [
+        "Write organizations/123 or folders/456."
+    ]
+    client.post(url, {**base, "project_parent": "organizations/123"})
+    account = CloudAccount.objects.get()
+    assert (account.config["project_ids"], account.config["project_parent"]) == (
+        [], "organizations/123"
+    )  # fmt: skip
+    assert account.config["discover_members"] is True
+    assert account.scopes_display == ["every project under organizations/123"]
 
 
 @pytest.mark.parametrize(

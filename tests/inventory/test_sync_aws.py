@@ -124,6 +124,45 @@ def test_every_type_of_an_estate_lands_and_a_denied_service_is_a_finding(aws, or
     ]
 
 
+def test_a_service_denied_later_keeps_its_stored_resources(aws, org):
+    """The policy loses EKS after a sync: the clusters and node groups stay as they were (not
+    tombstoned, last seen unchanged), the run says so, and the rest syncs as usual."""
+    estate_aws.region_estate(aws, "eu-west-1")
+    ec2 = aws.client("ec2", "eu-west-1")
+    spare = ec2.create_volume(Size=5, AvailabilityZone="eu-west-1a")["VolumeId"]
+    account = aws_account(org, aws.create_user_key("full"), regions=["eu-west-1"])
+    cloud_account_sync(account=account)
+    kept = {r.pk: r.last_seen for r in _rows(account, type="kubernetes")}
+    assert kept
+    no_eks = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "eks:*", "Resource": "*"}]})  # fmt: skip
+    key = aws.create_user_key("no-eks", no_eks)
+    account.config["access_key_id"], account.secrets = key[0], {"secret_access_key": key[1]}
+    account.save()
+    groups = set(_rows(account, type="vm_group").values_list("pk", flat=True))
+    volume = _rows(account).get(resource_id=spare)
+    ec2.delete_volume(VolumeId=spare)
+
+    run = cloud_account_sync(account=account)
+
+    assert run.status == SyncRun.State.SUCCEEDED, run.scope_errors
+    still = {r.pk: r.last_seen for r in _rows(account, type="kubernetes", deleted_at__isnull=True)}
+    assert still == kept
+    assert set(_rows(account, type="vm_group", deleted_at__isnull=True).values_list(
+        "pk", flat=True)) == groups  # fmt: skip
+    assert not ResourceEvent.objects.filter(sync_run=run, resource__type="kubernetes").exists()
+    assert _rows(account).get(pk=volume.pk).deleted_at is not None  # the rest still syncs
+    # The node groups were not seen; the Auto Scaling groups were (their own listing).
+    unseen = _rows(account, type="vm_group", last_seen__lt=run.started_at).count()
+    assert 0 < unseen < len(groups)
+    assert run.notes[0].startswith("1 item skipped: not listed: AWS denied access")
+    assert run.notes[1] == (
+        f"{len(kept) + unseen} stored resources kept as they were: kubernetes, vm_group "
+        "not listed (access denied) (in region eu-west-1)"
+    )
+
+
 def test_a_second_sync_without_change_only_moves_last_seen(aws, account):
     aws_estate.instances(aws, "eu-west-1", 3)
     cloud_account_sync(account=account)

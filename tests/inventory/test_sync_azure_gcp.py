@@ -96,3 +96,42 @@ def test_a_project_without_access_fails_alone(gcp, org):
     assert run.status == SyncRun.State.PARTIAL
     assert list(run.scope_errors) == ["not-ours"]
     assert Resource.objects.filter(account=account, name="web-1").exists()
+
+
+def test_a_gcp_api_denied_keeps_the_stored_resources_it_lists(gcp, org):
+    """PERMISSION_DENIED on Compute keeps the stored instances (not tombstoned, not seen);
+    on Cloud Asset Inventory, everything but the instances. Both denied: the project fails
+    and nothing moves."""
+    key = gcp.add_service_account("acme-prod")
+    gcp.add_instance("acme-prod", name="web-1")
+    gcp.add_disk("acme-prod", name="data", size_gb=10)
+    account = gcp_account(org, key)
+    cloud_account_sync(account=account)
+    rows = Resource.objects.filter(account=account)
+    before = {r.name: (r.deleted_at, r.last_seen) for r in rows}
+    assert {"web-1", "data"} <= set(before)
+
+    gcp.deny_service(key["client_email"], "compute")
+    run = cloud_account_sync(account=account)
+    assert run.status == SyncRun.State.SUCCEEDED, run.scope_errors
+    assert (run.removed, rows.get(name="web-1").last_seen) == (0, before["web-1"][1])
+    assert rows.get(name="data").last_seen > before["data"][1]  # listed through assets
+    assert run.notes == [
+        "1 item skipped: not listed: GCP denied access (PERMISSION_DENIED) "
+        "(in project acme-prod: Compute Engine instances)",
+        "1 stored resource kept as it was: vm not listed (access denied) (in project acme-prod)",
+    ]
+
+    gcp.deny_service(key["client_email"], "compute", denied=False)
+    gcp.deny_service(key["client_email"], "cloudasset")
+    run = cloud_account_sync(account=account)
+    assert run.removed == 0
+    assert not rows.filter(deleted_at__isnull=False).exists()
+    assert rows.get(name="web-1").last_seen > before["web-1"][1]
+    assert "Cloud Asset Inventory" in run.notes[0]
+
+    gcp.deny_service(key["client_email"], "compute")
+    run = cloud_account_sync(account=account)
+    assert run.status == SyncRun.State.FAILED
+    assert "denied" in run.scope_errors["acme-prod"]
+    assert not rows.filter(deleted_at__isnull=False).exists()

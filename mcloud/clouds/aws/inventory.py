@@ -9,7 +9,9 @@ How a failing listing fails:
   is not fatal: the scope lists the rest, and says what it could not list, as a skip whose
   reason says so ("not listed: AWS denied access (AccessDenied)") and whose item names the
   listing ("EKS clusters and node groups"); the sync shows it among the run's findings. An
-  account that may not use one service still gets the rest of its inventory, every time.
+  account that may not use one service still gets the rest of its inventory, every time, and
+  the types the denied listing makes are `unlisted`: their stored rows are kept as they were,
+  not tombstoned (a permission taken away is not a cluster deleted).
 - When every listing of a scope is refused, the scope fails (with the first refusal): nothing
   was listed, which is what a region disabled by policy looks like.
 - Anything else (a bad key, throttling beyond the retries, a server error, a timeout) fails
@@ -52,6 +54,7 @@ from mcloud.clouds.aws.normalize import Built
 from mcloud.clouds.aws.scope import ScopeContext
 from mcloud.clouds.aws.session import DEFAULT_REGION, AwsSession
 from mcloud.clouds.base import CloudError, Listing, Skip
+from mcloud.clouds.base import ResourceType as R
 
 GLOBAL_SCOPE = "global"
 LISTINGS_AT_ONCE = 4  # listings of one scope side by side (a sync lists several scopes too)
@@ -61,56 +64,60 @@ DENIED = "not listed: AWS denied access"
 
 @dataclass(frozen=True)
 class Lister:
-    """One listing of a scope: what it lists (as the run's findings name it), the IAM
-    actions it needs, and the function that lists it."""
+    """One listing of a scope: what it lists (as the run's findings name it), the types of
+    resource it makes (kept as they were when it is denied), the IAM actions it needs, and
+    the function that lists it."""
 
     label: str
+    types: tuple[str, ...]
     actions: tuple[str, ...]
     list: Callable[[ScopeContext], list[Built]]
 
 
 REGIONAL: tuple[Lister, ...] = (
-    Lister("EC2 instances", ("ec2:DescribeInstances",), list_instances),
-    Lister("Auto Scaling groups", ("autoscaling:DescribeAutoScalingGroups",),
+    Lister("EC2 instances", (R.VM,), ("ec2:DescribeInstances",), list_instances),
+    Lister("Auto Scaling groups", (R.VM_GROUP,), ("autoscaling:DescribeAutoScalingGroups",),
            list_auto_scaling_groups),
-    Lister("EBS volumes", ("ec2:DescribeVolumes",), list_volumes),
-    Lister("EBS snapshots", ("ec2:DescribeSnapshots",), list_snapshots),
-    Lister("VPCs", ("ec2:DescribeVpcs",), list_vpcs),
-    Lister("subnets", ("ec2:DescribeSubnets",), list_subnets),
-    Lister("security groups", ("ec2:DescribeSecurityGroups",),
+    Lister("EBS volumes", (R.DISK,), ("ec2:DescribeVolumes",), list_volumes),
+    Lister("EBS snapshots", (R.SNAPSHOT,), ("ec2:DescribeSnapshots",), list_snapshots),
+    Lister("VPCs", (R.NETWORK,), ("ec2:DescribeVpcs",), list_vpcs),
+    Lister("subnets", (R.SUBNET,), ("ec2:DescribeSubnets",), list_subnets),
+    Lister("security groups", (R.FIREWALL,), ("ec2:DescribeSecurityGroups",),
            list_security_groups),
-    Lister("load balancers",
+    Lister("load balancers", (R.LOAD_BALANCER,),
            ("elasticloadbalancing:DescribeLoadBalancers",
             "elasticloadbalancing:DescribeTargetGroups",
             "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTags"),
            list_load_balancers),
-    Lister("classic load balancers",
+    Lister("classic load balancers", (R.LOAD_BALANCER,),
            ("elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTags"),
            list_classic_load_balancers),
-    Lister("Elastic IPs", ("ec2:DescribeAddresses",), list_addresses),
-    Lister("NAT gateways", ("ec2:DescribeNatGateways",), list_nat_gateways),
-    Lister("RDS instances", ("rds:DescribeDBInstances",), list_databases),
-    Lister("RDS clusters", ("rds:DescribeDBClusters",), list_db_clusters),
-    Lister("DynamoDB tables",
+    Lister("Elastic IPs", (R.IP_ADDRESS,), ("ec2:DescribeAddresses",), list_addresses),
+    Lister("NAT gateways", (R.NAT_GATEWAY,), ("ec2:DescribeNatGateways",), list_nat_gateways),
+    Lister("RDS instances", (R.DATABASE,), ("rds:DescribeDBInstances",), list_databases),
+    Lister("RDS clusters", (R.DATABASE,), ("rds:DescribeDBClusters",), list_db_clusters),
+    Lister("DynamoDB tables", (R.NOSQL,),
            ("dynamodb:ListTables", "dynamodb:DescribeTable", "dynamodb:ListTagsOfResource"),
            list_tables),
-    Lister("EKS clusters and node groups",
+    Lister("EKS clusters and node groups", (R.KUBERNETES, R.VM_GROUP),
            ("eks:ListClusters", "eks:DescribeCluster", "eks:ListNodegroups",
             "eks:DescribeNodegroup"),
            list_kubernetes),
-    Lister("Lambda functions", ("lambda:ListFunctions", "lambda:ListTags"),
+    Lister("Lambda functions", (R.FUNCTION,), ("lambda:ListFunctions", "lambda:ListTags"),
            list_functions),
-    Lister("SQS queues", ("sqs:ListQueues", "sqs:GetQueueAttributes", "sqs:ListQueueTags"),
+    Lister("SQS queues", (R.QUEUE,),
+           ("sqs:ListQueues", "sqs:GetQueueAttributes", "sqs:ListQueueTags"),
            list_queues),
-    Lister("SNS topics",
+    Lister("SNS topics", (R.TOPIC,),
            ("sns:ListTopics", "sns:GetTopicAttributes", "sns:ListTagsForResource",
             "sns:ListSubscriptions"),
            list_topics),
 )  # fmt: skip
 GLOBAL: tuple[Lister, ...] = (
-    Lister("S3 buckets", ("s3:ListAllMyBuckets", "s3:GetBucketLocation", "s3:GetBucketTagging"),
+    Lister("S3 buckets", (R.STORAGE,),
+           ("s3:ListAllMyBuckets", "s3:GetBucketLocation", "s3:GetBucketTagging"),
            list_buckets),
-    Lister("Route 53 hosted zones",
+    Lister("Route 53 hosted zones", (R.DNS_ZONE,),
            ("route53:ListHostedZones", "route53:GetHostedZone", "route53:ListTagsForResources"),
            list_hosted_zones),
 )  # fmt: skip
@@ -165,4 +172,5 @@ def list_scope(session: AwsSession, scope: str, page_size: int | None = None) ->
         )
     for lister, code in denied:
         listing.add(Skip(f"{DENIED} ({code})", lister.label))
+        listing.unlisted.update(lister.types)
     return listing

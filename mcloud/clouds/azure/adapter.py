@@ -1,6 +1,6 @@
 """The Azure adapter: a service principal's credential, the connection test, the account's
-subscriptions, each subscription's resources (one Resource Graph query) and its costs (Cost
-Management)."""
+subscriptions (or, for discovery, every subscription it can see), each subscription's
+resources (one Resource Graph query) and its costs (Cost Management)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from mcloud.clouds.base import (
     CostRecord,
     Endpoints,
     Listing,
+    Member,
     ScopeListing,
     TagCostRecord,
 )
@@ -31,6 +32,9 @@ from mcloud.clouds.records import clean_text
 ARM_SCOPE = "https://management.azure.com/.default"
 PUBLIC_AUTHORITY = "login.microsoftonline.com"
 INVENTORY_QUERY = query_text(QUERIED_TYPES)
+# Subscription states that are in use (Warned and PastDue still run); Disabled and Deleted
+# subscriptions are read-only or going, and discovery retires them.
+ACTIVE_STATES = frozenset({"Enabled", "Warned", "PastDue"})
 
 
 class AzureAdapter:
@@ -85,8 +89,16 @@ class AzureAdapter:
         }
 
     def test_connection(self) -> ConnectionResult:
-        """Read each subscription the account covers."""
+        """Read each subscription the account covers; one that names none (it discovers
+        every subscription it can see) lists them."""
         subscriptions = self.client(SubscriptionClient).subscriptions
+        if not self.credentials.subscription_ids:
+            found = self.members()
+            return ConnectionResult(
+                message=f"Connected as application {self.credentials.client_id}, which can "
+                f"see {len(found)} subscription{'s' if len(found) != 1 else ''}",
+                identity=self.credentials.client_id,
+            )
         names = []
         for subscription_id in self.credentials.subscription_ids:
             with translate_errors(f"read subscription {subscription_id}"):
@@ -97,6 +109,28 @@ class AzureAdapter:
             f"subscription{plural} {', '.join(names)}",
             identity=self.credentials.client_id,
         )
+
+    def members(self) -> list[Member]:
+        """Every subscription the application can see (Subscriptions - List, paged to the
+        end), sorted by name; disabled and deleted ones are inactive, so discovery retires
+        them. The one a connection names itself are its own, not members (it names none
+        when it discovers)."""
+        own = {s.lower() for s in self.credentials.subscription_ids}
+        members: list[Member] = []
+        with translate_errors("list the subscriptions the application can see"):
+            for item in self.client(SubscriptionClient).subscriptions.list():
+                member_id = clean_text(item.subscription_id, 64).lower()
+                if not member_id or member_id in own:
+                    continue
+                state = str(getattr(item.state, "value", item.state) or "")
+                members.append(
+                    Member(
+                        member_id=member_id,
+                        name=clean_text(item.display_name, 100) or member_id,
+                        active=state in ACTIVE_STATES,
+                    )
+                )
+        return sorted(members, key=lambda m: (m.name.lower(), m.member_id))
 
     # --- inventory ---------------------------------------------------------------------
     def scope_listing(self) -> ScopeListing:

@@ -7,6 +7,9 @@ to (mcloud.clouds.azure.related).
 - Network interfaces are read, not listed (they lead VMs to their networks); an SQL server's
   master database is not listed (Azure keeps it, nobody manages it).
 - A virtual network's row also gives its subnets, one record each.
+- Nothing is `unlisted` (Listing.unlisted): Resource Graph answers one query with the rows the
+  principal may read and denies no type on its own; a refused query fails the subscription,
+  which keeps its stored inventory as it was.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from mcloud.clouds.base import (
     Endpoints,
     GcpCredentials,
     Listing,
+    Member,
     ScopeListing,
     TagCostRecord,
 )
@@ -37,6 +38,7 @@ from mcloud.clouds.gcp.assets import ASSET_PAGE_SIZE
 from mcloud.clouds.gcp.costs import billing_costs, billing_tag_costs
 from mcloud.clouds.gcp.errors import TRANSIENT, translate_errors
 from mcloud.clouds.gcp.inventory import list_project
+from mcloud.clouds.gcp.projects import organization_projects
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 COMPUTE_MAX_RESULTS = 500  # the most Compute accepts per page
@@ -82,6 +84,13 @@ class GcpAdapter:
             client_options=self._options(self.endpoints.gcp_asset_endpoint),
         )
 
+    def resource_manager(self, client_class: type) -> Any:
+        return client_class(
+            credentials=self.google_credentials(),
+            transport="rest",
+            client_options=self._options(self.endpoints.gcp_resource_manager_endpoint),
+        )
+
     def retry(self) -> Retry:
         """Throttling and server errors are retried with backoff, within the call timeout."""
         return Retry(
@@ -91,6 +100,9 @@ class GcpAdapter:
             multiplier=2.0,
             timeout=self.endpoints.timeout * (self.endpoints.retries + 1),
         )
+
+    def call_options(self) -> dict[str, Any]:
+        return self._call_options()
 
     def _call_options(self) -> dict[str, Any]:
         """timeout and retry for a call; the pager reuses them for every page."""
@@ -111,6 +123,13 @@ class GcpAdapter:
     def test_connection(self) -> ConnectionResult:
         """Read each project the account covers, and one page of its assets (the inventory
         needs Cloud Asset Inventory's read permission and API too)."""
+        if not self.credentials.project_ids and self.credentials.project_parent:
+            found = self.members()
+            return ConnectionResult(
+                message=f"Connected as {self.client_email}, which can see {len(found)} "
+                f"project{'s' if len(found) != 1 else ''} under {self.credentials.project_parent}",
+                identity=self.client_email,
+            )
         projects = self.compute(compute_v1.ProjectsClient)
         names = []
         for project_id in self.credentials.project_ids:
@@ -132,6 +151,12 @@ class GcpAdapter:
             message=f"Connected as {self.client_email} to {_plural('project', names)}",
             identity=self.client_email,
         )
+
+    def members(self) -> list[Member]:
+        """Every project the service account can see under the organization or folder it
+        discovers in (mcloud.clouds.gcp.projects), other than those it names itself."""
+        own = set(self.credentials.project_ids)
+        return [m for m in organization_projects(self) if m.member_id not in own]
 
     # --- inventory ---------------------------------------------------------------------
     def scope_listing(self) -> ScopeListing:
@@ -213,6 +238,8 @@ class GcpAdapter:
         The job runs in the table's project, so the service account needs BigQuery Job User
         there and Data Viewer on the export dataset. The standard export has no `resource`
         column (only the detailed one has); the table's schema decides which query runs."""
+        if self.credentials.costs_through_connection:
+            return []
         return billing_costs(self, start, end)
 
     def tag_costs(self, start: date, end: date, keys: list[str]) -> list[TagCostRecord]:

@@ -8,15 +8,19 @@ builder turns each item into a record.
   with its service's own JSON, which is where attachments are named).
 - The attachments no single item names (firewall rules that apply to a VM, load balancers
   that reach it, members of instance groups) are indexed from all items first (`Links`).
-- Any failed call fails the whole project (a failed scope removes nothing); an item that
-  cannot be read is a Skip, never a failure."""
+- A call GCP denies (PERMISSION_DENIED: the role lacks that API's permissions, or the API is
+  not enabled) is not fatal when the other one succeeds: the listing says what it could not
+  list (a Skip) and marks the types that call makes `unlisted`, so their stored rows are kept
+  as they were. Both denied: the project fails, as one the account may not read.
+- Any other failed call fails the whole project (a failed scope removes nothing); an item
+  that cannot be read is a Skip, never a failure."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from mcloud.clouds.base import Listing, ResourceRecord, Skip
+from mcloud.clouds.base import TYPES, CloudError, Listing, ResourceRecord, ResourceType, Skip
 from mcloud.clouds.gcp.assets import COMPUTE, LINK_TYPES, AssetItem, asset_item
 from mcloud.clouds.gcp.errors import translate_errors
 from mcloud.clouds.gcp.fields import listed, made
@@ -80,6 +84,7 @@ BUILDERS: dict[str, Builder] = {
 }
 ASSET_TYPES = (*BUILDERS, *LINK_TYPES)
 # Types of which only some items are resources of ours: Cloud NAT is a router with NATs.
+DENIED = "not listed: GCP denied access"
 WANTED: dict[str, Callable[[AssetItem], bool]] = {
     COMPUTE + "Router": lambda item: bool(listed(item.get("nats"))),
 }
@@ -89,16 +94,36 @@ def list_project(adapter: GcpAdapter, project: str) -> Listing:
     """Every resource of one project, paged to the end. Raises CloudError when a listing of
     the project fails."""
     listing = Listing()
-    with translate_errors(f"list the instances of project {project}"):
-        instances: list[Any] = list(adapter.instances(project))
+    denied: list[CloudError] = []
+    instances: list[Any] = []
+    try:
+        with translate_errors(f"list the instances of project {project}"):
+            instances = list(adapter.instances(project))
+    except CloudError as error:
+        if error.code != "Forbidden":
+            raise
+        denied.append(error)
+        listing.add(Skip(f"{DENIED} (PERMISSION_DENIED)", "Compute Engine instances"))
+        listing.unlisted.add(ResourceType.VM)
     assets: list[AssetItem] = []
-    with translate_errors(f"list the resources of project {project}"):
-        for asset in adapter.assets(project, ASSET_TYPES):
-            item = asset_item(asset)
-            if isinstance(item, Skip):
-                listing.add(item)
-            else:
-                assets.append(item)
+    skips: list[Skip] = []
+    try:
+        with translate_errors(f"list the resources of project {project}"):
+            for asset in adapter.assets(project, ASSET_TYPES):
+                item = asset_item(asset)
+                if isinstance(item, Skip):
+                    skips.append(item)
+                else:
+                    assets.append(item)
+    except CloudError as error:
+        if error.code != "Forbidden":
+            raise
+        if denied:  # both denied: nothing was listed, the project fails with the first
+            raise denied[0] from None
+        assets, skips = [], [Skip(f"{DENIED} (PERMISSION_DENIED)", "Cloud Asset Inventory")]
+        listing.unlisted.update(TYPES - {ResourceType.VM})
+    for skip in skips:
+        listing.add(skip)
     links = Links.build(project, assets, instances)
     for instance in instances:
         listing.add(made("instance", instance, instance_record, project, links))
