@@ -22,7 +22,7 @@ from inventory.forms.aws_account import AwsAccountForm
 from inventory.forms.azure_account import AzureAccountForm
 from inventory.forms.cloud_account import CloudAccountForm
 from inventory.forms.gcp_account import GcpAccountForm
-from mcloud.clouds.base import AwsCredentials, AzureCredentials, GcpCredentials
+from mcloud.clouds.base import VM_ACTIONS, AwsCredentials, AzureCredentials, GcpCredentials
 from mcloud.clouds.registry import (
     CloudProvider,
     Colours,
@@ -91,6 +91,7 @@ def _aws_member_credentials(parent: StoredAccount, member_id: str) -> AwsCredent
 
 AWS = AccountProvider(
     key="aws",
+    actions=VM_ACTIONS,
     label="AWS",
     article="an",
     scope="region",
@@ -144,6 +145,7 @@ def _azure_sandbox_endpoints(description: Mapping[str, Any]) -> dict[str, Any]:
 
 AZURE = AccountProvider(
     key="azure",
+    actions=VM_ACTIONS,
     label="Azure",
     article="an",
     scope="subscription",
@@ -203,6 +205,7 @@ def _gcp_sandbox_config(description: Mapping[str, Any]) -> dict[str, Any]:
 
 GCP = AccountProvider(
     key="gcp",
+    actions=VM_ACTIONS,
     label="GCP",
     article="a",
     scope="project",

@@ -104,6 +104,9 @@ class CloudProvider:
     # stored account; empty and None: the provider discovers nothing.
     members: str = ""
     member_credentials: Callable[[StoredAccount, str], Any] | None = None
+    # The VM actions (`mcloud.clouds.base.VM_ACTIONS`) its adapter performs (`VmActions`);
+    # empty: resources of this provider are only looked at.
+    actions: tuple[str, ...] = ()
 
     def adapter_class(self) -> type[CloudAdapter]:
         module, _, name = self.adapter.rpartition(".")

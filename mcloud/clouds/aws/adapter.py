@@ -10,12 +10,14 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from mcloud.clouds.aws.actions import ec2_vm_action
 from mcloud.clouds.aws.costs import costs as explorer_costs
 from mcloud.clouds.aws.errors import translate_errors
 from mcloud.clouds.aws.inventory import GLOBAL_SCOPE, list_scope
 from mcloud.clouds.aws.organizations import organization_members
 from mcloud.clouds.aws.session import DEFAULT_REGION, AwsSession
 from mcloud.clouds.base import (
+    ActionResult,
     AwsCredentials,
     ConnectionResult,
     CostRecord,
@@ -110,3 +112,8 @@ class AwsAdapter:
     def costs(self, start: date, end: date) -> list[CostRecord]:
         """Daily unblended costs per service and region from Cost Explorer (`costs`)."""
         return explorer_costs(self.client, start, end)
+
+    # --- actions -----------------------------------------------------------------------
+    def vm_action(self, action: str, resource_id: str, region: str) -> ActionResult:
+        """Start, stop or reboot an EC2 instance of `region` (`mcloud.clouds.aws.actions`)."""
+        return ec2_vm_action(self.client("ec2", region), action, resource_id)
