@@ -134,12 +134,18 @@ def _azure_credentials(stored: StoredAccount) -> AzureCredentials:
     )
 
 
+# The emulators end an operation within a poll or two and say `Retry-After: 0`: poll fast, so
+# a sandbox VM's new state shows within seconds.
+SANDBOX_POLL_SECONDS = 0.5
+
+
 def _azure_sandbox_endpoints(description: Mapping[str, Any]) -> dict[str, Any]:
     azure = description["azure"]
     return {
         "azure_arm_url": azure["arm_endpoint"],
         "azure_authority": azure["authority"],
         "azure_ca_bundle": azure["ca_bundle"],
+        "poll_seconds": SANDBOX_POLL_SECONDS,
     }
 
 
@@ -190,6 +196,7 @@ def _gcp_sandbox_endpoints(description: Mapping[str, Any]) -> dict[str, Any]:
         "gcp_storage_endpoint": endpoint,
         "gcp_bigquery_endpoint": endpoint,
         "gcp_token_uri": f"{endpoint}/token",
+        "poll_seconds": SANDBOX_POLL_SECONDS,
     }
 
 

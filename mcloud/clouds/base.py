@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 class CloudError(Exception):
@@ -269,6 +269,7 @@ class CloudAdapter(Protocol):
         ...
 
 
+@runtime_checkable
 class VmActions(Protocol):
     """What an adapter of a provider that acts on VMs adds (its registry entry says so with
     `actions`).
