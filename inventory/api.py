@@ -16,7 +16,7 @@ from accounts.roles import Role
 from accounts.tenancy import ApiRequest, get_for_org
 from inventory.filters import ResourceFilterForm
 from inventory.forms.cloud_account import CloudAccountForm
-from inventory.models import CloudAccount, Resource, SyncRun
+from inventory.models import ActionRun, CloudAccount, Resource, SyncRun
 from inventory.providers import AccountProvider, account_provider
 from inventory.selectors import (
     account_choices,
@@ -27,6 +27,7 @@ from inventory.selectors import (
 )
 from inventory.selectors import resource_list as resource_list_selector
 from inventory.services import accounts as services
+from inventory.services.actions import ACTION_ROLE, resource_action_request
 from inventory.services.health import connection_check
 from inventory.services.sync import sync_run_request
 from mcloud.api.errors import InvalidInput, responses
@@ -146,6 +147,26 @@ class ResourceDetailOut(ResourceOut):
     created_at: datetime | None
     metadata: dict[str, Any]
     events: list[EventOut]
+
+
+class ActionRunOut(Schema):
+    id: int
+    resource_id: int = Field(description="The resource's id in mcloud.")
+    action: str = Field(description="start, stop or reboot")
+    status: str = Field(description="queued, running, succeeded, noop (nothing to do), failed")
+    message: str = Field(description="The provider's answer, in words.")
+    error: str
+    code: str = Field(description="The provider's error code, when it refused.")
+    status_before: str
+    status_after: str = Field(description="The resource's status after the re-sync.")
+    requested_by: str | None = Field(None, description="Who asked (their email).")
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @staticmethod
+    def resolve_requested_by(run: ActionRun) -> str | None:
+        return run.requested_by.email if run.requested_by else None
 
 
 class ResourcePage(Schema):
@@ -445,3 +466,29 @@ def resource_detail(request: ApiRequest, resource_pk: int) -> dict:
         "metadata": resource.metadata,
         "events": events,
     }
+
+
+# --- actions ------------------------------------------------------------------------------
+@router.post(
+    "/resources/{resource_pk}/actions/{action}",
+    response=responses({202: ActionRunOut}),
+    summary="Start, stop or reboot a VM",
+    description="Queues the action and answers at once with its run (202); poll "
+    "`/action-runs/{id}` for its end. Asked again while a run of the resource is queued or "
+    "running, it answers that run. Refused (409) for anything but a live VM of an active "
+    "account.",
+    auth=role_auth(ACTION_ROLE),
+)
+def resource_action(
+    request: ApiRequest, resource_pk: int, action: Literal["start", "stop", "reboot"]
+) -> Status:
+    resource = get_for_org(Resource.objects.select_related("account"), request, pk=resource_pk)
+    run, _ = resource_action_request(
+        resource=resource, action=action, user=request.user, ip=client_ip(request)
+    )
+    return Status(202, run)
+
+
+@router.get("/action-runs/{run_id}", response=responses(ActionRunOut))
+def action_run(request: ApiRequest, run_id: int) -> ActionRun:
+    return get_for_org(ActionRun.objects.select_related("requested_by"), request, pk=run_id)
