@@ -473,15 +473,16 @@ def resource_detail(request: ApiRequest, resource_pk: int) -> dict:
     "/resources/{resource_pk}/actions/{action}",
     response=responses({202: ActionRunOut}),
     summary="Start, stop or reboot a VM",
-    description="Queues the action and answers at once with its run (202); poll "
+    description="`action` is start, stop or reboot. "
+    "Queues the action and answers at once with its run (202); poll "
     "`/action-runs/{id}` for its end. Asked again while a run of the resource is queued or "
     "running, it answers that run. Refused (409) for anything but a live VM of an active "
     "account.",
     auth=role_auth(ACTION_ROLE),
 )
-def resource_action(
-    request: ApiRequest, resource_pk: int, action: Literal["start", "stop", "reboot"]
-) -> Status:
+def resource_action(request: ApiRequest, resource_pk: int, action: str) -> Status:
+    # `action` is checked by the service (409 for another word), after the resource's lookup:
+    # another organization's resource is a 404 whatever the word.
     resource = get_for_org(Resource.objects.select_related("account"), request, pk=resource_pk)
     run, _ = resource_action_request(
         resource=resource, action=action, user=request.user, ip=client_ip(request)

@@ -23,7 +23,7 @@ def test_the_api_queues_an_action_with_202_and_reads_its_run(
     url = f"/api/resources/{vm.pk}/actions/stop"
     assert api(token_for(vera)).post(url).status_code == 403
     assert api(token_for(charlie)).post(url).status_code == 404
-    assert api(token_for(bob)).post(f"/api/resources/{vm.pk}/actions/explode").status_code == 422
+    assert api(token_for(bob)).post(f"/api/resources/{vm.pk}/actions/explode").status_code == 409
 
     client = api(token_for(bob))
     with django_capture_on_commit_callbacks(execute=True):

@@ -54,7 +54,7 @@ from accounts.models import AuditEvent, Invitation, Membership, NotificationChan
 from billing.models import Anomaly, Budget, BudgetAlert, ImportRun
 from emulators.aws import ACCOUNT_ID
 from emulators.base import FakeServer, Response
-from inventory.models import CloudAccount, Resource, SavedView, SyncRun
+from inventory.models import ActionRun, CloudAccount, Resource, SavedView, SyncRun
 from provisioning.models import Deployment, DeploymentRun
 from provisioning.services.state import DatabaseStateStore
 from tests.inventory import aws_estate
@@ -519,6 +519,10 @@ def test_no_secret_leaks_anywhere(
             "account": accounts[0],
             "resource": Resource.objects.filter(account=accounts[0]).first(),
             "run": runs.first(),
+            "vm": (vm := Resource.objects.filter(account=accounts[0], type="vm").first()),
+            "action_run": ActionRun.objects.create(
+                organization=org, resource=vm, action="reboot", status="noop", message="no-op"
+            ),
             "blueprint": hello_version.blueprint,
             "deployment": deployment,
             "plan": DeploymentRun.objects.filter(deployment=deployment).first(),
