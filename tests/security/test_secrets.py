@@ -503,6 +503,10 @@ def test_no_secret_leaks_anywhere(
                     page.post(reverse("inventory:sync_now", args=[account.pk]))
             with capture(execute=True):
                 page.post(reverse("billing:import_now"))
+            for account in accounts:  # an action through each provider, and its re-sync
+                vm = Resource.objects.filter(account=account, type="vm", status="running")[0]
+                with capture(execute=True):
+                    page.post(reverse("inventory:resource_action", args=[vm.pk, "stop"]))
             deployment = deploy_and_destroy(page, api, hello_version, capture)
         finally:
             watch.done.set()
@@ -510,6 +514,8 @@ def test_no_secret_leaks_anywhere(
 
         runs = SyncRun.objects.filter(organization=org)
         assert {r.status for r in runs} == {SyncRun.State.SUCCEEDED}, [r.error for r in runs]
+        acted = ActionRun.objects.filter(organization=org)
+        assert {a.status for a in acted} == {"succeeded"}, [a.error for a in acted]
         assert runs.count() == 3
         imports = ImportRun.objects.filter(organization=org)
         assert {(i.status, i.rows > 0) for i in imports} == {(ImportRun.State.SUCCEEDED, True)}
@@ -520,9 +526,7 @@ def test_no_secret_leaks_anywhere(
             "resource": Resource.objects.filter(account=accounts[0]).first(),
             "run": runs.first(),
             "vm": (vm := Resource.objects.filter(account=accounts[0], type="vm").first()),
-            "action_run": ActionRun.objects.create(
-                organization=org, resource=vm, action="reboot", status="noop", message="no-op"
-            ),
+            "action_run": ActionRun.objects.filter(organization=org).first(),
             "blueprint": hello_version.blueprint,
             "deployment": deployment,
             "plan": DeploymentRun.objects.filter(deployment=deployment).first(),
