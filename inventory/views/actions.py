@@ -74,9 +74,10 @@ def resource_action(request: OrgRequest, pk: int, action: str) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def action_run_progress(request: OrgRequest, pk: int) -> HttpResponse:
     """The run's progress; once it is final, the last answer stops the polling (HTTP 286)
-    and brings the resource's new status to the page's badge."""
+    and brings the resource's new status and list of runs to the page."""
     run = get_for_org(ActionRun.objects.select_related("resource"), request, pk=pk)
-    context = {"run": run, "final_oob": run.is_final}
-    if run.is_final:
+    context: dict[str, Any] = {"run": run, "final_oob": run.is_final}
+    if run.is_final:  # the badge and the list of runs follow, out of band
+        context["action_runs"] = action_run_list(resource=run.resource)
         return HttpResponseStopPolling(render(request, PROGRESS, context).content)
     return render(request, PROGRESS, context)

@@ -65,6 +65,8 @@ def test_a_stop_is_queued_and_its_progress_polls_until_final(
     assert "hx-trigger" not in body
     assert "EC2 answered." in body
     assert 'id="resource-status" hx-swap-oob="true"' in body
+    assert '<div id="action-runs" hx-swap-oob="true">' in body
+    assert body.count("EC2 answered.") == 2  # the alert, and the run's row
 
 
 def test_a_refused_action_says_why(login, bob, vm):
