@@ -5,7 +5,7 @@ The role matrix (also in the README):
 | role   | may                                                                                   |
 |--------|---------------------------------------------------------------------------------------|
 | viewer | read everything in the organization                                                   |
-| member | also trigger syncs and Terraform plans                                                |
+| member | also trigger syncs and Terraform plans; start, stop and reboot VMs                    |
 | admin  | also manage cloud accounts, members and notifications; approve, apply, destroy; audit |
 | owner  | also rename or delete the organization and transfer ownership                         |
 """

@@ -154,6 +154,13 @@ class FakeServer:
 
         return register
 
+    def calls(self, method: str, path: str) -> int:
+        """How many `method` requests whose path matches the regular expression `path` (the
+        whole path) this server received, answered or faulted: tests prove with it that an
+        action was sent once, or not at all."""
+        pattern = re.compile(f"^{path}$")
+        return sum(1 for m, p in list(self.requests) if m == method and pattern.match(p))
+
     def dispatch(self, request: Request) -> tuple[Response, bool]:
         """The response, and whether faults may apply to this route."""
         path_matched = False

@@ -32,6 +32,7 @@ def endpoints(**overrides: Any) -> Endpoints:
         "gcp_token_uri": settings.GCP_TOKEN_URI or None,
         "timeout": settings.CLOUD_TIMEOUT,
         "retries": settings.CLOUD_RETRIES,
+        "poll_seconds": settings.CLOUD_POLL_SECONDS,
     }
     return Endpoints(**{**values, **overrides})
 

@@ -1,10 +1,12 @@
 from django.contrib import admin
 
 from inventory.models import (
+    ActionRun,
     AwsExternalId,
     CloudAccount,
     ProviderHealth,
     Resource,
+    ResourceActionLease,
     ResourceEvent,
     ResourceTally,
     SavedView,
@@ -57,6 +59,25 @@ class AwsExternalIdAdmin(admin.ModelAdmin):
     list_display = ["organization", "value", "created_at"]
     search_fields = ["organization__name", "value"]
     list_select_related = ["organization"]
+
+
+@admin.register(ActionRun)
+class ActionRunAdmin(admin.ModelAdmin):
+    list_display = ["queued_at", "resource", "action", "status", "requested_by", "organization"]
+    list_filter = ["status", "action", "queued_at"]
+    search_fields = ["resource__name", "resource__resource_id", "organization__name", "error"]
+    list_select_related = ["resource", "requested_by", "organization"]
+    raw_id_fields = ["resource", "organization", "requested_by"]
+    date_hierarchy = "queued_at"
+
+
+@admin.register(ResourceActionLease)
+class ResourceActionLeaseAdmin(admin.ModelAdmin):
+    """Read-only: the action workers hold and release it (mcloud.leases)."""
+
+    list_display = ["resource", "lease_until"]
+    list_select_related = ["resource"]
+    readonly_fields = ["resource", "lease_token", "lease_until"]
 
 
 @admin.register(SyncRun)

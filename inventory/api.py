@@ -18,7 +18,7 @@ from inventory.attachments import resource_attachments
 from inventory.filters import MAX_PK, ResourceFilterForm
 from inventory.forms.cloud_account import CloudAccountForm
 from inventory.managed import ManagedBy, managed_by
-from inventory.models import CloudAccount, Resource, SyncRun
+from inventory.models import ActionRun, CloudAccount, Resource, SyncRun
 from inventory.providers import AccountProvider, account_provider
 from inventory.selectors import (
     account_choices,
@@ -29,6 +29,7 @@ from inventory.selectors import (
 )
 from inventory.selectors import resource_list as resource_list_selector
 from inventory.services import accounts as services
+from inventory.services.actions import ACTION_ROLE, resource_action_request
 from inventory.services.health import connection_check
 from inventory.services.sync import sync_run_request
 from mcloud.api.errors import InvalidInput, responses
@@ -161,6 +162,26 @@ class ResourceDetailOut(ResourceOut):
     events: list[EventOut]
     attached_to: list[AttachmentOut]
     attached_here: list[int] = Field(description="Live resources attached to this one")
+
+
+class ActionRunOut(Schema):
+    id: int
+    resource_id: int = Field(description="The resource's id in mcloud.")
+    action: str = Field(description="start, stop or reboot")
+    status: str = Field(description="queued, running, succeeded, noop (nothing to do), failed")
+    message: str = Field(description="The provider's answer, in words.")
+    error: str
+    code: str = Field(description="The provider's error code, when it refused.")
+    status_before: str
+    status_after: str = Field(description="The resource's status after the re-sync.")
+    requested_by: str | None = Field(None, description="Who asked (their email).")
+    queued_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @staticmethod
+    def resolve_requested_by(run: ActionRun) -> str | None:
+        return run.requested_by.email if run.requested_by else None
 
 
 class ResourcePage(Schema):
@@ -480,3 +501,30 @@ def resource_detail(request: ApiRequest, resource_pk: int) -> dict:
         ],
         "attached_here": [r.pk for r in attachments.attached_here],
     }
+
+
+# --- actions ------------------------------------------------------------------------------
+@router.post(
+    "/resources/{resource_pk}/actions/{action}",
+    response=responses({202: ActionRunOut}),
+    summary="Start, stop or reboot a VM",
+    description="`action` is start, stop or reboot. "
+    "Queues the action and answers at once with its run (202); poll "
+    "`/action-runs/{id}` for its end. Asked again while a run of the resource is queued or "
+    "running, it answers that run. Refused (409) for anything but a live VM of an active "
+    "account.",
+    auth=role_auth(ACTION_ROLE),
+)
+def resource_action(request: ApiRequest, resource_pk: int, action: str) -> Status:
+    # `action` is checked by the service (409 for another word), after the resource's lookup:
+    # another organization's resource is a 404 whatever the word.
+    resource = get_for_org(Resource.objects.select_related("account"), request, pk=resource_pk)
+    run, _ = resource_action_request(
+        resource=resource, action=action, user=request.user, ip=client_ip(request)
+    )
+    return Status(202, run)
+
+
+@router.get("/action-runs/{run_id}", response=responses(ActionRunOut))
+def action_run(request: ApiRequest, run_id: int) -> ActionRun:
+    return get_for_org(ActionRun.objects.select_related("requested_by"), request, pk=run_id)

@@ -10,9 +10,10 @@ class InventoryConfig(AppConfig):
         from accounts.activity import register_activity_source
         from accounts.audit import register_audit_target
         from inventory.activity import sync_activity
-        from inventory.models import CloudAccount
+        from inventory.models import CloudAccount, Resource
         from inventory.providers import register_default_providers
         from inventory.schedules import ensure_schedules
+        from inventory.services.actions import ACTION_RUNS
         from inventory.services.sync import SYNC_RUNS
         from inventory.tiles import register_default_tiles
         from mcloud.leases import register_run_kind
@@ -21,7 +22,9 @@ class InventoryConfig(AppConfig):
         register_default_tiles()
         register_run_kind(SYNC_RUNS)
         register_activity_source(sync_activity)
+        register_run_kind(ACTION_RUNS)
         register_audit_target(CloudAccount, "inventory:account_detail")
+        register_audit_target(Resource, "inventory:resource_detail")
 
         # After django_q's tables exist; once per migrate, for this app only.
         post_migrate.connect(ensure_schedules, sender=self)

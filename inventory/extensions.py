@@ -40,6 +40,11 @@ SYNC_FOLLOWUPS: dict[str, Callable[[Any, Any], None]] = {}
 # Steps that finish loading a sandbox organization (import its costs, deploy "hello"),
 # called with (organization, owner) after its accounts are synced.
 SANDBOX_STEPS: dict[str, Callable[[Any, Any], str]] = {}
+# Asked before an action on a resource is queued (`inventory.services.actions`), with
+# (resource, action): why it must not be done from the inventory, or "". The hook of the
+# managed-resource rule (nothing acts on a resource an mcloud deployment manages except
+# through its deployment), which provisioning registers once "managed" is defined.
+ACTION_GUARDS: dict[str, Callable[[Resource, str], str]] = {}
 
 
 def register_resource_panel(panel: ResourcePanel) -> None:
@@ -58,3 +63,7 @@ def register_sandbox_step(name: str, step: Callable[[Any, Any], str]) -> None:
 
 def register_sync_followup(name: str, followup: Callable[[Any, Any], None]) -> None:
     SYNC_FOLLOWUPS[name] = followup
+
+
+def register_action_guard(name: str, guard: Callable[[Resource, str], str]) -> None:
+    ACTION_GUARDS[name] = guard

@@ -22,7 +22,7 @@ from inventory.forms.aws_account import AwsAccountForm
 from inventory.forms.azure_account import AzureAccountForm
 from inventory.forms.cloud_account import CloudAccountForm
 from inventory.forms.gcp_account import GcpAccountForm
-from mcloud.clouds.base import AwsCredentials, AzureCredentials, GcpCredentials
+from mcloud.clouds.base import VM_ACTIONS, AwsCredentials, AzureCredentials, GcpCredentials
 from mcloud.clouds.registry import (
     CloudProvider,
     Colours,
@@ -93,6 +93,7 @@ def _aws_member_credentials(parent: StoredAccount, member_id: str) -> AwsCredent
 
 AWS = AccountProvider(
     key="aws",
+    actions=VM_ACTIONS,
     label="AWS",
     article="an",
     scope="region",
@@ -151,17 +152,24 @@ def _azure_member_credentials(parent: StoredAccount, member_id: str) -> AzureCre
     )
 
 
+# The emulators end an operation within a poll or two and say `Retry-After: 0`: poll fast, so
+# a sandbox VM's new state shows within seconds.
+SANDBOX_POLL_SECONDS = 0.5
+
+
 def _azure_sandbox_endpoints(description: Mapping[str, Any]) -> dict[str, Any]:
     azure = description["azure"]
     return {
         "azure_arm_url": azure["arm_endpoint"],
         "azure_authority": azure["authority"],
         "azure_ca_bundle": azure["ca_bundle"],
+        "poll_seconds": SANDBOX_POLL_SECONDS,
     }
 
 
 AZURE = AccountProvider(
     key="azure",
+    actions=VM_ACTIONS,
     label="Azure",
     article="an",
     scope="subscription",
@@ -227,6 +235,7 @@ def _gcp_sandbox_endpoints(description: Mapping[str, Any]) -> dict[str, Any]:
         "gcp_storage_endpoint": endpoint,
         "gcp_bigquery_endpoint": endpoint,
         "gcp_token_uri": f"{endpoint}/token",
+        "poll_seconds": SANDBOX_POLL_SECONDS,
     }
 
 
@@ -242,6 +251,7 @@ def _gcp_sandbox_config(description: Mapping[str, Any]) -> dict[str, Any]:
 
 GCP = AccountProvider(
     key="gcp",
+    actions=VM_ACTIONS,
     label="GCP",
     article="a",
     scope="project",

@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce
 from accounts.models import Organization
 from inventory.filters import ResourceFilters, apply_filters, tally_filters
 from inventory.models import (
+    ActionRun,
     CloudAccount,
     ProviderHealth,
     Resource,
@@ -158,7 +159,14 @@ def resource_list(*, organization: Organization, filters: ResourceFilters) -> Qu
 
 
 def resource_events(*, resource: Resource, limit: int = 50) -> list[ResourceEvent]:
-    return list(resource.events.select_related("sync_run").order_by("-occurred_at", "-id")[:limit])
+    events = resource.events.select_related("sync_run", "action_run")
+    return list(events.order_by("-occurred_at", "-id")[:limit])
+
+
+def action_run_list(*, resource: Resource, limit: int = 10) -> list[ActionRun]:
+    """The resource's latest action runs, newest first, with who asked."""
+    runs = resource.action_runs.select_related("requested_by")
+    return list(runs.order_by("-queued_at", "-id")[:limit])
 
 
 def saved_view_list(*, organization: Organization, user: object) -> list[SavedView]:

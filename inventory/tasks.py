@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from inventory.models import CloudAccount, ProviderHealth, SyncRun
+from inventory.models import ActionRun, CloudAccount, ProviderHealth, SyncRun
 from mcloud.background import Task
 
 
@@ -79,9 +79,23 @@ def sync_run(run_id: int) -> str | None:
 SYNC_RUN = Task.of(sync_run, group="syncs")
 
 
+def resource_action(run_id: int) -> str | None:
+    """Carry out a queued action on a resource (start, stop, reboot)."""
+    from inventory.services.actions import action_run_execute
+
+    run = ActionRun.objects.filter(pk=run_id).first()
+    if run is None or run.status != ActionRun.State.QUEUED:  # recovered, or a twin delivery
+        return None
+    return action_run_execute(run=run).status
+
+
+RESOURCE_ACTION = Task.of(resource_action, group="actions")
+
+
 def recover_abandoned_runs() -> int:
     """Scheduled, as a backstop to the recovery every request for work does first: runs of
-    every kind (syncs, cost imports, Terraform runs) whose worker died are marked failed."""
+    every kind (syncs, cost imports, Terraform runs, resource actions) whose worker died
+    are marked failed."""
     from mcloud.leases import runs_recover_all
 
     return runs_recover_all()

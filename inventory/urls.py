@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inventory.views import accounts, dashboard, resources, sandbox, sync
+from inventory.views import accounts, actions, dashboard, resources, sandbox, sync
 
 app_name = "inventory"
 
@@ -27,6 +27,12 @@ urlpatterns = [
     path("inventory/vms/", resources.vm_list, name="vm_list"),
     path("inventory/export.csv", resources.resource_export, name="resource_export"),
     path("inventory/resources/<int:pk>/", resources.resource_detail, name="resource_detail"),
+    path(
+        "inventory/resources/<int:pk>/actions/<slug:action>/",
+        actions.resource_action,
+        name="resource_action",
+    ),
+    path("action-runs/<int:pk>/progress/", actions.action_run_progress, name="action_run_progress"),
     path("inventory/views/", resources.saved_view_create, name="saved_view_create"),
     path(
         "inventory/views/<int:pk>/delete/",

@@ -341,6 +341,9 @@ GCP_BIGQUERY_ENDPOINT = env.str("GCP_BIGQUERY_ENDPOINT", default="")
 GCP_TOKEN_URI = env.str("GCP_TOKEN_URI", default="")
 CLOUD_TIMEOUT = env.float("CLOUD_TIMEOUT", default=10.0)
 CLOUD_RETRIES = env.int("CLOUD_RETRIES", default=4)
+# Seconds between polls of a provider's long-running operation (a VM action) when it does not
+# say: unset keeps each SDK's default (Azure's 30 s when ARM sends no Retry-After).
+CLOUD_POLL_SECONDS = env.float("CLOUD_POLL_SECONDS", default=None)
 
 # --- Provider health -------------------------------------------------------------------
 HEALTH_CHECK_INTERVAL_MINUTES = env.int("HEALTH_CHECK_INTERVAL_MINUTES", default=5)

@@ -180,6 +180,7 @@ def azure(_azure_server, settings):
     settings.AZURE_ARM_ENDPOINT = _azure_server.base_url
     settings.AZURE_AUTHORITY_HOST = _azure_server.authority
     settings.AZURE_CA_BUNDLE = _azure_server.ca_bundle
+    settings.CLOUD_POLL_SECONDS = 0.01
     return _azure_server
 
 
@@ -202,6 +203,7 @@ def gcp(_gcp_server, settings):
     settings.GCP_STORAGE_ENDPOINT = _gcp_server.url
     settings.GCP_BIGQUERY_ENDPOINT = _gcp_server.url
     settings.GCP_TOKEN_URI = f"{_gcp_server.url}/token"
+    settings.CLOUD_POLL_SECONDS = 0.01
     return _gcp_server
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import threading
 
 from emulators.azure.arm import POWER_STATES, ArmMixin
+from emulators.azure.arm_actions import ArmActionsMixin
 from emulators.azure.arm_services import ServicesMixin
 from emulators.azure.costs import COST_COLUMNS, DIMENSIONS, CostsMixin
 from emulators.azure.identity import IdentityMixin
@@ -40,7 +41,15 @@ from emulators.base import FakeServer, Response
 __all__ = ["ARM_AUDIENCES", "ARM_SCOPE", "COST_COLUMNS", "DIMENSIONS", "POWER_STATES", "AzureFake"]
 
 
-class AzureFake(IdentityMixin, ArmMixin, ServicesMixin, ResourceGraphMixin, CostsMixin, FakeServer):
+class AzureFake(
+    IdentityMixin,
+    ArmMixin,
+    ArmActionsMixin,
+    ServicesMixin,
+    ResourceGraphMixin,
+    CostsMixin,
+    FakeServer,
+):
     """Azure AD (v2.0 client-credentials), ARM and Resource Graph on one HTTPS port; state set
     by the test."""
 
@@ -73,6 +82,7 @@ class AzureFake(IdentityMixin, ArmMixin, ServicesMixin, ResourceGraphMixin, Cost
             self.page_size, self.cost_page_size, self.token_lifetime = 50, 1000, 3600
             self.next_link_override = None
             self.graph_page_size, self.graph_skip_token_override = 1000, None
+            self.operation_polls = 1
         self.faults.clear()
         self.requests.clear()
 
@@ -97,4 +107,5 @@ class AzureFake(IdentityMixin, ArmMixin, ServicesMixin, ResourceGraphMixin, Cost
             self._get_resource
         )
         self.route("POST", rf"{_SCOPE}/providers/Microsoft\.CostManagement/query")(self._cost)
+        self._register_action_routes()
         self.route("POST", r"/+providers/Microsoft\.ResourceGraph/resources")(self._graph_query)

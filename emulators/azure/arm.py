@@ -420,7 +420,8 @@ class ArmMixin(AzurePart):
                     f"The Resource '{rtype}/{name}' under resource group '{rg}' was not found. "
                     "For more details please go to https://aka.ms/ARMResourceNotFoundFix",
                 )
-            return _arm(self._resource_json(rid, instance_view=False))
+            expand = (request.arg("$expand") or "").lower() == "instanceview"
+            return _arm(self._resource_json(rid, instance_view=expand))
 
     def _resource_json(self, rid: str, *, instance_view: bool) -> dict[str, Any]:
         resource = copy.deepcopy(self._state.resources[rid])

@@ -58,6 +58,8 @@ class _State:
     tokens: dict[str, _Token] = field(default_factory=dict)
     # (lower-case subscription, lower-case type) -> items sent as they are (see add_raw)
     raw: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+    # Long-running operations of power actions, by id (emulators.azure.arm_actions).
+    operations: dict[str, Any] = field(default_factory=dict)
 
 
 class AzurePart:

@@ -18,7 +18,8 @@ special cases:
   account credentials; the assertion's RS256 signature is checked against the account's key.
 * Compute Engine v1 (`/compute/v1/...`): projects, aggregated and zonal instance lists, aggregated
   disks, global networks, with real paging (`maxResults`, `pageToken`, `nextPageToken`) and the
-  `NO_RESULTS_ON_PAGE` warnings of aggregated lists.
+  `NO_RESULTS_ON_PAGE` warnings of aggregated lists; an instance's start, stop and reset
+  as zone operations (`emulators.gcp.operations`).
 * Cloud Storage JSON API (`/storage/v1/b`): bucket lists and gets.
 * Cloud Asset Inventory v1 (`/v1/projects/{project}/assets`): ListAssets over every resource
   above and the ones only it serves here (subnetworks, firewalls, addresses, Cloud NAT, load
@@ -59,6 +60,7 @@ from emulators.gcp.common import (
 from emulators.gcp.compute import DEFAULT_ZONES, INSTANCE_STATUSES, KINDS, ComputeMixin
 from emulators.gcp.fleet import FleetMixin
 from emulators.gcp.network import NetworkMixin
+from emulators.gcp.operations import INSTANCE_ACTIONS, OperationsMixin
 from emulators.gcp.resource_manager import ResourceManagerMixin
 from emulators.gcp.services import ServicesMixin
 from emulators.gcp.storage import DUAL_REGIONS, MULTI_REGIONS, StorageMixin
@@ -70,6 +72,7 @@ __all__ = [
     "COMPUTE_MAX_RESULTS",
     "DEFAULT_ZONES",
     "DUAL_REGIONS",
+    "INSTANCE_ACTIONS",
     "INSTANCE_STATUSES",
     "JWT_GRANT",
     "KINDS",
@@ -84,6 +87,7 @@ __all__ = [
 class GcpFake(
     AuthMixin,
     ComputeMixin,
+    OperationsMixin,
     NetworkMixin,
     FleetMixin,
     ServicesMixin,
@@ -116,6 +120,8 @@ class GcpFake(
         ]
         for pattern, handler in compute:
             self.route("GET", pattern)(self._authenticated("compute", handler))
+        for method, pattern, handler in self._operation_routes(p):
+            self.route(method, pattern)(self._authenticated("compute", handler))
         self.route("GET", r"/storage/v1/b")(self._authenticated("storage", self._list_buckets))
         self.route("GET", r"/storage/v1/b/(?P<bucket>[^/]+)")(
             self._authenticated("storage", self._get_bucket)
@@ -139,6 +145,7 @@ class GcpFake(
             self._accounts: dict[str, _Account] = {}
             self._tokens: dict[str, tuple[str, float]] = {}  # token -> (email, expires at)
             self._buckets: dict[str, tuple[str, dict[str, Any]]] = {}  # name -> (project, json)
+            self._operations = {}
             self._reset_bigquery()
             self._reset_resource_manager()
 
@@ -149,6 +156,7 @@ class GcpFake(
         self.faults.clear()
         self.requests.clear()
         self.page_size = 500
+        self.operation_polls = 1
 
     def error(
         self,

@@ -10,6 +10,7 @@ from inventory.models.accounts import (
     _new_external_id,
     default_sync_interval,
 )
+from inventory.models.actions import ActionRun, ResourceActionLease
 from inventory.models.resources import (
     MANAGED_TAG,
     Resource,
@@ -23,12 +24,14 @@ from inventory.models.runs import SyncRun, TimedRun
 
 __all__ = [
     "MANAGED_TAG",
+    "ActionRun",
     "AwsExternalId",
     "CloudAccount",
     "CloudAccountQuerySet",
     "HealthStatus",
     "ProviderHealth",
     "Resource",
+    "ResourceActionLease",
     "ResourceEvent",
     "ResourceLink",
     "ResourceTally",

@@ -111,19 +111,24 @@ class Resource(models.Model):
 
 
 class ResourceEvent(models.Model):
-    """A change a sync saw: created, started, stopped, deleted, back again."""
+    """A change a sync saw (created, started, stopped, deleted, back again), or an action
+    mcloud took on it (`action_run`)."""
 
     class Kind(models.TextChoices):
         CREATED = "created", "Created"
         STATUS = "status", "Status changed"
         DELETED = "deleted", "Deleted"
         RESTORED = "restored", "Back again"
+        ACTION = "action", "Action"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     account = models.ForeignKey(CloudAccount, on_delete=models.CASCADE, related_name="+")
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="events")
     sync_run = models.ForeignKey(
         SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    action_run = models.ForeignKey(
+        "inventory.ActionRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     old_status = models.CharField(max_length=16, blank=True)
@@ -143,6 +148,10 @@ class ResourceEvent(models.Model):
     @property
     def verb(self) -> str:
         """What happened, in the words the activity feed uses."""
+        if self.kind == self.Kind.ACTION and self.action_run is not None:
+            run = self.action_run
+            outcome = run.get_status_display().lower()
+            return f"{run.get_action_display().lower()} asked in mcloud: {outcome}"
         if self.kind == self.Kind.STATUS:
             return {"running": "started", "stopped": "stopped", "terminated": "terminated"}.get(
                 self.new_status, f"is now {self.new_status}"

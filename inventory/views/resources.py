@@ -34,6 +34,7 @@ from inventory.selectors import (
 from inventory.selectors import resource_list as resource_list_selector
 from inventory.services import saved_views
 from inventory.services.saved_views import SavedViewExists, saved_view_save
+from inventory.views.actions import resource_actions_context
 from mcloud.errors import ActionRefused
 from mcloud.exports import csv_lines
 
@@ -183,6 +184,7 @@ def resource_detail(request: OrgRequest, pk: int) -> HttpResponse:
         "resource": resource, "events": resource_events(resource=resource), "panels": panels,
         "metadata": sorted(resource.metadata.items()), "tags": sorted(resource.tags.items()),
         "attachments": attachments, "graph": attachment_graph(resource, attachments),
+        **resource_actions_context(request, resource),
     })  # fmt: skip
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 class CloudError(Exception):
@@ -49,6 +49,12 @@ class Endpoints:
     gcp_token_uri: str | None = None
     timeout: float = 10.0
     retries: int = 4
+    # Seconds between polls of a long-running operation (an Azure power action, a GCP zone
+    # operation) when the provider does not say: None keeps each SDK's own default (Azure's
+    # 30 s, Google's 1 s growing to 20 s). azure-core reads `Retry-After: 0` as "not said".
+    poll_seconds: float | None = None
+    # The longest an action waits for its operation to end.
+    action_timeout: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -213,6 +219,35 @@ class ConnectionResult:
     identity: str = ""
 
 
+class VmAction:
+    """What can be done to a running or stopped VM, the same words for every provider."""
+
+    START = "start"
+    STOP = "stop"  # AWS stop, Azure deallocate (no compute billed), GCP stop
+    REBOOT = "reboot"  # AWS reboot, Azure restart, GCP reset
+
+
+VM_ACTIONS = (VmAction.START, VmAction.STOP, VmAction.REBOOT)
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """The provider's answer to an action, followed to its end.
+
+    `changed` is false when the VM was already as asked (starting a running VM): nothing was
+    sent to the provider and `message` says so. `status` is the VM's status after (a
+    `Status`), as far as the provider said."""
+
+    changed: bool
+    message: str
+    status: str = ""
+
+
+def vanished(what: str) -> CloudError:
+    """The error of an action on a resource the provider no longer has."""
+    return CloudError(f"{what} no longer exists at the provider.", permanent=True, code="NotFound")
+
+
 class CloudAdapter(Protocol):
     """What the apps call on a provider's adapter (`mcloud.clouds.registry` finds the class).
 
@@ -220,10 +255,8 @@ class CloudAdapter(Protocol):
     and does its own paging and retries. Every method raises `CloudError` when the provider
     refuses or fails, with `permanent=True` when retrying will not help.
 
-    Resource actions (start, stop, delete) are not declared: no adapter performs one yet,
-    and a method every adapter refused would be a stub. They will be added here as
-    `perform(action, record) -> ActionResult`, with the registry entry saying which
-    actions its adapter supports, when the first one is built.
+    Resource actions are in `VmActions`: an adapter whose registry entry names `actions`
+    implements it too.
     """
 
     def __init__(self, credentials: Any, endpoints: Endpoints) -> None: ...
@@ -258,6 +291,22 @@ class CloudAdapter(Protocol):
     def terraform_env(self) -> dict[str, str]:
         """The account's credentials as the cloud's Terraform provider reads them from the
         environment of a run."""
+        ...
+
+
+@runtime_checkable
+class VmActions(Protocol):
+    """What an adapter of a provider that acts on VMs adds (its registry entry says so with
+    `actions`).
+
+    `vm_action` reads the VM's state first: an action that would change nothing (starting a
+    running VM, stopping a stopped one) is not sent and says so. Otherwise it sends the action
+    and follows the provider's long-running operation to its end. A VM the provider no longer
+    has raises `vanished`'s CloudError (code "NotFound"); one in a state the action cannot
+    apply to (rebooting a stopped VM) a permanent CloudError (code "InvalidState")."""
+
+    def vm_action(self, action: str, resource_id: str, region: str) -> ActionResult:
+        """Do `action` (a `VmAction`) to the VM `resource_id` (as listed) in `region`."""
         ...
 
 

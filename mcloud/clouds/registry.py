@@ -113,6 +113,10 @@ class CloudProvider:
         """What a member account covers, in words."""
         return [member_id] if self.member_is_scope else self.covers(connection_config)
 
+    # The VM actions (`mcloud.clouds.base.VM_ACTIONS`) its adapter performs (`VmActions`);
+    # empty: resources of this provider are only looked at.
+    actions: tuple[str, ...] = ()
+
     def adapter_class(self) -> type[CloudAdapter]:
         module, _, name = self.adapter.rpartition(".")
         return cast("type[CloudAdapter]", getattr(importlib.import_module(module), name))

@@ -245,3 +245,35 @@ def test_it_recovers_from_injected_429_and_500(fake: AzureFake) -> None:
     assert len(list(client.virtual_machines.list_all())) == 60
     assert fake.faults.injected == 2
     assert len([p for m, p in fake.requests if p.endswith("/virtualMachines")]) == 4
+
+
+def test_a_power_action_is_a_long_running_operation_on_the_wire(fake: AzureFake) -> None:
+    vm = fake.add_vm(SUB, name="web-1")
+    client = compute(fake)
+    sent = client.send_request(HttpRequest("POST", f"{vm['id']}/deallocate?api-version=2024-07-01"))
+    assert sent.status_code == 202
+    assert sent.headers["Retry-After"] == "0"
+    assert fake.power_state(vm["id"]) == "deallocating"  # the next listing says so
+    status_url, location = sent.headers["Azure-AsyncOperation"], sent.headers["Location"]
+    running = client.send_request(HttpRequest("GET", status_url))
+    assert running.json()["status"] == "InProgress"
+    assert client.send_request(HttpRequest("GET", location)).status_code == 200  # now done
+    done = client.send_request(HttpRequest("GET", status_url)).json()
+    assert (done["status"], "endTime" in done) == ("Succeeded", True)
+    assert fake.power_state(vm["id"]) == "deallocated"
+    assert fake.calls("POST", r".*/virtualMachines/web-1/deallocate") == 1
+    assert fake.calls("GET", r".*/operations/[^/]+") == 3
+
+
+def test_a_power_action_takes_faults_and_restart_needs_a_running_vm(fake: AzureFake) -> None:
+    vm = fake.add_vm(SUB, name="web-1", power_state="deallocated")
+    client = compute(fake)
+    with pytest.raises(HttpResponseError) as refused:
+        client.virtual_machines.begin_restart("rg-default", "web-1", polling_interval=0).result()
+    assert refused.value.error.code == "OperationNotAllowed"
+    fake.faults.fail_next("500")
+    client.virtual_machines.begin_start("rg-default", "web-1", polling_interval=0).result()
+    assert fake.power_state(vm["id"]) == "running"
+    assert fake.calls("POST", r".*/virtualMachines/web-1/start") == 2  # azure-core retried
+    with pytest.raises(ResourceNotFoundError):
+        client.virtual_machines.begin_start("rg-default", "gone", polling_interval=0).result()

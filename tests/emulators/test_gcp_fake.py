@@ -230,3 +230,33 @@ def test_injected_429_and_500_are_retried(fake: GcpFake) -> None:
     buckets = gcs(fake, key, "acme-prod").list_buckets(retry=RETRY)
     assert len(list(buckets)) == 5
     assert fake.faults.injected == 5
+
+
+ACTED = "acme-ops"
+
+
+def test_instance_actions_are_zone_operations(fake: GcpFake) -> None:
+    key = fake.add_service_account(ACTED)
+    fake.add_instance(ACTED, name="web-1")
+    instances = compute(compute_v1.InstancesClient, fake, key)
+    operations = compute(compute_v1.ZoneOperationsClient, fake, key)
+    where = {"project": ACTED, "zone": "us-central1-a"}
+
+    op = instances.stop_unary(**where, instance="web-1")
+    assert (op.status, op.operation_type) == (compute_v1.Operation.Status.RUNNING, "stop")
+    assert fake.resources(ACTED, "instance")[0]["status"] == "STOPPING"
+    got = operations.get(**where, operation=op.name)
+    assert got.status == compute_v1.Operation.Status.RUNNING
+    waited = operations.wait(**where, operation=op.name)
+    assert (waited.status, waited.progress) == (compute_v1.Operation.Status.DONE, 100)
+    assert fake.resources(ACTED, "instance")[0]["status"] == "TERMINATED"
+
+    with pytest.raises(api.BadRequest, match="is not ready"):
+        instances.reset_unary(**where, instance="web-1")
+    fake.faults.fail_next("500")
+    with pytest.raises(api.InternalServerError):
+        instances.start_unary(**where, instance="web-1", retry=None)
+    with pytest.raises(api.NotFound):
+        operations.get(**where, operation="operation-0-unknown")
+    start = rf"/compute/v1/projects/{ACTED}/zones/[^/]+/instances/web-1/start"
+    assert fake.calls("POST", start) == 1

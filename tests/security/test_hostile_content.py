@@ -34,7 +34,14 @@ from accounts.models import ApiToken, Invitation, Membership, NotificationChanne
 from accounts.notifications.services import notify
 from billing.models import Anomaly, BudgetAlert
 from billing.services.budgets import budgets_evaluate
-from inventory.models import CloudAccount, ProviderHealth, Resource, SavedView, SyncRun
+from inventory.models import (
+    ActionRun,
+    CloudAccount,
+    ProviderHealth,
+    Resource,
+    SavedView,
+    SyncRun,
+)
 from inventory.services.ingest import ingest_scope
 from mcloud.clouds.base import ResourceRecord
 from mcloud.exports import FORMULA_STARTS
@@ -223,6 +230,18 @@ def hostile(org, team, login, hello_version) -> dict[str, Any]:
         "account": accounts[0],
         "resource": Resource.objects.get(resource_id=f"{JS_URL}-0"),
         "run": run,
+        "vm": Resource.objects.get(resource_id="img-1"),
+        "action_run": ActionRun.objects.create(
+            organization=org,
+            resource=Resource.objects.get(resource_id="img-1"),
+            action="stop",
+            status="failed",
+            message=SCRIPT,
+            error=IMG,
+            resync_note=SVG,
+            requested_by=team["alice"],
+            finished_at=timezone.now(),
+        ),
         "membership": Membership.objects.get(user=team["bob"]),
         "invitation": Invitation.objects.get(email=EMAIL),
         "saved_view": SavedView.objects.get(organization=org),

@@ -20,7 +20,7 @@ from django.urls import reverse
 from accounts.models import Invitation, Membership, NotificationChannel
 from accounts.roles import Role
 from billing.models import Anomaly, Budget, BudgetAlert
-from inventory.models import Resource, ResourceLink, SavedView, SyncRun
+from inventory.models import ActionRun, Resource, ResourceLink, SavedView, SyncRun
 from provisioning.models import DeploymentResource, DeploymentRun
 from provisioning.services.blueprints import blueprint_create
 from provisioning.services.runs import run_plan_queue
@@ -54,6 +54,7 @@ def world(org, other_org, team, hello_version) -> World:
         "account": account,
         "resource": Resource.objects.filter(account=account).first(),
         "run": SyncRun.objects.create(organization=org, account=account, status="succeeded"),
+        "vm": Resource.objects.filter(account=account, type="vm").first(),
         "membership": Membership.objects.get(user=team["bob"]),
         "invitation": Invitation.objects.create(
             organization=org,
@@ -85,6 +86,9 @@ def world(org, other_org, team, hello_version) -> World:
             actual=9,
         ),
     }
+    objects["action_run"] = ActionRun.objects.create(
+        organization=org, resource=objects["vm"], action="stop", status="succeeded"
+    )
     objects["channel"] = NotificationChannel.objects.create(
         organization=org, name="#ops", kind="webhook",
         target={"url": "https://hooks.example.com/x", "secret": "whsec_" + "A" * 44},

@@ -54,7 +54,7 @@ from accounts.models import AuditEvent, Invitation, Membership, NotificationChan
 from billing.models import Anomaly, Budget, BudgetAlert, ImportRun
 from emulators.aws import ACCOUNT_ID
 from emulators.base import FakeServer, Response
-from inventory.models import CloudAccount, Resource, SavedView, SyncRun
+from inventory.models import ActionRun, CloudAccount, Resource, SavedView, SyncRun
 from provisioning.models import Deployment, DeploymentRun
 from provisioning.services.state import DatabaseStateStore
 from tests.inventory import aws_estate
@@ -503,6 +503,10 @@ def test_no_secret_leaks_anywhere(
                     page.post(reverse("inventory:sync_now", args=[account.pk]))
             with capture(execute=True):
                 page.post(reverse("billing:import_now"))
+            for account in accounts:  # an action through each provider, and its re-sync
+                vm = Resource.objects.filter(account=account, type="vm", status="running")[0]
+                with capture(execute=True):
+                    page.post(reverse("inventory:resource_action", args=[vm.pk, "stop"]))
             deployment = deploy_and_destroy(page, api, hello_version, capture)
         finally:
             watch.done.set()
@@ -510,6 +514,8 @@ def test_no_secret_leaks_anywhere(
 
         runs = SyncRun.objects.filter(organization=org)
         assert {r.status for r in runs} == {SyncRun.State.SUCCEEDED}, [r.error for r in runs]
+        acted = ActionRun.objects.filter(organization=org)
+        assert {a.status for a in acted} == {"succeeded"}, [a.error for a in acted]
         assert runs.count() == 3
         imports = ImportRun.objects.filter(organization=org)
         assert {(i.status, i.rows > 0) for i in imports} == {(ImportRun.State.SUCCEEDED, True)}
@@ -519,6 +525,8 @@ def test_no_secret_leaks_anywhere(
             "account": accounts[0],
             "resource": Resource.objects.filter(account=accounts[0]).first(),
             "run": runs.first(),
+            "vm": (vm := Resource.objects.filter(account=accounts[0], type="vm").first()),
+            "action_run": ActionRun.objects.filter(organization=org).first(),
             "blueprint": hello_version.blueprint,
             "deployment": deployment,
             "plan": DeploymentRun.objects.filter(deployment=deployment).first(),

@@ -3,7 +3,8 @@ at one organization's objects, and the role it asks for. The isolation test requ
 route as every kind of caller; the secrets and hostile-content tests render every page that
 answers GET and scan what comes back.
 
-Objects are passed as a mapping of kind -> model instance ("account", "resource", "run",
+Objects are passed as a mapping of kind -> model instance ("account", "resource", "vm", "run",
+"action_run",
 "membership", "invitation", "saved_view", "budget", "alert", "anomaly", "blueprint", "deployment",
 "plan", "channel"), so each test builds its own.
 """
@@ -70,6 +71,8 @@ KWARGS: dict[str, Callable[[Objects], dict[str, Any]]] = {
     "inventory:resource_detail": _pk("pk", "resource"),
     "inventory:saved_view_delete": _pk("pk", "saved_view"),
     "inventory:sync_run_progress": _pk("pk", "run"),
+    "inventory:resource_action": lambda objects: {"pk": objects["vm"].pk, "action": "stop"},
+    "inventory:action_run_progress": _pk("pk", "action_run"),
     "billing:budget_edit": _pk("pk", "budget"),
     "billing:budget_delete": _pk("pk", "budget"),
     "billing:alert_ack": _pk("pk", "alert"),
@@ -81,6 +84,8 @@ KWARGS: dict[str, Callable[[Objects], dict[str, Any]]] = {
     "api-1:sync_account": _pk("account_id", "account"),
     "api-1:sync_run": _pk("run_id", "run"),
     "api-1:resource_detail": _pk("resource_pk", "resource"),
+    "api-1:resource_action": lambda objects: {"resource_pk": objects["vm"].pk, "action": "stop"},
+    "api-1:action_run": _pk("run_id", "action_run"),
     "api-1:budget_update": _pk("budget_id", "budget"),
     "api-1:budget_delete": _pk("budget_id", "budget"),
     "api-1:anomaly_ack": _pk("anomaly_id", "anomaly"),

@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from mcloud.clouds.aws.actions import ec2_vm_action
 from mcloud.clouds.aws.costs import costs as explorer_costs
 from mcloud.clouds.aws.costs import tag_costs as explorer_tag_costs
 from mcloud.clouds.aws.errors import translate_errors
@@ -17,6 +18,7 @@ from mcloud.clouds.aws.inventory import GLOBAL_SCOPE, list_scope
 from mcloud.clouds.aws.organizations import organization_members
 from mcloud.clouds.aws.session import DEFAULT_REGION, AwsSession
 from mcloud.clouds.base import (
+    ActionResult,
     AwsCredentials,
     ConnectionResult,
     CostRecord,
@@ -116,3 +118,8 @@ class AwsAdapter:
     def tag_costs(self, start: date, end: date, keys: list[str]) -> list[TagCostRecord]:
         """Daily unblended costs per value of each cost allocation tag key (`tag_costs`)."""
         return explorer_tag_costs(self.client, start, end, keys)
+
+    # --- actions -----------------------------------------------------------------------
+    def vm_action(self, action: str, resource_id: str, region: str) -> ActionResult:
+        """Start, stop or reboot an EC2 instance of `region` (`mcloud.clouds.aws.actions`)."""
+        return ec2_vm_action(self.client("ec2", region), action, resource_id)

@@ -8,15 +8,18 @@ from datetime import date
 from typing import Any
 
 from azure.identity import ClientSecretCredential
+from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.costmanagement import CostManagementClient
 from azure.mgmt.resource import SubscriptionClient
 from azure.mgmt.resourcegraph import ResourceGraphClient
 
+from mcloud.clouds.azure.actions import azure_vm_action, vm_parts
 from mcloud.clouds.azure.costs import subscription_costs, subscription_tag_costs, windows
 from mcloud.clouds.azure.errors import translate_errors
 from mcloud.clouds.azure.graph import API_VERSION, graph_rows, query_text
 from mcloud.clouds.azure.inventory import QUERIED_TYPES, listing_of
 from mcloud.clouds.base import (
+    ActionResult,
     AzureCredentials,
     ConnectionResult,
     CostRecord,
@@ -195,3 +198,12 @@ class AzureAdapter:
                             retries=self.endpoints.retries,
                         )  # fmt: skip
         return records
+
+    # --- actions -----------------------------------------------------------------------
+    def vm_action(self, action: str, resource_id: str, region: str) -> ActionResult:
+        """Start, deallocate or restart a VM, followed to the end of ARM's long-running
+        operation (`mcloud.clouds.azure.actions`)."""
+        subscription, _, _ = vm_parts(resource_id)
+        compute = self.client(ComputeManagementClient, subscription_id=subscription)
+        e = self.endpoints
+        return azure_vm_action(compute, action, resource_id, e.poll_seconds, e.action_timeout)

@@ -24,6 +24,7 @@ from google.oauth2 import service_account
 from mcloud.clouds.base import (
     GOOGLE_TOKEN_URI,
     GOOGLE_UNIVERSE,
+    ActionResult,
     CloudError,
     ConnectionResult,
     CostRecord,
@@ -34,6 +35,7 @@ from mcloud.clouds.base import (
     ScopeListing,
     TagCostRecord,
 )
+from mcloud.clouds.gcp.actions import gcp_vm_action
 from mcloud.clouds.gcp.assets import ASSET_PAGE_SIZE
 from mcloud.clouds.gcp.costs import billing_costs, billing_tag_costs
 from mcloud.clouds.gcp.errors import TRANSIENT, translate_errors
@@ -211,6 +213,25 @@ class GcpAdapter:
             page_size=ASSET_PAGE_SIZE,
         )
         yield from self.asset_client().list_assets(request=request, **self._call_options())
+
+    # --- actions -----------------------------------------------------------------------
+    def vm_action(self, action: str, resource_id: str, region: str) -> ActionResult:
+        """Start, stop or reset an instance, followed to the end of its zone operation
+        (`mcloud.clouds.gcp.actions`). Only the read before it is retried: an action sent
+        twice is not the same as once."""
+        e = self.endpoints
+        instances = self.compute(compute_v1.InstancesClient)
+        if e.gcp_compute_endpoint:
+            # google-cloud-compute 1.57 makes the zone-operations client an ExtendedOperation
+            # polls through without the instances client's options (so it would poll
+            # compute.googleapis.com): it takes ours, on the configured endpoint.
+            operations = instances.transport._extended_operations_services
+            operations["zone_operations"] = self.compute(compute_v1.ZoneOperationsClient)
+        return gcp_vm_action(
+            instances, action, resource_id,
+            call_options=self._call_options(), poll_seconds=e.poll_seconds,
+            timeout=e.action_timeout,
+        )  # fmt: skip
 
     # --- costs -------------------------------------------------------------------------
     def bigquery_client(self, project: str) -> bigquery.Client:

@@ -1,0 +1,84 @@
+"""Actions on resources (start, stop, reboot a VM): one `ActionRun` per request, and the lease
+that keeps one action per resource at a time (`mcloud.leases`)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from accounts.models import Organization
+from inventory.models.resources import Resource
+from inventory.models.runs import TimedRun
+from mcloud.clouds.base import VmAction
+
+
+class ResourceActionLease(models.Model):
+    """The lease an action on the resource holds while it works (`mcloud.leases`): one action
+    per resource at a time on every host. A row of its own, so that taking it never writes the
+    resources table that syncs write in bulk."""
+
+    resource = models.OneToOneField(
+        Resource, on_delete=models.CASCADE, primary_key=True, related_name="action_lease"
+    )
+    lease_token = models.CharField(max_length=32, blank=True, editable=False)
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    def __str__(self) -> str:
+        return f"action lease of resource {self.resource_id}"
+
+
+class ActionRun(TimedRun):
+    """One action asked of one resource: who asked, what, its progress and the provider's
+    answer. `noop` is a success that changed nothing (starting a running VM)."""
+
+    class Action(models.TextChoices):
+        START = VmAction.START, "Start"
+        STOP = VmAction.STOP, "Stop"
+        REBOOT = VmAction.REBOOT, "Reboot"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        NOOP = "noop", "Nothing to do"
+        FAILED = "failed", "Failed"
+
+    FINAL = (State.SUCCEEDED, State.NOOP, State.FAILED)
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="action_runs")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    status = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.CharField(
+        max_length=500, blank=True, help_text="The provider's answer, in words."
+    )
+    error = models.CharField(max_length=500, blank=True)
+    code = models.CharField(max_length=64, blank=True, help_text="The provider's error code.")
+    status_before = models.CharField(max_length=16, blank=True)
+    status_after = models.CharField(
+        max_length=16, blank=True, help_text="The resource's status after the re-sync."
+    )
+    resync_note = models.CharField(max_length=300, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        indexes = [
+            models.Index(fields=["resource", "-queued_at"]),
+            models.Index(fields=["status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display().lower()} of {self.resource_id} ({self.status})"
+
+    @property
+    def outcome(self) -> str:
+        """What the run ended with, as one sentence (or what it is doing)."""
+        if self.status == self.State.FAILED:
+            return self.error or "Failed."
+        if self.is_final:
+            return self.message
+        return "Waiting for a worker." if self.status == self.State.QUEUED else "Under way."
