@@ -1,7 +1,8 @@
 """Actions on resources: start, stop and reboot a VM through its provider.
 
 - Asking (`resource_action_request`: the resource page, the API) checks the rules (a member
-  or more; a live VM of an active account whose provider acts; no guard refuses it, see
+  or more; a live VM of an active account whose provider acts; not managed by a deployment
+  (`inventory.managed`), whose Terraform would undo it; no guard refuses it, see
   `inventory.extensions.ACTION_GUARDS`), audits the request and queues a run at commit.
   It first recovers the resource's dead runs, then, under the resource's lease row lock,
   answers with the active run when there is one: an action is never queued twice, and a
@@ -30,6 +31,7 @@ from accounts.models import Membership, User
 from accounts.roles import Role
 from inventory.account_adapters import adapter_for
 from inventory.extensions import ACTION_GUARDS
+from inventory.managed import managed_by
 from inventory.models import ActionRun, Resource, ResourceActionLease, ResourceEvent
 from inventory.services.ingest import ingest_scope
 from inventory.services.sync import account_lease
@@ -105,6 +107,14 @@ def resource_action_refusal(*, resource: Resource, action: str) -> str:
         return f"mcloud cannot {action} resources of this provider."
     if not resource.account.is_active:
         return f"{resource.account.name} is disabled or paused: resume it first."
+    owners = managed_by(
+        organization_id=resource.organization_id, resource_ids=[resource.resource_id]
+    )
+    if deployments := owners.get(resource.resource_id.lower()):
+        return (
+            f"The deployment {deployments[0].name} manages it: change it through its "
+            "deployment, or Terraform would undo it."
+        )
     for guard in ACTION_GUARDS.values():
         if refusal := guard(resource, action):
             return refusal

@@ -12,7 +12,9 @@ from django.test import Client
 from django.urls import reverse
 
 from inventory.managed import managed_by
-from inventory.models import Resource
+from inventory.models import ActionRun, Resource
+from inventory.services.actions import resource_action_refusal, resource_action_request
+from mcloud.errors import ActionRefused
 from provisioning.models import DeploymentResource
 from provisioning.services.managed import state_provider_ids
 from provisioning.services.state import DatabaseStateStore
@@ -98,3 +100,24 @@ def test_the_migration_records_the_current_states_saved_before_it(org, alice, he
     assert list(DeploymentResource.objects.values_list("deployment_id", "key")) == [
         (deployment.pk, "i-new")
     ]
+
+
+def test_a_managed_vm_is_acted_on_only_through_its_deployment(
+    login, bob, org, alice, other_org, charlie, hello_version, resources
+):
+    vm = Resource.objects.select_related("account").get(resource_id="aws-web-0")
+    assert vm.type == "vm"
+    estate.deploy(other_org, charlie, hello_version, "theirs", "aws-web-0")
+    assert resource_action_refusal(resource=vm, action="start") == ""  # not this organization's
+
+    deployment = estate.deploy(org, alice, hello_version, "web-stack", "aws-web-0")
+    assert resource_action_refusal(resource=vm, action="start").startswith(
+        "The deployment web-stack manages it"
+    )
+    with pytest.raises(ActionRefused):
+        resource_action_request(resource=vm, action="start", user=bob)
+    assert not ActionRun.objects.exists()
+    html = login(bob).get(reverse("inventory:resource_detail", args=[vm.pk])).content.decode()
+    link = reverse("provisioning:deployment_detail", args=[deployment.pk])
+    assert f'<a href="{link}">Open web-stack</a></p>' in html
+    assert 'data-action="start"' not in html
