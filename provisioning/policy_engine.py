@@ -128,38 +128,40 @@ def _command(limits: PolicyLimits, status_fd: int) -> tuple[list[str], int | Non
     if libs.is_dir():
         argv += ["--ro-bind", str(libs), "/opt/rego/regopy.libs"]
     argv += [
-        "--size", str(16 * _MB), "--tmpfs", "/tmp",
+        "--size", str(16 * _MB), "--tmpfs", "/tmp",  # noqa: S108 (the sandbox's own)
         "--setenv", "PATH", SAFE_PATH, *env,
         "--chdir", "/", "--",
     ]  # fmt: skip
     return [*argv, *prlimit, python, *code], host_user
 
 
-def _descendants_rss(root: int) -> int:
-    """The resident memory, in bytes, of `root` and every process below it (host view)."""
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
+def _process_table() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, resident bytes) of every process this host shows."""
+    table: dict[int, tuple[int, int]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
-        with suppress(OSError, ValueError, IndexError):
+        try:
             with open(f"/proc/{entry.name}/stat", "rb") as handle:
                 fields = handle.read().rsplit(b")", 1)[1].split()
-            pid = int(entry.name)
-            parents[pid] = int(fields[1])
-            rss[pid] = int(fields[21]) * _PAGE
-    total, todo, seen = 0, [root], set()
+            table[int(entry.name)] = (int(fields[1]), int(fields[21]) * _PAGE)
+        except (OSError, ValueError, IndexError):  # gone meanwhile
+            continue
+    return table
+
+
+def _descendants(root: int, table: dict[int, tuple[int, int]]) -> list[int]:
+    """`root` and the processes below it, the deepest first."""
     children: dict[int, list[int]] = {}
-    for pid, ppid in parents.items():
-        children.setdefault(ppid, []).append(pid)
+    for pid, (parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    found, todo = [], [root]
     while todo:
         pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        total += rss.get(pid, 0)
-        todo.extend(children.get(pid, ()))
-    return total
+        if pid not in found:
+            found.append(pid)
+            todo.extend(children.get(pid, ()))
+    return found[::-1]
 
 
 def _sandboxed_run(request: bytes, limits: PolicyLimits) -> tuple[int, str, str, str]:
@@ -191,14 +193,16 @@ def _sandboxed_run(request: bytes, limits: PolicyLimits) -> tuple[int, str, str,
 
         def kill(why: str) -> None:
             stopped.append(why)
-            for pid in _descendants(popen.pid):
+            for pid in _descendants(popen.pid, _process_table()):
                 with suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
 
         def watch() -> None:
             deadline = time.monotonic() + limits.wall_seconds
             while not done.wait(WATCH_SECONDS):
-                if _descendants_rss(popen.pid) > limits.memory_mb * _MB:
+                table = _process_table()
+                rss = sum(table[pid][1] for pid in _descendants(popen.pid, table) if pid in table)
+                if rss > limits.memory_mb * _MB:
                     return kill("memory")
                 if time.monotonic() > deadline:
                     return kill("time")
@@ -215,23 +219,6 @@ def _sandboxed_run(request: bytes, limits: PolicyLimits) -> tuple[int, str, str,
                 popen.wait()
     why = stopped[0] if stopped else ""
     return popen.returncode, out.decode(errors="replace"), err.decode(errors="replace"), why
-
-
-def _descendants(root: int) -> list[int]:
-    parents: dict[int, int] = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            with suppress(OSError, ValueError, IndexError):
-                with open(f"/proc/{entry.name}/stat", "rb") as handle:
-                    parents[int(entry.name)] = int(handle.read().rsplit(b")", 1)[1].split()[1])
-    found, todo = [root], [root]
-    while todo:
-        pid = todo.pop()
-        for child, parent in parents.items():
-            if parent == pid and child not in found:
-                found.append(child)
-                todo.append(child)
-    return found[::-1]  # the deepest first, bwrap last
 
 
 def _stopped_message(code: int, why: str, limits: PolicyLimits, stderr: str) -> str:

@@ -19,7 +19,7 @@ import tempfile
 
 sys.path.insert(0, "/opt/rego")
 
-import regopy  # noqa: E402 (found through the path above, inside the sandbox)
+import regopy  # found through the path above, inside the sandbox
 
 PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][A-Za-z0-9_.]*)\s*$", re.MULTILINE)
 MAX_MESSAGES = 50
@@ -84,7 +84,7 @@ def evaluate(source, document):
         return "error", ["`deny` must be a set of messages."]
     messages = sorted(m if isinstance(m, str) else json.dumps(m) for m in deny)
     if len(messages) > MAX_MESSAGES:
-        messages = messages[:MAX_MESSAGES] + [f"... and {len(messages) - MAX_MESSAGES} more."]
+        messages = [*messages[:MAX_MESSAGES], f"... and {len(messages) - MAX_MESSAGES} more."]
     return ("failed" if messages else "passed"), messages
 
 
@@ -92,7 +92,10 @@ def main():
     request = json.load(sys.stdin)
     for policy in request["policies"]:
         _say({"start": policy["key"]})
-        status, messages = evaluate(policy["source"], request["input"])
+        try:
+            status, messages = evaluate(policy["source"], request["input"])
+        except Exception as error:  # noqa: BLE001 (e.g. an output regopy cannot read back)
+            status, messages = "error", [f"The evaluator failed: {error.__class__.__name__}."]
         _say({"key": policy["key"], "status": status, "messages": messages})
 
 
