@@ -48,6 +48,11 @@ def deployment_list(*, organization: Organization) -> QuerySet[Deployment]:
     )
 
 
+def deployment_names(*, organization: Organization) -> QuerySet[Deployment]:
+    """The organization's deployments, their ids and names only (choices in a form)."""
+    return Deployment.objects.filter(organization=organization).only("id", "name")
+
+
 def run_list(*, deployment: Deployment, limit: int = 50) -> list[DeploymentRun]:
     return list(
         deployment.runs.select_related(

@@ -66,7 +66,7 @@ urlpatterns = [
     path("provisioning/policies/new/", policies.policy_create, name="policy_create"),
     path("provisioning/policies/test/", policies.policy_test, name="policy_test"),
     path(
-        "provisioning/policies/examples/<slug:key>/load/",
+        "provisioning/policies/examples/load/",
         policies.policy_example_load,
         name="policy_example_load",
     ),

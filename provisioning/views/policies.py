@@ -15,7 +15,7 @@ from accounts.tenancy import OrgRequest, get_for_org, org_view
 from mcloud.errors import ActionRefused
 from provisioning.forms import PolicyForm, PolicyOverrideForm, PolicyTestForm
 from provisioning.models import Deployment, DeploymentRun, Policy
-from provisioning.selectors import deployment_list, policy_list
+from provisioning.selectors import deployment_names, policy_list
 from provisioning.services import policies as services
 
 
@@ -29,7 +29,7 @@ def policy_list_view(request: OrgRequest) -> HttpResponse:
 
 
 def _form_page(request: OrgRequest, form: PolicyForm, policy: Policy | None) -> HttpResponse:
-    deployments = deployment_list(organization=request.organization).only("id", "name")
+    deployments = deployment_names(organization=request.organization)
     return render(request, "provisioning/policy_form.html", {
         "form": form, "policy": policy, "deployments": deployments,
     })  # fmt: skip
@@ -81,11 +81,13 @@ def policy_delete(request: OrgRequest, pk: int) -> HttpResponse:
 
 @org_view(Role.ADMIN)
 @require_POST
-def policy_example_load(request: OrgRequest, key: str) -> HttpResponse:
+def policy_example_load(request: OrgRequest) -> HttpResponse:
+    """Copy the bundled example named by the form's `example` into the organization's."""
     try:
         policy = services.policy_example_load(
-            organization=request.organization, user=request.user, key=key, ip=client_ip(request)
-        )
+            organization=request.organization, user=request.user,
+            key=request.POST.get("example", ""), ip=client_ip(request),
+        )  # fmt: skip
     except ActionRefused as refused:
         messages.error(request, refused.message)
         return redirect("provisioning:policy_list")

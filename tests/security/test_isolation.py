@@ -21,7 +21,7 @@ from accounts.models import Invitation, Membership, NotificationChannel
 from accounts.roles import Role
 from billing.models import Anomaly, Budget, BudgetAlert
 from inventory.models import Resource, SavedView, SyncRun
-from provisioning.models import DeploymentRun
+from provisioning.models import DeploymentRun, Policy
 from provisioning.services.blueprints import blueprint_create
 from provisioning.services.runs import run_plan_queue
 from tests.billing.costs import daily, store
@@ -99,6 +99,9 @@ def world(org, other_org, team, hello_version) -> World:
         files={"main.tf": 'output "x" {\n  value = 1\n}\n'},
     )  # fmt: skip
     objects["deployment"], objects["plan"] = deployment, plan
+    objects["policy"] = Policy.objects.create(
+        organization=org, name="Tags", source="package tags\n", enforcement="mandatory"
+    )
     theirs = estate.account(other_org, "theirs")
     estate.fill(theirs, 2, prefix="secret")
     return World(objects)
