@@ -405,7 +405,7 @@ def deployment_outputs(request: ApiRequest, deployment_id: int) -> dict:
 def deployment_runs(request: ApiRequest, deployment_id: int) -> list[dict]:
     """The 50 latest runs, newest first."""
     deployment = _deployment(request, deployment_id)
-    return [run_out(r) for r in selectors.run_list(deployment=deployment)]
+    return [run_out(r) for r in selectors.run_list(deployment=deployment, with_policies=True)]
 
 
 @router.post(

@@ -53,21 +53,24 @@ def deployment_names(*, organization: Organization) -> QuerySet[Deployment]:
     return Deployment.objects.filter(organization=organization).only("id", "name")
 
 
-def run_list(*, deployment: Deployment, limit: int = 50) -> list[DeploymentRun]:
+def run_list(
+    *, deployment: Deployment, limit: int = 50, with_policies: bool = False
+) -> list[DeploymentRun]:
+    """The latest runs; `with_policies` brings their policy results too (one query more)."""
+    rows = deployment.runs.select_related(
+        "started_by", "approved_by", "plan_run", "policy_override_by"
+    )
+    if with_policies:
+        rows = rows.prefetch_related("policy_results")
     return list(
-        deployment.runs.select_related(
-            "started_by", "approved_by", "plan_run", "policy_override_by"
-        )
-        .prefetch_related("policy_results")
-        .defer(
+        rows.defer(
             "log",
             "plan_file",
             "plan_json",
             "plan_run__log",
             "plan_run__plan_file",
             "plan_run__plan_json",
-        )
-        .order_by("-queued_at", "-id")[:limit]
+        ).order_by("-queued_at", "-id")[:limit]
     )
 
 

@@ -100,7 +100,8 @@ def test_every_bundled_policy_is_covered_and_documented():
     documented = (Path(__file__).resolve().parents[2] / "docs" / "policies.md").read_text()
     for example in EXAMPLES.values():
         assert example.title in documented
-        assert example.description and example.enforcement in ("advisory", "mandatory")
+        assert example.description
+        assert example.enforcement in ("advisory", "mandatory")
 
 
 def test_the_estimate_policy_passes_a_plan_without_an_estimate():
@@ -161,7 +162,8 @@ def test_a_mandatory_failure_blocks_approval_until_an_owner_overrides_it(
 
     page = admin.get(url("run_detail", run.pk)).content.decode()
     assert 'id="policy-results"' in page
-    assert "mandatory failed" in page and "failed because" in page
+    assert "mandatory failed" in page
+    assert "failed because" in page
     assert 'id="approve"' not in page  # the button is gone
     assert 'id="override-policies"' not in page  # admins do not override
     refused = admin.post(url("run_approve", run.pk), follow=True).content.decode()
@@ -191,7 +193,8 @@ def test_a_mandatory_failure_blocks_approval_until_an_owner_overrides_it(
     assert event.data == {"run": run.pk, "policies": ["mandatory failed"],
                           "reason": "Launch day; tags follow."}  # fmt: skip
     told = Notification.objects.get(event="policy.override")
-    assert "overrode policies on plan" in told.title and told.text == "Launch day; tags follow."
+    assert "overrode policies on plan" in told.title
+    assert told.text == "Launch day; tags follow."
     detail = admin.get(f"/api/runs/{run.pk}", **api).json()
     assert detail["policy_blocked"] is False
     assert detail["policy_override"]["reason"] == "Launch day; tags follow."
@@ -214,12 +217,10 @@ def test_an_override_through_the_api_needs_the_owner_and_a_blocking_policy(
     assert response.json()["policy_override"]["by"] == alice.email
 
 
-def test_the_editor_refuses_a_policy_that_does_not_compile_and_saves_one_that_does(
-    login, ada, org
-):
+def test_the_editor_refuses_a_policy_that_does_not_compile_and_saves_one_that_does(login, ada, org):
     admin = login(ada)
-    form = {"name": "Broken", "enforcement": "mandatory", "enabled": "on",
-            "source": "package broken\nimport rego.v1\ndeny contains x if { x := 1 + }"}  # fmt: skip
+    broken = "package broken\nimport rego.v1\ndeny contains x if { x := 1 + }"
+    form = {"name": "Broken", "enforcement": "mandatory", "enabled": "on", "source": broken}
     page = admin.post(url("policy_create"), form).content.decode()
     assert "Invalid arithmetic operator" in page
     assert not Policy.objects.exists()
@@ -311,7 +312,8 @@ def test_the_hello_plan_goes_through_its_policies_to_approval(org, alice, ada, h
     deployment = make_deployment(org, alice, hello_version, "hello-1", secret_token="s3cr3t!")
     plan = planned(deployment, alice)
     assert plan.status == Status.PLANNED, plan.log
-    assert plan.plan_json["format_version"] and plan.plan_json["resource_changes"]
+    assert plan.plan_json["format_version"]
+    assert plan.plan_json["resource_changes"]
     results = {r.policy_name: r for r in plan.policy_results.all()}
     assert results["Context"].status == "passed", results["Context"].messages
     assert results["No token resource"].status == "failed"
@@ -323,7 +325,8 @@ def test_the_hello_plan_goes_through_its_policies_to_approval(org, alice, ada, h
     mandatory.save()
     policies_evaluate_run(run=plan, plan=plan.plan_json)  # evaluated again: now advisory
     apply = run_approve(plan_run=plan, user=ada, enqueue=False)
-    assert apply.status == Status.QUEUED and apply.plan_run_id == plan.pk
+    assert apply.status == Status.QUEUED
+    assert apply.plan_run_id == plan.pk
 
 
 def test_the_document_gives_the_context_and_no_estimate_yet(org, alice, hello_version):

@@ -210,10 +210,22 @@ def hostile(org, team, login, hello_version) -> dict[str, Any]:
     log_append(plan.pk, f"null_resource.x: Creating... {SCRIPT}\nOutputs:\nshout = {IMG}\n")
     DeploymentRun.objects.filter(pk=plan.pk).update(status=DeploymentRun.Status.PLANNED,
                                                     error=SVG)  # fmt: skip
-    policy = Policy.objects.create(organization=org, name=SCRIPT, description=IMG,
-                                   source=f"package p\n# {SVG}\n", enforcement="mandatory")
-    PolicyResult.objects.create(organization=org, run=plan, policy=policy, policy_name=SCRIPT,
-                                enforcement="mandatory", status="failed", messages=[IMG, ATTR])
+    policy = Policy.objects.create(
+        organization=org,
+        name=SCRIPT,
+        description=IMG,
+        source=f"package p\n# {SVG}\n",
+        enforcement="mandatory",
+    )
+    PolicyResult.objects.create(
+        organization=org,
+        run=plan,
+        policy=policy,
+        policy_name=SCRIPT,
+        enforcement="mandatory",
+        status="failed",
+        messages=[IMG, ATTR],
+    )
     Deployment.objects.filter(pk=deployment.pk).update(outputs={
         "shout": {"value": SCRIPT, "sensitive": False, "type": "string"},
         "more": {"value": [IMG, {SVG: ATTR}], "sensitive": False, "type": "list"},
