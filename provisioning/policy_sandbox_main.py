@@ -11,11 +11,14 @@ Each policy gets an interpreter of its own (two policies may use the same packag
 failures are the messages of its `deny` set.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import re
 import sys
 import tempfile
+from typing import Any
 
 sys.path.insert(0, "/opt/rego")
 
@@ -25,12 +28,12 @@ PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][A-Za-z0-9_.]*)\s*$", re.MULTILIN
 MAX_MESSAGES = 50
 
 
-def _say(doc):
+def _say(doc: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(doc) + "\n")
     sys.stdout.flush()
 
 
-def _error_text(text):
+def _error_text(text: object) -> str:
     """rego-cpp's report, without its internal pass names."""
     lines = []
     for line in str(text).splitlines():
@@ -43,7 +46,7 @@ def _error_text(text):
     return "\n".join(lines[:40])[:4000] or "The policy does not compile."
 
 
-def _quiet(call, *args):
+def _quiet(call: Any, *args: Any) -> tuple[Any, str]:
     """Call regopy with its stdout (where rego-cpp prints compile errors) caught: returns
     (result, printed text)."""
     sys.stdout.flush()
@@ -62,7 +65,7 @@ def _quiet(call, *args):
     return result, printed
 
 
-def evaluate(source, document):
+def evaluate(source: str, document: Any) -> tuple[str, list[str]]:
     found = PACKAGE.search(source)
     if not found:
         return "error", ["The policy has no package declaration (package <name>)."]
@@ -88,7 +91,7 @@ def evaluate(source, document):
     return ("failed" if messages else "passed"), messages
 
 
-def main():
+def main() -> None:
     request = json.load(sys.stdin)
     for policy in request["policies"]:
         _say({"start": policy["key"]})
