@@ -113,8 +113,10 @@ def _command(limits: PolicyLimits, status_fd: int) -> tuple[list[str], int | Non
         "--nproc=64", "--nofile=64", f"--fsize={16 * _MB}", "--core=0", "--",
     ]  # fmt: skip
     code = ["-S", "-E", "-B", "-c", EVALUATOR.read_text()]
-    if not limits.isolated:
-        return [*prlimit, str(Path(os.path.realpath(sys.executable))), *code], None
+    if not limits.isolated:  # TERRAFORM_ISOLATION=off: as the worker, limits still apply
+        package, _ = _regopy_dirs()
+        python = str(Path(os.path.realpath(sys.executable)))
+        return [*prlimit, python, *code, str(package.parent)], None
     host_user = NOBODY if os.geteuid() == 0 else None
     _check(host_user)
     package, libs = _regopy_dirs()
@@ -132,7 +134,7 @@ def _command(limits: PolicyLimits, status_fd: int) -> tuple[list[str], int | Non
         "--setenv", "PATH", SAFE_PATH, *env,
         "--chdir", "/", "--",
     ]  # fmt: skip
-    return [*argv, *prlimit, python, *code], host_user
+    return [*argv, *prlimit, python, *code, "/opt/rego"], host_user
 
 
 def _process_table() -> dict[int, tuple[int, int]]:

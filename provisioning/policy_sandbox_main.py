@@ -20,7 +20,8 @@ import sys
 import tempfile
 from typing import Any
 
-sys.path.insert(0, "/opt/rego")
+# Where regopy is: /opt/rego in the sandbox, or the worker's site-packages without isolation.
+sys.path.insert(0, sys.argv[1] if len(sys.argv) > 1 else "/opt/rego")
 
 import regopy  # found through the path above, inside the sandbox
 

@@ -132,6 +132,14 @@ def test_a_policy_that_allocates_or_loops_is_stopped_by_its_limits_and_the_rest_
     assert outcomes[1].messages == ["Stopped by its limits: more than 1 s of CPU time."]
 
 
+def test_without_isolation_the_evaluator_still_runs_under_its_limits():
+    source = EXAMPLES["no-destroy-protected"].source
+    document = {"plan": plan_fixture("aws-s3-bucket-destroy-protected")}
+    limits = PolicyLimits(memory_mb=512, cpu_seconds=10, wall_seconds=30, isolated=False)
+    [outcome] = policies_evaluate([PolicySource("p", source)], document, limits)
+    assert outcome.status == "failed"
+
+
 # --- pages ----------------------------------------------------------------------------------
 def _planned_run(deployment, user, plan: dict[str, Any] | None = None) -> DeploymentRun:
     """A plan awaiting approval, as the worker leaves one (no Terraform)."""
