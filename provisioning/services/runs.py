@@ -90,6 +90,10 @@ def run_notify(run: DeploymentRun, event: Event) -> None:
                       "destroy"))  # fmt: skip
     who = run.started_by.email if run.started_by_id and run.started_by else "mcloud"
     facts.append(("Started by", who))
+    if event == Event.PLAN_AWAITING_APPROVAL:
+        blockers = [r.policy_name for r in run.policy_results.all() if r.blocks]
+        if blockers:
+            facts.append(("Blocked by policies", ", ".join(blockers)))
     notify(
         organization=deployment.organization, event=event, title=title, text=text,
         url=reverse("provisioning:run_detail", args=[run.pk]), facts=facts,

@@ -327,6 +327,8 @@ def test_the_hello_plan_goes_through_its_policies_to_approval(org, alice, ada, h
     assert results["No token resource"].status == "failed"
     assert results["No token resource"].messages == ["null_resource.token is not allowed"]
     assert "Approval is blocked by mandatory policies: No token resource." in plan.log
+    told = Notification.objects.get(event="plan.awaiting_approval")
+    assert ["Blocked by policies", "No token resource"] in told.facts
     with pytest.raises(ActionRefused, match="Mandatory policies failed"):
         run_approve(plan_run=plan, user=ada, enqueue=False)
     mandatory.enforcement = "advisory"
