@@ -390,6 +390,11 @@ TERRAFORM_MAX_OPEN_FILES = env.int("TERRAFORM_MAX_OPEN_FILES", default=4096)
 TERRAFORM_MAX_FILE_MB = env.int("TERRAFORM_MAX_FILE_MB", default=1024)
 TERRAFORM_MAX_MEMORY_MB = env.int("TERRAFORM_MAX_MEMORY_MB", default=4096)
 TERRAFORM_TMP_MB = env.int("TERRAFORM_TMP_MB", default=256)
+# Policies (Rego an organization's admins write) are evaluated in the same sandbox, with these
+# limits per evaluation: resident memory (watched by the worker), CPU seconds and wall time.
+POLICY_MAX_MEMORY_MB = env.int("POLICY_MAX_MEMORY_MB", default=512)
+POLICY_MAX_CPU_SECONDS = env.int("POLICY_MAX_CPU_SECONDS", default=10)
+POLICY_TIMEOUT_SECONDS = env.int("POLICY_TIMEOUT_SECONDS", default=30)
 # Where runs' working directories go (empty: the system's temporary directory).
 TERRAFORM_WORK_DIR = env.str("TERRAFORM_WORK_DIR", default="")
 # host:port pairs a cloud run may reach through the egress proxy although they are private

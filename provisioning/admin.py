@@ -15,6 +15,8 @@ from provisioning.models import (
     Deployment,
     DeploymentRun,
     DeploymentState,
+    Policy,
+    PolicyResult,
     ProvisioningSettings,
 )
 
@@ -95,8 +97,9 @@ class DeploymentRunAdmin(ReadOnlyAdmin):
     search_fields = ["deployment__name", "organization__name", "error", "started_by__email"]
     list_select_related = ["deployment", "organization", "started_by", "approved_by"]
     date_hierarchy = "queued_at"
-    # The log is masked by Terraform and by the worker; the plan file is never shown.
-    exclude = ["plan_file"]
+    # The log is masked by Terraform and by the worker; the plan file and its JSON (variable
+    # values) are never shown.
+    exclude = ["plan_file", "plan_json"]
     readonly_fields = ["has_plan_file"]
 
     @admin.display(boolean=True, description="plan file kept")
@@ -111,3 +114,21 @@ class DeploymentStateAdmin(ReadOnlyAdmin):
     search_fields = ["deployment__name", "organization__name", "lineage"]
     list_select_related = ["deployment", "organization"]
     exclude = ["state"]
+
+
+@admin.register(Policy)
+class PolicyAdmin(ReadOnlyAdmin):
+    """Read-only: a policy is saved through the service, which compiles it first."""
+
+    list_display = ["name", "organization", "enforcement", "enabled", "example", "updated_at"]
+    list_filter = ["enforcement", "enabled"]
+    search_fields = ["name", "organization__name"]
+    list_select_related = ["organization"]
+
+
+@admin.register(PolicyResult)
+class PolicyResultAdmin(ReadOnlyAdmin):
+    list_display = ["policy_name", "run", "organization", "enforcement", "status", "created_at"]
+    list_filter = ["status", "enforcement", "created_at"]
+    search_fields = ["policy_name", "organization__name"]
+    list_select_related = ["run__deployment", "organization"]

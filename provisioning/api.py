@@ -19,6 +19,7 @@ from mcloud.errors import ActionRefused
 from provisioning import selectors
 from provisioning.forms import DeploymentForm, variable_as_text
 from provisioning.models import BlueprintVersion, Deployment, DeploymentRun
+from provisioning.services import policies as policy_services
 from provisioning.services import runs as run_services
 from provisioning.services.deployments import deployment_create as deployment_create_service
 from provisioning.services.deployments import deployment_update as deployment_update_service
@@ -107,6 +108,20 @@ class DeploymentPatch(Schema):
     )
 
 
+class PolicyResultOut(Schema):
+    policy_id: int | None = Field(description="null once the policy was deleted.")
+    policy: str
+    enforcement: str = Field(description="advisory (shown) or mandatory (blocks approval)")
+    status: str = Field(description="passed, failed or error (not evaluated: its limits, say)")
+    messages: list[str]
+
+
+class PolicyOverrideOut(Schema):
+    by: str | None
+    at: datetime
+    reason: str
+
+
 class RunOut(Schema):
     id: int
     deployment_id: int
@@ -131,6 +146,14 @@ class RunOut(Schema):
         description="Running, but its worker is gone (its lease expired): the next request for "
         "work on the deployment marks it failed and releases its state lock."
     )
+    policies: list[PolicyResultOut] = Field(
+        description="A plan's policy results, evaluated before it awaits approval."
+    )
+    policy_blocked: bool = Field(
+        description="A mandatory policy failed (or errored) and no owner has overridden it: "
+        "approving is refused (409)."
+    )
+    policy_override: PolicyOverrideOut | None
 
 
 class LogOut(Schema):
@@ -145,6 +168,10 @@ class LogOut(Schema):
 class UnlockOut(Schema):
     released: bool = Field(description="Whether the state was locked (it is not any more).")
     deployment: DeploymentOut
+
+
+class OverrideIn(Schema):
+    reason: str = Field(min_length=1, max_length=500, description="Kept in the audit log.")
 
 
 class ApproveIn(Schema):
@@ -209,7 +236,30 @@ def run_out(run: DeploymentRun) -> dict[str, Any]:
         "outputs": run.outputs,
         "cancel_requested": run.cancel_requested,
         "worker_lost": run.worker_lost,
+        **_policies_out(run),
     }
+
+
+def _policies_out(run: DeploymentRun) -> dict[str, Any]:
+    results = list(run.policy_results.all())
+    overridden = run.policy_override_at is not None
+    override = None
+    if run.policy_override_at is not None:
+        by = run.policy_override_by
+        override = {
+            "by": by.email if by else None,
+            "at": run.policy_override_at,
+            "reason": run.policy_override_reason,
+        }
+    return {
+        "policies": [
+            {"policy_id": r.policy_id, "policy": r.policy_name, "enforcement": r.enforcement,
+             "status": r.status, "messages": r.messages}
+            for r in results
+        ],
+        "policy_blocked": not overridden and any(r.blocks for r in results),
+        "policy_override": override,
+    }  # fmt: skip
 
 
 def _deployment(request: ApiRequest, deployment_id: int) -> Deployment:
@@ -218,9 +268,16 @@ def _deployment(request: ApiRequest, deployment_id: int) -> Deployment:
 
 
 def _run(request: ApiRequest, run_id: int) -> DeploymentRun:
-    rows = DeploymentRun.objects.select_related("started_by", "approved_by", "deployment").defer(
-        "log", "plan_file", "deployment__sensitive_variables", "deployment__outputs"
-    )
+    rows = (
+        DeploymentRun.objects.select_related(
+            "started_by", "approved_by", "deployment", "policy_override_by"
+        )
+        .prefetch_related("policy_results")
+        .defer(
+            "log", "plan_file", "plan_json", "deployment__sensitive_variables",
+            "deployment__outputs",
+        )
+    )  # fmt: skip
     return get_for_org(rows, request, pk=run_id)
 
 
@@ -348,7 +405,7 @@ def deployment_outputs(request: ApiRequest, deployment_id: int) -> dict:
 def deployment_runs(request: ApiRequest, deployment_id: int) -> list[dict]:
     """The 50 latest runs, newest first."""
     deployment = _deployment(request, deployment_id)
-    return [run_out(r) for r in selectors.run_list(deployment=deployment)]
+    return [run_out(r) for r in selectors.run_list(deployment=deployment, with_policies=True)]
 
 
 @router.post(
@@ -411,7 +468,8 @@ def run_log(
     auth=role_auth(Role.ADMIN),
     summary="Approve a plan and apply it",
     description="Queues an apply of exactly the plan's saved file, and answers that apply run. "
-    "A destroy plan needs the deployment's name in `confirm_name`.",
+    "A destroy plan needs the deployment's name in `confirm_name`. Refused (409) while a "
+    "mandatory policy blocks the plan (`policy_blocked`).",
 )
 def run_approve(request: ApiRequest, run_id: int, body: ApproveIn) -> Status:
     apply = run_services.run_approve(
@@ -422,6 +480,22 @@ def run_approve(request: ApiRequest, run_id: int, body: ApproveIn) -> Status:
         ip=client_ip(request),
     )
     return Status(202, run_out(_run(request, apply.pk)))
+
+
+@router.post(
+    "/runs/{run_id}/override",
+    response=responses(RunOut),
+    auth=role_auth(Role.OWNER),
+    summary="Override a plan's failed mandatory policies (owners)",
+    description="Lets a plan that failed mandatory policies be approved. Needs a reason, which "
+    "is audited and announced (the policy override event). Refused (409) when no mandatory "
+    "policy blocks the plan, or it no longer awaits approval.",
+)
+def run_override(request: ApiRequest, run_id: int, body: OverrideIn) -> dict:
+    policy_services.run_policy_override(
+        run=_run(request, run_id), user=request.user, reason=body.reason, ip=client_ip(request)
+    )
+    return run_out(_run(request, run_id))
 
 
 @router.post("/runs/{run_id}/discard", response=responses(RunOut), auth=role_auth(Role.MEMBER))

@@ -14,7 +14,12 @@ from django.core.exceptions import ValidationError
 
 from inventory.models import CloudAccount
 from provisioning.blueprint_files import BlueprintError, MiB, files_from_texts, files_from_zip
-from provisioning.models import BlueprintVersion, Deployment, deployment_name_validator
+from provisioning.models import (
+    BlueprintVersion,
+    Deployment,
+    Enforcement,
+    deployment_name_validator,
+)
 from provisioning.services.deployments import values_check
 from provisioning.variables import Variable
 
@@ -221,3 +226,29 @@ class DeploymentForm(forms.Form):
             field = f"var_{name}"
             self.add_error(field if field in self.fields else None, f"{name}: {error}")
         return data
+
+
+class PolicyForm(forms.Form):
+    """A policy's fields; the source compiles or the service refuses it (shown on `source`)."""
+
+    name = forms.CharField(max_length=100)
+    description = forms.CharField(max_length=500, required=False)
+    enforcement = forms.ChoiceField(choices=Enforcement.choices, initial=Enforcement.ADVISORY)
+    enabled = forms.BooleanField(required=False, initial=True)
+    source = forms.CharField(
+        label="Rego",
+        max_length=100_000,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 22, "class": "text-mono", "spellcheck": "false"}),
+        help_text="Rego v1: a package whose `deny` set holds the messages of what it refuses. "
+        "It reads input.plan (terraform show -json), input.context and input.cost_estimate.",
+    )
+
+
+class PolicyTestForm(forms.Form):
+    source = forms.CharField(max_length=100_000, strip=False)
+    deployment = forms.IntegerField()
+
+
+class PolicyOverrideForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))

@@ -281,6 +281,14 @@ class DeploymentRun(TimedRun):
     outputs = models.JSONField(default=dict, blank=True, help_text="Sensitive values are None.")
     cancel_requested = models.BooleanField(default=False)
     lease_token = models.CharField(max_length=32, blank=True, editable=False)
+    # `terraform show -json` of the plan, for policies: it holds variable values, so encrypted.
+    plan_json = EncryptedJSONField()
+    # An owner's override of the mandatory policies this plan failed (see policy_models).
+    policy_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    policy_override_at = models.DateTimeField(null=True, blank=True)
+    policy_override_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-queued_at", "-id"]
@@ -390,3 +398,20 @@ class DeploymentResource(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address} = {self.provider_id}"
+
+
+# Policies live in a module of their own; imported here so that Django finds the models.
+from provisioning.policy_models import Enforcement, Policy, PolicyResult  # noqa: E402
+
+__all__ = [
+    "Blueprint",
+    "BlueprintVersion",
+    "Deployment",
+    "DeploymentResource",
+    "DeploymentRun",
+    "DeploymentState",
+    "Enforcement",
+    "Policy",
+    "PolicyResult",
+    "ProvisioningSettings",
+]

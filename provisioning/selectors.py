@@ -14,6 +14,7 @@ from provisioning.models import (
     Deployment,
     DeploymentRun,
     DeploymentState,
+    Policy,
     ProvisioningSettings,
 )
 
@@ -39,17 +40,37 @@ def deployment_list(*, organization: Organization) -> QuerySet[Deployment]:
         .defer(
             "last_run__log",
             "last_run__plan_file",
+            "last_run__plan_json",
             "last_run__plan_run__log",
             "last_run__plan_run__plan_file",
+            "last_run__plan_run__plan_json",
         )
     )
 
 
-def run_list(*, deployment: Deployment, limit: int = 50) -> list[DeploymentRun]:
+def deployment_names(*, organization: Organization) -> QuerySet[Deployment]:
+    """The organization's deployments, their ids and names only (choices in a form)."""
+    return Deployment.objects.filter(organization=organization).only("id", "name")
+
+
+def run_list(
+    *, deployment: Deployment, limit: int = 50, with_policies: bool = False
+) -> list[DeploymentRun]:
+    """The latest runs; `with_policies` brings their policy results too (one query more)."""
+    rows = deployment.runs.select_related(
+        "started_by", "approved_by", "plan_run", "policy_override_by"
+    )
+    if with_policies:
+        rows = rows.prefetch_related("policy_results")
     return list(
-        deployment.runs.select_related("started_by", "approved_by", "plan_run")
-        .defer("log", "plan_file", "plan_run__log", "plan_run__plan_file")
-        .order_by("-queued_at", "-id")[:limit]
+        rows.defer(
+            "log",
+            "plan_file",
+            "plan_json",
+            "plan_run__log",
+            "plan_run__plan_file",
+            "plan_run__plan_json",
+        ).order_by("-queued_at", "-id")[:limit]
     )
 
 
@@ -132,3 +153,8 @@ def provisioning_settings(organization: Organization) -> ProvisioningSettings:
     """The organization's settings row (unsaved defaults when it has none)."""
     found = ProvisioningSettings.objects.filter(organization=organization).first()
     return found or ProvisioningSettings(organization=organization)
+
+
+def policy_list(*, organization: Organization) -> QuerySet[Policy]:
+    """The organization's policies (its one policy set), without their sources."""
+    return Policy.objects.filter(organization=organization).defer("source").order_by("name", "id")

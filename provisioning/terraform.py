@@ -186,8 +186,8 @@ class TerraformRun:
             code = self._step(session, "show", "-json", session.path(plan_file), stdout=shown)
             if code:
                 return self._plan_result(code, None, empty)
-            summary = PlanSummary.from_plan_json(json.loads(shown.read()))
-            return self._plan_result(0, plan, summary)
+            document = json.loads(shown.read())
+            return self._plan_result(0, plan, PlanSummary.from_plan_json(document), document)
 
     def apply(self, spec: RunSpec, plan: bytes) -> ApplyResult:
         """`init`, `apply <plan>`, `output -json`. The variables come from the plan file.
@@ -235,9 +235,17 @@ class TerraformRun:
 
     # --- plumbing ------------------------------------------------------------------------------
 
-    def _plan_result(self, code: int, plan: bytes | None, summary: PlanSummary) -> PlanResult:
+    def _plan_result(
+        self,
+        code: int,
+        plan: bytes | None,
+        summary: PlanSummary,
+        document: dict[str, Any] | None = None,
+    ) -> PlanResult:
         serial = plan_state_serial(plan) if plan is not None else None
-        return PlanResult(code, plan, summary, serial, self._cancelled, self._timed_out)
+        return PlanResult(
+            code, plan, summary, serial, self._cancelled, self._timed_out, plan_json=document
+        )
 
     def _apply_result(
         self, code: int, outputs: dict[str, dict[str, Any]], unsaved: bytes | None = None

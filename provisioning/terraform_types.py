@@ -83,6 +83,8 @@ class PlanResult:
     state_serial: int | None  # the state serial the plan was made against
     cancelled: bool = False
     timed_out: bool = False
+    # `terraform show -json` of the plan (for policies); holds variable values too.
+    plan_json: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from provisioning.views import blueprints, deployments, runs
+from provisioning.views import blueprints, deployments, policies, runs
 
 app_name = "provisioning"
 
@@ -57,4 +57,19 @@ urlpatterns = [
     path("provisioning/runs/<int:pk>/approve/", runs.run_approve, name="run_approve"),
     path("provisioning/runs/<int:pk>/discard/", runs.run_discard, name="run_discard"),
     path("provisioning/runs/<int:pk>/cancel/", runs.run_cancel, name="run_cancel"),
+    path(
+        "provisioning/runs/<int:pk>/override/",
+        policies.run_policy_override,
+        name="run_policy_override",
+    ),
+    path("provisioning/policies/", policies.policy_list_view, name="policy_list"),
+    path("provisioning/policies/new/", policies.policy_create, name="policy_create"),
+    path("provisioning/policies/test/", policies.policy_test, name="policy_test"),
+    path(
+        "provisioning/policies/examples/load/",
+        policies.policy_example_load,
+        name="policy_example_load",
+    ),
+    path("provisioning/policies/<int:pk>/", policies.policy_edit, name="policy_edit"),
+    path("provisioning/policies/<int:pk>/delete/", policies.policy_delete, name="policy_delete"),
 ]

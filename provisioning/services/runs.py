@@ -11,7 +11,9 @@ transaction holding the row, before anything is queued:
 - only a plan awaiting approval can be approved, only by someone else than who planned it when
   the organization requires a second person, and only while the state is the one it was
   planned against (a stale plan is refused before anything runs);
-- a destroy plan is approved only with the deployment's name typed in.
+- a destroy plan is approved only with the deployment's name typed in;
+- a plan that failed a mandatory policy is approved only once an owner overrode it
+  (`services.policies`).
 
 What people hear of runs (`run_notify`): a plan awaiting approval, an apply (or destroy)
 applied, and any run that failed, the worker's dead runs included.
@@ -39,6 +41,7 @@ from mcloud.errors import ActionRefused
 from mcloud.leases import RunKind, row_lock, runs_recover
 from provisioning.models import Deployment, DeploymentRun
 from provisioning.selectors import provisioning_settings
+from provisioning.services.policies import run_policy_refusal
 from provisioning.services.state import DatabaseStateStore
 from provisioning.tasks import RUN_EXECUTE
 
@@ -87,6 +90,10 @@ def run_notify(run: DeploymentRun, event: Event) -> None:
                       "destroy"))  # fmt: skip
     who = run.started_by.email if run.started_by_id and run.started_by else "mcloud"
     facts.append(("Started by", who))
+    if event == Event.PLAN_AWAITING_APPROVAL:
+        blockers = [r.policy_name for r in run.policy_results.all() if r.blocks]
+        if blockers:
+            facts.append(("Blocked by policies", ", ".join(blockers)))
     notify(
         organization=deployment.organization, event=event, title=title, text=text,
         url=reverse("provisioning:run_detail", args=[run.pk]), facts=facts,
@@ -188,6 +195,9 @@ def run_approve(
             )
         if plan_run.kind == Kind.DESTROY and (confirm_name or "").strip() != deployment.name:
             raise ActionRefused(f"Type the deployment's name, {deployment.name}, to destroy it.")
+        refusal = run_policy_refusal(plan_run)
+        if refusal:
+            raise ActionRefused(refusal)
         _refuse_if_busy(deployment)
         current = DatabaseStateStore(deployment).current_serial()
         if current != plan_run.state_serial:

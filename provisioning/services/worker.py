@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -33,6 +34,7 @@ from mcloud.clouds.base import CloudError
 from mcloud.leases import LeaseKeeper, LeaseLost, lease_acquire, lease_kept, runs_recover
 from provisioning.blueprint_files import BlueprintError
 from provisioning.models import DEPLOYMENT_ID_VARIABLE, Deployment, DeploymentRun
+from provisioning.services.policies import policies_evaluate_run
 from provisioning.services.runs import (
     DEPLOYMENT_RUNS,
     log_append,
@@ -341,16 +343,33 @@ def _planned(run: DeploymentRun, result: PlanResult, store: DatabaseStateStore) 
         return _run_finish(run, Status.FAILED, _failure(result, store), exit_code=result.exit_code)
     changes = result.summary.has_changes
     run.state_serial, run.plan_summary = result.state_serial, asdict(result.summary)
+    run.plan_json = result.plan_json or {}
     if changes:
         run.plan_file = result.plan
+        _policies_check(run)
     with transaction.atomic():
         plans_discard_pending(
             deployment=run.deployment, reason=f"superseded by run #{run.pk}",
             user=run.started_by, exclude=run.pk,
         )  # fmt: skip
-        run.save(update_fields=["plan_file", "state_serial", "plan_summary"])
+        run.save(update_fields=["plan_file", "state_serial", "plan_summary", "plan_json"])
         # Nothing to apply: the plan finishes as "No changes", with nothing to approve.
         return _run_finish(run, Status.PLANNED if changes else Status.NO_CHANGES, "", exit_code=0)
+
+
+def _policies_check(run: DeploymentRun) -> None:
+    """Evaluate the organization's policies over the plan before it awaits approval, and say
+    in the log what they found."""
+    results = policies_evaluate_run(run=run, plan=run.plan_json)
+    if not results:
+        return
+    counts = Counter(r.status for r in results)
+    said = ", ".join(f"{counts[s]} {s}" for s in ("passed", "failed", "error") if counts[s])
+    blockers = [r.policy_name for r in results if r.blocks]
+    line = f"[mcloud] Policies: {said}."
+    if blockers:
+        line += f" Approval is blocked by mandatory policies: {', '.join(blockers)}."
+    log_append(run.pk, line + "\n")
 
 
 def _applied(run: DeploymentRun, result: ApplyResult, store: DatabaseStateStore) -> DeploymentRun:

@@ -36,8 +36,10 @@ Kind, Status = DeploymentRun.Kind, DeploymentRun.Status
 def _run(request: OrgRequest, pk: int, *, log: bool = False) -> DeploymentRun:
     rows = DeploymentRun.objects.select_related(
         "deployment", "started_by", "approved_by", "discarded_by", "plan_run",
-        "blueprint_version__blueprint",
-    ).defer("plan_file", "plan_run__plan_file", "plan_run__log")  # fmt: skip
+        "blueprint_version__blueprint", "policy_override_by",
+    ).defer(
+        "plan_file", "plan_json", "plan_run__plan_file", "plan_run__plan_json", "plan_run__log"
+    )  # fmt: skip
     if not log:
         rows = rows.defer("log")
     return get_for_org(rows, request, pk=pk)
@@ -46,7 +48,13 @@ def _run(request: OrgRequest, pk: int, *, log: bool = False) -> DeploymentRun:
 def _panel_context(request: OrgRequest, run: DeploymentRun) -> dict[str, object]:
     rules = provisioning_settings(request.organization)
     same_person = rules.require_second_approver and run.started_by_id == request.user.pk
+    results = list(run.policy_results.all()) if run.is_plan else []
+    blocked = any(r.blocks for r in results)
     return {
+        "policy_results": results,
+        "policy_blocked": blocked,
+        "approval_blocked": blocked and run.policy_override_at is None,
+        "can_override": request.role.allows(Role.OWNER),
         "run": run,
         "history": run_history(run=run),
         "deployment": run.deployment,

@@ -327,7 +327,7 @@ def test_the_list_and_detail_pages_have_bounded_query_counts(
         page = client.get(url("deployment_detail", deployment.pk))
     assert page.content.decode().count("<tr>") == 3 + 1
     run = deployment.runs.first()
-    with django_assert_max_num_queries(7):  # a plan's page also lists its applies
+    with django_assert_max_num_queries(8):  # a plan's page also lists its applies, its policies
         client.get(url("run_detail", run.pk))
     with django_assert_max_num_queries(5):
         client.get(url("blueprint_list"))

@@ -45,7 +45,7 @@ from inventory.models import (
 from inventory.services.ingest import ingest_scope
 from mcloud.clouds.base import ResourceRecord
 from mcloud.exports import FORMULA_STARTS
-from provisioning.models import Blueprint, Deployment, DeploymentRun
+from provisioning.models import Blueprint, Deployment, DeploymentRun, Policy, PolicyResult
 from provisioning.services.runs import log_append, run_plan_queue
 from tests.billing.costs import daily, store, store_by_tag
 from tests.inventory import estate
@@ -222,6 +222,22 @@ def hostile(org, team, login, hello_version) -> dict[str, Any]:
     log_append(plan.pk, f"null_resource.x: Creating... {SCRIPT}\nOutputs:\nshout = {IMG}\n")
     DeploymentRun.objects.filter(pk=plan.pk).update(status=DeploymentRun.Status.PLANNED,
                                                     error=SVG)  # fmt: skip
+    policy = Policy.objects.create(
+        organization=org,
+        name=SCRIPT,
+        description=IMG,
+        source=f"package p\n# {SVG}\n",
+        enforcement="mandatory",
+    )
+    PolicyResult.objects.create(
+        organization=org,
+        run=plan,
+        policy=policy,
+        policy_name=SCRIPT,
+        enforcement="mandatory",
+        status="failed",
+        messages=[IMG, ATTR],
+    )
     Deployment.objects.filter(pk=deployment.pk).update(outputs={
         "shout": {"value": SCRIPT, "sensitive": False, "type": "string"},
         "more": {"value": [IMG, {SVG: ATTR}], "sensitive": False, "type": "list"},
@@ -263,6 +279,7 @@ def hostile(org, team, login, hello_version) -> dict[str, Any]:
         "deployment": deployment,
         "plan": plan,
         "channel": channel,
+        "policy": policy,
     }
 
 

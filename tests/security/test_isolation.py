@@ -21,7 +21,7 @@ from accounts.models import Invitation, Membership, NotificationChannel
 from accounts.roles import Role
 from billing.models import Anomaly, Budget, BudgetAlert
 from inventory.models import ActionRun, Resource, ResourceLink, SavedView, SyncRun
-from provisioning.models import DeploymentResource, DeploymentRun
+from provisioning.models import DeploymentResource, DeploymentRun, Policy
 from provisioning.services.blueprints import blueprint_create
 from provisioning.services.runs import run_plan_queue
 from tests.billing.costs import daily, store, store_by_tag
@@ -112,6 +112,9 @@ def world(org, other_org, team, hello_version) -> World:
     DeploymentResource.objects.create(organization=org, deployment=deployment, address="x.y",
                                       provider_id=resource.resource_id,
                                       key=resource.resource_id.lower())  # fmt: skip
+    objects["policy"] = Policy.objects.create(
+        organization=org, name="Tags", source="package tags\n", enforcement="mandatory"
+    )
     theirs = estate.account(other_org, "theirs")
     estate.fill(theirs, 2, prefix="secret")
     store_by_tag(theirs, date(2026, 11, 1), "team", {"secret-team": "9"})

@@ -6,7 +6,7 @@ answers GET and scan what comes back.
 Objects are passed as a mapping of kind -> model instance ("account", "resource", "vm", "run",
 "action_run",
 "membership", "invitation", "saved_view", "budget", "alert", "anomaly", "blueprint", "deployment",
-"plan", "channel"), so each test builds its own.
+"plan", "channel", "policy"), so each test builds its own.
 """
 
 from __future__ import annotations
@@ -104,6 +104,9 @@ KWARGS: dict[str, Callable[[Objects], dict[str, Any]]] = {
     "provisioning:run_approve": _pk("pk", "plan"),
     "provisioning:run_discard": _pk("pk", "plan"),
     "provisioning:run_cancel": _pk("pk", "plan"),
+    "provisioning:run_policy_override": _pk("pk", "plan"),
+    "provisioning:policy_edit": _pk("pk", "policy"),
+    "provisioning:policy_delete": _pk("pk", "policy"),
     "api-1:deployment_detail": _pk("deployment_id", "deployment"),
     "api-1:deployment_update": _pk("deployment_id", "deployment"),
     "api-1:deployment_outputs": _pk("deployment_id", "deployment"),
@@ -116,6 +119,7 @@ KWARGS: dict[str, Callable[[Objects], dict[str, Any]]] = {
     "api-1:run_approve": _pk("run_id", "plan"),
     "api-1:run_discard": _pk("run_id", "plan"),
     "api-1:run_cancel": _pk("run_id", "plan"),
+    "api-1:run_override": _pk("run_id", "plan"),
 }
 # URL name -> a form body naming the organization's objects, for pages that take the object
 # from the body.
