@@ -31,7 +31,7 @@ from accounts.models import Membership, User
 from accounts.roles import Role
 from inventory.account_adapters import adapter_for
 from inventory.extensions import ACTION_GUARDS
-from inventory.managed import managed_by
+from inventory.managed import ManagedBy, managed_by
 from inventory.models import ActionRun, Resource, ResourceActionLease, ResourceEvent
 from inventory.services.ingest import ingest_scope
 from inventory.services.sync import account_lease
@@ -94,9 +94,12 @@ def action_lease(resource: Resource) -> Lease:
 
 
 # --- asking for an action ----------------------------------------------------------------
-def resource_action_refusal(*, resource: Resource, action: str) -> str:
+def resource_action_refusal(
+    *, resource: Resource, action: str, managed: list[ManagedBy] | None = None
+) -> str:
     """Why `action` cannot be asked of `resource` whoever asks, or "" (the page shows the
-    buttons only when this is empty)."""
+    buttons only when this is empty). `managed`: the deployments whose state holds it, when
+    the caller has them already."""
     if action not in ActionRun.Action.values:
         return f"Unknown action {action!r}."
     if resource.type != ResourceType.VM:
@@ -107,10 +110,12 @@ def resource_action_refusal(*, resource: Resource, action: str) -> str:
         return f"mcloud cannot {action} resources of this provider."
     if not resource.account.is_active:
         return f"{resource.account.name} is disabled or paused: resume it first."
-    owners = managed_by(
-        organization_id=resource.organization_id, resource_ids=[resource.resource_id]
-    )
-    if deployments := owners.get(resource.resource_id.lower()):
+    if managed is None:
+        owners = managed_by(
+            organization_id=resource.organization_id, resource_ids=[resource.resource_id]
+        )
+        managed = owners.get(resource.resource_id.lower(), [])
+    if deployments := managed:
         return (
             f"The deployment {deployments[0].name} manages it: change it through its "
             "deployment, or Terraform would undo it."

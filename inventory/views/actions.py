@@ -39,7 +39,9 @@ def resource_actions_context(request: OrgRequest, resource: Resource) -> dict[st
     return {
         "show_actions": True,
         "may_act": request.role.allows(ACTION_ROLE),
-        "action_refusal": resource_action_refusal(resource=resource, action="start"),
+        "action_refusal": resource_action_refusal(
+            resource=resource, action="start", managed=getattr(resource, "managed_by", None)
+        ),
         "action_choices": ActionRun.Action.choices,
         "action_runs": runs,
         "active_run": next((r for r in runs if r.status in ACTIVE), None),
