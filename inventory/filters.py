@@ -71,8 +71,9 @@ def _choices_error(word: str) -> dict[str, str]:
 MULTI_FIELDS = ("provider", "account", "region", "type", "status")  # any of several values
 
 
-def _many(label: str, size: int) -> forms.SelectMultiple:
-    return forms.SelectMultiple(attrs={"aria-label": label, "size": size})
+def _many(size: int) -> forms.SelectMultiple:
+    """A list box `size` rows tall; the page labels it above (see resource_list.html)."""
+    return forms.SelectMultiple(attrs={"size": size})
 
 
 def _length_error(what: str) -> dict[str, str]:
@@ -94,32 +95,32 @@ class ResourceFilterForm(forms.Form):
     provider = forms.MultipleChoiceField(
         required=False,
         choices=provider_choices,
-        widget=_many("Providers", 3),
+        widget=_many(3),
         error_messages=_choices_error("a provider"),
     )
     account = forms.TypedMultipleChoiceField(
         required=False,
         coerce=int,
         choices=[],
-        widget=_many("Accounts", 3),
+        widget=_many(3),
         error_messages=_choices_error("an account of this organization"),
     )
     region = forms.MultipleChoiceField(
         required=False,
         choices=[],
-        widget=_many("Regions", 4),
+        widget=_many(4),
         error_messages=_choices_error("a region with resources"),
     )
     type = forms.MultipleChoiceField(
         required=False,
         choices=ResourceType.choices,
-        widget=_many("Types", 4),
+        widget=_many(4),
         error_messages=_choices_error("a type"),
     )
     status = forms.MultipleChoiceField(
         required=False,
         choices=[(s, status_label(s)) for s in STATUSES],
-        widget=_many("Statuses", 4),
+        widget=_many(4),
         error_messages=_choices_error("a status"),
     )
     tag = forms.CharField(
