@@ -192,13 +192,16 @@ class ResourcePage(Schema):
     results: list[ResourceOut]
 
 
+_ANY_OF = "Repeat the parameter to match any of several values"
+
+
 class ResourceQuery(Schema):
     q: str = ""
-    provider: str = ""
-    account: int | None = None
-    region: str = ""
-    type: str = ""
-    status: str = ""
+    provider: list[str] = Field(default_factory=list, description=_ANY_OF)
+    account: list[int] = Field(default_factory=list, description=_ANY_OF)
+    region: list[str] = Field(default_factory=list, description=_ANY_OF)
+    type: list[str] = Field(default_factory=list, description=f"{_ANY_OF}: ?type=vm&type=disk")
+    status: list[str] = Field(default_factory=list, description=_ANY_OF)
     tag: str = Field("", description="key, or key=value")
     managed: Literal["", "managed", "unmanaged"] = ""
     attached_to: int | None = Field(
@@ -431,7 +434,9 @@ def sync_run(request: ApiRequest, run_id: int) -> SyncRun:
 def _resource_page(request: ApiRequest, query: ResourceQuery, *, vm_only: bool) -> dict:
     data = QueryDict(mutable=True)
     for key, value in query.dict().items():
-        if value not in ("", None, False) and key not in ("page", "per_page"):
+        if isinstance(value, list):
+            data.setlist(key, [str(v) for v in value])
+        elif value not in ("", None, False) and key not in ("page", "per_page"):
             data[key] = "on" if value is True else str(value)
     if vm_only:
         data["type"] = "vm"

@@ -4,7 +4,6 @@ the CSV export and saved views."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import cast
 
 from django import forms
@@ -13,6 +12,7 @@ from django.db.models import CharField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Lower
+from django.http import QueryDict
 
 from accounts.models import Organization
 from inventory.attachments import attached_to_filter, unattached
@@ -43,11 +43,12 @@ def status_label(status: str) -> str:
 
 @dataclass(frozen=True)
 class ResourceFilters:
-    provider: str = ""
-    account: int | None = None
-    region: str = ""
-    type: str = ""
-    status: str = ""
+    # Each of these matches any of its values (a repeated parameter: ?type=vm&type=disk).
+    provider: tuple[str, ...] = ()
+    account: tuple[int, ...] = ()
+    region: tuple[str, ...] = ()
+    type: tuple[str, ...] = ()
+    status: tuple[str, ...] = ()
     tag_key: str = ""
     tag_value: str | None = None
     q: str = ""
@@ -61,6 +62,18 @@ class ResourceFilters:
 
 def _choice_error(word: str) -> dict[str, str]:
     return {"invalid_choice": f"Not {word}: %(value)s."}
+
+
+def _choices_error(word: str) -> dict[str, str]:
+    return {**_choice_error(word), "invalid_list": f"Not {word}: give one or more values."}
+
+
+MULTI_FIELDS = ("provider", "account", "region", "type", "status")  # any of several values
+
+
+def _many(size: int) -> forms.SelectMultiple:
+    """A list box `size` rows tall; the page labels it above (see resource_list.html)."""
+    return forms.SelectMultiple(attrs={"size": size})
 
 
 def _length_error(what: str) -> dict[str, str]:
@@ -78,30 +91,37 @@ class ResourceFilterForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": "Name or id", "type": "search"}),
         error_messages=_length_error("Search for"),
     )
-    provider = forms.ChoiceField(
+    # Nothing chosen means any; several chosen match any of them.
+    provider = forms.MultipleChoiceField(
         required=False,
-        choices=partial(provider_choices, blank="Any provider"),
-        error_messages=_choice_error("a provider"),
+        choices=provider_choices,
+        widget=_many(3),
+        error_messages=_choices_error("a provider"),
     )
-    account = forms.TypedChoiceField(
+    account = forms.TypedMultipleChoiceField(
         required=False,
         coerce=int,
-        empty_value=None,
         choices=[],
-        error_messages=_choice_error("an account of this organization"),
+        widget=_many(3),
+        error_messages=_choices_error("an account of this organization"),
     )
-    region = forms.ChoiceField(
-        required=False, choices=[], error_messages=_choice_error("a region with resources")
-    )
-    type = forms.ChoiceField(
+    region = forms.MultipleChoiceField(
         required=False,
-        choices=[("", "Any type"), *ResourceType.choices],
-        error_messages=_choice_error("a type"),
+        choices=[],
+        widget=_many(4),
+        error_messages=_choices_error("a region with resources"),
     )
-    status = forms.ChoiceField(
+    type = forms.MultipleChoiceField(
         required=False,
-        choices=[("", "Any status")] + [(s, status_label(s)) for s in STATUSES],
-        error_messages=_choice_error("a status"),
+        choices=ResourceType.choices,
+        widget=_many(4),
+        error_messages=_choices_error("a type"),
+    )
+    status = forms.MultipleChoiceField(
+        required=False,
+        choices=[(s, status_label(s)) for s in STATUSES],
+        widget=_many(4),
+        error_messages=_choices_error("a status"),
     )
     tag = forms.CharField(
         required=False,
@@ -157,10 +177,8 @@ class ResourceFilterForm(forms.Form):
         self.organization = organization
         self.attached_resource: Resource | None = None  # the "attached to" filter's, once valid
         account = cast(forms.ChoiceField, self.fields["account"])
-        account.choices = [("", "Any account")] + [(a.pk, a.name) for a in accounts]
-        cast(forms.ChoiceField, self.fields["region"]).choices = [("", "Any region")] + [
-            (r, r) for r in regions
-        ]
+        account.choices = [(a.pk, a.name) for a in accounts]
+        cast(forms.ChoiceField, self.fields["region"]).choices = [(r, r) for r in regions]
 
     def clean_tag(self) -> str:
         tag = (self.cleaned_data.get("tag") or "").strip()
@@ -200,11 +218,11 @@ class ResourceFilterForm(forms.Form):
         tag = (data.get("tag") or "").strip()
         key, _, value = tag.partition("=")
         return ResourceFilters(
-            provider=data.get("provider") or "",
-            account=data.get("account"),
-            region=data.get("region") or "",
-            type=data.get("type") or "",
-            status=data.get("status") or "",
+            provider=_values(data, "provider"),
+            account=_values(data, "account"),
+            region=_values(data, "region"),
+            type=_values(data, "type"),
+            status=_values(data, "status"),
             tag_key=key.strip(),
             tag_value=value.strip() if "=" in tag else None,
             q=(data.get("q") or "").strip(),
@@ -231,15 +249,31 @@ class ResourceFilterForm(forms.Form):
         return self.cleaned_data.get("per_page") or 50
 
 
+def _values(data: dict, name: str) -> tuple:
+    """A multi-value field's distinct values, in the order given."""
+    return tuple(dict.fromkeys(v for v in data.get(name) or () if v not in ("", None)))
+
+
+def _any_of(f: ResourceFilters) -> dict[str, object]:
+    """The multi-value filters as lookups: one value exact, several `__in`."""
+    columns = {"provider": f.provider, "account_id": f.account, "region": f.region,
+               "type": f.type, "status": f.status}  # fmt: skip
+    lookups: dict[str, object] = {}
+    for column, values in columns.items():
+        if len(values) == 1:
+            lookups[column] = values[0]
+        elif values:
+            lookups[f"{column}__in"] = list(values)
+    return lookups
+
+
 def apply_filters(
     rows: QuerySet[Resource], f: ResourceFilters, *, organization: Organization
 ) -> QuerySet[Resource]:
     """`rows` (of `organization`) that match `f`, sorted."""
     if not f.include_deleted:
         rows = rows.filter(deleted_at__isnull=True)
-    exact = {"provider": f.provider, "account_id": f.account, "region": f.region,
-             "type": f.type, "status": f.status}  # fmt: skip
-    rows = rows.filter(**{k: v for k, v in exact.items() if v})
+    rows = rows.filter(**_any_of(f))
     if f.tag_key:
         # The key is taken literally (colons, dots and "__" included), never as a path.
         rows = rows.filter(tags__has_key=f.tag_key)
@@ -283,9 +317,7 @@ def tally_filters(f: ResourceFilters) -> dict[str, object] | None:
     if f.tag_key or f.q or f.managed or f.attached_to is not None or f.unattached:
         return None
     lookups: dict[str, object] = {} if f.include_deleted else {"live": True}
-    exact = {"provider": f.provider, "account_id": f.account, "region": f.region,
-             "type": f.type, "status": f.status}  # fmt: skip
-    lookups.update({k: v for k, v in exact.items() if v})
+    lookups.update(_any_of(f))
     return lookups
 
 
@@ -301,3 +333,58 @@ class SavedViewForm(forms.Form):
     query = forms.CharField(max_length=2000, required=False)
     shared = forms.BooleanField(required=False)
     replace = forms.BooleanField(required=False)
+
+
+@dataclass(frozen=True)
+class FilterChip:
+    """One applied filter value as the list shows it above the table, with the query string
+    that drops just that value (and the page)."""
+
+    field: str
+    label: str
+    value: str
+    remove: str
+
+
+CHIP_LABELS = {"q": "Search", "provider": "Provider", "account": "Account", "region": "Region",
+               "type": "Type", "status": "Status", "tag": "Tag", "managed": "Managed",
+               "attached_to": "Attached to", "unattached": "Unattached",
+               "include_deleted": "Deleted"}  # fmt: skip
+
+
+def filter_chips(
+    form: ResourceFilterForm, params: QueryDict, *, hidden: tuple[str, ...] = ()
+) -> list[FilterChip]:
+    """A chip for each value of `params` that `form` applied; refused values have their
+    message beside the field instead, and `hidden` fields (the VM list's type) get none."""
+    form.is_valid()
+    chips = []
+    for name, label in CHIP_LABELS.items():
+        if name in hidden or name in form.errors:
+            continue
+        field = form.fields[name]
+        shown = dict(getattr(field, "choices", ()))
+        for raw in dict.fromkeys(v for v in params.getlist(name) if v):
+            if isinstance(field, forms.BooleanField):
+                value = "included" if name == "include_deleted" else "yes"
+            elif name == "attached_to" and form.attached_resource is not None:
+                value = form.attached_resource.name
+            else:
+                value = str(shown.get(_choice_key(field, raw), raw))
+            rest = QueryDict(mutable=True)
+            for key, values in params.lists():
+                kept = [v for v in values if v and not (key == name and v == raw)]
+                if kept and key != "page":
+                    rest.setlist(key, kept)
+            chips.append(FilterChip(name, label, value, rest.urlencode()))
+    return chips
+
+
+def _choice_key(field: forms.Field, raw: str) -> object:
+    """`raw` as the field's choices key it (accounts by their number)."""
+    if isinstance(field, forms.TypedMultipleChoiceField):
+        try:
+            return field.coerce(raw)
+        except (TypeError, ValueError):
+            return raw
+    return raw

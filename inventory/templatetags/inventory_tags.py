@@ -95,3 +95,16 @@ def provider_styles() -> SafeString:
         ]
     # Keys and colours are checked when registered (letters and digits; #rrggbb).
     return mark_safe("<style>\n" + "\n".join(rules) + "\n</style>")  # noqa: S308
+
+
+@register.simple_tag(takes_context=True)
+def filter_query(
+    context: template.Context, field: str, value: object, tag_value: object = None
+) -> str:
+    """The current query string filtered by `field` = `value` instead of its current values
+    (a tag as key=value when `tag_value` is given), back on the first page: the links of a
+    row's type, status and tags."""
+    params = without_empty(context["request"].GET)
+    params.pop("page", None)
+    params[field] = f"{value}={tag_value}" if tag_value is not None else str(value)
+    return "?" + params.urlencode()

@@ -21,7 +21,7 @@ from accounts.tenancy import OrgRequest, get_for_org, org_view
 from inventory.attachment_graph import attachment_graph
 from inventory.attachments import resource_attachments
 from inventory.extensions import RESOURCE_PANELS
-from inventory.filters import ResourceFilterForm, SavedViewForm
+from inventory.filters import ResourceFilterForm, SavedViewForm, filter_chips
 from inventory.managed import managed_by
 from inventory.models import Resource, SavedView
 from inventory.selectors import (
@@ -108,6 +108,8 @@ def _render_list(request: OrgRequest, *, vm_only: bool) -> HttpResponse:
         "sort_message": sort_message,
         "ignored": sum(1 for message in [*shown.values(), sort_message] if message),
         "active_filters": sum(1 for key in ACTIVE_KEYS if request.GET.get(key)),
+        "chips": filter_chips(form, request.GET, hidden=("type",) if vm_only else ()),
+        "clear_query": _query(request.GET, keys=("sort", "per_page")),
     }
     template = "inventory/resource_list.html"
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
@@ -134,11 +136,11 @@ def _rows(request: OrgRequest, form: ResourceFilterForm) -> QuerySet[Resource]:
     )
 
 
-def _query(params: QueryDict) -> str:
+def _query(params: QueryDict, *, keys: tuple[str, ...] = FILTER_KEYS) -> str:
     """The filter part of a query string (known filters only, no page), for saved views and
-    the export link."""
+    the export link; with `keys`, only those (what "Clear all" keeps: sort and page size)."""
     clean = QueryDict(mutable=True)
-    for key in FILTER_KEYS:
+    for key in keys:
         for value in params.getlist(key):
             if value:
                 clean.appendlist(key, value[:200])
