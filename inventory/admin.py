@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from inventory.models import (
     ActionRun,
@@ -8,6 +11,7 @@ from inventory.models import (
     Resource,
     ResourceActionLease,
     ResourceEvent,
+    ResourceLink,
     ResourceTally,
     SavedView,
     SyncRun,
@@ -129,6 +133,20 @@ class ResourceEventAdmin(admin.ModelAdmin):
     list_select_related = ["resource", "account"]
     raw_id_fields = ["resource", "account", "organization", "sync_run"]
     show_full_result_count = False
+
+
+@admin.register(ResourceLink)
+class ResourceLinkAdmin(admin.ModelAdmin):
+    """Written by syncs with their resource: read here."""
+
+    list_display = ["resource", "target_id"]
+    search_fields = ["resource__name", "resource__resource_id", "target_key"]
+    list_select_related = ["resource"]
+    readonly_fields = ["organization", "resource", "target_id", "target_key"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(SavedView)

@@ -13,6 +13,7 @@ from provisioning.models import (
     Blueprint,
     BlueprintVersion,
     Deployment,
+    DeploymentResource,
     DeploymentRun,
     DeploymentState,
     Policy,
@@ -114,6 +115,13 @@ class DeploymentStateAdmin(ReadOnlyAdmin):
     search_fields = ["deployment__name", "organization__name", "lineage"]
     list_select_related = ["deployment", "organization"]
     exclude = ["state"]
+
+
+@admin.register(DeploymentResource)
+class DeploymentResourceAdmin(ReadOnlyAdmin):
+    list_display = ["provider_id", "address", "deployment", "organization"]
+    search_fields = ["key", "address", "deployment__name"]
+    list_select_related = ["deployment", "organization"]
 
 
 @admin.register(Policy)
