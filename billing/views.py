@@ -233,7 +233,9 @@ def allocation_view(request: OrgRequest) -> HttpResponse:
             "key_links": {k: "?" + _query(request, key=k) for k in keys},
         }
     template = "billing/allocation.html"
-    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
+    # Without a key there are no results to swap (and no form that asks for them).
+    htmx = request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request
+    if key and htmx:
         template += "#results"
     return render(request, template, context)
 

@@ -125,6 +125,8 @@ def test_without_keys_the_page_says_who_chooses_them(org, login, vera, ada):
     )
     page = login(ada).get(reverse("billing:allocation")).content.decode()
     assert "Choose allocation tags" in page
+    htmx = login(ada).get(reverse("billing:allocation"), headers={"HX-Request": "true"})
+    assert "Choose allocation tags" in htmx.content.decode()  # no results to swap without keys
 
 
 def test_the_page_runs_a_fixed_number_of_queries(
