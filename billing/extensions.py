@@ -126,6 +126,12 @@ def import_after_sync(account: CloudAccount, run: Any) -> None:
     cost_import_queue(account=account)
 
 
+def waste_after_sync(account: CloudAccount, run: Any) -> None:
+    from billing.services.waste import refresh_after_sync
+
+    refresh_after_sync(account, run)
+
+
 # The tag keys the sandbox's costs are allocated by (its estate tags team and env).
 SANDBOX_ALLOCATION_KEYS = ["team", "env"]
 
@@ -179,4 +185,5 @@ def register() -> None:
         ResourcePanel("cost", "billing/panels/resource_cost.html", resource_cost)
     )
     register_sync_followup("billing", import_after_sync)
+    register_sync_followup("waste", waste_after_sync)
     register_sandbox_step("billing", sandbox_costs)
