@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from accounts.models import Invitation, Membership, NotificationChannel
 from accounts.roles import Role
-from billing.models import Anomaly, Budget, BudgetAlert
+from billing.models import Anomaly, Budget, BudgetAlert, Finding
 from inventory.models import ActionRun, Resource, ResourceLink, SavedView, SyncRun
 from provisioning.models import DeploymentResource, DeploymentRun, Policy
 from provisioning.services.blueprints import blueprint_create
@@ -86,6 +86,15 @@ def world(org, other_org, team, hello_version) -> World:
             actual=9,
         ),
     }
+    objects["finding"] = Finding.objects.create(
+        organization=org,
+        account=account,
+        resource=objects["resource"],
+        rule="unattached_disk",
+        saving=5,
+        currency="USD",
+        fingerprint="f",
+    )
     objects["action_run"] = ActionRun.objects.create(
         organization=org, resource=objects["vm"], action="stop", status="succeeded"
     )
