@@ -100,3 +100,23 @@ def test_the_csv_rounds_to_cents_and_defuses_formulas(world, login, vera):
     assert [r["monthly_saving"] for r in rows] == ["3.65", "2.40", "1.60", "0.80"]
     assert rows[0]["basis"] == "Estimate (list prices)"
     assert {r["account"] for r in rows} == {"prod"}
+
+
+def test_the_api_lists_and_dismisses_only_the_organizations_findings(world, token_for, bob, vera):
+    from django.test import Client
+
+    api = Client(headers={"Authorization": f"Bearer {token_for(bob)}"})
+    body = api.get("/api/savings", {"type": "disk"}).json()
+    assert [r["name"] for r in body["results"]] == ["vol-2", "vol-1", "vol-0"]
+    assert body["total"] == {"USD": "4.80"}
+    assert body["results"][0]["basis"] == "estimate"
+    pk = body["results"][0]["id"]
+    url = f"/api/savings/{pk}/dismiss"
+    assert api.post(url, {"reason": " "}, content_type="application/json").status_code == 422
+    done = api.post(url, {"reason": "drill"}, content_type="application/json").json()
+    assert (done["dismissed_by"], done["dismiss_reason"]) == ("bob@acme.test", "drill")
+    theirs = Finding.objects.exclude(organization=world.organization).first()
+    assert api.post(f"/api/savings/{theirs.pk}/dismiss", {"reason": "x"},
+                    content_type="application/json").status_code == 404  # fmt: skip
+    viewer = Client(headers={"Authorization": f"Bearer {token_for(vera)}"})
+    assert viewer.post(url, {"reason": "x"}, content_type="application/json").status_code == 403
