@@ -167,3 +167,12 @@ def test_a_refresh_is_one_bulk_pass_whatever_the_number(org, django_assert_max_n
     with django_assert_max_num_queries(14):
         assert findings_refresh(organization=org, now=NOW) == 40
     assert Finding.objects.filter(organization=org).count() == 40
+
+
+def test_the_sync_followup_refreshes_the_findings(org):
+    from inventory.extensions import SYNC_FOLLOWUPS
+
+    acct = account(org, "prod")
+    ingest(acct, rec("vol-free", "disk", size=10))
+    SYNC_FOLLOWUPS["waste"](acct, None)
+    assert list(Finding.objects.values_list("resource__name", flat=True)) == ["vol-free"]
