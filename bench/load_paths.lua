@@ -15,6 +15,7 @@ local paths = {
   "/dashboard/tiles/activity/",
   "/dashboard/tiles/budget_alerts/",
   "/dashboard/tiles/cost_anomalies/",
+  "/dashboard/tiles/savings/",
   "/dashboard/freshness/",
   "/inventory/",
   "/inventory/?provider=aws&type=vm&status=running",

@@ -17,19 +17,23 @@ from accounts.roles import Role
 from accounts.tenancy import ApiRequest, get_for_org
 from billing.allocation import UNTAGGED, allocation
 from billing.forms import AllocationKeysForm, BudgetForm, CostSelectionForm
-from billing.models import Anomaly, Budget
+from billing.models import Anomaly, Budget, Finding
 from billing.money import Money, round_amount
 from billing.selectors import (
+    FindingFilters,
     anomaly_list,
     billing_settings,
     breakdown,
     cost_summary,
     daily_series,
+    finding_list,
+    finding_totals,
 )
 from billing.services import budgets as budget_services
 from billing.services.anomalies import anomaly_acknowledge
 from billing.services.budgets import budget_save
 from billing.services.settings import allocation_keys_save
+from billing.services.waste import finding_dismiss
 from inventory.selectors import account_choices
 from mcloud.api.errors import InvalidInput, responses
 from mcloud.api.security import role_auth
@@ -172,6 +176,51 @@ class AnomalyOut(Schema):
     state: Literal["open", "acknowledged"]
     acknowledged_by: str | None = Field(description="The e-mail of who acknowledged it.")
     acknowledged_at: datetime | None
+
+
+class FindingQuery(Schema):
+    rule: Literal["", "unattached_disk", "unused_ip", "orphan_snapshot", "stopped_vm"] = ""
+    account: int | None = None
+    type: str = Field("", description="A resource type (disk, ip_address, snapshot, vm...).")
+    state: Literal["open", "dismissed"] = "open"
+    order: Literal["-saving", "saving"] = "-saving"
+    page: int = Field(1, ge=1)
+    per_page: int = Field(50, ge=1, le=200)
+
+
+class FindingOut(Schema):
+    id: int
+    rule: str
+    account_id: int
+    account: str
+    resource_pk: int
+    resource_id: str
+    name: str
+    type: str
+    saving: Decimal = Field(description="Estimated monthly saving, rounded to the minor unit.")
+    currency: str
+    basis: Literal["estimate", "billed"] = Field(
+        description="Every figure is an estimate: from list prices, or this month's bill."
+    )
+    details: dict[str, Any]
+    dismissed_at: datetime | None
+    dismissed_by: str | None = Field(description="The e-mail of who dismissed it.")
+    dismiss_reason: str
+
+
+class FindingPage(Schema):
+    count: int
+    page: int
+    pages: int
+    per_page: int
+    total: dict[str, Decimal] = Field(
+        description="The estimated monthly saving of the selection, per currency."
+    )
+    results: list[FindingOut]
+
+
+class DismissIn(Schema):
+    reason: str = Field(min_length=1, max_length=500)
 
 
 class AnomalyPage(Schema):
@@ -418,6 +467,65 @@ def anomaly_ack(request: ApiRequest, anomaly_id: int) -> dict:
     anomaly = get_for_org(Anomaly.objects.select_related("account"), request, pk=anomaly_id)
     anomaly = anomaly_acknowledge(anomaly=anomaly, user=request.user, ip=client_ip(request))
     return _anomaly_out(anomaly)
+
+
+def _finding_out(finding: Finding) -> dict[str, Any]:
+    return {
+        "id": finding.pk,
+        "rule": finding.rule,
+        "account_id": finding.account_id,
+        "account": finding.account.name,
+        "resource_pk": finding.resource_id,
+        "resource_id": finding.resource.resource_id,
+        "name": finding.resource.name,
+        "type": finding.resource.type,
+        "saving": round_amount(finding.saving, finding.currency),
+        "currency": finding.currency,
+        "basis": finding.basis,
+        "details": finding.details,
+        "dismissed_at": finding.dismissed_at,
+        "dismissed_by": finding.dismissed_by.email if finding.dismissed_by else None,
+        "dismiss_reason": finding.dismiss_reason,
+    }
+
+
+@router.get("/savings", response=responses(FindingPage), summary="Waste findings")
+def savings(request: ApiRequest, query: Query[FindingQuery]) -> dict:
+    """Resources that cost money for nothing, biggest estimated monthly saving first."""
+    filters = FindingFilters(
+        rule=query.rule, account=query.account, kind=query.type,
+        dismissed=query.state == "dismissed", order=query.order,
+    )  # fmt: skip
+    rows = finding_list(organization=request.organization, filters=filters)
+    total, _ = finding_totals(rows)
+    paginator = Paginator(rows, query.per_page)
+    page = paginator.get_page(query.page)
+    return {
+        "count": paginator.count,
+        "page": page.number,
+        "pages": paginator.num_pages,
+        "per_page": query.per_page,
+        "total": {code: round_amount(value, code) for code, value in total.parts()},
+        "results": [_finding_out(f) for f in page],
+    }
+
+
+@router.post(
+    "/savings/{finding_id}/dismiss",
+    response=responses(FindingOut),
+    auth=role_auth(Role.MEMBER),
+)
+def finding_dismiss_api(request: ApiRequest, finding_id: int, body: DismissIn) -> dict:
+    finding = get_for_org(
+        Finding.objects.select_related("account", "resource"), request, pk=finding_id
+    )
+    try:
+        finding = finding_dismiss(
+            finding=finding, user=request.user, reason=body.reason, ip=client_ip(request)
+        )
+    except ValueError as error:
+        raise InvalidInput({"reason": [str(error)]}) from error
+    return _finding_out(finding)
 
 
 def _budget_out(budget: Budget, request: ApiRequest) -> dict:

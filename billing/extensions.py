@@ -14,9 +14,12 @@ from accounts.tenancy import OrgRequest
 from billing.charts import sparkline
 from billing.models import Anomaly, BudgetAlert, CostData
 from billing.selectors import (
+    FindingFilters,
     anomaly_list,
     cost_summary,
     daily_totals,
+    finding_list,
+    finding_totals,
     provider_costs,
     resource_cost_this_month,
 )
@@ -115,6 +118,13 @@ def cost_anomalies(request: OrgRequest) -> dict[str, Any]:
     return {"anomalies": anomalies, "more": rows.count() - len(anomalies) if anomalies else 0}
 
 
+def savings(request: OrgRequest) -> dict[str, Any]:
+    """The estimated monthly saving of the open waste findings, per rule."""
+    rows = finding_list(organization=request.organization, filters=FindingFilters())
+    total, per_rule = finding_totals(rows)
+    return {"total": total, "per_rule": per_rule}
+
+
 def resource_cost(request: OrgRequest, resource: Any) -> dict[str, Any] | None:
     money = resource_cost_this_month(resource=resource, today=timezone.localdate())
     return {"money": money} if money else None
@@ -124,6 +134,12 @@ def import_after_sync(account: CloudAccount, run: Any) -> None:
     from billing.services.imports import cost_import_queue
 
     cost_import_queue(account=account)
+
+
+def waste_after_sync(account: CloudAccount, run: Any) -> None:
+    from billing.services.waste import refresh_after_sync
+
+    refresh_after_sync(account, run)
 
 
 # The tag keys the sandbox's costs are allocated by (its estate tags team and env).
@@ -175,8 +191,10 @@ def register() -> None:
             width="col-lg-6",
         )
     )
+    register_tile(Tile("savings", "Savings (estimate)", "billing/tiles/savings.html", savings))
     register_resource_panel(
         ResourcePanel("cost", "billing/panels/resource_cost.html", resource_cost)
     )
     register_sync_followup("billing", import_after_sync)
+    register_sync_followup("waste", waste_after_sync)
     register_sandbox_step("billing", sandbox_costs)

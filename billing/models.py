@@ -312,3 +312,46 @@ class Anomaly(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service} on {self.day}: {self.actual} {self.currency}"
+
+
+class Finding(models.Model):
+    """A resource that costs money for nothing, by one waste rule (`billing.waste`), with the
+    monthly saving of removing it. Refreshed after every sync; a dismissed finding stays
+    dismissed until what it rests on (`fingerprint`: size, state, attachment) changes."""
+
+    class Rule(models.TextChoices):
+        UNATTACHED_DISK = "unattached_disk", "Unattached disk"
+        UNUSED_IP = "unused_ip", "Unassociated public IP"
+        ORPHAN_SNAPSHOT = "orphan_snapshot", "Old snapshot of a deleted disk"
+        STOPPED_VM = "stopped_vm", "Long-stopped VM"
+
+    class Basis(models.TextChoices):
+        ESTIMATE = "estimate", "Estimate (list prices)"
+        BILLED = "billed", "Estimate (this month's bill)"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(CloudAccount, on_delete=models.CASCADE, related_name="+")
+    resource = models.ForeignKey("inventory.Resource", on_delete=models.CASCADE, related_name="+")
+    rule = models.CharField(max_length=20, choices=Rule.choices)
+    saving = models.DecimalField(**AMOUNT, help_text="Estimated monthly saving.")
+    currency = models.CharField(max_length=3)
+    basis = models.CharField(max_length=10, choices=Basis.choices, default=Basis.ESTIMATE)
+    details = models.JSONField(default=dict, blank=True)
+    fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    dismiss_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-saving", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["resource", "rule"], name="finding_one_per_rule")
+        ]
+        indexes = [models.Index(fields=["organization", "dismissed_at", "-saving"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_rule_display()}: {self.saving} {self.currency}"

@@ -9,11 +9,18 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, DecimalField, F, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, DecimalField, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Lower
 
 from accounts.models import Organization
-from billing.models import Anomaly, BillingSettings, CostDaily, CostData, CostResourceMonth
+from billing.models import (
+    Anomaly,
+    BillingSettings,
+    CostDaily,
+    CostData,
+    CostResourceMonth,
+    Finding,
+)
 from billing.money import ZERO, Money, percent_change
 from inventory.models import CloudAccount, Resource
 from mcloud.clouds.registry import provider_choices, provider_get
@@ -405,3 +412,53 @@ def anomalies_in(
     return rows.filter(
         **{k: "" if v == NONE else v for k, v in lookups.items() if v not in ("", None)}
     )
+
+
+FINDING_ORDERS = {"-saving": ("-saving", "id"), "saving": ("saving", "id")}
+
+
+@dataclass(frozen=True)
+class FindingFilters:
+    """The Savings page's selection: rule, account, resource type, open or dismissed."""
+
+    rule: str = ""
+    account: int | None = None
+    kind: str = ""
+    dismissed: bool = False
+    order: str = "-saving"
+
+
+def finding_list(*, organization: Organization, filters: FindingFilters) -> QuerySet[Finding]:
+    """The organization's findings of the selection, with their resource and account."""
+    rows = Finding.objects.filter(
+        organization=organization, dismissed_at__isnull=not filters.dismissed
+    )
+    if filters.rule:
+        rows = rows.filter(rule=filters.rule)
+    if filters.account is not None:
+        rows = rows.filter(account_id=filters.account)
+    if filters.kind:
+        rows = rows.filter(resource__type=filters.kind)
+    return rows.select_related("resource", "account", "dismissed_by").order_by(
+        *FINDING_ORDERS.get(filters.order, FINDING_ORDERS["-saving"])
+    )
+
+
+def finding_totals(rows: QuerySet[Finding]) -> tuple[Money, list[dict[str, Any]]]:
+    """The monthly saving of `rows` per currency, and per rule (count and saving), in one
+    query."""
+    total = Money()
+    per_rule: dict[str, dict[str, Any]] = {}
+    grouped = (
+        rows.order_by().values("rule", "currency").annotate(saving=Sum("saving"), count=Count("id"))
+    )
+    for row in grouped:
+        total.add(row["currency"], row["saving"])
+        entry = per_rule.setdefault(
+            row["rule"],
+            {"rule": row["rule"], "label": Finding.Rule(row["rule"]).label, "count": 0,
+             "money": Money()},
+        )  # fmt: skip
+        entry["count"] += row["count"]
+        entry["money"].add(row["currency"], row["saving"])
+    return total, sorted(per_rule.values(), key=lambda e: e["label"])

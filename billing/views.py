@@ -24,12 +24,22 @@ from accounts.tenancy import OrgRequest, get_for_org, org_view
 from billing.allocation import allocation
 from billing.charts import anomaly_marks, stacked_bars
 from billing.forms import AllocationKeysForm, BillingSettingsForm, BudgetForm, CostSelectionForm
-from billing.models import Anomaly, Budget, BudgetAlert, CostDaily, CostTagDaily, ImportRun
+from billing.models import (
+    Anomaly,
+    Budget,
+    BudgetAlert,
+    CostDaily,
+    CostTagDaily,
+    Finding,
+    ImportRun,
+)
 from billing.money import round_amount
 from billing.selectors import (
     DIMENSIONS,
+    FINDING_ORDERS,
     NONE,
     CostFilters,
+    FindingFilters,
     anomalies_in,
     anomaly_list,
     billing_settings,
@@ -37,6 +47,8 @@ from billing.selectors import (
     choices,
     cost_summary,
     daily_series,
+    finding_list,
+    finding_totals,
     resource_cost_sources,
     top_resources,
 )
@@ -55,7 +67,8 @@ from billing.services.settings import (
     billing_settings_save,
     webhook_secret_reset,
 )
-from inventory.models import CloudAccount
+from billing.services.waste import finding_dismiss
+from inventory.models import CloudAccount, ResourceType
 from inventory.selectors import account_choices
 from mcloud.exports import csv_lines
 
@@ -425,3 +438,69 @@ def settings_view(request: OrgRequest) -> HttpResponse:
         "billing/settings.html",
         {"form": form, "keys_form": keys_form, "new_secret": new_secret},
     )
+
+
+def _finding_filters(request: OrgRequest, accounts: list[CloudAccount]) -> FindingFilters:
+    """The Savings page's selection from the query string; anything unknown is ignored."""
+    get = request.GET
+    account = get.get("account", "")
+    ids = {a.pk for a in accounts}
+    return FindingFilters(
+        rule=get.get("rule", "") if get.get("rule") in Finding.Rule.values else "",
+        account=int(account) if account.isdigit() and int(account) in ids else None,
+        kind=get.get("type", "") if get.get("type") in ResourceType.values else "",
+        dismissed=get.get("state") == "dismissed",
+        order=get.get("order", "") if get.get("order") in FINDING_ORDERS else "-saving",
+    )
+
+
+@org_view(Role.VIEWER)
+def savings_view(request: OrgRequest) -> HttpResponse:
+    """The waste findings of the selection, biggest saving first, and their monthly total."""
+    accounts = account_choices(organization=request.organization)
+    filters = _finding_filters(request, accounts)
+    rows = finding_list(organization=request.organization, filters=filters)
+    total, per_rule = finding_totals(rows)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(request, "billing/savings.html", {
+        "page": page, "filters": filters, "total": total, "per_rule": per_rule,
+        "accounts": accounts, "rules": Finding.Rule.choices, "kinds": ResourceType.choices,
+        "can_dismiss": request.role.allows(Role.MEMBER),
+    })  # fmt: skip
+
+
+@org_view(Role.VIEWER)
+def savings_export(request: OrgRequest) -> StreamingHttpResponse:
+    """The findings of the selection as CSV, amounts rounded to cents (all estimates)."""
+    accounts = account_choices(organization=request.organization)
+    rows = finding_list(organization=request.organization,
+                        filters=_finding_filters(request, accounts))  # fmt: skip
+    header = ("rule", "provider", "account", "type", "resource_id", "name", "region",
+              "monthly_saving", "currency", "basis", "dismissed_reason")  # fmt: skip
+    cells = (
+        (f.rule, f.resource.provider, f.account.name, f.resource.type, f.resource.resource_id,
+         f.resource.name, f.resource.region, round_amount(f.saving, f.currency), f.currency,
+         f.get_basis_display(), f.dismiss_reason)
+        for f in rows.iterator(chunk_size=2000)
+    )  # fmt: skip
+    response = StreamingHttpResponse(
+        csv_lines(header, cells), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="mcloud-savings.csv"'
+    return response
+
+
+@org_view(Role.MEMBER)
+@require_POST
+def finding_dismiss_view(request: OrgRequest, pk: int) -> HttpResponse:
+    finding = get_for_org(Finding, request, pk=pk)
+    try:
+        finding_dismiss(finding=finding, user=request.user, reason=request.POST.get("reason", ""),
+                        ip=client_ip(request))  # fmt: skip
+    except ValueError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request, f"{finding.get_rule_display()} {finding.resource.name}: dismissed."
+        )
+    return redirect("billing:savings")

@@ -43,3 +43,18 @@ def hourly_price(table: Mapping[str, float], machine_type: str | None) -> float 
     if not machine_type:
         return None
     return table.get(machine_type)
+
+
+# Storage and addresses, per provider (list prices of the common kind: AWS gp3 and EBS
+# snapshots, Azure Standard SSD and snapshots, GCP balanced PD and snapshots; a public IPv4
+# address kept but unused). For waste estimates only, until a price catalog replaces them.
+DISK_GB_MONTH_USD: dict[str, float] = {"aws": 0.08, "azure": 0.075, "gcp": 0.10}
+SNAPSHOT_GB_MONTH_USD: dict[str, float] = {"aws": 0.05, "azure": 0.05, "gcp": 0.026}
+IP_HOURLY_USD: dict[str, float] = {"aws": 0.005, "azure": 0.005, "gcp": 0.01}
+HOURS_PER_MONTH = 730
+
+
+def provider_price(table: Mapping[str, float], provider: str) -> float:
+    """A provider's price from one of the tables above; the AWS figure for a provider the
+    table does not name (an estimate either way)."""
+    return table.get(provider, table["aws"])

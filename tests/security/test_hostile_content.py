@@ -32,7 +32,7 @@ from django.utils.html import escape
 
 from accounts.models import ApiToken, Invitation, Membership, NotificationChannel
 from accounts.notifications.services import notify
-from billing.models import Anomaly, BudgetAlert
+from billing.models import Anomaly, BudgetAlert, Finding
 from billing.services.budgets import budgets_evaluate
 from inventory.models import (
     ActionRun,
@@ -273,6 +273,16 @@ def hostile(org, team, login, hello_version) -> dict[str, Any]:
             expected_low=1,
             expected_high=2,
             actual=9,
+        ),
+        "finding": Finding.objects.create(
+            organization=org,
+            account=accounts[0],
+            resource=Resource.objects.get(resource_id="img-1"),
+            rule="stopped_vm",
+            saving=5,
+            currency="USD",
+            fingerprint="f",
+            details={"disks": [{"id": SCRIPT, "size_gb": IMG}]},
         ),
         "blueprint": blueprint,
         "blueprints": [blueprint, hello_version.blueprint],

@@ -19,7 +19,8 @@ from django.urls import reverse
 
 from accounts.models import Invitation, Membership, NotificationChannel
 from accounts.roles import Role
-from billing.models import Anomaly, Budget, BudgetAlert
+from billing.models import Anomaly, Budget, BudgetAlert, Finding
+from billing.services.waste import findings_refresh
 from inventory.models import ActionRun, Resource, ResourceLink, SavedView, SyncRun
 from provisioning.models import DeploymentResource, DeploymentRun, Policy
 from provisioning.services.blueprints import blueprint_create
@@ -86,6 +87,15 @@ def world(org, other_org, team, hello_version) -> World:
             actual=9,
         ),
     }
+    objects["finding"] = Finding.objects.create(
+        organization=org,
+        account=account,
+        resource=objects["resource"],
+        rule="unattached_disk",
+        saving=5,
+        currency="USD",
+        fingerprint="f",
+    )
     objects["action_run"] = ActionRun.objects.create(
         organization=org, resource=objects["vm"], action="stop", status="succeeded"
     )
@@ -118,6 +128,7 @@ def world(org, other_org, team, hello_version) -> World:
     theirs = estate.account(other_org, "theirs")
     estate.fill(theirs, 2, prefix="secret")
     store_by_tag(theirs, date(2026, 11, 1), "team", {"secret-team": "9"})
+    findings_refresh(organization=other_org)  # their unattached disks: findings named secret-
     return World(objects)
 
 

@@ -51,7 +51,7 @@ from django_q.models import OrmQ, Task
 from django_q.signing import SignedPackage
 
 from accounts.models import AuditEvent, Invitation, Membership, NotificationChannel, User
-from billing.models import Anomaly, Budget, BudgetAlert, ImportRun
+from billing.models import Anomaly, Budget, BudgetAlert, Finding, ImportRun
 from emulators.aws import ACCOUNT_ID
 from emulators.base import FakeServer, Response
 from inventory.models import ActionRun, CloudAccount, Resource, SavedView, SyncRun
@@ -473,6 +473,11 @@ def page_objects(org: Any, team: dict[str, User]) -> dict[str, Any]:
             organization=org, account=CloudAccount.objects.filter(organization=org).first(),
             provider="aws", service="EC2", day=month, currency="USD", expected_low=1,
             expected_high=2, actual=9,
+        ),
+        "finding": Finding.objects.create(
+            organization=org, account=CloudAccount.objects.filter(organization=org).first(),
+            resource=Resource.objects.filter(organization=org).first(), rule="unattached_disk",
+            saving=5, currency="USD", fingerprint="f",
         ),
     }  # fmt: skip
 

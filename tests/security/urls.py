@@ -5,8 +5,8 @@ answers GET and scan what comes back.
 
 Objects are passed as a mapping of kind -> model instance ("account", "resource", "vm", "run",
 "action_run",
-"membership", "invitation", "saved_view", "budget", "alert", "anomaly", "blueprint", "deployment",
-"plan", "channel", "policy"), so each test builds its own.
+"membership", "invitation", "saved_view", "budget", "alert", "anomaly", "finding", "blueprint",
+"deployment", "plan", "channel", "policy"), so each test builds its own.
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ KWARGS: dict[str, Callable[[Objects], dict[str, Any]]] = {
     "billing:budget_delete": _pk("pk", "budget"),
     "billing:alert_ack": _pk("pk", "alert"),
     "billing:anomaly_ack": _pk("pk", "anomaly"),
+    "billing:finding_dismiss": _pk("pk", "finding"),
     "api-1:cloud_account_detail": _pk("account_id", "account"),
     "api-1:cloud_account_update": _pk("account_id", "account"),
     "api-1:cloud_account_delete": _pk("account_id", "account"),
@@ -89,6 +90,7 @@ KWARGS: dict[str, Callable[[Objects], dict[str, Any]]] = {
     "api-1:budget_update": _pk("budget_id", "budget"),
     "api-1:budget_delete": _pk("budget_id", "budget"),
     "api-1:anomaly_ack": _pk("anomaly_id", "anomaly"),
+    "api-1:finding_dismiss_api": _pk("finding_id", "finding"),
     "provisioning:blueprint_detail": _pk("pk", "blueprint"),
     "provisioning:blueprint_upload": _pk("pk", "blueprint"),
     "provisioning:deployment_detail": _pk("pk", "deployment"),

@@ -1,0 +1,178 @@
+"""The waste rules, each on resources ingested as a sync would ingest them, and the stored
+findings: refreshed in one pass, dismissed with a reason (audited), back when what they
+rest on changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from accounts.models import AuditEvent
+from billing.models import CostResourceMonth, Finding
+from billing.services.waste import finding_dismiss, findings_refresh
+from billing.waste import findings
+from inventory.services.ingest import ingest_scope
+from mcloud.clouds.base import ResourceRecord
+from tests.inventory.estate import account
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+OLD = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def rec(
+    rid: str,
+    kind: str,
+    status: str = "available",
+    *,
+    size: int | None = None,
+    attached: tuple[str, ...] = (),
+    created: datetime = OLD,
+) -> ResourceRecord:
+    return ResourceRecord(
+        resource_id=rid,
+        name=rid,
+        type=kind,
+        region="eu-west-1",
+        status=status,
+        created_at=created,
+        metadata={"size_gb": size} if size else {},
+        attached_to=list(attached),
+    )
+
+
+def ingest(acct, *records: ResourceRecord, now: datetime = NOW - timedelta(days=30)) -> None:
+    ingest_scope(account=acct, scope="eu-west-1", records=list(records), now=now)
+
+
+def rules(org, rule: str) -> dict[str, Decimal]:
+    return {
+        f.resource.resource_id: f.saving
+        for f in findings(organization=org, now=NOW)
+        if f.rule == rule
+    }
+
+
+def test_unattached_disks_cost_their_size_at_the_disk_price(org):
+    acct = account(org, "prod")
+    ingest(
+        acct,
+        rec("vol-free", "disk", size=100),
+        rec("vol-used", "disk", size=50),
+        rec("i-1", "vm", "running", attached=("vol-used",)),
+    )
+    assert rules(org, Finding.Rule.UNATTACHED_DISK) == {"vol-free": Decimal("8.00")}
+
+
+def test_unassociated_ips_cost_a_month_of_the_address_price(org):
+    acct = account(org, "prod")
+    ingest(
+        acct,
+        rec("eip-free", "ip_address"),
+        rec("eip-used", "ip_address"),
+        rec("i-1", "vm", "running", attached=("eip-used",)),
+    )
+    assert rules(org, Finding.Rule.UNUSED_IP) == {"eip-free": Decimal("3.650")}
+
+
+def test_old_snapshots_whose_source_disk_is_gone(org):
+    acct = account(org, "prod")
+    young = NOW - timedelta(days=30)
+    ingest(
+        acct,
+        rec("snap-orphan", "snapshot", size=200, attached=("vol-gone",)),
+        rec("snap-kept", "snapshot", size=200, attached=("vol-here",)),
+        rec("snap-young", "snapshot", size=200, attached=("vol-gone",), created=young),
+        rec("snap-nosource", "snapshot", size=200),
+        rec("vol-here", "disk", size=10, attached=("i-1",)),
+        rec("i-1", "vm", "running"),
+    )
+    assert rules(org, Finding.Rule.ORPHAN_SNAPSHOT) == {"snap-orphan": Decimal("10.00")}
+
+
+def test_vms_stopped_long_enough_cost_their_disks(org):
+    acct = account(org, "prod")
+    ingest(
+        acct,
+        rec("i-long", "vm", "running", attached=("vol-a",)),
+        rec("i-recent", "vm", "running", attached=("vol-c",)),
+        rec("i-up", "vm", "running"),
+        rec("vol-a", "disk", size=100),
+        rec("vol-b", "disk", size=20, attached=("i-long",)),
+        rec("vol-c", "disk", size=30),
+    )
+    records = [
+        rec("i-long", "vm", "stopped", attached=("vol-a",)),
+        rec("i-recent", "vm", "running", attached=("vol-c",)),
+        rec("i-up", "vm", "running"),
+        rec("vol-a", "disk", size=100),
+        rec("vol-b", "disk", size=20, attached=("i-long",)),
+        rec("vol-c", "disk", size=30),
+    ]
+    ingest(acct, *records, now=NOW - timedelta(days=10))
+    records[1] = rec("i-recent", "vm", "stopped", attached=("vol-c",))
+    ingest(acct, *records, now=NOW - timedelta(days=2))
+    assert rules(org, Finding.Rule.STOPPED_VM) == {"i-long": Decimal("9.60")}
+
+
+def test_billed_cost_this_month_is_preferred_to_the_list_price(org):
+    acct = account(org, "prod")
+    ingest(acct, rec("vol-free", "disk", size=100))
+    CostResourceMonth.objects.create(
+        organization=org,
+        account=acct,
+        provider="aws",
+        month=NOW.date().replace(day=1),
+        resource_id="vol-free",
+        service="EBS",
+        currency="EUR",
+        amount=Decimal("4"),
+    )
+    (found,) = findings(organization=org, now=NOW)
+    assert (found.saving, found.currency, found.basis) == (Decimal(6), "EUR", "billed")
+
+
+def test_a_dismissed_finding_stays_dismissed_until_what_it_rests_on_changes(org, bob):
+    acct = account(org, "prod")
+    ingest(acct, rec("vol-free", "disk", size=100), rec("eip-free", "ip_address"))
+    assert findings_refresh(organization=org, now=NOW) == 2
+    disk = Finding.objects.get(rule=Finding.Rule.UNATTACHED_DISK)
+    with pytest.raises(ValueError, match="Say why"):
+        finding_dismiss(finding=disk, user=bob, reason="  ")
+    finding_dismiss(finding=disk, user=bob, reason="kept for the restore drill")
+    assert AuditEvent.objects.filter(action="costs.finding_dismissed").count() == 1
+
+    ingest(
+        acct, rec("vol-free", "disk", size=100), rec("eip-free", "ip_address"), now=NOW
+    )  # a later sync: only timestamps moved
+    findings_refresh(organization=org, now=NOW + timedelta(days=1))
+    disk.refresh_from_db()
+    assert (disk.dismissed_by, disk.dismiss_reason) == (bob, "kept for the restore drill")
+
+    ingest(acct, rec("vol-free", "disk", size=500), now=NOW)  # resized; the IP is gone
+    findings_refresh(organization=org, now=NOW + timedelta(days=2))
+    disk.refresh_from_db()
+    assert (disk.dismissed_at, disk.saving) == (None, Decimal("40"))
+    assert list(Finding.objects.values_list("rule", flat=True)) == ["unattached_disk"]
+
+
+def test_a_refresh_is_one_bulk_pass_whatever_the_number(org, django_assert_max_num_queries):
+    acct = account(org, "prod")
+    ingest(acct, *[rec(f"vol-{n}", "disk", size=n + 1) for n in range(30)])
+    findings_refresh(organization=org, now=NOW)
+    ingest(acct, *[rec(f"vol-{n}", "disk", size=n + 2) for n in range(40)], now=NOW)
+    with django_assert_max_num_queries(14):
+        assert findings_refresh(organization=org, now=NOW) == 40
+    assert Finding.objects.filter(organization=org).count() == 40
+
+
+def test_the_sync_followup_refreshes_the_findings(org):
+    from inventory.extensions import SYNC_FOLLOWUPS
+
+    acct = account(org, "prod")
+    ingest(acct, rec("vol-free", "disk", size=10))
+    SYNC_FOLLOWUPS["waste"](acct, None)
+    assert list(Finding.objects.values_list("resource__name", flat=True)) == ["vol-free"]
