@@ -10,6 +10,7 @@ from billing.models import (
     CostImportLease,
     CostResourceMonth,
     CostTagDaily,
+    Finding,
     ImportRun,
 )
 
@@ -51,6 +52,15 @@ class CostTagDailyAdmin(admin.ModelAdmin):
     list_select_related = ["account"]
     raw_id_fields = ["account", "organization"]
     show_full_result_count = False
+
+
+@admin.register(Finding)
+class FindingAdmin(admin.ModelAdmin):
+    list_display = ["resource", "rule", "saving", "currency", "basis", "dismissed_at", "account"]
+    list_filter = ["rule", "basis"]
+    search_fields = ["resource__name", "resource__resource_id", "account__name"]
+    list_select_related = ["resource", "account"]
+    raw_id_fields = ["organization", "account", "resource", "dismissed_by"]
 
 
 @admin.register(ImportRun)
