@@ -107,9 +107,9 @@ def organization_switch(request: SignedInRequest) -> HttpResponse:
     return redirect(_next_url(request) or "home")
 
 
-def _next_url(request: HttpRequest) -> str:
-    """The form's `next` when it is a page of this site, else ""."""
-    next_url = request.POST.get("next", "")
+def _next_url(request: HttpRequest, default: str = "") -> str:
+    """The form's `next` (else `default`) when it is a page of this site, else ""."""
+    next_url = request.POST.get("next") or default
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         return ""
     return next_url
@@ -142,7 +142,9 @@ def theme_set(request: SignedInRequest) -> HttpResponse:
         request.user.save(update_fields=["theme"])
     else:
         messages.error(request, "Choose a theme: follow the system, light or dark.")
-    return redirect(_next_url(request) or "home")
+    # Back to the page as it is now: HTMX filters may have changed its address since it was
+    # rendered, which the browser's Referer says.
+    return redirect(_next_url(request, request.META.get("HTTP_REFERER", "")) or "home")
 
 
 @org_view(Role.OWNER)

@@ -32,6 +32,14 @@ def test_a_refused_theme_changes_nothing_and_says_why(login, alice):
     assert alice.theme == "auto"
 
 
+def test_it_goes_back_to_the_page_as_the_browser_shows_it(login, alice):
+    back = "http://testserver/billing/?provider=gcp"  # pushed by HTMX after the page was made
+    response = login(alice).post(
+        reverse("accounts:theme"), {"theme": "dark"}, headers={"Referer": back}
+    )
+    assert response.url == back
+
+
 def test_it_never_sends_anyone_off_the_site(login, alice):
     data = {"theme": "light", "next": "https://evil.test/"}
     assert login(alice).post(reverse("accounts:theme"), data).url == "/"
