@@ -34,6 +34,7 @@ from billing.models import CostResourceMonth, Finding
 from inventory.attachments import resources_by_key, unattached
 from inventory.models import Resource, ResourceEvent, ResourceLink, ResourceType
 from mcloud.clouds import prices
+from mcloud.clouds.registry import provider_get
 
 SNAPSHOT_DAYS = 90
 STOPPED_DAYS = 7
@@ -113,8 +114,9 @@ def monthly(ctx: Context, resource: Resource, estimate: Decimal) -> tuple[Decima
     return estimate, USD, Finding.Basis.ESTIMATE
 
 
-def price(table: dict[str, float], provider: str) -> Decimal:
-    return Decimal(str(prices.provider_price(table, provider)))
+def price(kind: str, provider: str) -> Decimal:
+    """A list price of the provider's (`disk_gb_month`, `snapshot_gb_month`, `ip_hourly`)."""
+    return Decimal(str(getattr(provider_get(provider).storage_prices, kind)))
 
 
 def live(ctx: Context) -> Any:
@@ -125,9 +127,7 @@ def unattached_disks(ctx: Context) -> list[Found]:
     found = []
     for disk in unattached(live(ctx).filter(type=ResourceType.DISK)).only(*FIELDS):
         size = size_gb(disk)
-        saving, currency, basis = monthly(
-            ctx, disk, size * price(prices.DISK_GB_MONTH_USD, disk.provider)
-        )
+        saving, currency, basis = monthly(ctx, disk, size * price("disk_gb_month", disk.provider))
         found.append(
             Found(
                 disk,
@@ -145,7 +145,7 @@ def unattached_disks(ctx: Context) -> list[Found]:
 def unused_ips(ctx: Context) -> list[Found]:
     found = []
     for ip in unattached(live(ctx).filter(type=ResourceType.IP_ADDRESS)).only(*FIELDS):
-        hourly = price(prices.IP_HOURLY_USD, ip.provider)
+        hourly = price("ip_hourly", ip.provider)
         saving, currency, basis = monthly(ctx, ip, hourly * prices.HOURS_PER_MONTH)
         found.append(
             Found(
@@ -184,7 +184,7 @@ def orphan_snapshots(ctx: Context, days: int = SNAPSHOT_DAYS) -> list[Found]:
             continue
         size = size_gb(snap)
         saving, currency, basis = monthly(
-            ctx, snap, size * price(prices.SNAPSHOT_GB_MONTH_USD, snap.provider)
+            ctx, snap, size * price("snapshot_gb_month", snap.provider)
         )
         found.append(
             Found(
@@ -228,14 +228,14 @@ def stopped_vms(ctx: Context, days: int = STOPPED_DAYS) -> list[Found]:
     found = []
     for vm in vms:
         parts = [
-            monthly(ctx, d, size_gb(d) * price(prices.DISK_GB_MONTH_USD, d.provider))
+            monthly(ctx, d, size_gb(d) * price("disk_gb_month", d.provider))
             for d in disks.get(vm.pk, [])
         ]
         currencies = {currency for _, currency, _ in parts}
         if len(currencies) > 1:  # never summed across currencies: the list prices then
             parts = [
                 (
-                    size_gb(d) * price(prices.DISK_GB_MONTH_USD, d.provider),
+                    size_gb(d) * price("disk_gb_month", d.provider),
                     USD,
                     Finding.Basis.ESTIMATE,
                 )

@@ -23,6 +23,7 @@ from inventory.forms.azure_account import AzureAccountForm
 from inventory.forms.cloud_account import CloudAccountForm
 from inventory.forms.gcp_account import GcpAccountForm
 from mcloud.clouds.base import VM_ACTIONS, AwsCredentials, AzureCredentials, GcpCredentials
+from mcloud.clouds.prices import AWS_STORAGE, AZURE_STORAGE, GCP_STORAGE
 from mcloud.clouds.registry import (
     CloudProvider,
     Colours,
@@ -94,6 +95,7 @@ def _aws_member_credentials(parent: StoredAccount, member_id: str) -> AwsCredent
 AWS = AccountProvider(
     key="aws",
     actions=VM_ACTIONS,
+    storage_prices=AWS_STORAGE,
     label="AWS",
     article="an",
     scope="region",
@@ -170,6 +172,7 @@ def _azure_sandbox_endpoints(description: Mapping[str, Any]) -> dict[str, Any]:
 AZURE = AccountProvider(
     key="azure",
     actions=VM_ACTIONS,
+    storage_prices=AZURE_STORAGE,
     label="Azure",
     article="an",
     scope="subscription",
@@ -252,6 +255,7 @@ def _gcp_sandbox_config(description: Mapping[str, Any]) -> dict[str, Any]:
 GCP = AccountProvider(
     key="gcp",
     actions=VM_ACTIONS,
+    storage_prices=GCP_STORAGE,
     label="GCP",
     article="a",
     scope="project",

@@ -8,6 +8,7 @@ source of truth, this is only an estimate.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 # One table per adapter (each adapter reads its own).
 AWS_HOURLY_USD: dict[str, float] = {
@@ -45,16 +46,18 @@ def hourly_price(table: Mapping[str, float], machine_type: str | None) -> float 
     return table.get(machine_type)
 
 
-# Storage and addresses, per provider (list prices of the common kind: AWS gp3 and EBS
-# snapshots, Azure Standard SSD and snapshots, GCP balanced PD and snapshots; a public IPv4
-# address kept but unused). For waste estimates only, until a price catalog replaces them.
-DISK_GB_MONTH_USD: dict[str, float] = {"aws": 0.08, "azure": 0.075, "gcp": 0.10}
-SNAPSHOT_GB_MONTH_USD: dict[str, float] = {"aws": 0.05, "azure": 0.05, "gcp": 0.026}
-IP_HOURLY_USD: dict[str, float] = {"aws": 0.005, "azure": 0.005, "gcp": 0.01}
+@dataclass(frozen=True)
+class StoragePrices:
+    """List prices (USD) of a provider's common disk, snapshot and unused public IPv4
+    address, for waste estimates until a price catalog replaces them. A provider's registry
+    entry names its own (`CloudProvider.storage_prices`); these defaults are AWS's."""
+
+    disk_gb_month: float = 0.08  # gp3
+    snapshot_gb_month: float = 0.05  # EBS snapshots
+    ip_hourly: float = 0.005  # a public IPv4 address kept but unused
+
+
+AWS_STORAGE = StoragePrices()
+AZURE_STORAGE = StoragePrices(disk_gb_month=0.075, snapshot_gb_month=0.05, ip_hourly=0.005)
+GCP_STORAGE = StoragePrices(disk_gb_month=0.10, snapshot_gb_month=0.026, ip_hourly=0.01)
 HOURS_PER_MONTH = 730
-
-
-def provider_price(table: Mapping[str, float], provider: str) -> float:
-    """A provider's price from one of the tables above; the AWS figure for a provider the
-    table does not name (an estimate either way)."""
-    return table.get(provider, table["aws"])

@@ -17,10 +17,11 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from mcloud.clouds.base import CloudAdapter, CloudError
+from mcloud.clouds.prices import StoragePrices
 
 _KEY = re.compile(r"^[a-z][a-z0-9]{1,9}$")  # fits the 10-character columns and CSS classes
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -116,6 +117,8 @@ class CloudProvider:
     # The VM actions (`mcloud.clouds.base.VM_ACTIONS`) its adapter performs (`VmActions`);
     # empty: resources of this provider are only looked at.
     actions: tuple[str, ...] = ()
+    # List prices of its disks, snapshots and idle addresses, for waste estimates.
+    storage_prices: StoragePrices = field(default_factory=StoragePrices)
 
     def adapter_class(self) -> type[CloudAdapter]:
         module, _, name = self.adapter.rpartition(".")
