@@ -157,12 +157,12 @@ def _descendants(root: int, table: dict[int, tuple[int, int]]) -> list[int]:
     children: dict[int, list[int]] = {}
     for pid, (parent, _) in table.items():
         children.setdefault(parent, []).append(pid)
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
+    found, pending = [], [root]
+    while pending:
+        pid = pending.pop()
         if pid not in found:
             found.append(pid)
-            todo.extend(children.get(pid, ()))
+            pending.extend(children.get(pid, ()))
     return found[::-1]
 
 
