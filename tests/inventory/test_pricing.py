@@ -60,7 +60,7 @@ def test_hourly_covers_databases_too():
 
 def test_many_queries_take_one_query(django_assert_num_queries):
     queries = [PriceQuery("gcp", "vm", size, "us-central1") for size in ("e2-micro", "e2-small")]
-    queries += [PriceQuery("gcp", "disk", "pd-balanced", "us-central1", quantity=10)]
+    queries += [PriceQuery("gcp", "disk", "pd-standard", "us-central1", quantity=10)]
     with django_assert_num_queries(1):
         prices = monthly_usd(queries)
     assert all(prices[q] is not None for q in queries)
