@@ -18,6 +18,7 @@ from provisioning.models import (
     DeploymentState,
     Policy,
     PolicyResult,
+    PolicySet,
     ProvisioningSettings,
 )
 
@@ -130,6 +131,16 @@ class PolicyAdmin(ReadOnlyAdmin):
 
     list_display = ["name", "organization", "enforcement", "enabled", "example", "updated_at"]
     list_filter = ["enforcement", "enabled"]
+    search_fields = ["name", "organization__name"]
+    list_select_related = ["organization"]
+
+
+@admin.register(PolicySet)
+class PolicySetAdmin(ReadOnlyAdmin):
+    """Read-only: sets are saved through the service, which checks their scope."""
+
+    list_display = ["name", "organization", "scope", "enabled", "updated_at"]
+    list_filter = ["scope", "enabled"]
     search_fields = ["name", "organization__name"]
     list_select_related = ["organization"]
 

@@ -111,6 +111,7 @@ class DeploymentPatch(Schema):
 class PolicyResultOut(Schema):
     policy_id: int | None = Field(description="null once the policy was deleted.")
     policy: str
+    policy_set: str = Field(description="The set it was evaluated in.")
     enforcement: str = Field(description="advisory (shown) or mandatory (blocks approval)")
     status: str = Field(description="passed, failed or error (not evaluated: its limits, say)")
     messages: list[str]
@@ -120,6 +121,25 @@ class PolicyOverrideOut(Schema):
     by: str | None
     at: datetime
     reason: str
+
+
+class CostLineOut(Schema):
+    address: str
+    type: str
+    action: str = Field(description="create, update, replace, delete or no-op")
+    before: float | None
+    after: float | None
+    delta: float | None = Field(description="null when not estimated")
+    estimated: bool
+    note: str = Field(description="Why it is not estimated (unknown type, billed by usage…).")
+
+
+class CostEstimateOut(Schema):
+    currency: str
+    monthly_delta: float = Field(description="What the plan adds to the monthly bill.")
+    monthly_total: float = Field(description="What the plan's priced resources cost a month.")
+    not_estimated: int
+    resources: list[CostLineOut]
 
 
 class RunOut(Schema):
@@ -154,6 +174,9 @@ class RunOut(Schema):
         "approving is refused (409)."
     )
     policy_override: PolicyOverrideOut | None
+    cost_estimate: CostEstimateOut | None = Field(
+        description="A plan's monthly cost estimate from list prices; null without changes."
+    )
 
 
 class LogOut(Schema):
@@ -236,6 +259,7 @@ def run_out(run: DeploymentRun) -> dict[str, Any]:
         "outputs": run.outputs,
         "cancel_requested": run.cancel_requested,
         "worker_lost": run.worker_lost,
+        "cost_estimate": run.cost_estimate,
         **_policies_out(run),
     }
 
@@ -253,7 +277,8 @@ def _policies_out(run: DeploymentRun) -> dict[str, Any]:
         }
     return {
         "policies": [
-            {"policy_id": r.policy_id, "policy": r.policy_name, "enforcement": r.enforcement,
+            {"policy_id": r.policy_id, "policy": r.policy_name,
+             "policy_set": r.policy_set_name, "enforcement": r.enforcement,
              "status": r.status, "messages": r.messages}
             for r in results
         ],

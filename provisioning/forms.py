@@ -12,15 +12,20 @@ from typing import Any, cast
 from django import forms
 from django.core.exceptions import ValidationError
 
+from accounts.models import Organization
 from inventory.models import CloudAccount
 from provisioning.blueprint_files import BlueprintError, MiB, files_from_texts, files_from_zip
 from provisioning.models import (
+    Blueprint,
     BlueprintVersion,
     Deployment,
     Enforcement,
+    PolicySet,
     deployment_name_validator,
 )
+from provisioning.selectors import blueprint_list
 from provisioning.services.deployments import values_check
+from provisioning.services.policy_sets import DEFAULT_SET
 from provisioning.variables import Variable
 
 SECRET_KEPT = "A value is stored. Leave this blank to keep it."
@@ -232,6 +237,12 @@ class PolicyForm(forms.Form):
     """A policy's fields; the source compiles or the service refuses it (shown on `source`)."""
 
     name = forms.CharField(max_length=100)
+    policy_set = forms.ModelChoiceField(
+        queryset=PolicySet.objects.none(),
+        required=False,
+        empty_label="Default (every deployment)",
+        label="Policy set",
+    )
     description = forms.CharField(max_length=500, required=False)
     enforcement = forms.ChoiceField(choices=Enforcement.choices, initial=Enforcement.ADVISORY)
     enabled = forms.BooleanField(required=False, initial=True)
@@ -243,6 +254,49 @@ class PolicyForm(forms.Form):
         help_text="Rego v1: a package whose `deny` set holds the messages of what it refuses. "
         "It reads input.plan (terraform show -json), input.context and input.cost_estimate.",
     )
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast("forms.ModelChoiceField[PolicySet]", self.fields["policy_set"])
+        field.queryset = PolicySet.objects.filter(organization=organization)
+        if field.queryset.filter(name=DEFAULT_SET).exists():
+            field.empty_label = None
+
+
+class PolicySetForm(forms.Form):
+    """A set's name and where it applies (the service checks a "selected" scope names one)."""
+
+    name = forms.CharField(max_length=100)
+    description = forms.CharField(max_length=500, required=False)
+    scope = forms.ChoiceField(
+        choices=PolicySet.Scope.choices, initial=PolicySet.Scope.ALL, widget=forms.RadioSelect
+    )
+    blueprints = forms.ModelMultipleChoiceField(
+        queryset=Blueprint.objects.none(), required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )  # fmt: skip
+    accounts = forms.ModelMultipleChoiceField(
+        queryset=CloudAccount.objects.none(), required=False,
+        widget=forms.CheckboxSelectMultiple, label="Cloud accounts",
+    )  # fmt: skip
+    enabled = forms.BooleanField(required=False, initial=True)
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        blueprints = cast("forms.ModelMultipleChoiceField", self.fields["blueprints"])
+        blueprints.queryset = blueprint_list(organization=organization)
+        accounts = cast("forms.ModelMultipleChoiceField", self.fields["accounts"])
+        accounts.queryset = CloudAccount.objects.filter(organization=organization).order_by("name")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("scope") == PolicySet.Scope.SELECTED and not (
+            data.get("blueprints") or data.get("accounts")
+        ):
+            raise ValidationError(
+                "Choose at least one blueprint or account, or apply it to every deployment."
+            )
+        return data
 
 
 class PolicyTestForm(forms.Form):

@@ -283,6 +283,9 @@ class DeploymentRun(TimedRun):
     lease_token = models.CharField(max_length=32, blank=True, editable=False)
     # `terraform show -json` of the plan, for policies: it holds variable values, so encrypted.
     plan_json = EncryptedJSONField()
+    # The plan's monthly cost estimate from the price catalog (provisioning.plan_costs): no
+    # variable values, only addresses, types and figures.
+    cost_estimate = models.JSONField(null=True, blank=True, editable=False)
     # An owner's override of the mandatory policies this plan failed (see policy_models).
     policy_override_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -401,7 +404,7 @@ class DeploymentResource(models.Model):
 
 
 # Policies live in a module of their own; imported here so that Django finds the models.
-from provisioning.policy_models import Enforcement, Policy, PolicyResult  # noqa: E402
+from provisioning.policy_models import Enforcement, Policy, PolicyResult, PolicySet  # noqa: E402
 
 __all__ = [
     "Blueprint",
@@ -413,5 +416,6 @@ __all__ = [
     "Enforcement",
     "Policy",
     "PolicyResult",
+    "PolicySet",
     "ProvisioningSettings",
 ]

@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, NotRequired, TypedDict
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.functions import Substr
 
 from accounts.models import Organization
+from inventory.models import CloudAccount
 from provisioning.models import (
     Blueprint,
     Deployment,
     DeploymentRun,
     DeploymentState,
     Policy,
+    PolicySet,
     ProvisioningSettings,
 )
 
@@ -156,5 +158,20 @@ def provisioning_settings(organization: Organization) -> ProvisioningSettings:
 
 
 def policy_list(*, organization: Organization) -> QuerySet[Policy]:
-    """The organization's policies (its one policy set), without their sources."""
-    return Policy.objects.filter(organization=organization).defer("source").order_by("name", "id")
+    """The organization's policies with their sets, without their sources."""
+    return (
+        Policy.objects.filter(organization=organization)
+        .select_related("policy_set")
+        .defer("source")
+        .order_by("name", "id")
+    )
+
+
+def policy_set_list(*, organization: Organization) -> QuerySet[PolicySet]:
+    """The organization's policy sets with their policies (no sources) and scopes, in four
+    queries whatever their number."""
+    return PolicySet.objects.filter(organization=organization).prefetch_related(
+        Prefetch("policies", queryset=Policy.objects.defer("source").order_by("name", "id")),
+        Prefetch("blueprints", queryset=Blueprint.objects.only("id", "name", "slug")),
+        Prefetch("accounts", queryset=CloudAccount.objects.only("id", "name", "provider")),
+    )

@@ -64,6 +64,13 @@ urlpatterns = [
     ),
     path("provisioning/policies/", policies.policy_list_view, name="policy_list"),
     path("provisioning/policies/new/", policies.policy_create, name="policy_create"),
+    path("provisioning/policy-sets/new/", policies.policy_set_create, name="policy_set_create"),
+    path("provisioning/policy-sets/<int:pk>/", policies.policy_set_edit, name="policy_set_edit"),
+    path(
+        "provisioning/policy-sets/<int:pk>/delete/",
+        policies.policy_set_delete,
+        name="policy_set_delete",
+    ),
     path("provisioning/policies/test/", policies.policy_test, name="policy_test"),
     path(
         "provisioning/policies/examples/load/",

@@ -11,6 +11,7 @@ from inventory.api import router as inventory_router
 from mcloud.api import errors
 from mcloud.api.security import AUTH, THROTTLE
 from provisioning.api import router as provisioning_router
+from provisioning.api_policies import router as policies_router
 
 api = NinjaAPI(
     title="mcloud API",
@@ -24,5 +25,6 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 errors.install(api)
-for router in (me_router, dashboard_router, inventory_router, billing_router, provisioning_router):
+routers = (me_router, dashboard_router, inventory_router, billing_router, provisioning_router)
+for router in (*routers, policies_router):
     api.add_router("/", router)

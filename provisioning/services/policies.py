@@ -2,9 +2,10 @@
 
 Invariants:
 - a policy is saved only when it compiles (checked in the sandbox, as it will run);
-- every plan that awaits approval was evaluated against the organization's enabled policies
-  before it did (`policies_evaluate_run`, called by the worker), and its results are kept
-  with the run, whatever becomes of the policies later;
+- every plan that awaits approval was evaluated against the enabled policies of the enabled
+  sets that apply to its deployment (`policy_sets`) before it did (`policies_evaluate_run`,
+  called by the worker), and its results are kept with the run, whatever becomes of the
+  policies later;
 - a mandatory policy that failed or could not be evaluated blocks approval (fail closed)
   until an owner overrides the plan with a reason, audited and announced;
 - the document a policy reads is `{"plan": <terraform show -json>, "context": {...},
@@ -28,7 +29,14 @@ from accounts.models import Organization, User
 from accounts.notifications.events import Event
 from accounts.notifications.services import notify
 from mcloud.errors import ActionRefused
-from provisioning.models import Deployment, DeploymentRun, Enforcement, Policy, PolicyResult
+from provisioning.models import (
+    Deployment,
+    DeploymentRun,
+    Enforcement,
+    Policy,
+    PolicyResult,
+    PolicySet,
+)
 from provisioning.policy_engine import (
     PolicyEngineUnavailable,
     PolicyLimits,
@@ -36,9 +44,16 @@ from provisioning.policy_engine import (
     PolicySource,
     policies_evaluate,
 )
+from provisioning.services.policy_sets import default_policy_set, policy_sets_applying
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "policies"
 _HEADER = re.compile(r"^#\s*(title|enforcement|description):\s*(.*)$")
+# A Rego module opens with its package (after comments): checked before a sandbox starts.
+_PACKAGE = re.compile(r"\A(?:\s*#[^\n]*\n|\s*\n)*\s*package\s+[A-Za-z_][\w.]*", re.ASCII)
+
+
+class PolicyDoesNotCompile(ActionRefused):
+    """The source is not a usable policy: the message holds the compiler's words."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +113,8 @@ def _evaluate(sources: list[PolicySource], document: dict[str, Any]) -> list[Pol
 
 def policy_compile_error(source: str) -> str | None:
     """Why `source` is not a usable policy (None when it compiles), from the sandbox."""
+    if not _PACKAGE.match(source):
+        return "A policy is a Rego module: it starts with its package, e.g. `package tags`."
     [outcome] = _evaluate([PolicySource("check", source)], {})
     if outcome.status == PolicyResult.Status.ERROR:
         return "\n".join(outcome.messages) or "The policy does not compile."
@@ -109,6 +126,14 @@ def _audit(policy: Policy, action: str, user: User, ip: str | None, **data: Any)
         organization=policy.organization, action=f"policy.{action}", actor=user,
         target=policy, data={"name": policy.name, **data}, ip=ip,
     )  # fmt: skip
+
+
+def _set_of(organization: Organization, policy_set: PolicySet | None) -> PolicySet:
+    if policy_set is None:
+        return default_policy_set(organization)
+    if policy_set.organization_id != organization.pk:
+        raise ActionRefused("Choose a policy set of this organization.")
+    return policy_set
 
 
 def _saved(policy: Policy) -> Policy:
@@ -130,15 +155,18 @@ def policy_create(
     description: str = "",
     enabled: bool = True,
     example: str = "",
+    policy_set: PolicySet | None = None,
     ip: str | None = None,
 ) -> Policy:
-    """Save a new policy once it compiles (ActionRefused with the compiler's words if not)."""
+    """Save a new policy once it compiles (ActionRefused with the compiler's words if not),
+    in `policy_set` or else the organization's default set."""
     problem = policy_compile_error(source)
     if problem:
-        raise ActionRefused(problem)
+        raise PolicyDoesNotCompile(problem)
     policy = _saved(
         Policy(
             organization=organization,
+            policy_set=_set_of(organization, policy_set),
             name=name,
             source=source,
             enforcement=enforcement,
@@ -148,7 +176,10 @@ def policy_create(
             created_by=user,
         )
     )
-    _audit(policy, "created", user, ip, enforcement=enforcement, example=example)
+    _audit(
+        policy, "created", user, ip, enforcement=enforcement, example=example,
+        policy_set=policy.policy_set.name,
+    )  # fmt: skip
     return policy
 
 
@@ -161,16 +192,23 @@ def policy_update(
     enforcement: str,
     description: str = "",
     enabled: bool = True,
+    policy_set: PolicySet | None = None,
     ip: str | None = None,
 ) -> Policy:
-    """Change a policy, once the new source compiles (nothing is saved otherwise)."""
+    """Change a policy, once the new source compiles (nothing is saved otherwise); it moves
+    to `policy_set` when one is given."""
     problem = policy_compile_error(source)
     if problem:
-        raise ActionRefused(problem)
+        raise PolicyDoesNotCompile(problem)
+    if policy_set is not None:
+        policy.policy_set = _set_of(policy.organization, policy_set)
     policy.name, policy.source, policy.enforcement = name, source, enforcement
     policy.description, policy.enabled = description, enabled
     _saved(policy)
-    _audit(policy, "updated", user, ip, enforcement=enforcement, enabled=enabled)
+    _audit(
+        policy, "updated", user, ip, enforcement=enforcement, enabled=enabled,
+        policy_set=policy.policy_set.name,
+    )  # fmt: skip
     return policy
 
 
@@ -180,7 +218,12 @@ def policy_delete(*, policy: Policy, user: User, ip: str | None = None) -> None:
 
 
 def policy_example_load(
-    *, organization: Organization, user: User, key: str, ip: str | None = None
+    *,
+    organization: Organization,
+    user: User,
+    key: str,
+    policy_set: PolicySet | None = None,
+    ip: str | None = None,
 ) -> Policy:
     """Copy a bundled example into the organization's policies, to be edited there."""
     example = next((e for e in policy_examples() if e.key == key), None)
@@ -189,7 +232,7 @@ def policy_example_load(
     return policy_create(
         organization=organization, user=user, name=example.title, source=example.source,
         enforcement=example.enforcement, description=example.description[:500],
-        example=example.key, ip=ip,
+        example=example.key, policy_set=policy_set, ip=ip,
     )  # fmt: skip
 
 
@@ -219,13 +262,19 @@ def policy_document(
     }  # fmt: skip
 
 
-def policies_evaluate_run(*, run: DeploymentRun, plan: dict[str, Any]) -> list[PolicyResult]:
-    """Check a plan against its organization's enabled policies (one sandbox start for all)
-    and keep the results with the run, replacing any earlier ones."""
-    policies = list(Policy.objects.filter(organization_id=run.organization_id, enabled=True))
+def policies_evaluate_run(
+    *, run: DeploymentRun, plan: dict[str, Any], cost_estimate: dict[str, Any] | None = None
+) -> list[PolicyResult]:
+    """Check a plan against the enabled policies of the sets that apply to its deployment (one
+    sandbox start for all) and keep the results with the run, replacing any earlier ones."""
+    policies = list(
+        Policy.objects.filter(enabled=True, policy_set__in=policy_sets_applying(run))
+        .select_related("policy_set")
+        .order_by("policy_set__name", "name", "id")
+    )
     outcomes = {}
     if policies:
-        document = policy_document(run=run, plan=plan)
+        document = policy_document(run=run, plan=plan, cost_estimate=cost_estimate)
         sources = [PolicySource(str(p.pk), p.source) for p in policies]
         outcomes = {o.key: o for o in _evaluate(sources, document)}
     results = []
@@ -239,6 +288,7 @@ def policies_evaluate_run(*, run: DeploymentRun, plan: dict[str, Any]) -> list[P
                 run=run,
                 policy=policy,
                 policy_name=policy.name,
+                policy_set_name=policy.policy_set.name,
                 enforcement=policy.enforcement,
                 status=status,
                 messages=messages,
@@ -263,9 +313,8 @@ def policy_test(*, policy_source: str, deployment: Deployment) -> PolicyOutcome:
     )  # fmt: skip
     if run is None:
         raise ActionRefused(f"{deployment.name} has no plan to test against yet: plan it first.")
-    [outcome] = _evaluate(
-        [PolicySource("test", policy_source)], policy_document(run=run, plan=run.plan_json)
-    )
+    document = policy_document(run=run, plan=run.plan_json, cost_estimate=run.cost_estimate)
+    [outcome] = _evaluate([PolicySource("test", policy_source)], document)
     return outcome
 
 

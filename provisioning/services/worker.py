@@ -34,6 +34,7 @@ from mcloud.clouds.base import CloudError
 from mcloud.leases import LeaseKeeper, LeaseLost, lease_acquire, lease_kept, runs_recover
 from provisioning.blueprint_files import BlueprintError
 from provisioning.models import DEPLOYMENT_ID_VARIABLE, Deployment, DeploymentRun
+from provisioning.plan_costs import estimate_line, plan_cost_estimate
 from provisioning.services.policies import policies_evaluate_run
 from provisioning.services.runs import (
     DEPLOYMENT_RUNS,
@@ -346,13 +347,18 @@ def _planned(run: DeploymentRun, result: PlanResult, store: DatabaseStateStore) 
     run.plan_json = result.plan_json or {}
     if changes:
         run.plan_file = result.plan
+        run.cost_estimate = plan_cost_estimate(run.plan_json)
+        log_append(run.pk, f"[mcloud] {estimate_line(run.cost_estimate)}\n")
         _policies_check(run)
     with transaction.atomic():
         plans_discard_pending(
             deployment=run.deployment, reason=f"superseded by run #{run.pk}",
             user=run.started_by, exclude=run.pk,
         )  # fmt: skip
-        run.save(update_fields=["plan_file", "state_serial", "plan_summary", "plan_json"])
+        run.save(
+            update_fields=["plan_file", "state_serial", "plan_summary", "plan_json",
+                           "cost_estimate"]
+        )  # fmt: skip
         # Nothing to apply: the plan finishes as "No changes", with nothing to approve.
         return _run_finish(run, Status.PLANNED if changes else Status.NO_CHANGES, "", exit_code=0)
 
@@ -360,7 +366,7 @@ def _planned(run: DeploymentRun, result: PlanResult, store: DatabaseStateStore) 
 def _policies_check(run: DeploymentRun) -> None:
     """Evaluate the organization's policies over the plan before it awaits approval, and say
     in the log what they found."""
-    results = policies_evaluate_run(run=run, plan=run.plan_json)
+    results = policies_evaluate_run(run=run, plan=run.plan_json, cost_estimate=run.cost_estimate)
     if not results:
         return
     counts = Counter(r.status for r in results)

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent, Notification
 from mcloud.errors import ActionRefused
-from provisioning.models import DeploymentRun, Policy, PolicyResult
+from provisioning.models import DeploymentRun, Policy, PolicyResult, PolicySet
 from provisioning.policy_engine import PolicyLimits, PolicySource, policies_evaluate
 from provisioning.services.policies import (
     policies_evaluate_run,
@@ -22,6 +22,7 @@ from provisioning.services.policies import (
     policy_document,
     policy_examples,
 )
+from provisioning.services.policy_sets import default_policy_set
 from provisioning.services.runs import run_approve, run_plan_queue
 from tests.provisioning.conftest import make_deployment, planned
 
@@ -264,8 +265,10 @@ def test_an_example_is_loaded_and_tested_against_a_deployments_last_plan(
 
 
 def test_policy_pages_check_ownership_and_roles(login, bob, ada, charlie, org, other_org):
-    theirs = Policy.objects.create(organization=other_org, name="Theirs", source="package t\n")
-    ours = Policy.objects.create(organization=org, name="Ours", source="package o\n")
+    theirs = Policy.objects.create(organization=other_org, name="Theirs", source="package t\n",
+                                   policy_set=default_policy_set(other_org))  # fmt: skip
+    ours = Policy.objects.create(organization=org, name="Ours", source="package o\n",
+                                 policy_set=default_policy_set(org))  # fmt: skip
     outsider = login(charlie)
     assert outsider.get(url("policy_edit", theirs.pk)).status_code == 200  # their own
     assert outsider.get(url("policy_edit", ours.pk)).status_code == 404
@@ -282,11 +285,17 @@ def test_policy_pages_check_ownership_and_roles(login, bob, ada, charlie, org, o
 
 def test_the_policy_list_queries_stay_flat(login, ada, org, django_assert_max_num_queries):
     admin = login(ada)
-    Policy.objects.create(organization=org, name="One", source="package o\n")
+    Policy.objects.create(organization=org, name="One", source="package o\n",
+                          policy_set=default_policy_set(org))  # fmt: skip
     with django_assert_max_num_queries(8) as few:
         admin.get(url("policy_list"))
     for i in range(30):
-        Policy.objects.create(organization=org, name=f"P{i}", source="package p\n")
+        Policy.objects.create(
+            organization=org,
+            name=f"P{i}",
+            source="package p\n",
+            policy_set=PolicySet.objects.create(organization=org, name=f"S{i}"),
+        )
     with django_assert_max_num_queries(len(few.captured_queries)):
         page = admin.get(url("policy_list")).content.decode()
     assert "P29" in page
@@ -314,7 +323,7 @@ def test_the_hello_plan_goes_through_its_policies_to_approval(org, alice, ada, h
         organization=org, user=alice, name="Context", enforcement="advisory",
         source="package ctx\nimport rego.v1\n"
         'deny contains "wrong context" if { input.context.blueprint.slug != "hello" }\n'
-        'deny contains "estimate" if { input.cost_estimate != null }\n'
+        'deny contains "estimate" if { input.cost_estimate.not_estimated < 1 }\n'
         'deny contains "requester" if { input.context.requester.email != "alice@acme.test" }',
     )  # fmt: skip
     deployment = make_deployment(org, alice, hello_version, "hello-1", secret_token="s3cr3t!")
@@ -327,6 +336,10 @@ def test_the_hello_plan_goes_through_its_policies_to_approval(org, alice, ada, h
     assert results["No token resource"].status == "failed"
     assert results["No token resource"].messages == ["null_resource.token is not allowed"]
     assert "Approval is blocked by mandatory policies: No token resource." in plan.log
+    # The null provider's resources have no price: "not estimated", never zero.
+    assert plan.cost_estimate["not_estimated"] >= 1
+    assert all(not r["estimated"] for r in plan.cost_estimate["resources"])
+    assert "[mcloud] Cost estimate: +0.00 USD/month (" in plan.log
     told = Notification.objects.get(event="plan.awaiting_approval")
     assert ["Blocked by policies", "No token resource"] in told.facts
     with pytest.raises(ActionRefused, match="Mandatory policies failed"):
@@ -339,7 +352,7 @@ def test_the_hello_plan_goes_through_its_policies_to_approval(org, alice, ada, h
     assert apply.plan_run_id == plan.pk
 
 
-def test_the_document_gives_the_context_and_no_estimate_yet(org, alice, hello_version):
+def test_the_document_gives_the_context_and_no_estimate_by_default(org, alice, hello_version):
     deployment = make_deployment(org, alice, hello_version, "hello-1")
     run = run_plan_queue(deployment=deployment, user=alice, enqueue=False)
     document = policy_document(run=run, plan={"format_version": "0.2"})

@@ -45,7 +45,14 @@ from inventory.models import (
 from inventory.services.ingest import ingest_scope
 from mcloud.clouds.base import ResourceRecord
 from mcloud.exports import FORMULA_STARTS
-from provisioning.models import Blueprint, Deployment, DeploymentRun, Policy, PolicyResult
+from provisioning.models import (
+    Blueprint,
+    Deployment,
+    DeploymentRun,
+    Policy,
+    PolicyResult,
+    PolicySet,
+)
 from provisioning.services.runs import log_append, run_plan_queue
 from tests.billing.costs import daily, store, store_by_tag
 from tests.inventory import estate
@@ -222,8 +229,10 @@ def hostile(org, team, login, hello_version) -> dict[str, Any]:
     log_append(plan.pk, f"null_resource.x: Creating... {SCRIPT}\nOutputs:\nshout = {IMG}\n")
     DeploymentRun.objects.filter(pk=plan.pk).update(status=DeploymentRun.Status.PLANNED,
                                                     error=SVG)  # fmt: skip
+    policy_set = PolicySet.objects.create(organization=org, name=SCRIPT, description=IMG)
     policy = Policy.objects.create(
         organization=org,
+        policy_set=policy_set,
         name=SCRIPT,
         description=IMG,
         source=f"package p\n# {SVG}\n",
@@ -290,6 +299,7 @@ def hostile(org, team, login, hello_version) -> dict[str, Any]:
         "plan": plan,
         "channel": channel,
         "policy": policy,
+        "policy_set": policy_set,
     }
 
 

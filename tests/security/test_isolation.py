@@ -22,7 +22,7 @@ from accounts.roles import Role
 from billing.models import Anomaly, Budget, BudgetAlert, Finding
 from billing.services.waste import findings_refresh
 from inventory.models import ActionRun, Resource, ResourceLink, SavedView, SyncRun
-from provisioning.models import DeploymentResource, DeploymentRun, Policy
+from provisioning.models import DeploymentResource, DeploymentRun, Policy, PolicySet
 from provisioning.services.blueprints import blueprint_create
 from provisioning.services.runs import run_plan_queue
 from tests.billing.costs import daily, store, store_by_tag
@@ -122,8 +122,15 @@ def world(org, other_org, team, hello_version) -> World:
     DeploymentResource.objects.create(organization=org, deployment=deployment, address="x.y",
                                       provider_id=resource.resource_id,
                                       key=resource.resource_id.lower())  # fmt: skip
+    objects["policy_set"] = PolicySet.objects.create(organization=org, name="Production",
+                                                     scope="selected")  # fmt: skip
+    objects["policy_set"].accounts.add(account)
     objects["policy"] = Policy.objects.create(
-        organization=org, name="Tags", source="package tags\n", enforcement="mandatory"
+        organization=org,
+        name="Tags",
+        source="package tags\n",
+        enforcement="mandatory",
+        policy_set=objects["policy_set"],
     )
     theirs = estate.account(other_org, "theirs")
     estate.fill(theirs, 2, prefix="secret")

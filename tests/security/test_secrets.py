@@ -56,6 +56,7 @@ from emulators.aws import ACCOUNT_ID
 from emulators.base import FakeServer, Response
 from inventory.models import ActionRun, CloudAccount, Resource, SavedView, SyncRun
 from provisioning.models import Deployment, DeploymentRun, Policy
+from provisioning.services.policy_sets import default_policy_set
 from provisioning.services.state import DatabaseStateStore
 from tests.inventory import aws_estate
 from tests.security.urls import Url, admin_urls, get_urls
@@ -468,7 +469,9 @@ def page_objects(org: Any, team: dict[str, User]) -> dict[str, Any]:
         "alert": BudgetAlert.objects.create(organization=org, budget=budget, month=month,
                                             threshold=50, spent=6, basis="actual"),
         "channel": NotificationChannel.objects.get(organization=org, kind="slack"),
-        "policy": Policy.objects.create(organization=org, name="P", source="package p\n"),
+        "policy": Policy.objects.create(organization=org, name="P", source="package p\n",
+                                        policy_set=default_policy_set(org)),
+        "policy_set": default_policy_set(org),
         "anomaly": Anomaly.objects.create(
             organization=org, account=CloudAccount.objects.filter(organization=org).first(),
             provider="aws", service="EC2", day=month, currency="USD", expected_low=1,

@@ -6,7 +6,7 @@ answers GET and scan what comes back.
 Objects are passed as a mapping of kind -> model instance ("account", "resource", "vm", "run",
 "action_run",
 "membership", "invitation", "saved_view", "budget", "alert", "anomaly", "finding", "blueprint",
-"deployment", "plan", "channel", "policy"), so each test builds its own.
+"deployment", "plan", "channel", "policy", "policy_set"), so each test builds its own.
 """
 
 from __future__ import annotations
@@ -109,6 +109,14 @@ KWARGS: dict[str, Callable[[Objects], dict[str, Any]]] = {
     "provisioning:run_policy_override": _pk("pk", "plan"),
     "provisioning:policy_edit": _pk("pk", "policy"),
     "provisioning:policy_delete": _pk("pk", "policy"),
+    "provisioning:policy_set_edit": _pk("pk", "policy_set"),
+    "provisioning:policy_set_delete": _pk("pk", "policy_set"),
+    "api-1:policy_set": _pk("set_id", "policy_set"),
+    "api-1:policy_set_update": _pk("set_id", "policy_set"),
+    "api-1:policy_set_delete": _pk("set_id", "policy_set"),
+    "api-1:policy": _pk("policy_id", "policy"),
+    "api-1:policy_update": _pk("policy_id", "policy"),
+    "api-1:policy_delete": _pk("policy_id", "policy"),
     "api-1:deployment_detail": _pk("deployment_id", "deployment"),
     "api-1:deployment_update": _pk("deployment_id", "deployment"),
     "api-1:deployment_outputs": _pk("deployment_id", "deployment"),
