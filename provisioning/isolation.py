@@ -110,7 +110,7 @@ class Sandbox:
     def command(self, root: Path, args: list[str], *, egress: bool, status_fd: int) -> list[str]:
         """bwrap's arguments for one step in the run directory `root` (work/, home/ and the
         sockets), ending in the script that starts the forwarders and then Terraform."""
-        argv = _base_args(status_fd)
+        argv = sandbox_args(status_fd)
         for path in _ETC:
             argv += ["--ro-bind-try", path, path]
         argv += [
@@ -166,7 +166,7 @@ class Sandbox:
 
     def check(self) -> None:
         """Raise IsolationUnavailable unless a sandbox starts here (cached once it did)."""
-        _check(self.host_user)
+        sandbox_check(self.host_user)
         if self.host_user is not None:
             _require_reachable(Path(self.terraform), "TERRAFORM_BIN")
             _require_reachable(self.plugin_dir, "TERRAFORM_PLUGIN_DIR")
@@ -184,8 +184,9 @@ def _require_reachable(path: Path, setting: str) -> None:
             )
 
 
-def _base_args(status_fd: int) -> list[str]:
-    """The namespaces, the user and the system paths of every sandbox."""
+def sandbox_args(status_fd: int) -> list[str]:
+    """The namespaces, the user and the system paths of every sandbox (Terraform's and the
+    policy evaluator's), reporting its status on `status_fd`."""
     argv = [
         shutil.which("bwrap") or "bwrap",
         "--unshare-all",
@@ -226,7 +227,9 @@ def real_terraform(path: str) -> str:
 
 
 @functools.cache
-def _check(host_user: int | None) -> None:
+def sandbox_check(host_user: int | None) -> None:
+    """IsolationUnavailable unless bubblewrap and its helpers are installed and a sandbox
+    starts on this worker (checked once per user per process)."""
     missing = [tool for tool in ("bwrap", "socat", "prlimit", "setsid") if not shutil.which(tool)]
     if missing:
         raise IsolationUnavailable(
@@ -238,7 +241,7 @@ def _check(host_user: int | None) -> None:
     read, write = os.pipe()
     try:
         probe = subprocess.run(  # noqa: S603 (fixed arguments)
-            [*_base_args(write), "--", "/bin/true"],
+            [*sandbox_args(write), "--", "/bin/true"],
             env={"PATH": SAFE_PATH},
             pass_fds=(write,),
             capture_output=True,

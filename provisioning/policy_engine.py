@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provisioning.isolation import NOBODY, SAFE_PATH, _base_args, _check
+from provisioning.isolation import NOBODY, SAFE_PATH, sandbox_args, sandbox_check
 
 EVALUATOR = Path(__file__).with_name("policy_sandbox_main.py")
 _MB = 1024 * 1024
@@ -118,14 +118,14 @@ def _command(limits: PolicyLimits, status_fd: int) -> tuple[list[str], int | Non
         python = str(Path(os.path.realpath(sys.executable)))
         return [*prlimit, python, *code, str(package.parent)], None
     host_user = NOBODY if os.geteuid() == 0 else None
-    _check(host_user)
+    sandbox_check(host_user)
     package, libs = _regopy_dirs()
     if host_user is not None and not (_reachable(package) and _reachable(package.parent)):
         raise PolicyEngineUnavailable(
             f"The policy sandbox runs as nobody, who cannot reach regopy at {package}."
         )
     python, binds, env = _python(host_user)
-    argv = _base_args(status_fd) + binds
+    argv = sandbox_args(status_fd) + binds
     argv += ["--ro-bind", str(package), "/opt/rego/regopy"]
     if libs.is_dir():
         argv += ["--ro-bind", str(libs), "/opt/rego/regopy.libs"]
