@@ -137,10 +137,13 @@ def _azure_credentials(stored: StoredAccount) -> AzureCredentials:
         client_id=stored.config["client_id"],
         client_secret=stored.secrets.get("client_secret", ""),
         subscription_ids=tuple(stored.config.get("subscription_ids", ())),
+        management_group=stored.config.get("management_group", ""),
     )
 
 
 def _azure_covers(config: Mapping[str, Any]) -> list[str]:
+    if config.get("discover_members") and config.get("management_group"):
+        return [f"every subscription under management group {config['management_group']}"]
     if config.get("discover_members"):
         return ["every subscription it can see"]
     return list(config.get("subscription_ids", []))
@@ -150,8 +153,9 @@ def _azure_member_credentials(parent: StoredAccount, member_id: str) -> AzureCre
     """A discovered subscription signs in as its connection's service principal and covers
     itself alone."""
     return AzureCredentials(
-        **{**vars(_azure_credentials(parent)), "subscription_ids": (member_id,)}
-    )
+        **{**vars(_azure_credentials(parent)), "subscription_ids": (member_id,),
+           "management_group": ""}
+    )  # fmt: skip
 
 
 # The emulators end an operation within a poll or two and say `Retry-After: 0`: poll fast, so

@@ -34,6 +34,7 @@ from emulators.azure.arm_actions import ArmActionsMixin
 from emulators.azure.arm_services import ServicesMixin
 from emulators.azure.costs import COST_COLUMNS, DIMENSIONS, CostsMixin
 from emulators.azure.identity import IdentityMixin
+from emulators.azure.management_groups import ManagementGroupsMixin
 from emulators.azure.resource_graph import ResourceGraphMixin
 from emulators.azure.state import _SCOPE, ARM_AUDIENCES, ARM_SCOPE, _arm, _State
 from emulators.base import FakeServer, Response
@@ -45,6 +46,7 @@ class AzureFake(
     IdentityMixin,
     ArmMixin,
     ArmActionsMixin,
+    ManagementGroupsMixin,
     ServicesMixin,
     ResourceGraphMixin,
     CostsMixin,
@@ -108,4 +110,5 @@ class AzureFake(
         )
         self.route("POST", rf"{_SCOPE}/providers/Microsoft\.CostManagement/query")(self._cost)
         self._register_action_routes()
+        self._register_management_group_routes()
         self.route("POST", r"/+providers/Microsoft\.ResourceGraph/resources")(self._graph_query)

@@ -60,6 +60,8 @@ class _State:
     raw: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
     # Long-running operations of power actions, by id (emulators.azure.arm_actions).
     operations: dict[str, Any] = field(default_factory=dict)
+    # Management groups by lower-case id (emulators.azure.management_groups).
+    management_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class AzurePart:

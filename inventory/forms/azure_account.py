@@ -13,6 +13,9 @@ from django.core.exceptions import ValidationError
 from inventory.forms.cloud_account import CloudAccountForm, secret_field, split_list
 
 TENANT_DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$", re.IGNORECASE)
+# Azure's rule for a management group's ID: up to 90 letters, digits, -, _, (, ) and periods,
+# not ending in a period.
+MANAGEMENT_GROUP = re.compile(r"^[A-Za-z0-9_()\-.]{0,89}[A-Za-z0-9_()\-]$")
 
 
 def _is_guid(value: str) -> bool:
@@ -52,7 +55,19 @@ class AzureAccountForm(CloudAccountForm):
         help_text="One or more, separated by new lines or commas.",
     )
 
-    SHOW_IF = {"subscription_ids": "subscriptions_mode=list"}
+    management_group = forms.CharField(
+        label="Only under management group (optional)",
+        required=False,
+        max_length=90,
+        help_text="A management group's ID (not its display name): only the subscriptions "
+        "below it, at any depth, are discovered. The application needs Management Group "
+        "Reader on it.",
+    )
+
+    SHOW_IF = {
+        "subscription_ids": "subscriptions_mode=list",
+        "management_group": "subscriptions_mode=all",
+    }
 
     def initial_from(self, config: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -87,6 +102,15 @@ class AzureAccountForm(CloudAccountForm):
             raise ValidationError(f"Not a subscription ID: {', '.join(bad)}.")
         return list(dict.fromkeys(i.lower() for i in ids))
 
+    def clean_management_group(self) -> str:
+        value = self.cleaned_data["management_group"].strip()
+        if value and not MANAGEMENT_GROUP.match(value):
+            raise ValidationError(
+                "A management group ID has letters, digits, -, _, (, ) and periods only "
+                "(90 at most, not ending in a period)."
+            )
+        return value
+
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
@@ -106,4 +130,6 @@ class AzureAccountForm(CloudAccountForm):
         }
         if every:
             config["discover_members"] = True
+            if d.get("management_group"):
+                config["management_group"] = d["management_group"]
         return config

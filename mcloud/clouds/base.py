@@ -78,6 +78,8 @@ class AzureCredentials:
     client_id: str
     client_secret: str = field(repr=False)
     subscription_ids: tuple[str, ...] = ()
+    # Discovery keeps to the subscriptions under this management group (at any depth).
+    management_group: str = ""
 
 
 @dataclass(frozen=True)

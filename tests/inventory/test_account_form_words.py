@@ -80,5 +80,8 @@ def test_the_forms_mark_the_fields_of_one_option_and_no_others(login, ada):
     ])  # fmt: skip
     azure = client.get(url, {"provider": "azure"}).content.decode()
     marked = re.findall(r'data-show-if="([^"]*)".*?name="(\w+)"', azure, re.DOTALL)
-    assert marked == [("subscriptions_mode=list", "subscription_ids")]
+    assert marked == [
+        ("subscriptions_mode=list", "subscription_ids"),
+        ("subscriptions_mode=all", "management_group"),
+    ]
     assert "data-show-if" not in client.get(url, {"provider": "gcp"}).content.decode()

@@ -182,6 +182,20 @@ def test_an_azure_connection_may_discover_every_subscription_or_name_them(login,
     assert account.scopes_display == ["every subscription it can see"]
 
 
+def test_an_azure_connection_may_keep_to_one_management_group(login, ada, org):
+    client = login(ada)
+    url = reverse("inventory:account_create") + "?provider=azure"
+    base = {"name": "azure-all", "enabled": "on", "tenant_id": TENANT, "client_id": CLIENT,
+            "client_secret": "azure-secret", "subscriptions_mode": "all"}  # fmt: skip
+    refused = client.post(url, {**base, "management_group": "Prod Group."})
+    assert "management group ID" in refused.context["form"].errors["management_group"][0]
+    assert not CloudAccount.objects.exists()
+    client.post(url, {**base, "management_group": " mg-prod "})
+    account = CloudAccount.objects.get()
+    assert account.config["management_group"] == "mg-prod"
+    assert account.scopes_display == ["every subscription under management group mg-prod"]
+
+
 def test_bad_azure_ids_are_refused(login, ada, org):
     response = login(ada).post(
         reverse("inventory:account_create") + "?provider=azure",

@@ -96,6 +96,33 @@ def test_a_pinned_list_is_synced_by_the_connection_and_retires_the_members(
     assert Resource.objects.filter(account=tenant_connection, name="vm-0").exists()
 
 
+def test_a_management_group_keeps_discovery_to_the_subscriptions_below_it(
+    tenant, tenant_connection
+):
+    """prod holds one subscription and the group web, which holds two more; SUBS[3] sits in
+    another group and SUBS[4] in none. Listed one a page, through nextLink."""
+    tenant.add_management_group("mg-prod", "Production", subscriptions=[SUBS[0]],
+                                readers=[CLIENT])  # fmt: skip
+    tenant.add_management_group("mg-web", "Web", parent="mg-prod", subscriptions=SUBS[1:3])
+    tenant.add_management_group("mg-lab", "Lab", subscriptions=[SUBS[3]])
+    tenant.page_size = 1
+    tenant_connection.config = {**tenant_connection.config, "management_group": "mg-prod"}
+    tenant_connection.save()
+
+    found = account_members_discover(account=tenant_connection)
+
+    assert sorted(m.member_id for m in found.found) == sorted(SUBS[:3])
+    # mg-web and three subscriptions below mg-prod, one a page
+    assert tenant.calls("GET", r".*/managementGroups/mg-prod/descendants") == 4
+
+    tenant_connection.config = {**tenant_connection.config, "management_group": "mg-lab"}
+    tenant_connection.save()
+    run = cloud_account_sync(account=tenant_connection)  # not a reader of mg-lab
+    # A note of the run, not its failure; and nothing is retired on a failed listing.
+    assert any("management group mg-lab (AuthorizationFailed)" in n for n in run.notes)
+    assert tenant_connection.members.filter(retired_at__isnull=True).count() == 3
+
+
 ORG = "organizations/1234"
 
 

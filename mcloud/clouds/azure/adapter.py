@@ -4,12 +4,14 @@ resources (one Resource Graph query) and its costs (Cost Management)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from azure.identity import ClientSecretCredential
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.costmanagement import CostManagementClient
+from azure.mgmt.managementgroups import ManagementGroupsMgmtClient
 from azure.mgmt.resource import SubscriptionClient
 from azure.mgmt.resourcegraph import ResourceGraphClient
 
@@ -38,6 +40,18 @@ INVENTORY_QUERY = query_text(QUERIED_TYPES)
 # Subscription states that are in use (Warned and PastDue still run); Disabled and Deleted
 # subscriptions are read-only or going, and discovery retires them.
 ACTIVE_STATES = frozenset({"Enabled", "Warned", "PastDue"})
+
+
+def subscriptions_below(descendants: Iterable[Any]) -> set[str]:
+    """The lower-case ids of the subscriptions among a management group's descendants
+    (`DescendantInfo` items: groups and subscriptions, any field possibly missing)."""
+    found = set()
+    for item in descendants:
+        kind = clean_text(getattr(item, "type", None), 200).lower()
+        name = clean_text(getattr(item, "name", None), 64).lower()
+        if kind.endswith("/subscriptions") and name:
+            found.add(name)
+    return found
 
 
 class AzureAdapter:
@@ -115,15 +129,21 @@ class AzureAdapter:
 
     def members(self) -> list[Member]:
         """Every subscription the application can see (Subscriptions - List, paged to the
-        end), sorted by name; disabled and deleted ones are inactive, so discovery retires
-        them. The one a connection names itself are its own, not members (it names none
-        when it discovers)."""
+        end), or only those under the connection's management group at any depth, sorted
+        by name; disabled and deleted ones are inactive, so discovery retires them. The ones
+        a connection names itself are its own, not members (it names none when it
+        discovers)."""
         own = {s.lower() for s in self.credentials.subscription_ids}
+        under = self._management_group_subscriptions()
         members: list[Member] = []
         with translate_errors("list the subscriptions the application can see"):
             for item in self.client(SubscriptionClient).subscriptions.list():
                 member_id = clean_text(item.subscription_id, 64).lower()
-                if not member_id or member_id in own:
+                if (
+                    not member_id
+                    or member_id in own
+                    or (under is not None and member_id not in under)
+                ):
                     continue
                 state = str(getattr(item.state, "value", item.state) or "")
                 members.append(
@@ -134,6 +154,16 @@ class AzureAdapter:
                     )
                 )
         return sorted(members, key=lambda m: (m.name.lower(), m.member_id))
+
+    def _management_group_subscriptions(self) -> set[str] | None:
+        """The ids of the subscriptions below the connection's management group (Management
+        Groups - Get Descendants, paged to the end), or None when it names no group."""
+        group = self.credentials.management_group
+        if not group:
+            return None
+        with translate_errors(f"list what is under management group {group}"):
+            client = self.client(ManagementGroupsMgmtClient)
+            return subscriptions_below(client.management_groups.get_descendants(group))
 
     # --- inventory ---------------------------------------------------------------------
     def scope_listing(self) -> ScopeListing:
