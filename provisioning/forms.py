@@ -18,6 +18,7 @@ from provisioning.models import (
     BlueprintVersion,
     Deployment,
     Enforcement,
+    ProvisioningSettings,
     deployment_name_validator,
 )
 from provisioning.services.deployments import values_check
@@ -87,6 +88,15 @@ class ProvisioningSettingsForm(forms.Form):
         required=False,
         label="Require a second person to approve plans",
         help_text="Whoever approves and applies a plan must not be who made it.",
+    )
+
+    drift_check_hours = forms.TypedChoiceField(
+        choices=ProvisioningSettings._meta.get_field("drift_check_hours").choices,
+        coerce=int,
+        initial=0,
+        label="Check applied deployments for drift",
+        help_text="A refresh-only plan per deployment: it changes nothing, and shows what was "
+        "changed outside Terraform.",
     )
 
     def __init__(self, *args: Any, locked: bool = False, **kwargs: Any) -> None:
