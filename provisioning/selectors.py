@@ -12,7 +12,6 @@ from accounts.models import Organization
 from provisioning.models import (
     Blueprint,
     Deployment,
-    DeploymentDrift,
     DeploymentRun,
     DeploymentState,
     Policy,
@@ -50,15 +49,6 @@ def deployment_list(*, organization: Organization, drifted: bool = False) -> Que
             "last_run__plan_run__plan_file",
             "last_run__plan_run__plan_json",
         )
-    )
-
-
-def drift_current(*, deployment: Deployment) -> DeploymentDrift | None:
-    """The deployment's drift record (None: never checked)."""
-    return (
-        DeploymentDrift.objects.filter(deployment=deployment)
-        .select_related("terraform_run")
-        .first()
     )
 
 

@@ -24,7 +24,7 @@ from provisioning.services.state import lock_description
 def _deployment(request: OrgRequest, pk: int) -> Deployment:
     return get_for_org(
         Deployment.objects.select_related(
-            "blueprint_version__blueprint", "account", "created_by", "last_run"
+            "blueprint_version__blueprint", "account", "created_by", "last_run", "drift"
         ),
         request,
         pk=pk,
@@ -140,7 +140,8 @@ def deployment_detail(request: OrgRequest, pk: int) -> HttpResponse:
         ],
         "outputs": sorted(deployment.outputs.items()),
         "state": selectors.state_current(deployment=deployment),
-        "drift": selectors.drift_current(deployment=deployment),
+        # Joined in by _deployment: None when it was never checked.
+        "drift": getattr(deployment, "drift", None),
         "lock": lock_description(deployment),
     })  # fmt: skip
     return render(request, template, context)
