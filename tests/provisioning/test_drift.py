@@ -72,7 +72,8 @@ def web(aws, account, org, alice, hello_version):
 
 def _scheduled_sync(account) -> None:
     run = cloud_account_sync(account=account, trigger=SyncRun.Trigger.SCHEDULED)
-    assert run is not None and run.status == SyncRun.State.SUCCEEDED, run and run.scope_errors
+    assert run is not None
+    assert run.status == SyncRun.State.SUCCEEDED, run.scope_errors
 
 
 def test_a_deployment_in_line_with_the_inventory_is_not_drifted(web):
@@ -161,12 +162,13 @@ def test_only_what_the_state_says_is_compared():
         "azurerm_linux_virtual_machine",
         {"location": "West Europe", "size": "Standard_B1s", "tags": {"a": "1"}},
     ) == {"region": "westeurope", "size": "Standard_B1s", "tags": {"a": "1"}}
-    assert expected_attributes(
-        "google_compute_instance",
-        {"zone": "us-central1-a", "current_status": "RUNNING",
-         "machine_type": "projects/p/zones/us-central1-a/machineTypes/e2-small",
-         "labels": {"a": "1"}, "effective_labels": {"a": "1", "goog-terraform-provisioned": "true"}},
-    ) == {"region": "us-central1", "size": "e2-small", "status": "running", "tags": {"a": "1"}}  # fmt: skip
+    gcp = {"zone": "us-central1-a", "current_status": "RUNNING",
+           "machine_type": "projects/p/zones/us-central1-a/machineTypes/e2-small",
+           "labels": {"a": "1"},
+           "effective_labels": {"a": "1", "goog-terraform-provisioned": "true"}}  # fmt: skip
+    assert expected_attributes("google_compute_instance", gcp) == {
+        "region": "us-central1", "size": "e2-small", "status": "running", "tags": {"a": "1"},
+    }  # fmt: skip
     row = DeploymentResource(address="null_resource.x", key="42", expected={"type": "x"})
     assert drift_compare([row], {}) == []  # never seen by the inventory: nothing to say
 

@@ -69,7 +69,8 @@ def test_a_refresh_only_plan_records_no_drift_then_drift_then_reconcile_clears_i
     assert (clean.kind, clean.status, clean.get_kind_display()) == (
         Kind.DRIFT, Status.NO_CHANGES, "Drift check",
     )  # fmt: skip
-    assert "-refresh-only" in clean.log and "No drift" in clean.log
+    assert "-refresh-only" in clean.log
+    assert "No drift" in clean.log
     assert SECRET not in clean.log
     drift = DeploymentDrift.objects.get(deployment=live)
     assert (drift.is_drifted, drift.terraform_run_id) == (False, clean.pk)
@@ -80,7 +81,8 @@ def test_a_refresh_only_plan_records_no_drift_then_drift_then_reconcile_clears_i
     delete_outside_terraform(live, "null_resource.token")
     found = drift_check(live)
     assert found.status == Status.DRIFTED, found.log
-    assert found.plan_file is None and found.changes_label == "1 drifted"
+    assert found.plan_file is None
+    assert found.changes_label == "1 drifted"
     assert "Objects have changed outside of Terraform" in found.log
     drift.refresh_from_db()
     assert drift.is_drifted
@@ -92,15 +94,18 @@ def test_a_refresh_only_plan_records_no_drift_then_drift_then_reconcile_clears_i
     # The page shows it, and "Reconcile" (a member's plan) plans the resource back.
     page = login(bob).get(reverse("provisioning:deployment_detail", args=[live.pk]))
     html = page.content.decode()
-    assert 'id="drift-differences"' in html and "null_resource.token" in html
-    assert 'id="reconcile"' in html and "data-drifted" in html
+    assert 'id="drift-differences"' in html
+    assert "null_resource.token" in html
+    assert 'id="reconcile"' in html
+    assert "data-drifted" in html
     viewer_page = login(bob).get(reverse("provisioning:deployment_list"), {"drift": "drifted"})
     assert [d.name for d in viewer_page.context["deployments"]] == [live.name]
     response = login(bob).post(reverse("provisioning:deployment_plan", args=[live.pk]))
     reconcile = DeploymentRun.objects.filter(deployment=live, kind=Kind.PLAN).latest("pk")
     assert response.url == reverse("provisioning:run_detail", args=[reconcile.pk])
     reconcile = run_execute(run_id=reconcile.pk)
-    assert reconcile is not None and reconcile.status == Status.PLANNED
+    assert reconcile is not None
+    assert reconcile.status == Status.PLANNED
     assert reconcile.plan_summary["create"] == 1
     assert applied(reconcile, ada).status == Status.APPLIED
     drift.refresh_from_db()
@@ -135,7 +140,8 @@ def test_the_schedule_checks_at_the_organizations_interval_and_is_off_by_default
     ProvisioningSettings.objects.create(organization=org, drift_check_hours=24)
     assert scheduled(drift_checks) == 1
     check = live.runs.get(kind=Kind.DRIFT)
-    assert check.status == Status.NO_CHANGES and check.started_by is None
+    assert check.status == Status.NO_CHANGES
+    assert check.started_by is None
     assert scheduled(drift_checks) == 0  # checked less than a day ago
     DeploymentRun.objects.filter(pk=check.pk).update(
         queued_at=check.queued_at - timedelta(hours=25)

@@ -98,19 +98,20 @@ def test_the_page_shows_the_differences_to_its_organization_only(
     with django_assert_max_num_queries(8):
         page = client.get(url)
     html = page.content.decode()
-    assert 'id="drift-differences"' in html and "aws_instance.web[0]" in html and "i-0abc" in html
+    assert 'id="drift-differences"' in html
+    assert "aws_instance.web[0]" in html
+    assert "i-0abc" in html
     assert 'id="reconcile"' not in html  # a viewer does not plan
     assert login(charlie).get(url).status_code == 404
     DeploymentDrift.objects.filter(deployment=deployment).update(
         inventory_differences=[], drifted_since=None
     )
     html = login(vera).get(url).content.decode()
-    assert 'id="drift-none"' in html and "data-drifted" not in html
+    assert 'id="drift-none"' in html
+    assert "data-drifted" not in html
 
 
-def test_admins_set_the_drift_check_interval_and_a_bad_one_changes_nothing(
-    login, ada, bob, org
-):
+def test_admins_set_the_drift_check_interval_and_a_bad_one_changes_nothing(login, ada, bob, org):
     url = reverse("provisioning:settings_update")
     assert login(bob).post(url, {"drift_check_hours": "24"}).status_code == 403
     login(ada).post(url, {"drift_check_hours": "999"})
