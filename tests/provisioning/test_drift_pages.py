@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -120,3 +121,15 @@ def test_admins_set_the_drift_check_interval_and_a_bad_one_changes_nothing(login
     assert ProvisioningSettings.objects.get(organization=org).drift_check_hours == 24
     page = login(ada).get(reverse("provisioning:deployment_list")).content.decode()
     assert '<option value="24" selected>Daily</option>' in page
+
+
+def test_the_api_says_since_when_a_deployment_drifted(org, alice, vera, hello_version, token_for):
+    ours = make_deployment(org, alice, hello_version, "a")
+    make_deployment(org, alice, hello_version, "b")
+    drift = drifted(ours)
+    api = Client(headers={"Authorization": f"Bearer {token_for(vera)}"})
+    found = {d["name"]: d["drifted_since"] for d in api.get("/api/deployments").json()}
+    assert found["b"] is None
+    assert found["a"].startswith(drift.drifted_since.strftime("%Y-%m-%dT%H:%M:%S."))
+    one = api.get(f"/api/deployments/{ours.pk}").json()
+    assert one["drifted_since"] == found["a"]
