@@ -15,10 +15,10 @@ from django.core.exceptions import ValidationError
 from inventory.models import CloudAccount
 from provisioning.blueprint_files import BlueprintError, MiB, files_from_texts, files_from_zip
 from provisioning.models import (
+    DRIFT_CHECK_INTERVALS,
     BlueprintVersion,
     Deployment,
     Enforcement,
-    ProvisioningSettings,
     deployment_name_validator,
 )
 from provisioning.services.deployments import values_check
@@ -91,7 +91,7 @@ class ProvisioningSettingsForm(forms.Form):
     )
 
     drift_check_hours = forms.TypedChoiceField(
-        choices=ProvisioningSettings._meta.get_field("drift_check_hours").choices,
+        choices=DRIFT_CHECK_INTERVALS,
         coerce=int,
         initial=0,
         label="Check applied deployments for drift",

@@ -118,6 +118,12 @@ class BlueprintVersion(models.Model):
         return {v["name"] for v in self.variables if v["sensitive"]}
 
 
+# How often drift checks run (hours; 0: never): a refresh-only plan per applied deployment.
+DRIFT_CHECK_INTERVALS = [
+    (0, "Off"), (6, "Every 6 hours"), (12, "Every 12 hours"), (24, "Daily"), (168, "Weekly"),
+]  # fmt: skip
+
+
 class ProvisioningSettings(models.Model):
     """An organization's provisioning rules."""
 
@@ -130,8 +136,7 @@ class ProvisioningSettings(models.Model):
     )
     drift_check_hours = models.PositiveSmallIntegerField(
         default=0,
-        choices=[(0, "Off"), (6, "Every 6 hours"), (12, "Every 12 hours"), (24, "Daily"),
-                 (168, "Weekly")],
+        choices=DRIFT_CHECK_INTERVALS,
         help_text="How often a refresh-only plan checks each applied deployment for drift.",
     )  # fmt: skip
     updated_by = models.ForeignKey(

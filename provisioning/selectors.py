@@ -54,7 +54,7 @@ def deployment_list(*, organization: Organization, drifted: bool = False) -> Que
 
 def drifted_deployments(
     *, organization: Organization, limit: int = 5
-) -> tuple[list[Deployment], int]:
+) -> tuple[list[WithAnnotations[Deployment, Drifted]], int]:
     """(the deployments drifted longest, with `drifted_since`; how many are drifted), in two
     queries (the dashboard's tile)."""
     rows = Deployment.objects.filter(organization=organization, drift__drifted_since__isnull=False)
@@ -90,6 +90,10 @@ def run_list(
             "plan_run__plan_json",
         ).order_by("-queued_at", "-id")[:limit]
     )
+
+
+class Drifted(TypedDict):
+    drifted_since: datetime
 
 
 class StateVersion(TypedDict):

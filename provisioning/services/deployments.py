@@ -15,6 +15,7 @@ from inventory.models import CloudAccount
 from mcloud.errors import ActionRefused
 from provisioning.models import (
     DEPLOYMENT_ID_VARIABLE,
+    DRIFT_CHECK_INTERVALS,
     BlueprintVersion,
     Deployment,
     DeploymentRun,
@@ -41,8 +42,7 @@ def provisioning_settings_update(
         membership = Membership.objects.filter(organization=organization, user=user).first()
         if membership is None or membership.role_enum != Role.OWNER:
             raise ActionRefused("Only an owner can stop requiring a second approver.")
-    intervals = dict(ProvisioningSettings._meta.get_field("drift_check_hours").flatchoices)
-    if drift_check_hours is not None and drift_check_hours not in intervals:
+    if drift_check_hours is not None and drift_check_hours not in dict(DRIFT_CHECK_INTERVALS):
         raise ActionRefused("Choose one of the offered drift check intervals.")
     defaults: dict[str, Any] = {"require_second_approver": require_second_approver,
                                 "updated_by": user}  # fmt: skip

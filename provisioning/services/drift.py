@@ -57,9 +57,9 @@ MAX_TEXT = 200
 
 
 # --- from the inventory ------------------------------------------------------------------
-def drift_after_sync(account: CloudAccount, run: SyncRun | None = None) -> int:
+def drift_after_sync(account: CloudAccount, run: SyncRun | None = None) -> None:
     """The sync completion hook: check the applied deployments the sync of `account` can
-    tell about. Returns how many were checked."""
+    tell about."""
     keys = (
         Resource.objects.filter(account_id=account.pk)
         .annotate(key=Lower("resource_id"))
@@ -73,7 +73,7 @@ def drift_after_sync(account: CloudAccount, run: SyncRun | None = None) -> int:
         organization_id=account.organization_id,
         status=Deployment.Status.ACTIVE,
     ).select_related("organization")
-    return drift_check_inventory(deployments=list(deployments))
+    drift_check_inventory(deployments=list(deployments))
 
 
 def drift_check_inventory(*, deployments: list[Deployment]) -> int:
@@ -244,7 +244,7 @@ def terraform_differences(plan_json: dict[str, Any] | None) -> list[Difference]:
     for item in (plan_json or {}).get("resource_drift") or []:
         if not isinstance(item, dict) or item.get("mode", "managed") != "managed":
             continue
-        change = item.get("change") if isinstance(item.get("change"), dict) else {}
+        change: dict[str, Any] = item["change"] if isinstance(item.get("change"), dict) else {}
         actions = change.get("actions") or []
         before, after = change.get("before"), change.get("after")
         address = _text(item.get("address") or "")
