@@ -91,6 +91,11 @@ def test_a_refresh_only_plan_records_no_drift_then_drift_then_reconcile_clears_i
     ]
     assert SECRET not in json.dumps(drift.terraform_differences)
 
+    run_page = login(bob).get(reverse("provisioning:run_detail", args=[found.pk]))
+    assert 'id="drift-check"' in run_page.content.decode()
+    assert "It found 1 change made outside Terraform" in run_page.content.decode()
+    assert 'id="approval"' not in run_page.content.decode()
+
     # The page shows it, and "Reconcile" (a member's plan) plans the resource back.
     page = login(bob).get(reverse("provisioning:deployment_detail", args=[live.pk]))
     html = page.content.decode()
