@@ -16,6 +16,7 @@ local paths = {
   "/dashboard/tiles/budget_alerts/",
   "/dashboard/tiles/cost_anomalies/",
   "/dashboard/tiles/savings/",
+  "/dashboard/tiles/drift/",
   "/dashboard/freshness/",
   "/inventory/",
   "/inventory/?provider=aws&type=vm&status=running",

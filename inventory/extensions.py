@@ -37,6 +37,10 @@ RESOURCE_PANELS: dict[str, ResourcePanel] = {}
 TILES: dict[str, Tile] = {}
 # Called with (account, run) after each "Sync now" (billing imports the account's costs).
 SYNC_FOLLOWUPS: dict[str, Callable[[Any, Any], None]] = {}
+# Called with (account, run) at the end of every sync that ran and did not fail, whatever asked
+# for it (the schedule, "Sync now", an apply, the API): provisioning checks its deployments'
+# states against what the sync saw (drift). A failing one is logged, never fails the sync.
+SYNC_COMPLETIONS: dict[str, Callable[[Any, Any], None]] = {}
 # Steps that finish loading a sandbox organization (import its costs, deploy "hello"),
 # called with (organization, owner) after its accounts are synced.
 SANDBOX_STEPS: dict[str, Callable[[Any, Any], str]] = {}
@@ -63,6 +67,10 @@ def register_sandbox_step(name: str, step: Callable[[Any, Any], str]) -> None:
 
 def register_sync_followup(name: str, followup: Callable[[Any, Any], None]) -> None:
     SYNC_FOLLOWUPS[name] = followup
+
+
+def register_sync_completion(name: str, completion: Callable[[Any, Any], None]) -> None:
+    SYNC_COMPLETIONS[name] = completion
 
 
 def register_action_guard(name: str, guard: Callable[[Resource, str], str]) -> None:

@@ -13,6 +13,7 @@ from provisioning.models import (
     Blueprint,
     BlueprintVersion,
     Deployment,
+    DeploymentDrift,
     DeploymentResource,
     DeploymentRun,
     DeploymentState,
@@ -151,3 +152,12 @@ class PolicyResultAdmin(ReadOnlyAdmin):
     list_filter = ["status", "enforcement", "created_at"]
     search_fields = ["policy_name", "organization__name"]
     list_select_related = ["run__deployment", "organization"]
+
+
+@admin.register(DeploymentDrift)
+class DeploymentDriftAdmin(ReadOnlyAdmin):
+    list_display = ["deployment", "organization", "drifted_since", "inventory_checked_at",
+                    "terraform_checked_at"]  # fmt: skip
+    list_filter = ["drifted_since"]
+    search_fields = ["deployment__name", "organization__name"]
+    list_select_related = ["deployment", "organization"]

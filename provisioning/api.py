@@ -86,6 +86,10 @@ class DeploymentOut(Schema):
     outputs: dict[str, OutputOut]
     last_run: RunBrief | None
     lock: LockOut | None = Field(description="Terraform's state lock, when it is held.")
+    drifted_since: datetime | None = Field(
+        description="When its resources were last found changed or deleted outside Terraform "
+        "(by a sync or a drift check); null while they match its state."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -145,10 +149,13 @@ class CostEstimateOut(Schema):
 class RunOut(Schema):
     id: int
     deployment_id: int
-    kind: str = Field(description="plan, destroy (a destroy plan) or apply")
+    kind: str = Field(
+        description="plan, destroy (a destroy plan), apply or drift (a refresh-only drift check)"
+    )
     status: str = Field(
         description="queued, running, planned (awaiting approval), no_changes (nothing to "
-        "apply), approved, applied, failed, cancelled or discarded"
+        "apply; for a drift check, no drift), approved, applied, failed, cancelled, discarded "
+        "or drifted (a drift check that found changes made outside Terraform)"
     )
     comment: str = Field(description="Left by who approved or discarded the plan.")
     plan_run_id: int | None = Field(description="For an apply: the plan it applies.")
@@ -235,6 +242,7 @@ def deployment_out(d: Deployment) -> dict[str, Any]:
         "outputs": d.outputs,
         "last_run": {"id": run.pk, "kind": run.kind, "status": run.status} if run else None,
         "lock": lock_description(d),
+        "drifted_since": getattr(d, "drifted_since", None),  # deployment_list's annotation
         "created_at": d.created_at,
         "updated_at": d.updated_at,
     }

@@ -16,6 +16,7 @@ from accounts.models import Organization
 from inventory.models import CloudAccount
 from provisioning.blueprint_files import BlueprintError, MiB, files_from_texts, files_from_zip
 from provisioning.models import (
+    DRIFT_CHECK_INTERVALS,
     Blueprint,
     BlueprintVersion,
     Deployment,
@@ -92,6 +93,15 @@ class ProvisioningSettingsForm(forms.Form):
         required=False,
         label="Require a second person to approve plans",
         help_text="Whoever approves and applies a plan must not be who made it.",
+    )
+
+    drift_check_hours = forms.TypedChoiceField(
+        choices=DRIFT_CHECK_INTERVALS,
+        coerce=int,
+        initial=0,
+        label="Check applied deployments for drift",
+        help_text="A refresh-only plan per deployment: it changes nothing, and shows what was "
+        "changed outside Terraform.",
     )
 
     def __init__(self, *args: Any, locked: bool = False, **kwargs: Any) -> None:

@@ -118,6 +118,12 @@ class BlueprintVersion(models.Model):
         return {v["name"] for v in self.variables if v["sensitive"]}
 
 
+# How often drift checks run (hours; 0: never): a refresh-only plan per applied deployment.
+DRIFT_CHECK_INTERVALS = [
+    (0, "Off"), (6, "Every 6 hours"), (12, "Every 12 hours"), (24, "Daily"), (168, "Weekly"),
+]  # fmt: skip
+
+
 class ProvisioningSettings(models.Model):
     """An organization's provisioning rules."""
 
@@ -128,6 +134,11 @@ class ProvisioningSettings(models.Model):
         default=False,
         help_text="The person who approves a plan must not be the one who made it.",
     )
+    drift_check_hours = models.PositiveSmallIntegerField(
+        default=0,
+        choices=DRIFT_CHECK_INTERVALS,
+        help_text="How often a refresh-only plan checks each applied deployment for drift.",
+    )  # fmt: skip
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -221,6 +232,7 @@ class DeploymentRun(TimedRun):
         PLAN = "plan", "Plan"
         DESTROY = "destroy", "Destroy plan"
         APPLY = "apply", "Apply"
+        DRIFT = "drift", "Drift check"  # a refresh-only plan: never approved nor applied
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -232,6 +244,7 @@ class DeploymentRun(TimedRun):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
         DISCARDED = "discarded", "Discarded"  # a plan thrown away, or superseded by a newer one
+        DRIFTED = "drifted", "Drift found"  # a drift check that found changes outside Terraform
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
     FINAL = (
@@ -242,6 +255,7 @@ class DeploymentRun(TimedRun):
         Status.FAILED,
         Status.CANCELLED,
         Status.DISCARDED,
+        Status.DRIFTED,
     )
     PLAN_KINDS = (Kind.PLAN, Kind.DESTROY)
 
@@ -350,6 +364,8 @@ class DeploymentRun(TimedRun):
         s = self.plan_summary or {}
         if not s:
             return ""
+        if self.kind == self.Kind.DRIFT:
+            return f"{s.get('drift', 0)} drifted" if s.get("drift") else ""
         return (
             f"+{s.get('create', 0)} ~{s.get('update', 0)} ±{s.get('replace', 0)} "
             f"-{s.get('destroy', 0)}"
@@ -395,6 +411,10 @@ class DeploymentResource(models.Model):
     address = models.CharField(max_length=255, help_text="Terraform's address of the resource.")
     provider_id = models.CharField(max_length=500)
     key = models.CharField(max_length=500, help_text="provider_id in lower case")
+    expected = models.JSONField(
+        default=dict, blank=True,
+        help_text="What the state says of it (type, region, size, status, tags): drift checks.",
+    )  # fmt: skip
 
     class Meta:
         indexes = [models.Index(fields=["organization", "key"])]
@@ -403,13 +423,15 @@ class DeploymentResource(models.Model):
         return f"{self.address} = {self.provider_id}"
 
 
-# Policies live in a module of their own; imported here so that Django finds the models.
+# Policies and drift live in modules of their own; imported here so that Django finds them.
+from provisioning.drift_models import DeploymentDrift  # noqa: E402
 from provisioning.policy_models import Enforcement, Policy, PolicyResult, PolicySet  # noqa: E402
 
 __all__ = [
     "Blueprint",
     "BlueprintVersion",
     "Deployment",
+    "DeploymentDrift",
     "DeploymentResource",
     "DeploymentRun",
     "DeploymentState",

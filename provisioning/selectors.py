@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, NotRequired, TypedDict
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.db.models.functions import Substr
 
 from accounts.models import Organization
@@ -33,11 +33,15 @@ def blueprint_list(*, organization: Organization) -> QuerySet[Blueprint]:
     )
 
 
-def deployment_list(*, organization: Organization) -> QuerySet[Deployment]:
+def deployment_list(*, organization: Organization, drifted: bool = False) -> QuerySet[Deployment]:
     """The organization's deployments with their last run (and its plan, which names a
-    destroy), without the runs' logs and plan files."""
+    destroy), without the runs' logs and plan files, and `drifted_since` (None: in line);
+    `drifted`: only those that have drifted."""
+    rows = Deployment.objects.filter(organization=organization)
+    if drifted:
+        rows = rows.filter(drift__drifted_since__isnull=False)
     return (
-        Deployment.objects.filter(organization=organization)
+        rows.annotate(drifted_since=F("drift__drifted_since"))
         .select_related("blueprint_version__blueprint", "account", "last_run__plan_run")
         .defer(
             "last_run__log",
@@ -48,6 +52,20 @@ def deployment_list(*, organization: Organization) -> QuerySet[Deployment]:
             "last_run__plan_run__plan_json",
         )
     )
+
+
+def drifted_deployments(
+    *, organization: Organization, limit: int = 5
+) -> tuple[list[WithAnnotations[Deployment, Drifted]], int]:
+    """(the deployments drifted longest, with `drifted_since`; how many are drifted), in two
+    queries (the dashboard's tile)."""
+    rows = Deployment.objects.filter(organization=organization, drift__drifted_since__isnull=False)
+    first = list(
+        rows.annotate(drifted_since=F("drift__drifted_since"))
+        .only("id", "name")
+        .order_by("drift__drifted_since", "id")[:limit]
+    )
+    return first, (rows.count() if len(first) == limit else len(first))
 
 
 def deployment_names(*, organization: Organization) -> QuerySet[Deployment]:
@@ -74,6 +92,10 @@ def run_list(
             "plan_run__plan_json",
         ).order_by("-queued_at", "-id")[:limit]
     )
+
+
+class Drifted(TypedDict):
+    drifted_since: datetime
 
 
 class StateVersion(TypedDict):

@@ -25,3 +25,13 @@ def recover_abandoned_runs() -> int:
     from inventory.tasks import recover_abandoned_runs as recover
 
     return recover()
+
+
+def drift_checks() -> int:
+    """Scheduled hourly: queue the drift checks that are due (`services.drift`)."""
+    from provisioning.services.drift import drift_checks_queue_due
+
+    return drift_checks_queue_due()
+
+
+DRIFT_CHECKS = Task.of(drift_checks)

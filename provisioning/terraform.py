@@ -164,8 +164,14 @@ class TerraformRun:
 
     # --- the two operations --------------------------------------------------------------------
 
-    def plan(self, spec: RunSpec, *, destroy: bool = False) -> PlanResult:
+    def plan(
+        self, spec: RunSpec, *, destroy: bool = False, refresh_only: bool = False
+    ) -> PlanResult:
         """`init`, `plan -out`, `show -json`: the plan file and a summary of its changes.
+
+        `refresh_only` makes it a drift check (`plan -refresh-only -detailed-exitcode`): what
+        changed outside Terraform is the JSON's `resource_drift`. Its exit code 2 ("changes")
+        is a success; Terraform 1.0 answers 2 even when nothing drifted, so the JSON decides.
 
         Raises BlueprintError, before running anything, for files the runner must not write
         (see `hcl.check_files`); Terraform's own errors come back as a failed result.
@@ -178,7 +184,13 @@ class TerraformRun:
                 return self._plan_result(code, None, empty)
             plan_file = session.memfile("tfplan")
             args = ["-input=false", "-no-color", f"-out={session.path(plan_file)}"]
-            code = self._step(session, "plan", *args, *(["-destroy"] if destroy else []))
+            if destroy:
+                args.append("-destroy")
+            if refresh_only:
+                args += ["-refresh-only", "-detailed-exitcode"]
+            code = self._step(session, "plan", *args)
+            if refresh_only and code == 2:  # -detailed-exitcode: succeeded, with changes
+                code = 0
             if code:
                 return self._plan_result(code, None, empty)
             plan = plan_file.read()

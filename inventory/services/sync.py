@@ -6,7 +6,8 @@
   first recovers the account's dead runs (failed and audited), then, under the account's row
   lock, answers with the active run or else queues a new one: N requests at once make one run
   and N answers naming it; a run already queued is never queued again.
-- Only a run that ran (took the lease) is followed by other work (the cost import).
+- Only a run that ran (took the lease) is followed by other work (the cost import after
+  "Sync now"; after every sync that did not fail, `SYNC_COMPLETIONS`: drift).
 - An account disabled, excluded (a member) or retired is not synced: a run queued before
   that fails without running.
 - Scopes (regions, subscriptions, projects) are listed in parallel threads, which never
@@ -45,6 +46,7 @@ from accounts.models import User
 from accounts.notifications.events import Event
 from accounts.notifications.services import notify
 from inventory.account_adapters import adapter_for
+from inventory.extensions import SYNC_COMPLETIONS
 from inventory.models import CloudAccount, SyncRun
 from inventory.services.ingest import Counts, ingest_scope, live_scopes, scopes_retire
 from inventory.services.members import account_members_discover, discovers_members
@@ -370,7 +372,20 @@ def _sync_finish(run: SyncRun, state: str, error: str) -> SyncRun:
     )  # fmt: skip
     if state == SyncRun.State.FAILED and run.ran:
         _failing_streak_notify(account, run)
+    elif run.ran:
+        _completions(account, run)
     return run
+
+
+def _completions(account: CloudAccount, run: SyncRun) -> None:
+    """The work other apps do after every sync that ran (`SYNC_COMPLETIONS`): each in a
+    savepoint of its own, and a failure is logged, never the sync's."""
+    for name, completion in SYNC_COMPLETIONS.items():
+        try:
+            with transaction.atomic():
+                completion(account, run)
+        except Exception:
+            logger.exception("After sync %s of account %s: %s failed", run.pk, account.pk, name)
 
 
 def _failing_streak_notify(account: CloudAccount, run: SyncRun) -> None:

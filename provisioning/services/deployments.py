@@ -15,6 +15,7 @@ from inventory.models import CloudAccount
 from mcloud.errors import ActionRefused
 from provisioning.models import (
     DEPLOYMENT_ID_VARIABLE,
+    DRIFT_CHECK_INTERVALS,
     BlueprintVersion,
     Deployment,
     DeploymentRun,
@@ -27,21 +28,33 @@ from provisioning.variable_values import validate_values
 
 
 def provisioning_settings_update(
-    *, organization: Organization, require_second_approver: bool, user: User, ip: str | None = None
+    *,
+    organization: Organization,
+    require_second_approver: bool,
+    user: User,
+    drift_check_hours: int | None = None,
+    ip: str | None = None,
 ) -> ProvisioningSettings:
-    """Change the approval rules. Turning the second-approver rule off weakens a control that
-    an owner may rely on, so only owners may; admins may turn it on."""
+    """Change the approval rules and the drift checks' interval (None: unchanged; 0: off).
+    Turning the second-approver rule off weakens a control that an owner may rely on, so only
+    owners may; admins may turn it on."""
     if provisioning_settings(organization).require_second_approver and not require_second_approver:
         membership = Membership.objects.filter(organization=organization, user=user).first()
         if membership is None or membership.role_enum != Role.OWNER:
             raise ActionRefused("Only an owner can stop requiring a second approver.")
+    if drift_check_hours is not None and drift_check_hours not in dict(DRIFT_CHECK_INTERVALS):
+        raise ActionRefused("Choose one of the offered drift check intervals.")
+    defaults: dict[str, Any] = {"require_second_approver": require_second_approver,
+                                "updated_by": user}  # fmt: skip
+    if drift_check_hours is not None:
+        defaults["drift_check_hours"] = drift_check_hours
     row, _ = ProvisioningSettings.objects.update_or_create(
-        organization=organization,
-        defaults={"require_second_approver": require_second_approver, "updated_by": user},
+        organization=organization, defaults=defaults
     )
     audit_record(
         organization=organization, action="provisioning.settings_changed", actor=user,
-        data={"require_second_approver": require_second_approver}, ip=ip,
+        data={"require_second_approver": require_second_approver,
+              "drift_check_hours": row.drift_check_hours}, ip=ip,
     )  # fmt: skip
     return row
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
 from django.urls import reverse
 
 from inventory.managed import ManagedBy, ManagedSource
+from provisioning.drift_attributes import expected_attributes
 from provisioning.models import DeploymentResource
 
 # The attributes that carry a resource's provider id: AWS ids and ARNs, Azure ids, GCP ids and
@@ -25,6 +27,25 @@ MAX_ROWS = 10_000  # per deployment: a state is bounded by the run's limits alre
 def state_provider_ids(state: bytes) -> Iterator[tuple[str, str]]:
     """(address, provider id) for every managed resource instance of a state document;
     nothing for a state that does not parse."""
+    for instance in state_instances(state):
+        yield from ((instance.address, rid) for rid in instance.ids)
+
+
+@dataclass(frozen=True)
+class StateInstance:
+    """One managed resource instance of a state: its address (with its index when the
+    resource has `count` or `for_each`), Terraform type, provider ids and what drift is
+    checked on (`drift_attributes`)."""
+
+    address: str
+    type: str
+    ids: list[str]
+    expected: dict[str, Any]
+
+
+def state_instances(state: bytes) -> Iterator[StateInstance]:
+    """The managed resource instances of a state document; none for one that does not
+    parse."""
     try:
         doc = json.loads(state or b"{}")
     except ValueError:
@@ -37,11 +58,17 @@ def state_provider_ids(state: bytes) -> Iterator[tuple[str, str]]:
             str(part) for part in (resource.get("module"), resource.get("type"),
                                    resource.get("name")) if part
         )[:255]  # fmt: skip
+        tf_type = str(resource.get("type") or "")
         instances = resource.get("instances")
         for instance in instances if isinstance(instances, list) else []:
             attributes = instance.get("attributes") if isinstance(instance, dict) else None
-            if isinstance(attributes, dict):
-                yield from ((address, rid) for rid in _ids(attributes))
+            if not isinstance(attributes, dict):
+                continue
+            key = instance.get("index_key")
+            indexed = address if key is None else f"{address}[{json.dumps(key)}]"
+            yield StateInstance(
+                indexed[:255], tf_type, _ids(attributes), expected_attributes(tf_type, attributes)
+            )
 
 
 def _ids(attributes: dict[str, Any]) -> list[str]:
@@ -60,12 +87,17 @@ def _ids(attributes: dict[str, Any]) -> list[str]:
 def deployment_resources_record(*, organization_id: int, deployment_id: int, state: bytes) -> None:
     """Replace the deployment's provider ids with those of `state` (its new current state)."""
     DeploymentResource.objects.filter(deployment_id=deployment_id).delete()
-    rows = []
-    for address, rid in state_provider_ids(state):
-        rows.append(DeploymentResource(organization_id=organization_id,
-                                       deployment_id=deployment_id, address=address,
-                                       provider_id=rid, key=rid.lower()))  # fmt: skip
-        if len(rows) == MAX_ROWS:
+    rows: list[DeploymentResource] = []
+    for instance in state_instances(state):
+        expected = {"type": instance.type, **instance.expected}
+        rows.extend(
+            DeploymentResource(organization_id=organization_id, deployment_id=deployment_id,
+                               address=instance.address, provider_id=rid, key=rid.lower(),
+                               expected=expected)
+            for rid in instance.ids
+        )  # fmt: skip
+        if len(rows) >= MAX_ROWS:
+            del rows[MAX_ROWS:]
             break
     DeploymentResource.objects.bulk_create(rows, batch_size=1000)
 

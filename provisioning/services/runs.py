@@ -113,7 +113,7 @@ def deployment_for_work(deployment: Deployment) -> Iterator[Deployment]:
         yield row_lock(Deployment.objects.select_related("organization"), deployment.pk)
 
 
-def _refuse_if_busy(deployment: Deployment) -> None:
+def refuse_if_busy(deployment: Deployment) -> None:
     active = deployment.runs.filter(status__in=DeploymentRun.ACTIVE).order_by("-pk").first()
     if active is not None:
         raise ActionRefused(
@@ -147,7 +147,7 @@ def run_plan_queue(
 ) -> DeploymentRun:
     """Queue a plan (or a destroy plan) of the deployment's current version and values."""
     with deployment_for_work(deployment) as deployment:
-        _refuse_if_busy(deployment)
+        refuse_if_busy(deployment)
         if destroy and deployment.status in (Deployment.Status.NEW, Deployment.Status.DESTROYED):
             raise ActionRefused(f"{deployment.name} has nothing to destroy.")
         run = DeploymentRun.objects.create(
@@ -198,7 +198,7 @@ def run_approve(
         refusal = run_policy_refusal(plan_run)
         if refusal:
             raise ActionRefused(refusal)
-        _refuse_if_busy(deployment)
+        refuse_if_busy(deployment)
         current = DatabaseStateStore(deployment).current_serial()
         if current != plan_run.state_serial:
             raise ActionRefused(stale_message(plan_run.state_serial, current))

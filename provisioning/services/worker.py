@@ -35,6 +35,7 @@ from mcloud.leases import LeaseKeeper, LeaseLost, lease_acquire, lease_kept, run
 from provisioning.blueprint_files import BlueprintError
 from provisioning.models import DEPLOYMENT_ID_VARIABLE, Deployment, DeploymentRun
 from provisioning.plan_costs import estimate_line, plan_cost_estimate
+from provisioning.services.drift import drift_clear, drift_record, terraform_differences
 from provisioning.services.policies import policies_evaluate_run
 from provisioning.services.runs import (
     DEPLOYMENT_RUNS,
@@ -235,6 +236,8 @@ def _execute(run: DeploymentRun, keeper: LeaseKeeper) -> DeploymentRun:
     except (TerraformError, BlueprintError) as error:
         log.flush()
         return _run_finish(run, Status.FAILED, str(error))
+    if isinstance(result, PlanResult) and run.kind == Kind.DRIFT:
+        return _drift_checked(run, result, store)
     if isinstance(result, PlanResult):
         return _planned(run, result, store)
     return _applied(run, result, store)
@@ -263,7 +266,9 @@ def _drive(
         if run.kind == Kind.APPLY:
             assert plan_bytes is not None
             return terraform.apply(spec, plan_bytes)
-        return terraform.plan(spec, destroy=run.kind == Kind.DESTROY)
+        return terraform.plan(
+            spec, destroy=run.kind == Kind.DESTROY, refresh_only=run.kind == Kind.DRIFT
+        )
 
     outcome: dict[str, Any] = {}
     helper = threading.Thread(
@@ -363,6 +368,26 @@ def _planned(run: DeploymentRun, result: PlanResult, store: DatabaseStateStore) 
         return _run_finish(run, Status.PLANNED if changes else Status.NO_CHANGES, "", exit_code=0)
 
 
+def _drift_checked(
+    run: DeploymentRun, result: PlanResult, store: DatabaseStateStore
+) -> DeploymentRun:
+    """A refresh-only plan: its `resource_drift` is the deployment's drift as Terraform sees
+    it. Nothing awaits approval and no pending plan is superseded; the plan file is dropped."""
+    interrupted = _interrupted(result)
+    if interrupted:
+        return _run_finish(run, *interrupted, exit_code=result.exit_code)
+    if not result.ok:
+        return _run_finish(run, Status.FAILED, _failure(result, store), exit_code=result.exit_code)
+    differences = terraform_differences(result.plan_json)
+    run.state_serial = result.state_serial
+    run.plan_summary = {"drift": len(differences)}
+    run.save(update_fields=["state_serial", "plan_summary"])
+    with transaction.atomic():
+        drift_record(deployment=run.deployment, terraform=differences, run=run)
+        status = Status.DRIFTED if differences else Status.NO_CHANGES
+        return _run_finish(run, status, "", exit_code=result.exit_code)
+
+
 def _policies_check(run: DeploymentRun) -> None:
     """Evaluate the organization's policies over the plan before it awaits approval, and say
     in the log what they found."""
@@ -394,6 +419,7 @@ def _applied(run: DeploymentRun, result: ApplyResult, store: DatabaseStateStore)
         deployment.status = Deployment.Status.DESTROYED if destroy else Deployment.Status.ACTIVE
         deployment.outputs = {} if destroy else run.outputs
         deployment.save(update_fields=["status", "outputs", "updated_at"])
+        drift_clear(deployment=deployment)
         finished = _run_finish(run, Status.APPLIED, "", exit_code=0)
     else:
         # A cancelled apply may have changed part of the deployment: said as such, not failed.
@@ -448,12 +474,16 @@ def _run_finish(
         Status.FAILED: "failed",
     }
     action = actions.get(status)
+    if run.kind == Kind.DRIFT and status in (Status.DRIFTED, Status.NO_CHANGES):
+        action = "drift_checked"
     if status == Status.APPLIED:
         destroy = run.plan_run is not None and run.plan_run.kind == Kind.DESTROY
         action = "destroyed" if destroy else "applied"
     if action:
         data: dict[str, Any] = {"status": status}
-        if status in (Status.PLANNED, Status.NO_CHANGES):
+        if action == "drift_checked":
+            data["differences"] = run.plan_summary.get("drift", 0)
+        elif status in (Status.PLANNED, Status.NO_CHANGES):
             s = run.plan_summary
             data.update({k: s.get(k, 0) for k in ("create", "update", "replace", "destroy")})
         if status == Status.APPLIED:
@@ -473,6 +503,11 @@ def _run_finish(
 
 
 def _closing_line(run: DeploymentRun) -> str:
+    if run.kind == Kind.DRIFT and run.status == Status.DRIFTED:
+        n = run.plan_summary.get("drift", 0)
+        return f"Drift found: {n} change(s) made outside Terraform. Reconcile with a plan."
+    if run.kind == Kind.DRIFT and run.status == Status.NO_CHANGES:
+        return "No drift: the real resources match the state."
     if run.status == Status.PLANNED:
         s = run.plan_summary
         return (

@@ -24,7 +24,7 @@ from provisioning.services.state import lock_description
 def _deployment(request: OrgRequest, pk: int) -> Deployment:
     return get_for_org(
         Deployment.objects.select_related(
-            "blueprint_version__blueprint", "account", "created_by", "last_run"
+            "blueprint_version__blueprint", "account", "created_by", "last_run", "drift"
         ),
         request,
         pk=pk,
@@ -33,9 +33,11 @@ def _deployment(request: OrgRequest, pk: int) -> Deployment:
 
 @org_view(Role.VIEWER)
 def deployment_list(request: OrgRequest) -> HttpResponse:
-    """The deployments; archived ones (destroyed and put away) only when asked for."""
+    """The deployments; archived ones (destroyed and put away) only when asked for; only the
+    drifted ones with `?drift=drifted`."""
     rules = selectors.provisioning_settings(request.organization)
-    rows = list(selectors.deployment_list(organization=request.organization))  # one query
+    drifted = request.GET.get("drift") == "drifted"
+    rows = list(selectors.deployment_list(organization=request.organization, drifted=drifted))
     for deployment in rows:  # the last run's status reads its deployment's lease
         if deployment.last_run is not None:
             deployment.last_run.deployment = deployment
@@ -43,9 +45,11 @@ def deployment_list(request: OrgRequest) -> HttpResponse:
     return render(request, "provisioning/deployment_list.html", {
         "deployments": [d for d in rows if show_archived or d.archived_at is None],
         "show_archived": show_archived,
+        "drifted_filter": drifted,
         "archived_count": sum(1 for d in rows if d.archived_at is not None),
         "settings_form": ProvisioningSettingsForm(
-            initial={"require_second_approver": rules.require_second_approver},
+            initial={"require_second_approver": rules.require_second_approver,
+                     "drift_check_hours": rules.drift_check_hours},
             locked=rules.require_second_approver and request.role != Role.OWNER,
         ),
         "rules": rules,
@@ -63,6 +67,7 @@ def settings_update(request: OrgRequest) -> HttpResponse:
             services.provisioning_settings_update(
                 organization=request.organization,
                 require_second_approver=form.cleaned_data["require_second_approver"],
+                drift_check_hours=form.cleaned_data["drift_check_hours"],
                 user=request.user,
                 ip=client_ip(request),
             )
@@ -135,6 +140,8 @@ def deployment_detail(request: OrgRequest, pk: int) -> HttpResponse:
         ],
         "outputs": sorted(deployment.outputs.items()),
         "state": selectors.state_current(deployment=deployment),
+        # Joined in by _deployment: None when it was never checked.
+        "drift": getattr(deployment, "drift", None),
         "lock": lock_description(deployment),
     })  # fmt: skip
     return render(request, template, context)

@@ -1,7 +1,8 @@
 """The events that exist today reach the channels from the services that cause them: a plan
 awaiting approval, an apply, a failed run (the real Terraform and the hello blueprint), a
-budget threshold, a paused account, and a sync failing three times in a row (once per
-streak). Drift, policy overrides and cost anomalies have no emitter yet."""
+budget threshold, a paused account, a sync failing three times in a row (once per
+streak), and drift found (once per new drift, not at every sync that still sees it).
+Policy overrides and cost anomalies are told from their own tests."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from billing.services.budgets import budgets_evaluate
 from inventory.models import SyncRun
 from inventory.services.sync import SYNC_FAILING_AFTER, cloud_account_sync
 from inventory.tasks import check_all_accounts
+from provisioning.services.drift import drift_record
 from tests.billing.costs import daily, store
 from tests.inventory.factories import aws_account
 from tests.provisioning.conftest import applied, make_deployment, planned
@@ -129,3 +131,23 @@ def test_failing_syncs_are_told_once_per_streak(
     account.save()
     assert [sync() for _ in range(3)] == [SyncRun.State.FAILED] * 3
     assert len(titles(receivers)) == 2  # a new streak, told again
+
+
+def test_drift_is_told_once_per_new_drift(
+    org, alice, slack, receivers, hello_version, django_capture_on_commit_callbacks
+):
+    deployment = make_deployment(org, alice, hello_version, "web-stack")
+    gone = {"address": "aws_instance.web", "resource_id": "i-1", "kind": "deleted",
+            "attribute": "existence", "expected": "exists", "actual": "deleted"}  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        drift_record(deployment=deployment, inventory=[])  # in line: nothing to tell
+        drift_record(deployment=deployment, inventory=[gone])
+        drift_record(deployment=deployment, inventory=[gone])  # the next sync: the same drift
+        drift_record(deployment=deployment, terraform=[gone])  # confirmed: still the same
+    assert titles(receivers) == ["web-stack has drifted from its Terraform state"]
+    link = receivers.on("/slack/")[0].json()["blocks"][-1]["elements"][0]["url"]
+    assert link.endswith(f"/provisioning/deployments/{deployment.pk}/")
+    with django_capture_on_commit_callbacks(execute=True):
+        drift_record(deployment=deployment, inventory=[], terraform=[])  # back in line
+        drift_record(deployment=deployment, inventory=[gone])  # a new drift
+    assert len(titles(receivers)) == 2

@@ -3,9 +3,9 @@ spreadsheet formula here: resource names, ids, types, statuses, regions, tags an
 sync writes them), cost services, regions and resource ids (as an import writes them), cloud
 account names and pause reasons, sync and health errors, the organization's name, an invited
 e-mail address, an API token, a budget, a saved view, a blueprint (name, description, variable
-descriptions and defaults), a deployment's variables, outputs and run log. Every page, HTMX
-partial and dashboard tile of the URL walk is rendered, plainly, as HTMX, and with hostile
-filter values in its query string, and so is every GET operation of the API.
+descriptions and defaults), a deployment's variables, outputs, run log and drift differences.
+Every page, HTMX partial and dashboard tile of the URL walk is rendered, plainly, as HTMX, and
+with hostile filter values in its query string, and so is every GET operation of the API.
 
 Each HTML answer is parsed: no element, attribute, event handler or javascript: link came from
 the data, and no payload appears unescaped. Each payload is shown, escaped, somewhere (the
@@ -48,6 +48,7 @@ from mcloud.exports import FORMULA_STARTS
 from provisioning.models import (
     Blueprint,
     Deployment,
+    DeploymentDrift,
     DeploymentRun,
     Policy,
     PolicyResult,
@@ -247,6 +248,17 @@ def hostile(org, team, login, hello_version) -> dict[str, Any]:
         status="failed",
         messages=[IMG, ATTR],
     )
+    # Drift differences name what a cloud reported (tags, sizes): shown on the page.
+    DeploymentDrift.objects.create(
+        organization=org, deployment=deployment, drifted_since=timezone.now(),
+        inventory_differences=[{
+            "address": f"aws_instance.{SVG}", "resource_id": SCRIPT,
+            "resource": Resource.objects.get(resource_id="img-1").pk, "kind": "changed",
+            "attribute": "tags", "expected": f"env={IMG}", "actual": f"env={ATTR}"}],
+        terraform_differences=[{
+            "address": SCRIPT, "resource_id": "", "kind": "changed", "attribute": IMG,
+            "expected": "", "actual": ""}],
+    )  # fmt: skip
     Deployment.objects.filter(pk=deployment.pk).update(outputs={
         "shout": {"value": SCRIPT, "sensitive": False, "type": "string"},
         "more": {"value": [IMG, {SVG: ATTR}], "sensitive": False, "type": "list"},

@@ -16,13 +16,20 @@ import pytest
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Invitation, Membership, NotificationChannel
 from accounts.roles import Role
 from billing.models import Anomaly, Budget, BudgetAlert, Finding
 from billing.services.waste import findings_refresh
 from inventory.models import ActionRun, Resource, ResourceLink, SavedView, SyncRun
-from provisioning.models import DeploymentResource, DeploymentRun, Policy, PolicySet
+from provisioning.models import (
+    DeploymentDrift,
+    DeploymentResource,
+    DeploymentRun,
+    Policy,
+    PolicySet,
+)
 from provisioning.services.blueprints import blueprint_create
 from provisioning.services.runs import run_plan_queue
 from tests.billing.costs import daily, store, store_by_tag
@@ -125,6 +132,14 @@ def world(org, other_org, team, hello_version) -> World:
     objects["policy_set"] = PolicySet.objects.create(organization=org, name="Production",
                                                      scope="selected")  # fmt: skip
     objects["policy_set"].accounts.add(account)
+    # Its drift names the resource: the deployment page links to it.
+    DeploymentDrift.objects.create(
+        organization=org, deployment=deployment, drifted_since=timezone.now(),
+        inventory_differences=[{"address": "x.y", "resource_id": resource.resource_id,
+                                "resource": resource.pk, "kind": "deleted",
+                                "attribute": "existence", "expected": "exists",
+                                "actual": "deleted"}],
+    )  # fmt: skip
     objects["policy"] = Policy.objects.create(
         organization=org,
         name="Tags",
