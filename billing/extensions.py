@@ -28,6 +28,7 @@ from inventory.extensions import (
     Tile,
     register_resource_panel,
     register_sandbox_step,
+    register_sync_completion,
     register_sync_followup,
     register_tile,
 )
@@ -196,5 +197,5 @@ def register() -> None:
         ResourcePanel("cost", "billing/panels/resource_cost.html", resource_cost)
     )
     register_sync_followup("billing", import_after_sync)
-    register_sync_followup("waste", waste_after_sync)
+    register_sync_completion("waste", waste_after_sync)
     register_sandbox_step("billing", sandbox_costs)

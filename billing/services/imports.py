@@ -38,6 +38,7 @@ from billing.models import (
 )
 from billing.services.anomalies import anomalies_detect
 from billing.services.budgets import budgets_evaluate
+from billing.services.waste import findings_refresh
 from billing.tasks import IMPORT_ACCOUNT_COSTS
 from inventory.account_adapters import adapter_for
 from inventory.models import CloudAccount
@@ -177,6 +178,8 @@ def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRu
         finished = _import_finish(run, ImportRun.State.SUCCEEDED, "")
     budgets_evaluate(organization=account.organization, today=today)
     anomalies_detect(account=account, today=today)
+    if finished.status == ImportRun.State.SUCCEEDED:  # savings rest on billed costs
+        findings_refresh(organization=account.organization)
     return finished
 
 

@@ -169,10 +169,35 @@ def test_a_refresh_is_one_bulk_pass_whatever_the_number(org, django_assert_max_n
     assert Finding.objects.filter(organization=org).count() == 40
 
 
-def test_the_sync_followup_refreshes_the_findings(org):
-    from inventory.extensions import SYNC_FOLLOWUPS
+def test_every_sync_refreshes_the_findings_scheduled_ones_too(aws, org):
+    """A scheduled sync (not "Sync now") of moto finds a volume left unattached."""
+    from inventory.models import SyncRun
+    from inventory.services.sync import cloud_account_sync
+    from tests.inventory.factories import aws_account
 
-    acct = account(org, "prod")
+    acct = aws_account(org, aws.create_user_key("reader"), regions=["eu-west-1"])
+    ec2 = aws.client("ec2", "eu-west-1")
+    volume = ec2.create_volume(AvailabilityZone="eu-west-1a", Size=10, VolumeType="gp3")
+    run = cloud_account_sync(account=acct, trigger=SyncRun.Trigger.SCHEDULED)
+    assert run.status == SyncRun.State.SUCCEEDED, run.error
+    found = Finding.objects.filter(organization=org, rule="unattached_disk")
+    assert list(found.values_list("resource__resource_id", flat=True)) == [volume["VolumeId"]]
+
+
+def test_a_cost_import_refreshes_the_findings(azure, org):
+    """Savings rest on billed costs: an import that succeeds (Cost Management, in the Azure
+    fake) refreshes them."""
+    from billing.services.imports import cost_import
+    from tests.inventory.factories import azure_account
+
+    tenant, client, sub = (
+        "11111111-2222-3333-4444-555555555555", "66666666-7777-8888-9999-000000000000",
+        "aaaaaaaa-0000-0000-0000-000000000001",
+    )  # fmt: skip
+    azure.add_subscription(sub, "Prod", tenant)
+    azure.add_app(tenant, client, "secret", [sub])
+    acct = azure_account(org, tenant, client, "secret", [sub])
     ingest(acct, rec("vol-free", "disk", size=10))
-    SYNC_FOLLOWUPS["waste"](acct, None)
-    assert list(Finding.objects.values_list("resource__name", flat=True)) == ["vol-free"]
+    assert not Finding.objects.exists()
+    assert cost_import(account=acct).status == "succeeded"
+    assert list(Finding.objects.values_list("resource__resource_id", flat=True)) == ["vol-free"]
