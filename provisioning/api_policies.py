@@ -4,7 +4,7 @@ policy pages; a policy's Rego source is shown to admins only, as on the pages.""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import QueryDict
 from ninja import Field, Query, Router, Schema, Status
@@ -12,6 +12,7 @@ from ninja import Field, Query, Router, Schema, Status
 from accounts.audit import client_ip
 from accounts.roles import Role
 from accounts.tenancy import ApiRequest, get_for_org
+from inventory.filters import MAX_PK
 from mcloud.api.errors import InvalidInput, responses
 from mcloud.api.security import role_auth
 from provisioning.forms import PolicyForm, PolicySetForm
@@ -22,6 +23,7 @@ from provisioning.services import policy_sets as set_services
 
 router = Router(tags=["policies"])
 ADMIN = role_auth(Role.ADMIN)
+Pk = Annotated[int, Field(ge=1, le=MAX_PK)]
 
 
 class PolicySetIn(Schema):
@@ -30,8 +32,8 @@ class PolicySetIn(Schema):
     scope: Literal["all", "selected"] = Field(
         "all", description="all: every deployment; selected: those of `blueprints` or `accounts`."
     )
-    blueprints: list[int] = Field(default_factory=list, description="Blueprint ids.")
-    accounts: list[int] = Field(default_factory=list, description="Cloud account ids.")
+    blueprints: list[Pk] = Field(default_factory=list, description="Blueprint ids.")
+    accounts: list[Pk] = Field(default_factory=list, description="Cloud account ids.")
     enabled: bool = True
 
 
@@ -52,7 +54,7 @@ class PolicyIn(Schema):
     enforcement: Literal["advisory", "mandatory"] = "advisory"
     description: str = ""
     enabled: bool = True
-    policy_set: int | None = Field(
+    policy_set: Pk | None = Field(
         None, description="The set's id; the organization's Default set when left out."
     )
 
@@ -69,12 +71,12 @@ class PolicyOut(Schema):
 
 
 class PolicyQuery(Schema):
-    policy_set: int | None = None
+    policy_set: Pk | None = None
 
 
 class PolicyTestIn(Schema):
     source: str
-    deployment: int = Field(description="A deployment whose last plan the policy reads.")
+    deployment: Pk = Field(description="A deployment whose last plan the policy reads.")
 
 
 class PolicyTestOut(Schema):
