@@ -52,6 +52,9 @@ class AccountProvider(CloudProvider):
     members_help_template: str = ""
     # How a member account's page says it signs in and what it covers.
     member_template: str = "inventory/providers/member_connection.html"
+    # The module that reads the provider's public price list (`inventory.price_sources`:
+    # MAIN_REGION, LABEL and prices_fetch); empty: `refresh_prices` cannot refresh it.
+    price_source: str = ""
 
     def account_form(self, *args: Any, **kwargs: Any) -> CloudAccountForm:
         return self.form(*args, provider=self, **kwargs)
@@ -99,6 +102,7 @@ def _aws_member_credentials(parent: StoredAccount, member_id: str) -> AwsCredent
 
 AWS = AccountProvider(
     key="aws",
+    price_source="inventory.price_sources.aws",
     actions=VM_ACTIONS,
     price_sizes={
         ResourceType.VM: ("instance_type",),
@@ -181,6 +185,7 @@ def _azure_sandbox_endpoints(description: Mapping[str, Any]) -> dict[str, Any]:
 
 AZURE = AccountProvider(
     key="azure",
+    price_source="inventory.price_sources.azure",
     actions=VM_ACTIONS,
     price_sizes={
         ResourceType.VM: ("vm_size",),
@@ -269,6 +274,7 @@ def _gcp_sandbox_config(description: Mapping[str, Any]) -> dict[str, Any]:
 
 GCP = AccountProvider(
     key="gcp",
+    price_source="inventory.price_sources.gcp",
     actions=VM_ACTIONS,
     price_sizes={
         ResourceType.VM: ("machine_type",),
