@@ -32,7 +32,7 @@ def prices_fetch(wanted: Wanted, http: PriceHttp) -> list[PriceRow]:
     regions = index.get("regions") if isinstance(index, dict) else None
     if not isinstance(regions, dict):
         raise PriceSourceError(f"{LABEL}: the region index has no regions.")
-    found = Found("aws", "aws-price-list", date.today())
+    found = Found(provider="aws", source="aws-price-list", effective=date.today())
     for region in wanted.regions:
         entry = regions.get(region)
         if not isinstance(entry, dict) or not entry.get("currentVersionUrl"):

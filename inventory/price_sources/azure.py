@@ -30,7 +30,7 @@ TIER_GIB = Decimal(128)
 
 
 def prices_fetch(wanted: Wanted, http: PriceHttp) -> list[PriceRow]:
-    found = Found("azure", "azure-retail-prices", date.today())
+    found = Found(provider="azure", source="azure-retail-prices", effective=date.today())
     sizes, disks = wanted.sizes(PriceKind.VM), wanted.sizes(PriceKind.DISK)
     for region in wanted.regions:
         where = f"armRegionName eq '{region}' and priceType eq 'Consumption'"

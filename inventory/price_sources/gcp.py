@@ -65,7 +65,7 @@ def prices_fetch(wanted: Wanted, http: PriceHttp) -> list[PriceRow]:
         )
     regions = set(wanted.regions)
     rates: dict[tuple[str, str, str], Decimal] = {}  # (family, Core|Ram, region): USD/h
-    found = Found("gcp", "gcp-billing-catalog", date.today())
+    found = Found(provider="gcp", source="gcp-billing-catalog", effective=date.today())
     disks = wanted.sizes(PriceKind.DISK)
     for sku in _skus(http):
         description = str(sku.get("description") or "")
