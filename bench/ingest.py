@@ -44,8 +44,7 @@ def records(count: int, generation: int) -> list:
                       "vpc_id": f"vpc-{n % 40:08x}", "subnet_id": f"subnet-{n % 160:08x}",
                       "security_groups": [f"sg-{n % 30:08x}"], "generation": generation,
                       "launch_time": (launched + timedelta(minutes=n)).isoformat(),
-                      "provider_status": "running" if n % 5 else "stopped",
-                      "cost_per_hour": 0.0104},
+                      "provider_status": "running" if n % 5 else "stopped"},
             # As adapters give them: a VM names its network, subnet and firewall.
             attached_to=[f"vpc-{n % 40:08x}", f"subnet-{n % 160:08x}", f"sg-{n % 30:08x}"],
         )

@@ -22,8 +22,13 @@ from inventory.forms.aws_account import AwsAccountForm
 from inventory.forms.azure_account import AzureAccountForm
 from inventory.forms.cloud_account import CloudAccountForm
 from inventory.forms.gcp_account import GcpAccountForm
-from mcloud.clouds.base import VM_ACTIONS, AwsCredentials, AzureCredentials, GcpCredentials
-from mcloud.clouds.prices import AWS_STORAGE, AZURE_STORAGE, GCP_STORAGE
+from mcloud.clouds.base import (
+    VM_ACTIONS,
+    AwsCredentials,
+    AzureCredentials,
+    GcpCredentials,
+    ResourceType,
+)
 from mcloud.clouds.registry import (
     CloudProvider,
     Colours,
@@ -47,6 +52,9 @@ class AccountProvider(CloudProvider):
     members_help_template: str = ""
     # How a member account's page says it signs in and what it covers.
     member_template: str = "inventory/providers/member_connection.html"
+    # The module that reads the provider's public price list (`inventory.price_sources`:
+    # MAIN_REGION, LABEL and prices_fetch); empty: `refresh_prices` cannot refresh it.
+    price_source: str = ""
 
     def account_form(self, *args: Any, **kwargs: Any) -> CloudAccountForm:
         return self.form(*args, provider=self, **kwargs)
@@ -94,8 +102,14 @@ def _aws_member_credentials(parent: StoredAccount, member_id: str) -> AwsCredent
 
 AWS = AccountProvider(
     key="aws",
+    price_source="inventory.price_sources.aws",
     actions=VM_ACTIONS,
-    storage_prices=AWS_STORAGE,
+    price_sizes={
+        ResourceType.VM: ("instance_type",),
+        ResourceType.DISK: ("volume_type",),
+        ResourceType.DATABASE: ("instance_class",),
+        ResourceType.LOAD_BALANCER: ("load_balancer_type",),
+    },
     label="AWS",
     article="an",
     scope="region",
@@ -175,8 +189,14 @@ def _azure_sandbox_endpoints(description: Mapping[str, Any]) -> dict[str, Any]:
 
 AZURE = AccountProvider(
     key="azure",
+    price_source="inventory.price_sources.azure",
     actions=VM_ACTIONS,
-    storage_prices=AZURE_STORAGE,
+    price_sizes={
+        ResourceType.VM: ("vm_size",),
+        ResourceType.DISK: ("sku",),
+        # A SQL database by its objective ("GP_Gen5_2"), a flexible server by its SKU.
+        ResourceType.DATABASE: ("service_objective", "sku"),
+    },
     label="Azure",
     article="an",
     scope="subscription",
@@ -258,8 +278,13 @@ def _gcp_sandbox_config(description: Mapping[str, Any]) -> dict[str, Any]:
 
 GCP = AccountProvider(
     key="gcp",
+    price_source="inventory.price_sources.gcp",
     actions=VM_ACTIONS,
-    storage_prices=GCP_STORAGE,
+    price_sizes={
+        ResourceType.VM: ("machine_type",),
+        ResourceType.DISK: ("disk_type",),
+        ResourceType.DATABASE: ("tier",),
+    },
     label="GCP",
     article="a",
     scope="project",

@@ -419,6 +419,18 @@ except ValueError as error:
 EGRESS_ALLOW_HTTP = env.bool("EGRESS_ALLOW_HTTP", default=DEBUG)  # plain http:// URLs
 EGRESS_TIMEOUT = env.float("EGRESS_TIMEOUT", default=5.0)  # seconds per call
 
+# --- Price catalog: the providers' public price lists (manage.py refresh_prices) ----------
+# Fetched through mcloud/egress with the same address rules (EGRESS_ALLOW lists a local mirror).
+PRICES_AWS_URL = env.str("PRICES_AWS_URL", default="https://pricing.us-east-1.amazonaws.com")
+PRICES_AZURE_URL = env.str("PRICES_AZURE_URL", default="https://prices.azure.com/api/retail/prices")
+PRICES_GCP_URL = env.str(
+    "PRICES_GCP_URL",
+    default="https://cloudbilling.googleapis.com/v1/services/6F81-5844-456A/skus",
+)
+PRICES_GCP_API_KEY = env.str("PRICES_GCP_API_KEY", default="")  # the Catalog API wants a key
+PRICES_TIMEOUT = env.float("PRICES_TIMEOUT", default=60.0)  # seconds per call
+PRICES_MAX_PAGE_MB = env.int("PRICES_MAX_PAGE_MB", default=32)  # one page of a price list
+
 # --- Notifications -------------------------------------------------------------------------
 # Minutes before each retry of a failed delivery; after the last, the delivery has failed.
 NOTIFICATION_RETRY_MINUTES = env.list("NOTIFICATION_RETRY_MINUTES", cast=int, default=[1, 5, 25])

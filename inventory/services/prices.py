@@ -1,15 +1,20 @@
-"""Writes of the price catalog (`inventory.models.Price`): the shipped snapshot's load.
+"""Writes of the price catalog (`inventory.models.Price`): the shipped snapshot's load, and
+the refresh from the providers' public price lists (`inventory.price_sources`).
 
 Invariants:
 - A load replaces every row whose key (provider, kind, size, region) the snapshot holds, and
   leaves the others (a refreshed figure of a size the snapshot lacks stays).
-- All or nothing: a snapshot with one bad row changes nothing.
+- All or nothing: a snapshot with one bad row changes nothing; a refresh reads its whole list
+  before it writes, so a list that fails midway changes nothing either.
+- A refresh re-prices the rows the catalog holds (and their any-region rows from the list's
+  main region); it adds no sizes of its own choosing.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -123,3 +128,43 @@ def prices_store(rows: list[PriceRow], *, model: Any = Price) -> int:
 def prices_load(*, path: Path = SNAPSHOT, model: Any = Price) -> int:
     """Load the shipped snapshot into the catalog; the number of prices it holds."""
     return prices_store(snapshot_read(path), model=model)
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    """What a refresh did: prices written (changed or not), and the catalog's regional
+    prices of the provider the list did not have (they keep their figures)."""
+
+    written: int
+    missing: list[tuple[str, str, str]]  # (kind, size, region)
+
+
+def prices_refresh(*, provider: str) -> RefreshResult:
+    """Re-price the provider's catalog rows from its public price list (its registry
+    entry's `price_source`), and its any-region rows from the list's main region.
+
+    Everything is read before anything is written, and written in one transaction: a list
+    that fails or answers out of shape raises PriceDataError and changes nothing."""
+    # Imported here: the sources import this module, and the providers the forms.
+    from inventory.price_sources import PriceHttp, Wanted
+    from inventory.providers import account_provider
+
+    entry = account_provider(provider)
+    if not entry.price_source:
+        raise PriceDataError(f"No public price list is known for {entry.label}.")
+    module = importlib.import_module(entry.price_source)
+    keys = Price.objects.filter(provider=provider).values_list("kind", "size", "region")
+    wanted = Wanted(frozenset((k, s, r) for k, s, r in keys if r))
+    main_region: str = module.MAIN_REGION
+    fetched: list[PriceRow] = module.prices_fetch(wanted, PriceHttp(module.LABEL))
+    by_key = {(r.kind, r.size, r.region): r for r in fetched}
+    by_key = {key: row for key, row in by_key.items() if key in wanted.keys}
+    rows = list(by_key.values())
+    fallback = {(k, s) for k, s, r in keys if not r}
+    rows += [
+        replace(row, region="")
+        for (kind, size, region), row in by_key.items()
+        if region == main_region and (kind, size) in fallback
+    ]
+    missing = sorted(wanted.keys - by_key.keys())
+    return RefreshResult(written=prices_store(rows), missing=missing)

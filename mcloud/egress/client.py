@@ -13,6 +13,8 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -56,9 +58,56 @@ def guarded_request(
     allow_http: bool = False,
     timeout: float = 5.0,
     tls_context: ssl.SSLContext | None = None,
+    max_bytes: int = MAX_ANSWER_BYTES,
 ) -> Answer:
     """Send one request; raises EgressRefused before connecting anywhere not allowed, and
-    OSError (timeouts included) or http.client.HTTPException when the exchange fails."""
+    OSError (timeouts included) or http.client.HTTPException when the exchange fails. The
+    answer is cut at `max_bytes`."""
+    with _exchange(
+        method, url, policy=policy, body=body, headers=headers, allow_http=allow_http,
+        timeout=timeout, tls_context=tls_context,
+    ) as response:  # fmt: skip
+        return Answer(response.status, response.read(max_bytes))
+
+
+@contextmanager
+def guarded_lines(
+    url: str,
+    *,
+    policy: EgressPolicy,
+    headers: dict[str, str] | None = None,
+    allow_http: bool = False,
+    timeout: float = 5.0,
+    max_line: int = MAX_ANSWER_BYTES,
+) -> Iterator[tuple[int, Iterator[bytes]]]:
+    """GET `url` as `guarded_request` does, and yield (status, its lines), read as they
+    come: for answers too large to hold (a provider's price list), in constant memory. A line
+    longer than `max_line` raises http.client.LineTooLong."""
+    with _exchange("GET", url, policy=policy, headers=headers, allow_http=allow_http,
+                   timeout=timeout) as response:  # fmt: skip
+
+        def lines() -> Iterator[bytes]:
+            while line := response.readline(max_line + 1):
+                if len(line) > max_line:
+                    raise http.client.LineTooLong(f"a line of more than {max_line} bytes")
+                yield line
+
+        yield response.status, lines()
+
+
+@contextmanager
+def _exchange(
+    method: str,
+    url: str,
+    *,
+    policy: EgressPolicy,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    allow_http: bool = False,
+    timeout: float = 5.0,
+    tls_context: ssl.SSLContext | None = None,
+) -> Iterator[http.client.HTTPResponse]:
+    """One request to the address the policy checked, and its response, closed after."""
     scheme, host, port = url_check(url, allow_http=allow_http)
     addresses = policy.resolve(host, port)
     parts = urlsplit(url)
@@ -70,8 +119,7 @@ def guarded_request(
         connection = _PinnedHTTP(host, port, str(addresses[0]), timeout)
     try:
         connection.request(method, target, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return Answer(response.status, response.read(MAX_ANSWER_BYTES))
+        yield connection.getresponse()
     finally:
         connection.close()
 
