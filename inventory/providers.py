@@ -95,6 +95,9 @@ def _aws_member_credentials(parent: StoredAccount, member_id: str) -> AwsCredent
 AWS = AccountProvider(
     key="aws",
     actions=VM_ACTIONS,
+    # EC2's mutating calls refill at 5 a second per account and region (bucket of 50).
+    action_rate=5.0,
+    action_burst=20,
     storage_prices=AWS_STORAGE,
     label="AWS",
     article="an",
@@ -172,6 +175,10 @@ def _azure_sandbox_endpoints(description: Mapping[str, Any]) -> dict[str, Any]:
 AZURE = AccountProvider(
     key="azure",
     actions=VM_ACTIONS,
+    # Resource Manager's writes: about 1,200 an hour per subscription in the old limits, a
+    # token bucket refilling 10 a second in the new; the lower one is the safe one.
+    action_rate=3.0,
+    action_burst=10,
     storage_prices=AZURE_STORAGE,
     label="Azure",
     article="an",
@@ -255,6 +262,9 @@ def _gcp_sandbox_config(description: Mapping[str, Any]) -> dict[str, Any]:
 GCP = AccountProvider(
     key="gcp",
     actions=VM_ACTIONS,
+    # Compute Engine's write requests: a per-project quota of about 20 a second.
+    action_rate=10.0,
+    action_burst=20,
     storage_prices=GCP_STORAGE,
     label="GCP",
     article="a",

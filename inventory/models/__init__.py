@@ -10,7 +10,8 @@ from inventory.models.accounts import (
     _new_external_id,
     default_sync_interval,
 )
-from inventory.models.actions import ActionRun, ResourceActionLease
+from inventory.models.actions import ActionRun, BulkAction, ResourceActionLease
+from inventory.models.limits import RateBucket
 from inventory.models.resources import (
     MANAGED_TAG,
     Resource,
@@ -26,10 +27,12 @@ __all__ = [
     "MANAGED_TAG",
     "ActionRun",
     "AwsExternalId",
+    "BulkAction",
     "CloudAccount",
     "CloudAccountQuerySet",
     "HealthStatus",
     "ProviderHealth",
+    "RateBucket",
     "Resource",
     "ResourceActionLease",
     "ResourceEvent",

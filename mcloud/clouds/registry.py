@@ -117,6 +117,11 @@ class CloudProvider:
     # The VM actions (`mcloud.clouds.base.VM_ACTIONS`) its adapter performs (`VmActions`);
     # empty: resources of this provider are only looked at.
     actions: tuple[str, ...] = ()
+    # How fast mcloud sends those actions, shared by every worker and host
+    # (`inventory.rate_limit`): calls a second, and how many may go at once after a pause.
+    # The ACTION_RATE_LIMITS setting overrides them per install.
+    action_rate: float = 5.0
+    action_burst: int = 10
     # List prices of its disks, snapshots and idle addresses, for waste estimates.
     storage_prices: StoragePrices = field(default_factory=StoragePrices)
 
