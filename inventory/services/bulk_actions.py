@@ -143,7 +143,7 @@ def bulk_action_plan(
         share.count += 1
         providers[provider_get(r.provider).label] += 1
         if skip:
-            skips[_reason_group(skip)] += 1
+            skips[skip] += 1
     plan.accounts = sorted(accounts.values(), key=lambda a: a.name)
     plan.providers = sorted(providers.items())
     plan.skips = sorted(skips.items(), key=lambda item: -item[1])
@@ -154,20 +154,12 @@ def _skip_reason(r: Resource, action: str, managed: list, busy_run: int | None) 
     if refusal := resource_action_refusal(resource=r, action=action, managed=managed):
         return refusal
     if busy_run is not None:
-        return f"Another action on it is under way (run {busy_run})."
-    try:
-        noop = action_precheck(action, r.status, r.name)
+        return "Another action on it was under way."
+    try:  # worded for no VM in particular, so that the same reasons are counted together
+        noop = action_precheck(action, r.status, "the VM")
     except CloudError as error:
         return error.message
     return noop.message if noop is not None else ""
-
-
-def _reason_group(reason: str) -> str:
-    """A reason as the confirmation counts it: "already running" for every such VM."""
-    for word in ("already running", "already starting", "already stopped", "already stopping"):
-        if word in reason:
-            return f"Nothing to do: {word}"
-    return reason
 
 
 # --- asking ------------------------------------------------------------------------------
@@ -269,7 +261,10 @@ def bulk_action_settle_if_done(*, bulk_id: int) -> bool:
         moved = BulkAction.objects.filter(pk=bulk_id, status=BulkAction.State.RUNNING).update(
             status=BulkAction.State.SETTLING
         )
-        if moved:
+        if moved and not ActionRun.objects.filter(bulk_id=bulk_id, status__in=EXECUTED).exists():
+            # Nothing ran (all skipped or cancelled): nothing to re-sync, settled at once.
+            bulk_action_settle(bulk=BulkAction.objects.select_related("organization").get(pk=bulk_id))
+        elif moved:
             BULK_ACTION_SETTLE.enqueue(bulk_id)
     return bool(moved)
 

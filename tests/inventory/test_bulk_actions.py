@@ -68,7 +68,7 @@ def test_a_bulk_stop_acts_skips_and_says_why(
     assert bulk.status == BulkAction.State.FINISHED
     seen = reasons(bulk)
     assert seen["web-1"] == ("succeeded", "GCP stopped web-1 (it was RUNNING).")
-    assert seen["idle"] == ("skipped", "Nothing to do: idle is already stopped.")
+    assert seen["idle"] == ("skipped", "Nothing to do: the VM is already stopped.")
     assert seen["spare"][0] == "skipped"
     assert "Only virtual machines" in seen["spare"][1]
     assert seen["gone-soon"][0] == "failed"
@@ -105,8 +105,7 @@ def test_starting_running_vms_is_a_noop_that_sends_nothing(
     bulk = run_bulk(org, bob, "start", ids, django_capture_on_commit_callbacks)
     assert bulk.status == BulkAction.State.FINISHED
     assert {v for v in reasons(bulk).values()} == {
-        ("skipped", "Nothing to do: web-1 is already running."),
-        ("skipped", "Nothing to do: web-2 is already running."),
+        ("skipped", "Nothing to do: the VM is already running."),
     }
     assert gcp.calls("POST", INSTANCES + "/.*") == 0
 
@@ -134,7 +133,7 @@ def test_the_plan_counts_accounts_providers_and_reasons(fleet, org):
     assert (plan.total, plan.to_act) == (5, 4)
     assert [(a.name, a.provider, a.count) for a in plan.accounts] == [("gcp-main", "gcp", 5)]
     assert plan.providers == [("GCP", 5)]
-    assert plan.skips == [("Nothing to do: already stopped", 1)]
+    assert plan.skips == [("Nothing to do: the VM is already stopped.", 1)]
 
 
 def test_a_failure_does_not_stop_the_others(
