@@ -88,6 +88,10 @@ class BulkPlan:
     def to_act(self) -> int:
         return sum(1 for _, skip in self.rows if not skip)
 
+    @property
+    def skipped(self) -> int:
+        return self.total - self.to_act
+
 
 def _check_role(organization: Organization, user: User | None) -> None:
     if user is None:  # a schedule of the organization's, acting on its own
