@@ -108,6 +108,9 @@ def bulk_action_confirm(request: OrgRequest) -> HttpResponse:
     except ActionRefused as refused:
         messages.error(request, refused.message)
         return redirect(selection.back())
+    if not plan.rows:
+        messages.error(request, "Nothing to act on: no resource matches.")
+        return redirect(selection.back())
     return render(request, "inventory/bulk_action_confirm.html", {
         "plan": plan, "selection": selection,
         "action_label": dict(ActionRun.Action.choices).get(plan.action, plan.action),
