@@ -153,9 +153,7 @@ def bulk_action_create(request: ApiRequest, body: BulkActionIn) -> Status:
             )
         )
         if missing := [i for i in ids if i not in known][:10]:
-            raise InvalidInput(
-                {"ids": [f"No resource {i} in this organization." for i in missing]}
-            )
+            raise InvalidInput({"ids": [f"No resource {i} in this organization." for i in missing]})
         resources: Any = ids
         selection = f"{len(ids)} resources by id"
     else:

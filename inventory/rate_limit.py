@@ -86,7 +86,9 @@ def reserve(key: str, *, rate: float, burst: int, now: float, max_wait: float | 
     return wait
 
 
-def _refill(tokens: float, updated: float, rate: float, burst: int, now: float) -> tuple[float, float]:
+def _refill(
+    tokens: float, updated: float, rate: float, burst: int, now: float
+) -> tuple[float, float]:
     """The bucket at `now`. A host whose clock is behind the last writer's refills nothing."""
     if now > updated:
         return min(float(burst), tokens + (now - updated) * rate), now

@@ -128,9 +128,7 @@ def bulk_action_plan(
     if action not in ActionRun.Action.values:
         raise ActionRefused(f"Unknown action {action!r}: use start, stop or reboot.")
     rows = _resources(organization, resources)
-    owners = managed_by(
-        organization_id=organization.pk, resource_ids=[r.resource_id for r in rows]
-    )
+    owners = managed_by(organization_id=organization.pk, resource_ids=[r.resource_id for r in rows])
     busy = dict(
         ActionRun.objects.filter(resource_id__in=[r.pk for r in rows], status__in=ACTIVE)
         .order_by("queued_at")
@@ -196,11 +194,17 @@ def start_bulk_action(
         ActionRun.objects.bulk_create(
             [
                 ActionRun(
-                    organization=organization, resource=r, action=action, bulk=bulk,
-                    requested_by=user, status_before=r.status, queued_at=now,
+                    organization=organization,
+                    resource=r,
+                    action=action,
+                    bulk=bulk,
+                    requested_by=user,
+                    status_before=r.status,
+                    queued_at=now,
                     status=ActionRun.State.SKIPPED if skip else ActionRun.State.QUEUED,
-                    message=skip[:500], finished_at=now if skip else None,
-                )  # fmt: skip
+                    message=skip[:500],
+                    finished_at=now if skip else None,
+                )
                 for r, skip in plan.rows
             ],
             batch_size=500,
@@ -267,7 +271,9 @@ def bulk_action_settle_if_done(*, bulk_id: int) -> bool:
         )
         if moved and not ActionRun.objects.filter(bulk_id=bulk_id, status__in=EXECUTED).exists():
             # Nothing ran (all skipped or cancelled): nothing to re-sync, settled at once.
-            bulk_action_settle(bulk=BulkAction.objects.select_related("organization").get(pk=bulk_id))
+            bulk_action_settle(
+                bulk=BulkAction.objects.select_related("organization").get(pk=bulk_id)
+            )
         elif moved:
             BULK_ACTION_SETTLE.enqueue(bulk_id)
     return bool(moved)
@@ -299,11 +305,15 @@ def bulk_action_settle(*, bulk: BulkAction) -> BulkAction:
     ResourceEvent.objects.bulk_create(
         [
             ResourceEvent(
-                organization_id=run.organization_id, account_id=run.resource.account_id,
-                resource_id=run.resource_id, action_run=run, kind=ResourceEvent.Kind.ACTION,
-                old_status=run.status_before, new_status=run.status_after,
+                organization_id=run.organization_id,
+                account_id=run.resource.account_id,
+                resource_id=run.resource_id,
+                action_run=run,
+                kind=ResourceEvent.Kind.ACTION,
+                old_status=run.status_before,
+                new_status=run.status_after,
                 occurred_at=run.finished_at or timezone.now(),
-            )  # fmt: skip
+            )
             for run in runs
         ],
         batch_size=500,

@@ -77,7 +77,9 @@ def test_bad_input_is_refused_and_writes_nothing(vms, bob, token_for, api, body,
     assert not BulkAction.objects.exists()
 
 
-def test_roles_and_tenancy(vms, bob, vera, charlie, token_for, api, django_capture_on_commit_callbacks):
+def test_roles_and_tenancy(
+    vms, bob, vera, charlie, token_for, api, django_capture_on_commit_callbacks
+):
     ids = [v.pk for v in vms]
     assert post(api(token_for(vera)), {"action": "stop", "ids": ids}).status_code == 403
     # Another organization's resources are unknown ids there.

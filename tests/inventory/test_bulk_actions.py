@@ -88,9 +88,9 @@ def test_a_bulk_stop_acts_skips_and_says_why(
     assert (run.status_before, run.status_after) == ("running", "stopped")
     assert ResourceEvent.objects.filter(action_run__bulk=bulk, kind="action").count() == 4
     audited = list(
-        AuditEvent.objects.filter(action__startswith="resource.bulk").order_by("id").values_list(
-            "action", "actor_label", "data__done", "data__failed"
-        )
+        AuditEvent.objects.filter(action__startswith="resource.bulk")
+        .order_by("id")
+        .values_list("action", "actor_label", "data__done", "data__failed")
     )
     assert audited == [
         ("resource.bulk_action_requested", bob.email, None, None),
@@ -104,7 +104,7 @@ def test_starting_running_vms_is_a_noop_that_sends_nothing(
     ids = [fleet[name].pk for name in ("web-1", "web-2")]
     bulk = run_bulk(org, bob, "start", ids, django_capture_on_commit_callbacks)
     assert bulk.status == BulkAction.State.FINISHED
-    assert {v for v in reasons(bulk).values()} == {
+    assert set(reasons(bulk).values()) == {
         ("skipped", "Nothing to do: the VM is already running."),
     }
     assert gcp.calls("POST", INSTANCES + "/.*") == 0
@@ -115,8 +115,10 @@ def test_a_managed_vm_is_skipped_naming_its_deployment(
 ):
     deployment = make_deployment(org, bob, hello_version, "hello-1")
     vm = fleet["web-1"]
-    DeploymentResource.objects.create(organization=org, deployment=deployment, address="x.y",
-                                      provider_id=vm.resource_id, key=vm.resource_id.lower())  # fmt: skip
+    DeploymentResource.objects.create(
+        organization=org, deployment=deployment, address="x.y",
+        provider_id=vm.resource_id, key=vm.resource_id.lower(),
+    )  # fmt: skip
     plan = bulk_action_plan(organization=org, action="stop", resources=[vm.pk, fleet["web-2"].pk])
     assert plan.to_act == 1
     assert plan.skips == [("The deployment hello-1 manages it: change it through its "
@@ -144,7 +146,10 @@ def test_a_failure_does_not_stop_the_others(
     ids = [fleet[name].pk for name in ("idle", "web-1", "web-2")]
     bulk = run_bulk(org, bob, "reboot", ids, django_capture_on_commit_callbacks)
     seen = reasons(bulk)
-    assert seen["idle"] == ("failed", "Cannot reboot GCP instance idle: it is stopped: start it instead.")
+    assert seen["idle"] == (
+        "failed",
+        "Cannot reboot GCP instance idle: it is stopped: start it instead.",
+    )
     assert seen["web-1"][0] == seen["web-2"][0] == "succeeded"
     assert gcp.calls("POST", INSTANCES + "/(web-1|web-2)/reset") == 2
     assert bulk.status == BulkAction.State.FINISHED

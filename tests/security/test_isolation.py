@@ -102,8 +102,10 @@ def world(org, other_org, team, hello_version) -> World:
     objects["bulk_action"] = BulkAction.objects.create(
         organization=org, action="stop", total=1, selection="1 selected row"
     )
-    ActionRun.objects.create(organization=org, resource=objects["vm"], action="stop",
-                             status="failed", error="gone", bulk=objects["bulk_action"])  # fmt: skip
+    ActionRun.objects.create(
+        organization=org, resource=objects["vm"], action="stop", status="failed",
+        error="gone", bulk=objects["bulk_action"],
+    )  # fmt: skip
     objects["channel"] = NotificationChannel.objects.create(
         organization=org, name="#ops", kind="webhook",
         target={"url": "https://hooks.example.com/x", "secret": "whsec_" + "A" * 44},

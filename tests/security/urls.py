@@ -4,9 +4,9 @@ route as every kind of caller; the secrets and hostile-content tests render ever
 answers GET and scan what comes back.
 
 Objects are passed as a mapping of kind -> model instance ("account", "resource", "vm", "run",
-"action_run",
-"bulk_action", "membership", "invitation", "saved_view", "budget", "alert", "anomaly", "finding", "blueprint",
-"deployment", "plan", "channel", "policy"), so each test builds its own.
+"action_run", "bulk_action", "membership", "invitation", "saved_view", "budget", "alert",
+"anomaly", "finding", "blueprint", "deployment", "plan", "channel", "policy"), so each test
+builds its own.
 """
 
 from __future__ import annotations
