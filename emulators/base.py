@@ -142,6 +142,10 @@ class FakeServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request seen
+        # When each of them came (time.time(), the same index as `requests`): rate limits
+        # are proved with it.
+        self.request_times: list[float] = []
+        self.log_lock = threading.Lock()
         self.handler_errors: list[Exception] = []  # exceptions raised by route handlers
 
     # --- routing ---------------------------------------------------------------------
@@ -160,6 +164,12 @@ class FakeServer:
         action was sent once, or not at all."""
         pattern = re.compile(f"^{path}$")
         return sum(1 for m, p in list(self.requests) if m == method and pattern.match(p))
+
+    def call_times(self, method: str, path: str) -> list[float]:
+        """When (time.time()) each `method` request whose path matches `path` came."""
+        pattern = re.compile(f"^{path}$")
+        seen = list(zip(self.requests, self.request_times, strict=False))
+        return [t for (m, p), t in seen if m == method and pattern.match(p)]
 
     def dispatch(self, request: Request) -> tuple[Response, bool]:
         """The response, and whether faults may apply to this route."""
@@ -246,7 +256,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body=body,
             raw_query=parts.query,
         )
-        self.fake.requests.append((request.method, request.path))
+        with self.fake.log_lock:  # the two lists stay in step across handler threads
+            self.fake.requests.append((request.method, request.path))
+            self.fake.request_times.append(time.time())
         try:
             response, faults_apply = self.fake.dispatch(request)
         except Exception as exc:  # noqa: BLE001 - a bug in a fake answers 500, visibly

@@ -6,9 +6,11 @@ from django.http import HttpRequest
 from inventory.models import (
     ActionRun,
     AwsExternalId,
+    BulkAction,
     CloudAccount,
     Price,
     ProviderHealth,
+    RateBucket,
     Resource,
     ResourceActionLease,
     ResourceEvent,
@@ -72,8 +74,27 @@ class ActionRunAdmin(admin.ModelAdmin):
     list_filter = ["status", "action", "queued_at"]
     search_fields = ["resource__name", "resource__resource_id", "organization__name", "error"]
     list_select_related = ["resource", "requested_by", "organization"]
-    raw_id_fields = ["resource", "organization", "requested_by"]
+    raw_id_fields = ["resource", "organization", "requested_by", "bulk"]
     date_hierarchy = "queued_at"
+
+
+@admin.register(BulkAction)
+class BulkActionAdmin(admin.ModelAdmin):
+    list_display = ["queued_at", "action", "total", "status", "source", "requested_by",
+                    "organization"]  # fmt: skip
+    list_filter = ["status", "action", "source", "queued_at"]
+    search_fields = ["organization__name", "selection"]
+    list_select_related = ["requested_by", "organization"]
+    raw_id_fields = ["organization", "requested_by", "cancelled_by"]
+    date_hierarchy = "queued_at"
+
+
+@admin.register(RateBucket)
+class RateBucketAdmin(admin.ModelAdmin):
+    """Read-only: the rate limiter keeps them (inventory.rate_limit)."""
+
+    list_display = ["key", "tokens", "updated"]
+    readonly_fields = ["key", "tokens", "updated"]
 
 
 @admin.register(ResourceActionLease)

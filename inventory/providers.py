@@ -110,6 +110,9 @@ AWS = AccountProvider(
         ResourceType.DATABASE: ("instance_class",),
         ResourceType.LOAD_BALANCER: ("load_balancer_type",),
     },
+    # EC2's mutating calls refill at 5 a second per account and region (bucket of 50).
+    action_rate=5.0,
+    action_burst=20,
     label="AWS",
     article="an",
     scope="region",
@@ -197,6 +200,10 @@ AZURE = AccountProvider(
         # A SQL database by its objective ("GP_Gen5_2"), a flexible server by its SKU.
         ResourceType.DATABASE: ("service_objective", "sku"),
     },
+    # Resource Manager's writes: about 1,200 an hour per subscription in the old limits, a
+    # token bucket refilling 10 a second in the new; the lower one is the safe one.
+    action_rate=3.0,
+    action_burst=10,
     label="Azure",
     article="an",
     scope="subscription",
@@ -285,6 +292,9 @@ GCP = AccountProvider(
         ResourceType.DISK: ("disk_type",),
         ResourceType.DATABASE: ("tier",),
     },
+    # Compute Engine's write requests: a per-project quota of about 20 a second.
+    action_rate=10.0,
+    action_burst=20,
     label="GCP",
     article="a",
     scope="project",

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import Organization
 from inventory.filters import ResourceFilters, apply_filters, tally_filters
 from inventory.models import (
     ActionRun,
+    BulkAction,
     CloudAccount,
     ProviderHealth,
     Resource,
@@ -167,6 +168,30 @@ def action_run_list(*, resource: Resource, limit: int = 10) -> list[ActionRun]:
     """The resource's latest action runs, newest first, with who asked."""
     runs = resource.action_runs.select_related("requested_by")
     return list(runs.order_by("-queued_at", "-id")[:limit])
+
+
+def bulk_action_failures(*, bulk: BulkAction, limit: int = 200) -> list[ActionRun]:
+    """The bulk action's failed runs with their resources (one query), first failed first."""
+    runs = bulk.runs.filter(status=ActionRun.State.FAILED).select_related("resource")
+    return list(runs.order_by("finished_at", "id")[:limit])
+
+
+def bulk_action_skips(*, bulk: BulkAction, limit: int = 20) -> list[tuple[str, int]]:
+    """(reason, count) of the bulk action's skipped runs, most common first (one query)."""
+    rows = (
+        bulk.runs.filter(status__in=[ActionRun.State.SKIPPED, ActionRun.State.NOOP])
+        .order_by()
+        .values_list("message")
+        .annotate(n=Count("id"))
+        .order_by("-n", "message")
+    )
+    return [(message, n) for message, n in rows[:limit]]
+
+
+def bulk_action_list(*, organization: Organization, limit: int = 20) -> list[BulkAction]:
+    """The organization's latest bulk actions, with who asked."""
+    rows = BulkAction.objects.filter(organization=organization).select_related("requested_by")
+    return list(rows.order_by("-queued_at", "-id")[:limit])
 
 
 def saved_view_list(*, organization: Organization, user: object) -> list[SavedView]:

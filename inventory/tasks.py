@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from inventory.models import ActionRun, CloudAccount, ProviderHealth, SyncRun
+from inventory.models import ActionRun, BulkAction, CloudAccount, ProviderHealth, SyncRun
 from mcloud.background import Task
 
 
@@ -92,13 +92,40 @@ def resource_action(run_id: int) -> str | None:
 RESOURCE_ACTION = Task.of(resource_action, group="actions")
 
 
+def bulk_action_dispatch(bulk_id: int) -> int:
+    """Queue the runs of a bulk action (start, stop, reboot of many resources)."""
+    from inventory.services.bulk_actions import bulk_action_dispatch as dispatch
+
+    bulk = BulkAction.objects.filter(pk=bulk_id, status=BulkAction.State.RUNNING).first()
+    return 0 if bulk is None else dispatch(bulk=bulk)
+
+
+BULK_ACTION_DISPATCH = Task.of(bulk_action_dispatch, group="actions")
+
+
+def bulk_action_settle(bulk_id: int) -> str | None:
+    """Once a bulk action's runs are final: re-sync what they changed, and finish it."""
+    from inventory.services.bulk_actions import bulk_action_settle as settle
+
+    bulk = (
+        BulkAction.objects.filter(pk=bulk_id, status=BulkAction.State.SETTLING)
+        .select_related("organization", "requested_by")
+        .first()
+    )
+    return None if bulk is None else settle(bulk=bulk).status
+
+
+BULK_ACTION_SETTLE = Task.of(bulk_action_settle, group="actions")
+
+
 def recover_abandoned_runs() -> int:
     """Scheduled, as a backstop to the recovery every request for work does first: runs of
     every kind (syncs, cost imports, Terraform runs, resource actions) whose worker died
-    are marked failed."""
+    are marked failed, and bulk actions whose runs all ended are settled."""
+    from inventory.services.bulk_actions import bulk_actions_settle_lost
     from mcloud.leases import runs_recover_all
 
-    return runs_recover_all()
+    return runs_recover_all() + bulk_actions_settle_lost()
 
 
 RECOVER_ABANDONED_RUNS = Task.of(recover_abandoned_runs)

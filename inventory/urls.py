@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inventory.views import accounts, actions, dashboard, resources, sandbox, sync
+from inventory.views import accounts, actions, bulk, dashboard, resources, sandbox, sync
 
 app_name = "inventory"
 
@@ -32,6 +32,10 @@ urlpatterns = [
         actions.resource_action,
         name="resource_action",
     ),
+    path("inventory/bulk/confirm/", bulk.bulk_action_confirm, name="bulk_action_confirm"),
+    path("inventory/bulk/", bulk.bulk_action_create, name="bulk_action_create"),
+    path("bulk-actions/<int:pk>/", bulk.bulk_action_detail, name="bulk_action_detail"),
+    path("bulk-actions/<int:pk>/cancel/", bulk.bulk_action_cancel_view, name="bulk_action_cancel"),
     path("action-runs/<int:pk>/progress/", actions.action_run_progress, name="action_run_progress"),
     path("inventory/views/", resources.saved_view_create, name="saved_view_create"),
     path(

@@ -344,6 +344,12 @@ CLOUD_RETRIES = env.int("CLOUD_RETRIES", default=4)
 # Seconds between polls of a provider's long-running operation (a VM action) when it does not
 # say: unset keeps each SDK's default (Azure's 30 s when ARM sends no Retry-After).
 CLOUD_POLL_SECONDS = env.float("CLOUD_POLL_SECONDS", default=None)
+# Actions sent to each provider (VM start, stop, reboot), shared by every worker and host:
+# "key=rate[/burst]" pairs, e.g. "aws=5/20,gcp=10", rate in calls a second. A provider left
+# out keeps its registry entry's default (`CloudProvider.action_rate`, `action_burst`).
+ACTION_RATE_LIMITS = env.str("ACTION_RATE_LIMITS", default="")
+# The most resources one bulk action may cover.
+BULK_ACTION_MAX = env.int("BULK_ACTION_MAX", default=5000)
 
 # --- Provider health -------------------------------------------------------------------
 HEALTH_CHECK_INTERVAL_MINUTES = env.int("HEALTH_CHECK_INTERVAL_MINUTES", default=5)

@@ -87,6 +87,7 @@ class AzureFake(
             self.operation_polls = 1
         self.faults.clear()
         self.requests.clear()
+        self.request_times.clear()
 
     # --- wire: shared -----------------------------------------------------------------
     def error(self, status: int, code: str, message: str) -> Response:

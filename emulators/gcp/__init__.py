@@ -155,6 +155,7 @@ class GcpFake(
         self._reset_state()
         self.faults.clear()
         self.requests.clear()
+        self.request_times.clear()
         self.page_size = 500
         self.operation_polls = 1
 

@@ -11,7 +11,8 @@ from inventory.models.accounts import (
     _new_external_id,
     default_sync_interval,
 )
-from inventory.models.actions import ActionRun, ResourceActionLease
+from inventory.models.actions import ActionRun, BulkAction, ResourceActionLease
+from inventory.models.limits import RateBucket
 from inventory.models.prices import Price, PriceKind, PriceUnit
 from inventory.models.resources import (
     MANAGED_TAG,
@@ -28,6 +29,7 @@ __all__ = [
     "MANAGED_TAG",
     "ActionRun",
     "AwsExternalId",
+    "BulkAction",
     "CloudAccount",
     "CloudAccountQuerySet",
     "HealthStatus",
@@ -35,6 +37,7 @@ __all__ = [
     "PriceKind",
     "PriceUnit",
     "ProviderHealth",
+    "RateBucket",
     "Resource",
     "ResourceActionLease",
     "ResourceEvent",

@@ -1,5 +1,6 @@
-"""Actions on resources (start, stop, reboot a VM): one `ActionRun` per request, and the lease
-that keeps one action per resource at a time (`mcloud.leases`)."""
+"""Actions on resources (start, stop, reboot a VM): one `ActionRun` per request, the lease
+that keeps one action per resource at a time (`mcloud.leases`), and a `BulkAction` that asks
+one action of many resources at once (a run each)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,52 @@ class ResourceActionLease(models.Model):
         return f"action lease of resource {self.resource_id}"
 
 
+class BulkAction(TimedRun):
+    """One action asked of many resources (a selection, or everything a filter matched): a
+    run per resource (`ActionRun.bulk`), and once they are all final, one re-sync of each
+    scope they changed. The figures come from its runs."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        SETTLING = "settling", "Refreshing the inventory"
+        FINISHED = "finished", "Finished"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Inventory page"
+        API = "api", "API"
+        SCHEDULE = "schedule", "Schedule"
+
+    FINAL = (State.FINISHED, State.CANCELLED)
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(
+        max_length=10,
+        choices=[(VmAction.START, "Start"), (VmAction.STOP, "Stop"), (VmAction.REBOOT, "Reboot")],
+    )
+    status = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    selection = models.CharField(
+        max_length=300, blank=True, help_text='What was chosen, in words: "12 selected rows".'
+    )
+    total = models.PositiveIntegerField(default=0)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resync_notes = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-queued_at"])]
+
+    def __str__(self) -> str:
+        return f"bulk {self.action} of {self.total} resources ({self.status})"
+
+
 class ActionRun(TimedRun):
     """One action asked of one resource: who asked, what, its progress and the provider's
     answer. `noop` is a success that changed nothing (starting a running VM)."""
@@ -42,8 +89,10 @@ class ActionRun(TimedRun):
         SUCCEEDED = "succeeded", "Succeeded"
         NOOP = "noop", "Nothing to do"
         FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"  # a bulk action's resource it did not act on
+        CANCELLED = "cancelled", "Cancelled"  # its bulk action was cancelled before it ran
 
-    FINAL = (State.SUCCEEDED, State.NOOP, State.FAILED)
+    FINAL = (State.SUCCEEDED, State.NOOP, State.FAILED, State.SKIPPED, State.CANCELLED)
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="action_runs")
@@ -63,12 +112,16 @@ class ActionRun(TimedRun):
     )
     resync_note = models.CharField(max_length=300, blank=True)
     lease_token = models.CharField(max_length=32, blank=True)
+    bulk = models.ForeignKey(
+        BulkAction, null=True, blank=True, on_delete=models.CASCADE, related_name="runs"
+    )
 
     class Meta:
         ordering = ["-queued_at", "-id"]
         indexes = [
             models.Index(fields=["resource", "-queued_at"]),
             models.Index(fields=["status"]),
+            models.Index(fields=["bulk", "status"]),
         ]
 
     def __str__(self) -> str:
@@ -79,6 +132,8 @@ class ActionRun(TimedRun):
         """What the run ended with, as one sentence (or what it is doing)."""
         if self.status == self.State.FAILED:
             return self.error or "Failed."
+        if self.status == self.State.CANCELLED:
+            return self.message or "Cancelled before it started."
         if self.is_final:
             return self.message
         return "Waiting for a worker." if self.status == self.State.QUEUED else "Under way."

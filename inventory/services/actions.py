@@ -12,6 +12,8 @@
   meanwhile, does nothing. A worker killed mid-action leaves the run running with a lease
   that expires: the next request, or the recovery schedule, fails it (`runs_recover`) and
   says the provider may have acted; the action is never sent again by itself.
+- Before the adapter is called the run waits for its provider's next slot
+  (`inventory.rate_limit`): every worker and host share each provider's rate limit.
 - The adapter reads the VM first: an action that would change nothing is a `noop` run, not
   sent. Afterwards the resource's scope is listed and written again (the same ingest as a
   sync, under the account's sync lease), so the inventory shows the new state at once; the
@@ -33,6 +35,7 @@ from inventory.account_adapters import adapter_for
 from inventory.extensions import ACTION_GUARDS
 from inventory.managed import ManagedBy, managed_by
 from inventory.models import ActionRun, Resource, ResourceActionLease, ResourceEvent
+from inventory.rate_limit import acquire_action_slot
 from inventory.services.ingest import ingest_scope
 from inventory.services.sync import account_lease
 from inventory.tasks import RESOURCE_ACTION
@@ -64,7 +67,12 @@ LEASE_LOST = "Stopped: another worker took over this action."
 
 
 def _audit_abandoned(run: ActionRun, reason: str) -> None:
-    """The request gets its end when the worker died, as when it finished."""
+    """The request gets its end when the worker died, as when it finished; a bulk action's
+    run may be its last."""
+    if run.bulk_id is not None:
+        bulk_id = run.bulk_id
+        transaction.on_commit(lambda: _bulk_run_ended(bulk_id))
+        return
     resource = Resource.objects.select_related("organization").get(pk=run.resource_id)
     audit_record(
         organization=resource.organization, action="resource.action_failed", target=resource,
@@ -189,7 +197,9 @@ def action_run_execute(*, run: ActionRun) -> ActionRun:
             status=ActionRun.State.FAILED, error=BUSY, finished_at=timezone.now()
         )
         run.refresh_from_db()
-        if failed:
+        if failed and run.bulk_id is not None:
+            _bulk_run_ended(run.bulk_id)
+        elif failed:
             _audit_finished(run, resource)
         return run
     try:
@@ -197,6 +207,7 @@ def action_run_execute(*, run: ActionRun) -> ActionRun:
             adapter = adapter_for(resource.account)
             if not isinstance(adapter, VmActions):
                 raise CloudError(f"mcloud cannot {run.action} resources of this provider.")
+            acquire_action_slot(resource.provider)  # the provider's limit, shared by all
             result = adapter.vm_action(run.action, resource.resource_id, resource.region)
     except LeaseLost:
         return _finish(run, resource, error=LEASE_LOST)
@@ -217,12 +228,18 @@ def _finish(
     code: str = "",
 ) -> ActionRun:
     """Record the outcome, re-sync the resource's scope when the provider may have changed
-    it (or says it is gone), and add the event."""
+    it (or says it is gone), and add the event. A bulk action's run leaves the re-sync, the
+    event and the audit to its bulk action's end (one re-sync per scope)."""
     if result is not None:
         run.status = ActionRun.State.SUCCEEDED if result.changed else ActionRun.State.NOOP
         run.message = result.message[:500]
     else:
         run.status, run.error, run.code = ActionRun.State.FAILED, error[:500], code[:64]
+    if run.bulk_id is not None:
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "message", "error", "code", "finished_at"])
+        _bulk_run_ended(run.bulk_id)
+        return run
     if result is None or result.changed or code == "NotFound":
         run.resync_note = resource_resync(resource=resource)[:300]
     resource.refresh_from_db(fields=["status", "deleted_at"])
@@ -236,6 +253,12 @@ def _finish(
     )  # fmt: skip
     _audit_finished(run, resource)
     return run
+
+
+def _bulk_run_ended(bulk_id: int) -> None:
+    from inventory.services.bulk_actions import bulk_action_settle_if_done  # it imports this
+
+    bulk_action_settle_if_done(bulk_id=bulk_id)
 
 
 def _audit_finished(run: ActionRun, resource: Resource) -> None:

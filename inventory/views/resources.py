@@ -23,7 +23,7 @@ from inventory.attachments import resource_attachments
 from inventory.extensions import RESOURCE_PANELS
 from inventory.filters import ResourceFilterForm, SavedViewForm, filter_chips
 from inventory.managed import managed_by
-from inventory.models import Resource, SavedView
+from inventory.models import ActionRun, Resource, SavedView
 from inventory.selectors import (
     account_choices,
     region_choices,
@@ -33,6 +33,7 @@ from inventory.selectors import (
 )
 from inventory.selectors import resource_list as resource_list_selector
 from inventory.services import saved_views
+from inventory.services.actions import ACTION_ROLE
 from inventory.services.saved_views import SavedViewExists, saved_view_save
 from inventory.views.actions import resource_actions_context
 from mcloud.errors import ActionRefused
@@ -110,6 +111,8 @@ def _render_list(request: OrgRequest, *, vm_only: bool) -> HttpResponse:
         "active_filters": sum(1 for key in ACTIVE_KEYS if request.GET.get(key)),
         "chips": filter_chips(form, request.GET, hidden=("type",) if vm_only else ()),
         "clear_query": _query(request.GET, keys=("sort", "per_page")),
+        "may_act": request.role.allows(ACTION_ROLE),
+        "action_choices": ActionRun.Action.choices,
     }
     template = "inventory/resource_list.html"
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:

@@ -8,6 +8,7 @@ from accounts.api import router as me_router
 from billing.api import router as billing_router
 from billing.api_dashboard import router as dashboard_router
 from inventory.api import router as inventory_router
+from inventory.api_bulk import router as bulk_router
 from mcloud.api import errors
 from mcloud.api.security import AUTH, THROTTLE
 from provisioning.api import router as provisioning_router
@@ -25,6 +26,13 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 errors.install(api)
-routers = (me_router, dashboard_router, inventory_router, billing_router, provisioning_router)
-for router in (*routers, policies_router):
+for router in (
+    me_router,
+    dashboard_router,
+    inventory_router,
+    bulk_router,
+    billing_router,
+    provisioning_router,
+    policies_router,
+):
     api.add_router("/", router)

@@ -120,6 +120,11 @@ class CloudProvider:
     # catalog knows it by (a machine type, a disk class, a database class), first given wins:
     # {ResourceType.VM: ("instance_type",)}. A type without one is priced by its kind alone.
     price_sizes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # How fast mcloud sends those actions, shared by every worker and host
+    # (`inventory.rate_limit`): calls a second, and how many may go at once after a pause.
+    # The ACTION_RATE_LIMITS setting overrides them per install.
+    action_rate: float = 5.0
+    action_burst: int = 10
 
     def adapter_class(self) -> type[CloudAdapter]:
         module, _, name = self.adapter.rpartition(".")

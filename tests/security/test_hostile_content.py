@@ -36,6 +36,7 @@ from billing.models import Anomaly, BudgetAlert, Finding
 from billing.services.budgets import budgets_evaluate
 from inventory.models import (
     ActionRun,
+    BulkAction,
     CloudAccount,
     ProviderHealth,
     Resource,
@@ -279,6 +280,7 @@ def hostile(org, team, login, hello_version) -> dict[str, Any]:
             requested_by=team["alice"],
             finished_at=timezone.now(),
         ),
+        "bulk_action": hostile_bulk_action(org, team),
         "membership": Membership.objects.get(user=team["bob"]),
         "invitation": Invitation.objects.get(email=EMAIL),
         "saved_view": SavedView.objects.get(organization=org),
@@ -313,6 +315,20 @@ def hostile(org, team, login, hello_version) -> dict[str, Any]:
         "policy": policy,
         "policy_set": policy_set,
     }
+
+
+def hostile_bulk_action(org, team) -> BulkAction:
+    """A bulk action whose words, failures, skips and notes are hostile."""
+    bulk = BulkAction.objects.create(
+        organization=org, action="stop", total=2, selection=SCRIPT, resync_notes=[ATTR],
+        requested_by=team["alice"],
+    )  # fmt: skip
+    vm = Resource.objects.get(resource_id="img-1")
+    ActionRun.objects.create(organization=org, resource=vm, action="stop", status="failed",
+                             error=IMG, code=SVG, bulk=bulk)  # fmt: skip
+    ActionRun.objects.create(organization=org, resource=vm, action="stop", status="skipped",
+                             message=SVG, bulk=bulk)  # fmt: skip
+    return bulk
 
 
 def test_hostile_text_is_shown_escaped_everywhere(hostile, team, login, token_for):

@@ -22,7 +22,7 @@ from accounts.models import Invitation, Membership, NotificationChannel
 from accounts.roles import Role
 from billing.models import Anomaly, Budget, BudgetAlert, Finding
 from billing.services.waste import findings_refresh
-from inventory.models import ActionRun, Resource, ResourceLink, SavedView, SyncRun
+from inventory.models import ActionRun, BulkAction, Resource, ResourceLink, SavedView, SyncRun
 from provisioning.models import (
     DeploymentDrift,
     DeploymentResource,
@@ -106,6 +106,13 @@ def world(org, other_org, team, hello_version) -> World:
     objects["action_run"] = ActionRun.objects.create(
         organization=org, resource=objects["vm"], action="stop", status="succeeded"
     )
+    objects["bulk_action"] = BulkAction.objects.create(
+        organization=org, action="stop", total=1, selection="1 selected row"
+    )
+    ActionRun.objects.create(
+        organization=org, resource=objects["vm"], action="stop", status="failed",
+        error="gone", bulk=objects["bulk_action"],
+    )  # fmt: skip
     objects["channel"] = NotificationChannel.objects.create(
         organization=org, name="#ops", kind="webhook",
         target={"url": "https://hooks.example.com/x", "secret": "whsec_" + "A" * 44},

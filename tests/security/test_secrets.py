@@ -54,7 +54,7 @@ from accounts.models import AuditEvent, Invitation, Membership, NotificationChan
 from billing.models import Anomaly, Budget, BudgetAlert, Finding, ImportRun
 from emulators.aws import ACCOUNT_ID
 from emulators.base import FakeServer, Response
-from inventory.models import ActionRun, CloudAccount, Resource, SavedView, SyncRun
+from inventory.models import ActionRun, BulkAction, CloudAccount, Resource, SavedView, SyncRun
 from provisioning.models import Deployment, DeploymentRun, Policy
 from provisioning.services.policy_sets import default_policy_set
 from provisioning.services.state import DatabaseStateStore
@@ -516,6 +516,9 @@ def test_no_secret_leaks_anywhere(
                 vm = Resource.objects.filter(account=account, type="vm", status="running")[0]
                 with capture(execute=True):
                     page.post(reverse("inventory:resource_action", args=[vm.pk, "stop"]))
+            with capture(execute=True):  # a bulk reboot of every VM, through each provider
+                page.post(reverse("inventory:bulk_action_create"),
+                          {"action": "reboot", "scope": "all", "vm_only": "1"})  # fmt: skip
             deployment = deploy_and_destroy(page, api, hello_version, capture)
         finally:
             watch.done.set()
@@ -523,8 +526,11 @@ def test_no_secret_leaks_anywhere(
 
         runs = SyncRun.objects.filter(organization=org)
         assert {r.status for r in runs} == {SyncRun.State.SUCCEEDED}, [r.error for r in runs]
-        acted = ActionRun.objects.filter(organization=org)
+        acted = ActionRun.objects.filter(organization=org, bulk__isnull=True)
         assert {a.status for a in acted} == {"succeeded"}, [a.error for a in acted]
+        bulk = BulkAction.objects.get(organization=org)
+        assert bulk.status == "finished"
+        assert not bulk.runs.filter(status="failed").exists(), bulk.runs.values("error")
         assert runs.count() == 3
         imports = ImportRun.objects.filter(organization=org)
         assert {(i.status, i.rows > 0) for i in imports} == {(ImportRun.State.SUCCEEDED, True)}
@@ -536,6 +542,7 @@ def test_no_secret_leaks_anywhere(
             "run": runs.first(),
             "vm": (vm := Resource.objects.filter(account=accounts[0], type="vm").first()),
             "action_run": ActionRun.objects.filter(organization=org).first(),
+            "bulk_action": bulk,
             "blueprint": hello_version.blueprint,
             "deployment": deployment,
             "plan": DeploymentRun.objects.filter(deployment=deployment).first(),

@@ -4,9 +4,9 @@ route as every kind of caller; the secrets and hostile-content tests render ever
 answers GET and scan what comes back.
 
 Objects are passed as a mapping of kind -> model instance ("account", "resource", "vm", "run",
-"action_run",
-"membership", "invitation", "saved_view", "budget", "alert", "anomaly", "finding", "blueprint",
-"deployment", "plan", "channel", "policy", "policy_set"), so each test builds its own.
+"action_run", "bulk_action", "membership", "invitation", "saved_view", "budget", "alert",
+"anomaly", "finding", "blueprint", "deployment", "plan", "channel", "policy", "policy_set"), so
+each test builds its own.
 """
 
 from __future__ import annotations
@@ -73,6 +73,8 @@ KWARGS: dict[str, Callable[[Objects], dict[str, Any]]] = {
     "inventory:sync_run_progress": _pk("pk", "run"),
     "inventory:resource_action": lambda objects: {"pk": objects["vm"].pk, "action": "stop"},
     "inventory:action_run_progress": _pk("pk", "action_run"),
+    "inventory:bulk_action_detail": _pk("pk", "bulk_action"),
+    "inventory:bulk_action_cancel": _pk("pk", "bulk_action"),
     "billing:budget_edit": _pk("pk", "budget"),
     "billing:budget_delete": _pk("pk", "budget"),
     "billing:alert_ack": _pk("pk", "alert"),
@@ -87,6 +89,8 @@ KWARGS: dict[str, Callable[[Objects], dict[str, Any]]] = {
     "api-1:resource_detail": _pk("resource_pk", "resource"),
     "api-1:resource_action": lambda objects: {"resource_pk": objects["vm"].pk, "action": "stop"},
     "api-1:action_run": _pk("run_id", "action_run"),
+    "api-1:bulk_action_detail": _pk("bulk_id", "bulk_action"),
+    "api-1:bulk_action_cancel_api": _pk("bulk_id", "bulk_action"),
     "api-1:budget_update": _pk("budget_id", "budget"),
     "api-1:budget_delete": _pk("budget_id", "budget"),
     "api-1:anomaly_ack": _pk("anomaly_id", "anomaly"),
@@ -145,6 +149,11 @@ VARIANTS: dict[str, Callable[[Objects], list[str]]] = {
     ],
     "billing:overview": lambda objects: ["?group=service", "?period=last_90&group=service"],
     "inventory:resource_list": lambda objects: ["?include_deleted=on&sort=-region"],
+    # The confirmation of a bulk stop of every VM, and of ticked rows.
+    "inventory:bulk_action_confirm": lambda objects: [
+        "?action=stop&scope=all&vm_only=1",
+        f"?action=reboot&scope=selected&ids={objects['vm'].pk}",
+    ],
     "accounts:channel_create": lambda objects: [f"?kind={k}" for k in CHANNEL_KINDS],
 }
 
