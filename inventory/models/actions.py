@@ -63,6 +63,14 @@ class ActionRun(TimedRun):
     )
     resync_note = models.CharField(max_length=300, blank=True)
     lease_token = models.CharField(max_length=32, blank=True)
+    schedule = models.ForeignKey(
+        "inventory.PowerSchedule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="action_runs",
+        help_text="The off-hours schedule that asked for it (none: a person did).",
+    )
 
     class Meta:
         ordering = ["-queued_at", "-id"]
@@ -73,6 +81,11 @@ class ActionRun(TimedRun):
 
     def __str__(self) -> str:
         return f"{self.get_action_display().lower()} of {self.resource_id} ({self.status})"
+
+    @property
+    def source(self) -> str:
+        """Who asked: "schedule" or "person"."""
+        return "schedule" if self.schedule_id is not None else "person"
 
     @property
     def outcome(self) -> str:
