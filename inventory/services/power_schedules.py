@@ -206,7 +206,7 @@ def occurrence_carry_out(*, occurrence: ScheduleOccurrence, token: str) -> int:
                 if resource.pk in done:
                     continue
                 keeper.check()
-                _act(occurrence, resource, note)
+                target_act(occurrence, resource, note)
             if not ScheduleOccurrence.objects.filter(pk=occurrence.pk, lease_token=token).update(
                 status=ScheduleOccurrence.State.DONE, finished_at=timezone.now()
             ):
@@ -217,7 +217,7 @@ def occurrence_carry_out(*, occurrence: ScheduleOccurrence, token: str) -> int:
     return 1
 
 
-def _act(occurrence: ScheduleOccurrence, resource: Resource, note: str) -> None:
+def target_act(occurrence: ScheduleOccurrence, resource: Resource, note: str) -> None:
     """The VM's target and its action run, together or not at all."""
     try:
         with transaction.atomic():
