@@ -38,6 +38,13 @@ def vms(org):
     return acct
 
 
+def make(org, user, name: str = "Dev", time_zone: str = "UTC") -> PowerSchedule:
+    return power_schedule_save(
+        organization=org, user=user, name=name, time_zone=time_zone, week=WEEKDAYS,
+        saved_view=None, tag_filter="env=dev", enabled=True,
+    )  # fmt: skip
+
+
 def form_data(**changes: str) -> dict[str, str]:
     data = {"name": "Dev nights", "time_zone": "Europe/Paris", "tag_filter": "env=dev",
             "enabled": "on"}  # fmt: skip
@@ -126,17 +133,14 @@ def test_a_member_saves_a_schedule_on_a_saved_view_and_it_is_audited(login, bob,
 
 
 def test_a_name_in_use_is_refused(login, bob, vms, org):
-    power_schedule_save(organization=org, user=bob, name="Dev nights", time_zone="UTC",
-                        week=WEEKDAYS, saved_view=None, tag_filter="env=dev", enabled=True)  # fmt: skip
+    make(org, bob, "Dev nights")
     answer = login(bob).post(reverse("inventory:schedule_create"), form_data())
     assert "A schedule named Dev nights already exists." in answer.content.decode()
     assert PowerSchedule.objects.count() == 1
 
 
 def test_viewers_see_the_list_but_cannot_change_it(login, vera, bob, org, vms):
-    schedule = power_schedule_save(organization=org, user=bob, name="Dev", time_zone="UTC",
-                                   week=WEEKDAYS, saved_view=None, tag_filter="env=dev",
-                                   enabled=True)  # fmt: skip
+    schedule = make(org, bob)
     client = login(vera)
     page = client.get(reverse("inventory:schedule_list"))
     assert page.status_code == 200
@@ -148,9 +152,7 @@ def test_viewers_see_the_list_but_cannot_change_it(login, vera, bob, org, vms):
 
 
 def test_it_checks_ownership(login, charlie, bob, org, vms):
-    schedule = power_schedule_save(organization=org, user=bob, name="Dev", time_zone="UTC",
-                                   week=WEEKDAYS, saved_view=None, tag_filter="env=dev",
-                                   enabled=True)  # fmt: skip
+    schedule = make(org, bob)
     client = login(charlie)
     assert client.get(reverse("inventory:schedule_edit", args=[schedule.pk])).status_code == 404
     assert client.post(reverse("inventory:schedule_delete", args=[schedule.pk])).status_code == 404
@@ -165,9 +167,7 @@ def test_it_checks_ownership(login, charlie, bob, org, vms):
 
 
 def test_a_deleted_schedule_is_audited(login, bob, org, vms):
-    schedule = power_schedule_save(organization=org, user=bob, name="Dev", time_zone="UTC",
-                                   week=WEEKDAYS, saved_view=None, tag_filter="env=dev",
-                                   enabled=True)  # fmt: skip
+    schedule = make(org, bob)
     assert (
         login(bob).post(reverse("inventory:schedule_delete", args=[schedule.pk])).status_code == 302
     )
@@ -182,9 +182,7 @@ def test_the_list_queries_do_not_grow_with_the_schedules(
 
     def add(count: int, start: int) -> None:
         for n in range(start, start + count):
-            power_schedule_save(organization=org, user=bob, name=f"S{n}", time_zone="Europe/Paris",
-                                week=WEEKDAYS, saved_view=None, tag_filter="env=dev",
-                                enabled=True)  # fmt: skip
+            make(org, bob, f"S{n}", "Europe/Paris")
 
     add(2, 0)
     with django_assert_max_num_queries(12) as few:
