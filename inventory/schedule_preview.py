@@ -111,7 +111,8 @@ def schedule_preview(
     )
     owners = managed_by(organization_id=organization.pk, resource_ids=[v.resource_id for v in vms])
     off_hours = off_hours_per_week(week)
-    rows, acted_on, running, unpriced, hourly_total = [], 0, 0, 0, 0.0
+    rows: list[PreviewRow] = []
+    acted_on, running, unpriced, hourly_total = 0, 0, 0, 0.0
     for vm in vms:
         note = ""
         if is_skipped(vm):

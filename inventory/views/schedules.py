@@ -63,7 +63,7 @@ def _form_page(
         "occurrences": schedule_occurrence_list(schedule=schedule) if schedule else [],
         **extra,
     }  # fmt: skip
-    return render(request, FORM, context, status=400 if form.is_bound and form.errors else 200)
+    return render(request, FORM, context)
 
 
 def _edit(request: OrgRequest, schedule: PowerSchedule | None) -> HttpResponse:

@@ -37,9 +37,12 @@ from billing.services.budgets import budgets_evaluate
 from inventory.models import (
     ActionRun,
     CloudAccount,
+    PowerSchedule,
     ProviderHealth,
     Resource,
     SavedView,
+    ScheduleOccurrence,
+    ScheduleTarget,
     SyncRun,
 )
 from inventory.services.ingest import ingest_scope
@@ -242,6 +245,14 @@ def hostile(org, team, login, hello_version) -> dict[str, Any]:
         "shout": {"value": SCRIPT, "sensitive": False, "type": "string"},
         "more": {"value": [IMG, {SVG: ATTR}], "sensitive": False, "type": "list"},
     })  # fmt: skip
+    post("inventory:schedule_create", {"name": SCRIPT[:80], "time_zone": "UTC",
+                                       "tag_filter": f"env={IMG}"[:200], "enabled": "on",
+                                       "stop_mon": "19:00", "start_tue": "07:00"})  # fmt: skip
+    schedule = PowerSchedule.objects.get(organization=org)
+    occurrence = ScheduleOccurrence.objects.create(organization=org, schedule=schedule,
+                                                   kind="stop", due_at=timezone.now())  # fmt: skip
+    ScheduleTarget.objects.create(occurrence=occurrence, outcome=SVG,
+                                  resource=Resource.objects.get(resource_id="img-1"))  # fmt: skip
     return {
         "account": accounts[0],
         "resource": Resource.objects.get(resource_id=f"{JS_URL}-0"),
@@ -290,6 +301,7 @@ def hostile(org, team, login, hello_version) -> dict[str, Any]:
         "plan": plan,
         "channel": channel,
         "policy": policy,
+        "power_schedule": schedule,
     }
 
 

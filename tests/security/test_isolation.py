@@ -21,7 +21,14 @@ from accounts.models import Invitation, Membership, NotificationChannel
 from accounts.roles import Role
 from billing.models import Anomaly, Budget, BudgetAlert, Finding
 from billing.services.waste import findings_refresh
-from inventory.models import ActionRun, Resource, ResourceLink, SavedView, SyncRun
+from inventory.models import (
+    ActionRun,
+    PowerSchedule,
+    Resource,
+    ResourceLink,
+    SavedView,
+    SyncRun,
+)
 from provisioning.models import DeploymentResource, DeploymentRun, Policy
 from provisioning.services.blueprints import blueprint_create
 from provisioning.services.runs import run_plan_queue
@@ -125,6 +132,15 @@ def world(org, other_org, team, hello_version) -> World:
     objects["policy"] = Policy.objects.create(
         organization=org, name="Tags", source="package tags\n", enforcement="mandatory"
     )
+    objects["power_schedule"] = PowerSchedule.objects.create(
+        organization=org,
+        name="Dev nights",
+        time_zone="Europe/Paris",
+        tag_filter="env=dev",
+        week=[{"stop": "19:00", "start": "07:00"}] * 7,
+    )
+    PowerSchedule.objects.create(organization=other_org, name="secret-nights", time_zone="UTC",
+                                 tag_filter="env=secret")  # fmt: skip
     theirs = estate.account(other_org, "theirs")
     estate.fill(theirs, 2, prefix="secret")
     store_by_tag(theirs, date(2026, 11, 1), "team", {"secret-team": "9"})

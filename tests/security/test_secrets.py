@@ -54,7 +54,14 @@ from accounts.models import AuditEvent, Invitation, Membership, NotificationChan
 from billing.models import Anomaly, Budget, BudgetAlert, Finding, ImportRun
 from emulators.aws import ACCOUNT_ID
 from emulators.base import FakeServer, Response
-from inventory.models import ActionRun, CloudAccount, Resource, SavedView, SyncRun
+from inventory.models import (
+    ActionRun,
+    CloudAccount,
+    PowerSchedule,
+    Resource,
+    SavedView,
+    SyncRun,
+)
 from provisioning.models import Deployment, DeploymentRun, Policy
 from provisioning.services.state import DatabaseStateStore
 from tests.inventory import aws_estate
@@ -469,6 +476,10 @@ def page_objects(org: Any, team: dict[str, User]) -> dict[str, Any]:
                                             threshold=50, spent=6, basis="actual"),
         "channel": NotificationChannel.objects.get(organization=org, kind="slack"),
         "policy": Policy.objects.create(organization=org, name="P", source="package p\n"),
+        "power_schedule": PowerSchedule.objects.create(
+            organization=org, name="Nights", time_zone="UTC", tag_filter="env=dev",
+            week=[{"stop": "19:00", "start": "07:00"}] * 7,
+        ),
         "anomaly": Anomaly.objects.create(
             organization=org, account=CloudAccount.objects.filter(organization=org).first(),
             provider="aws", service="EC2", day=month, currency="USD", expected_low=1,

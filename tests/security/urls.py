@@ -6,7 +6,7 @@ answers GET and scan what comes back.
 Objects are passed as a mapping of kind -> model instance ("account", "resource", "vm", "run",
 "action_run",
 "membership", "invitation", "saved_view", "budget", "alert", "anomaly", "finding", "blueprint",
-"deployment", "plan", "channel", "policy"), so each test builds its own.
+"deployment", "plan", "channel", "policy", "power_schedule"), so each test builds its own.
 """
 
 from __future__ import annotations
@@ -73,6 +73,8 @@ KWARGS: dict[str, Callable[[Objects], dict[str, Any]]] = {
     "inventory:sync_run_progress": _pk("pk", "run"),
     "inventory:resource_action": lambda objects: {"pk": objects["vm"].pk, "action": "stop"},
     "inventory:action_run_progress": _pk("pk", "action_run"),
+    "inventory:schedule_edit": _pk("pk", "power_schedule"),
+    "inventory:schedule_delete": _pk("pk", "power_schedule"),
     "billing:budget_edit": _pk("pk", "budget"),
     "billing:budget_delete": _pk("pk", "budget"),
     "billing:alert_ack": _pk("pk", "alert"),
