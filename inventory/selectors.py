@@ -168,7 +168,7 @@ def resource_events(*, resource: Resource, limit: int = 50) -> list[ResourceEven
 
 def action_run_list(*, resource: Resource, limit: int = 10) -> list[ActionRun]:
     """The resource's latest action runs, newest first, with who asked."""
-    runs = resource.action_runs.select_related("requested_by")
+    runs = resource.action_runs.select_related("requested_by", "schedule")
     return list(runs.order_by("-queued_at", "-id")[:limit])
 
 

@@ -63,6 +63,12 @@ class ActionRun(TimedRun):
     )
     resync_note = models.CharField(max_length=300, blank=True)
     lease_token = models.CharField(max_length=32, blank=True)
+
+    class Source(models.TextChoices):
+        PERSON = "person", "A person"
+        SCHEDULE = "schedule", "A power schedule"
+
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.PERSON)
     schedule = models.ForeignKey(
         "inventory.PowerSchedule",
         null=True,
@@ -81,11 +87,6 @@ class ActionRun(TimedRun):
 
     def __str__(self) -> str:
         return f"{self.get_action_display().lower()} of {self.resource_id} ({self.status})"
-
-    @property
-    def source(self) -> str:
-        """Who asked: "schedule" or "person"."""
-        return "schedule" if self.schedule_id is not None else "person"
 
     @property
     def outcome(self) -> str:

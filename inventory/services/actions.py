@@ -7,6 +7,8 @@
   It first recovers the resource's dead runs, then, under the resource's lease row lock,
   answers with the active run when there is one: an action is never queued twice, and a
   second "Stop" while one is under way names the first.
+- An off-hours schedule asks through `resource_action_schedule`: the same rules but the role
+  (checked when the schedule was saved); its runs say `source=schedule` and name it.
 - A run (`action_run_execute`, a q2 task) takes the resource's lease and moves from queued
   to running with one conditional UPDATE: a twin delivery of the task, or a run recovered
   meanwhile, does nothing. A worker killed mid-action leaves the run running with a lease
@@ -192,6 +194,7 @@ def _action_queue(
             action=action,
             requested_by=requested_by,
             schedule=schedule,
+            source=ActionRun.Source.PERSON if schedule is None else ActionRun.Source.SCHEDULE,
             status_before=resource.status,
         )
         audit_record(
@@ -281,7 +284,7 @@ def _audit_finished(run: ActionRun, resource: Resource) -> None:
     audit_record(
         organization=resource.account.organization, action=f"resource.action_{verb}",
         target=resource, actor=run.requested_by,
-        actor_label="power schedule" if run.schedule_id else "resource action",
+        actor_label="power schedule" if run.source == run.Source.SCHEDULE else "resource action",
         data={"run": run.pk, "action": run.action, "status": run.status,
               "message": run.message, "error": run.error},
     )  # fmt: skip

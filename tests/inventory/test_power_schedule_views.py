@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import AuditEvent
-from inventory.models import PowerSchedule, SavedView
+from inventory.models import ActionRun, PowerSchedule, Resource, SavedView
 from inventory.services.ingest import ingest_scope
 from inventory.services.power_schedules import power_schedule_save
 from mcloud.clouds.base import ResourceRecord
@@ -191,3 +191,12 @@ def test_the_list_queries_do_not_grow_with_the_schedules(
     with django_assert_max_num_queries(len(few.captured_queries)):
         page = client.get(reverse("inventory:schedule_list"))
     assert "S41" in page.content.decode()
+
+
+def test_the_resource_page_names_the_schedule_that_stopped_a_vm(login, bob, org, vms):
+    schedule = make(org, bob, "Dev nights")
+    resource = Resource.objects.get(name="vm-1")
+    ActionRun.objects.create(organization=org, resource=resource, action="stop", status="succeeded",
+                             source="schedule", schedule=schedule)  # fmt: skip
+    page = login(bob).get(reverse("inventory:resource_detail", args=[resource.pk]))
+    assert "schedule Dev nights" in page.content.decode()
