@@ -2,12 +2,15 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils import timezone
 
+from accounts.audit import audit_record
 from inventory.models import (
     ActionRun,
     AwsExternalId,
     BulkAction,
     CloudAccount,
+    PowerSchedule,
     Price,
     ProviderHealth,
     RateBucket,
@@ -17,6 +20,8 @@ from inventory.models import (
     ResourceLink,
     ResourceTally,
     SavedView,
+    ScheduleOccurrence,
+    ScheduleTarget,
     SyncRun,
 )
 
@@ -195,3 +200,52 @@ class PriceAdmin(admin.ModelAdmin):
     list_display = ["provider", "kind", "size", "region", "unit", "usd", "source", "effective"]
     list_filter = ["provider", "kind", "unit", "source"]
     search_fields = ["size", "region"]
+
+
+@admin.register(PowerSchedule)
+class PowerScheduleAdmin(admin.ModelAdmin):
+    """Staff may rename, enable or disable a schedule (audited); its times and selector are
+    changed on its page, where they are checked and previewed."""
+
+    list_display = ["name", "organization", "time_zone", "enabled", "updated_at"]
+    list_filter = ["enabled"]
+    search_fields = ["name", "organization__name", "tag_filter"]
+    list_select_related = ["organization"]
+    readonly_fields = ["organization", "time_zone", "week", "saved_view", "tag_filter",
+                       "active_since", "created_by", "created_at", "updated_at"]  # fmt: skip
+
+    def save_model(self, request: Any, obj: PowerSchedule, form: Any, change: bool) -> None:
+        changed = {name: form.cleaned_data.get(name) for name in form.changed_data}
+        if "enabled" in changed:
+            obj.active_since = timezone.now()
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+        audit_record(
+            organization=obj.organization, action="power_schedule.updated", target=obj,
+            actor_label=f"admin {request.user.get_username()}", data={"changed": changed},
+        )  # fmt: skip
+
+    def delete_model(self, request: Any, obj: PowerSchedule) -> None:
+        audit_record(
+            organization=obj.organization, action="power_schedule.deleted", target=obj,
+            actor_label=f"admin {request.user.get_username()}", data={"name": obj.name},
+        )  # fmt: skip
+        super().delete_model(request, obj)
+
+
+@admin.register(ScheduleOccurrence)
+class ScheduleOccurrenceAdmin(admin.ModelAdmin):
+    """Read-only: the scheduler claims and finishes them."""
+
+    list_display = ["due_at", "schedule", "kind", "status", "finished_at"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["schedule"]
+    readonly_fields = ["organization", "schedule", "kind", "due_at", "status", "claimed_at",
+                       "finished_at", "lease_until"]  # fmt: skip
+
+
+@admin.register(ScheduleTarget)
+class ScheduleTargetAdmin(admin.ModelAdmin):
+    list_display = ["occurrence", "resource", "action_run", "outcome"]
+    list_select_related = ["occurrence", "resource", "action_run"]
+    raw_id_fields = ["occurrence", "resource", "action_run"]

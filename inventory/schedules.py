@@ -11,12 +11,20 @@ from django.conf import settings
 from django_q.models import Schedule
 
 from inventory.models import CloudAccount
-from inventory.tasks import CHECK_ALL_ACCOUNTS, RECOVER_ABANDONED_RUNS, SYNC_ACCOUNT
+from inventory.tasks import (
+    CHECK_ALL_ACCOUNTS,
+    RECOVER_ABANDONED_RUNS,
+    RUN_POWER_SCHEDULES,
+    SYNC_ACCOUNT,
+)
 
 HEALTH_CHECKS = "inventory: provider health checks"
 # Runs of every kind (syncs, cost imports, Terraform runs) whose worker died. Requests for work
 # recover their own object's runs first; this catches the rest within a minute or so.
 RECOVER_RUNS = "inventory: recover abandoned runs"
+# The off-hours power schedules' stops and starts: every minute, claimed once however many
+# workers run it (inventory.services.power_schedules).
+POWER_SCHEDULES = "inventory: power schedules"
 OBSOLETE = ["inventory: recover abandoned syncs"]
 
 
@@ -29,6 +37,7 @@ def ensure_schedules(**kwargs: Any) -> None:
     for name, func, minutes in (
         (HEALTH_CHECKS, CHECK_ALL_ACCOUNTS.path, settings.HEALTH_CHECK_INTERVAL_MINUTES),
         (RECOVER_RUNS, RECOVER_ABANDONED_RUNS.path, 1),
+        (POWER_SCHEDULES, RUN_POWER_SCHEDULES.path, 1),
     ):  # fmt: skip
         Schedule.objects.update_or_create(
             name=name,

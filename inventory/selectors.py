@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import Organization
@@ -13,11 +13,14 @@ from inventory.models import (
     ActionRun,
     BulkAction,
     CloudAccount,
+    PowerSchedule,
     ProviderHealth,
     Resource,
     ResourceEvent,
     ResourceTally,
     SavedView,
+    ScheduleOccurrence,
+    ScheduleTarget,
     SyncRun,
 )
 
@@ -166,7 +169,7 @@ def resource_events(*, resource: Resource, limit: int = 50) -> list[ResourceEven
 
 def action_run_list(*, resource: Resource, limit: int = 10) -> list[ActionRun]:
     """The resource's latest action runs, newest first, with who asked."""
-    runs = resource.action_runs.select_related("requested_by")
+    runs = resource.action_runs.select_related("requested_by", "schedule")
     return list(runs.order_by("-queued_at", "-id")[:limit])
 
 
@@ -201,4 +204,32 @@ def saved_view_list(*, organization: Organization, user: object) -> list[SavedVi
         .filter(Q(owner=user) | Q(shared=True))
         .select_related("owner")
         .order_by("name")
+    )
+
+
+def power_schedule_list(*, organization: Organization) -> list[PowerSchedule]:
+    """The organization's schedules, each with its latest occurrence's time and kind
+    (`last_due`, `last_kind`), in one query."""
+    latest = ScheduleOccurrence.objects.filter(schedule=OuterRef("pk")).order_by("-due_at", "-id")
+    return list(
+        PowerSchedule.objects.filter(organization=organization)
+        .select_related("saved_view")
+        .annotate(
+            last_due=Subquery(latest.values("due_at")[:1]),
+            last_kind=Subquery(latest.values("kind")[:1]),
+        )
+        .order_by("name", "id")
+    )
+
+
+def schedule_occurrence_list(
+    *, schedule: PowerSchedule, limit: int = 10
+) -> list[ScheduleOccurrence]:
+    """The schedule's latest occurrences, newest first, with what each did to each VM (two
+    queries)."""
+    targets = ScheduleTarget.objects.select_related("resource", "action_run").order_by("id")
+    return list(
+        schedule.occurrences.order_by("-due_at", "-id").prefetch_related(
+            Prefetch("targets", queryset=targets)
+        )[:limit]
     )

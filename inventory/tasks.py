@@ -118,6 +118,17 @@ def bulk_action_settle(bulk_id: int) -> str | None:
 BULK_ACTION_SETTLE = Task.of(bulk_action_settle, group="actions")
 
 
+def run_power_schedules() -> int:
+    """Scheduled every minute, on every worker: claim and carry out the off-hours schedules'
+    due stops and starts (each claimed once, see `inventory.services.power_schedules`)."""
+    from inventory.services.power_schedules import power_schedules_run
+
+    return power_schedules_run()
+
+
+RUN_POWER_SCHEDULES = Task.of(run_power_schedules)
+
+
 def recover_abandoned_runs() -> int:
     """Scheduled, as a backstop to the recovery every request for work does first: runs of
     every kind (syncs, cost imports, Terraform runs, resource actions) whose worker died

@@ -1,6 +1,15 @@
 from django.urls import path
 
-from inventory.views import accounts, actions, bulk, dashboard, resources, sandbox, sync
+from inventory.views import (
+    accounts,
+    actions,
+    bulk,
+    dashboard,
+    resources,
+    sandbox,
+    schedules,
+    sync,
+)
 
 app_name = "inventory"
 
@@ -43,5 +52,10 @@ urlpatterns = [
         resources.saved_view_delete,
         name="saved_view_delete",
     ),
+    path("schedules/", schedules.schedule_list, name="schedule_list"),
+    path("schedules/new/", schedules.schedule_create, name="schedule_create"),
+    path("schedules/preview/", schedules.schedule_preview_panel, name="schedule_preview"),
+    path("schedules/<int:pk>/", schedules.schedule_edit, name="schedule_edit"),
+    path("schedules/<int:pk>/delete/", schedules.schedule_delete, name="schedule_delete"),
     path("sync-runs/<int:pk>/progress/", sync.sync_run_progress, name="sync_run_progress"),
 ]

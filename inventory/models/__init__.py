@@ -24,15 +24,25 @@ from inventory.models.resources import (
     SavedView,
 )
 from inventory.models.runs import SyncRun, TimedRun
+from inventory.models.schedules import (
+    SKIP_TAG,
+    SKIP_VALUE,
+    PowerSchedule,
+    ScheduleOccurrence,
+    ScheduleTarget,
+)
 
 __all__ = [
     "MANAGED_TAG",
+    "SKIP_TAG",
+    "SKIP_VALUE",
     "ActionRun",
     "AwsExternalId",
     "BulkAction",
     "CloudAccount",
     "CloudAccountQuerySet",
     "HealthStatus",
+    "PowerSchedule",
     "Price",
     "PriceKind",
     "PriceUnit",
@@ -45,6 +55,8 @@ __all__ = [
     "ResourceTally",
     "ResourceType",
     "SavedView",
+    "ScheduleOccurrence",
+    "ScheduleTarget",
     "SyncRun",
     "TimedRun",
     "_new_external_id",

@@ -116,6 +116,20 @@ class ActionRun(TimedRun):
         BulkAction, null=True, blank=True, on_delete=models.CASCADE, related_name="runs"
     )
 
+    class Source(models.TextChoices):
+        PERSON = "person", "A person"
+        SCHEDULE = "schedule", "A power schedule"
+
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.PERSON)
+    schedule = models.ForeignKey(
+        "inventory.PowerSchedule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="action_runs",
+        help_text="The off-hours schedule that asked for it (none: a person did).",
+    )
+
     class Meta:
         ordering = ["-queued_at", "-id"]
         indexes = [

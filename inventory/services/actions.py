@@ -7,6 +7,8 @@
   It first recovers the resource's dead runs, then, under the resource's lease row lock,
   answers with the active run when there is one: an action is never queued twice, and a
   second "Stop" while one is under way names the first.
+- An off-hours schedule asks through `resource_action_schedule`: the same rules but the role
+  (checked when the schedule was saved); its runs say `source=schedule` and name it.
 - A run (`action_run_execute`, a q2 task) takes the resource's lease and moves from queued
   to running with one conditional UPDATE: a twin delivery of the task, or a run recovered
   meanwhile, does nothing. A worker killed mid-action leaves the run running with a lease
@@ -29,12 +31,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import audit_record
-from accounts.models import Membership, User
+from accounts.models import Membership, Organization, User
 from accounts.roles import Role
 from inventory.account_adapters import adapter_for
 from inventory.extensions import ACTION_GUARDS
 from inventory.managed import ManagedBy, managed_by
-from inventory.models import ActionRun, Resource, ResourceActionLease, ResourceEvent
+from inventory.models import (
+    ActionRun,
+    PowerSchedule,
+    Resource,
+    ResourceActionLease,
+    ResourceEvent,
+)
 from inventory.rate_limit import acquire_action_slot
 from inventory.services.ingest import ingest_scope
 from inventory.services.sync import account_lease
@@ -146,6 +154,35 @@ def resource_action_request(
     ).first()
     if membership is None or not membership.role_enum.allows(ACTION_ROLE):
         raise PermissionDenied("Starting, stopping and rebooting need the Member role or higher.")
+    return _action_queue(
+        resource=resource, action=action, requested_by=user, ip=ip,
+        organization=membership.organization, actor_label="",
+    )  # fmt: skip
+
+
+def resource_action_schedule(
+    *, resource: Resource, action: str, schedule: PowerSchedule
+) -> tuple[ActionRun, bool]:
+    """The same request, made by an off-hours schedule (`inventory.services.power_schedules`):
+    the same rules bar the role, which was checked when a person saved the schedule. The run
+    names the schedule. ActionRefused when the action cannot be asked."""
+    return _action_queue(
+        resource=resource, action=action, requested_by=None, ip=None,
+        organization=schedule.organization, actor_label=f"power schedule {schedule.name}",
+        schedule=schedule,
+    )  # fmt: skip
+
+
+def _action_queue(
+    *,
+    resource: Resource,
+    action: str,
+    requested_by: User | None,
+    ip: str | None,
+    organization: Organization,
+    actor_label: str,
+    schedule: PowerSchedule | None = None,
+) -> tuple[ActionRun, bool]:
     if refusal := resource_action_refusal(resource=resource, action=action):
         raise ActionRefused(refusal)
     runs_recover(ACTION_RUNS, owner_id=resource.pk)  # committed whatever happens next
@@ -163,12 +200,16 @@ def resource_action_request(
             organization_id=resource.organization_id,
             resource=resource,
             action=action,
-            requested_by=user,
+            requested_by=requested_by,
+            schedule=schedule,
+            source=ActionRun.Source.PERSON if schedule is None else ActionRun.Source.SCHEDULE,
             status_before=resource.status,
         )
         audit_record(
-            organization=membership.organization, action="resource.action_requested",
-            actor=user, target=resource, ip=ip, data={"run": run.pk, "action": action},
+            organization=organization, action="resource.action_requested",
+            actor=requested_by, actor_label=actor_label, target=resource, ip=ip,
+            data={"run": run.pk, "action": action,
+                  **({"schedule": schedule.pk} if schedule is not None else {})},
         )  # fmt: skip
         RESOURCE_ACTION.enqueue(run.pk)
     return run, True
@@ -265,7 +306,8 @@ def _audit_finished(run: ActionRun, resource: Resource) -> None:
     verb = "failed" if run.status == ActionRun.State.FAILED else "finished"
     audit_record(
         organization=resource.account.organization, action=f"resource.action_{verb}",
-        target=resource, actor=run.requested_by, actor_label="resource action",
+        target=resource, actor=run.requested_by,
+        actor_label="power schedule" if run.source == run.Source.SCHEDULE else "resource action",
         data={"run": run.pk, "action": run.action, "status": run.status,
               "message": run.message, "error": run.error},
     )  # fmt: skip

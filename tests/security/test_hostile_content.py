@@ -38,9 +38,12 @@ from inventory.models import (
     ActionRun,
     BulkAction,
     CloudAccount,
+    PowerSchedule,
     ProviderHealth,
     Resource,
     SavedView,
+    ScheduleOccurrence,
+    ScheduleTarget,
     SyncRun,
 )
 from inventory.services.ingest import ingest_scope
@@ -264,6 +267,14 @@ def hostile(org, team, login, hello_version) -> dict[str, Any]:
         "shout": {"value": SCRIPT, "sensitive": False, "type": "string"},
         "more": {"value": [IMG, {SVG: ATTR}], "sensitive": False, "type": "list"},
     })  # fmt: skip
+    post("inventory:schedule_create", {"name": SCRIPT[:80], "time_zone": "UTC",
+                                       "tag_filter": f"env={IMG}"[:200], "enabled": "on",
+                                       "stop_mon": "19:00", "start_tue": "07:00"})  # fmt: skip
+    schedule = PowerSchedule.objects.get(organization=org)
+    occurrence = ScheduleOccurrence.objects.create(organization=org, schedule=schedule,
+                                                   kind="stop", due_at=timezone.now())  # fmt: skip
+    ScheduleTarget.objects.create(occurrence=occurrence, outcome=SVG,
+                                  resource=Resource.objects.get(resource_id="img-1"))  # fmt: skip
     return {
         "account": accounts[0],
         "resource": Resource.objects.get(resource_id=f"{JS_URL}-0"),
@@ -314,6 +325,7 @@ def hostile(org, team, login, hello_version) -> dict[str, Any]:
         "channel": channel,
         "policy": policy,
         "policy_set": policy_set,
+        "power_schedule": schedule,
     }
 
 

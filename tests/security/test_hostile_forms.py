@@ -51,6 +51,21 @@ FORMS = [
     ("accounts:token_list", [], ["name", "organization", "role", "expires_in_days"]),
     ("inventory:saved_view_create", [], ["name", "query", "shared"]),
     (
+        "inventory:schedule_create",
+        [],
+        [
+            "name",
+            "time_zone",
+            "stop_mon",
+            "start_mon",
+            "stop_fri",
+            "saved_view",
+            "tag_filter",
+            "enabled",
+            "preview",
+        ],
+    ),
+    (
         "billing:budget_create",
         [],
         ["name", "account", "amount", "basis", "thresholds", "webhook_url"],

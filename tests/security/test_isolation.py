@@ -22,7 +22,15 @@ from accounts.models import Invitation, Membership, NotificationChannel
 from accounts.roles import Role
 from billing.models import Anomaly, Budget, BudgetAlert, Finding
 from billing.services.waste import findings_refresh
-from inventory.models import ActionRun, BulkAction, Resource, ResourceLink, SavedView, SyncRun
+from inventory.models import (
+    ActionRun,
+    BulkAction,
+    PowerSchedule,
+    Resource,
+    ResourceLink,
+    SavedView,
+    SyncRun,
+)
 from provisioning.models import (
     DeploymentDrift,
     DeploymentResource,
@@ -154,6 +162,15 @@ def world(org, other_org, team, hello_version) -> World:
         enforcement="mandatory",
         policy_set=objects["policy_set"],
     )
+    objects["power_schedule"] = PowerSchedule.objects.create(
+        organization=org,
+        name="Dev nights",
+        time_zone="Europe/Paris",
+        tag_filter="env=dev",
+        week=[{"stop": "19:00", "start": "07:00"}] * 7,
+    )
+    PowerSchedule.objects.create(organization=other_org, name="secret-nights", time_zone="UTC",
+                                 tag_filter="env=secret")  # fmt: skip
     theirs = estate.account(other_org, "theirs")
     estate.fill(theirs, 2, prefix="secret")
     store_by_tag(theirs, date(2026, 11, 1), "team", {"secret-team": "9"})

@@ -54,7 +54,15 @@ from accounts.models import AuditEvent, Invitation, Membership, NotificationChan
 from billing.models import Anomaly, Budget, BudgetAlert, Finding, ImportRun
 from emulators.aws import ACCOUNT_ID
 from emulators.base import FakeServer, Response
-from inventory.models import ActionRun, BulkAction, CloudAccount, Resource, SavedView, SyncRun
+from inventory.models import (
+    ActionRun,
+    BulkAction,
+    CloudAccount,
+    PowerSchedule,
+    Resource,
+    SavedView,
+    SyncRun,
+)
 from provisioning.models import Deployment, DeploymentRun, Policy
 from provisioning.services.policy_sets import default_policy_set
 from provisioning.services.state import DatabaseStateStore
@@ -472,6 +480,10 @@ def page_objects(org: Any, team: dict[str, User]) -> dict[str, Any]:
         "policy": Policy.objects.create(organization=org, name="P", source="package p\n",
                                         policy_set=default_policy_set(org)),
         "policy_set": default_policy_set(org),
+        "power_schedule": PowerSchedule.objects.create(
+            organization=org, name="Nights", time_zone="UTC", tag_filter="env=dev",
+            week=[{"stop": "19:00", "start": "07:00"}] * 7,
+        ),
         "anomaly": Anomaly.objects.create(
             organization=org, account=CloudAccount.objects.filter(organization=org).first(),
             provider="aws", service="EC2", day=month, currency="USD", expected_low=1,

@@ -5,8 +5,8 @@ answers GET and scan what comes back.
 
 Objects are passed as a mapping of kind -> model instance ("account", "resource", "vm", "run",
 "action_run", "bulk_action", "membership", "invitation", "saved_view", "budget", "alert",
-"anomaly", "finding", "blueprint", "deployment", "plan", "channel", "policy", "policy_set"), so
-each test builds its own.
+"anomaly", "finding", "blueprint", "deployment", "plan", "channel", "policy", "policy_set",
+"power_schedule"), so each test builds its own.
 """
 
 from __future__ import annotations
@@ -75,6 +75,8 @@ KWARGS: dict[str, Callable[[Objects], dict[str, Any]]] = {
     "inventory:action_run_progress": _pk("pk", "action_run"),
     "inventory:bulk_action_detail": _pk("pk", "bulk_action"),
     "inventory:bulk_action_cancel": _pk("pk", "bulk_action"),
+    "inventory:schedule_edit": _pk("pk", "power_schedule"),
+    "inventory:schedule_delete": _pk("pk", "power_schedule"),
     "billing:budget_edit": _pk("pk", "budget"),
     "billing:budget_delete": _pk("pk", "budget"),
     "billing:alert_ack": _pk("pk", "alert"),
