@@ -95,8 +95,7 @@ def test_every_main_page_fits_a_phone(live_server, page: Page, log_in, sandbox, 
     page.get_by_role("button", name="Toggle navigation").click()
     page.get_by_role("link", name="Cloud accounts").click()
     # The sandbox syncs and plans inline in this request: minutes on a busy machine.
-    page.set_default_navigation_timeout(300_000)
-    page.get_by_role("button", name="Load a sandbox estate").click()
+    page.get_by_role("button", name="Load a sandbox estate").click(timeout=300_000)
     expect(page.get_by_text("Sandbox is ready")).to_be_visible(timeout=300_000)
 
     problems: dict[str, list[str]] = {}
@@ -131,4 +130,4 @@ def test_every_main_page_fits_a_phone(live_server, page: Page, log_in, sandbox, 
     expect(first.locator(".provider-badge")).to_be_visible()
     expect(first.locator(".resource-region")).to_be_visible()
     expect(first.locator(".resource-cost")).to_contain_text("/h")
-    screenshot(page, "inventory-phone")
+    screenshot(page, "inventory-phone", full_page=False)  # the first screen, as a phone shows it
