@@ -8,7 +8,9 @@ from itertools import batched
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import FloatField, QuerySet
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.http import HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -51,6 +53,8 @@ VM_HIDDEN_FILTERS = (
     "managed",
     "attached_to",
 )  # not on the VM list's form
+CARD_SORTS = (("name", "name"), ("status", "status"), ("region", "region"),
+              ("last_seen", "last seen"))  # fmt: skip  # the phone's cards have no headers
 CSV_COLUMNS = ("provider", "account", "type", "name", "resource_id", "region", "status",
                "tags", "first_seen", "last_seen", "deleted_at", "managed_by")  # fmt: skip
 
@@ -113,6 +117,7 @@ def _render_list(request: OrgRequest, *, vm_only: bool) -> HttpResponse:
         "clear_query": _query(request.GET, keys=("sort", "per_page")),
         "may_act": request.role.allows(ACTION_ROLE),
         "action_choices": ActionRun.Action.choices,
+        "card_sorts": CARD_SORTS,
     }
     template = "inventory/resource_list.html"
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
@@ -136,6 +141,9 @@ def _rows(request: OrgRequest, form: ResourceFilterForm) -> QuerySet[Resource]:
         resource_list_selector(organization=request.organization, filters=form.filters())
         .select_related("account")
         .only(*LIST_FIELDS)
+        # The estimate the adapters keep in the metadata (a phone's card shows it), not the
+        # whole metadata.
+        .annotate(cost_per_hour=Cast(KT("metadata__cost_per_hour"), FloatField()))
     )
 
 

@@ -32,21 +32,36 @@ def _deployment(request: OrgRequest, pk: int) -> Deployment:
 
 
 @org_view(Role.VIEWER)
+@vary_on_headers("HX-Request")
 def deployment_list(request: OrgRequest) -> HttpResponse:
     """The deployments; archived ones (destroyed and put away) only when asked for; only the
-    drifted ones with `?drift=drifted`."""
-    rules = selectors.provisioning_settings(request.organization)
+    drifted ones with `?drift=drifted`. While a last run is queued or running, the table asks
+    again every few seconds (HTMX gets the table only) and stops once none is."""
     drifted = request.GET.get("drift") == "drifted"
     rows = list(selectors.deployment_list(organization=request.organization, drifted=drifted))
     for deployment in rows:  # the last run's status reads its deployment's lease
         if deployment.last_run is not None:
             deployment.last_run.deployment = deployment
     show_archived = request.GET.get("archived") == "1"
-    return render(request, "provisioning/deployment_list.html", {
-        "deployments": [d for d in rows if show_archived or d.archived_at is None],
+    shown = [d for d in rows if show_archived or d.archived_at is None]
+    context = {
+        "deployments": shown,
+        # A run whose worker is lost does not count: it waits for a recovery, not a worker.
+        "busy": any(
+            d.last_run is not None
+            and d.last_run.status in DeploymentRun.ACTIVE
+            and not d.last_run.worker_lost
+            for d in shown
+        ),
         "show_archived": show_archived,
         "drifted_filter": drifted,
         "archived_count": sum(1 for d in rows if d.archived_at is not None),
+    }
+    template = "provisioning/deployment_list.html"
+    if request.htmx and not request.htmx.boosted:
+        return render(request, template + "#deployments", context)
+    rules = selectors.provisioning_settings(request.organization)
+    context.update({
         "settings_form": ProvisioningSettingsForm(
             initial={"require_second_approver": rules.require_second_approver,
                      "drift_check_hours": rules.drift_check_hours},
@@ -56,6 +71,7 @@ def deployment_list(request: OrgRequest) -> HttpResponse:
         "can_plan": request.role.allows(Role.MEMBER),
         "can_manage": request.role.allows(Role.ADMIN),
     })  # fmt: skip
+    return render(request, template, context)
 
 
 @org_view(Role.ADMIN)

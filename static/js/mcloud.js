@@ -41,6 +41,30 @@
   });
   document.addEventListener("DOMContentLoaded", function () { applyShowIf(document); });
 
+  // Tables that stack on a phone (.table-stack, see mcloud.css): each cell gets its column's
+  // name as data-label, and a cell with nothing in it is marked to be left out. On every
+  // page load and on each part HTMX swaps in (a list that refreshes itself).
+  function labelCells(root) {
+    var scope = root && root.querySelectorAll ? root : document;
+    var tables = Array.from(scope.querySelectorAll("table.table-stack"));
+    if (scope.matches && scope.matches("table.table-stack")) { tables.push(scope); }
+    tables.forEach(function (table) {
+      var names = Array.from(table.querySelectorAll(":scope > thead > tr > th")).map(function (th) {
+        return th.textContent.replace(/[\u25b2\u25bc]/g, "").trim();
+      });
+      table.querySelectorAll(":scope > tbody > tr").forEach(function (row) {
+        Array.from(row.cells).forEach(function (cell, index) {
+          if (names[index] && !cell.hasAttribute("colspan")) { cell.setAttribute("data-label", names[index]); }
+          if (!cell.textContent.trim() && !cell.querySelector("a, button, input, select, svg, img, .badge")) {
+            cell.setAttribute("data-blank", "");
+          }
+        });
+      });
+    });
+  }
+  if (window.htmx) { window.htmx.onLoad(labelCells); }
+  else { document.addEventListener("DOMContentLoaded", function () { labelCells(document); }); }
+
   // URLs carry no empty parameters: an HTMX GET (and the URL it pushes) leaves them out...
   function isEmpty(value) { return value === ""; }
   document.addEventListener("htmx:configRequest", function (event) {

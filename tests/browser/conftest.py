@@ -47,8 +47,8 @@ def screenshot():
     """Save a screenshot for the README: `screenshot(page, "dashboard")`."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    def _take(page, name: str) -> None:
-        page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+    def _take(page, name: str, *, full_page: bool = True) -> None:
+        page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=full_page)
 
     return _take
 

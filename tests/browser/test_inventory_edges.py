@@ -31,20 +31,24 @@ def test_changing_a_filter_pushes_a_url_without_empty_parameters(
     assert not re.search(r"[?&][a-z_]+=(&|$)", page.url), page.url
 
 
-def test_on_a_phone_the_results_are_on_the_first_screen_and_fit(
+def test_on_a_phone_the_results_are_cards_on_the_first_screen_and_fit(
     live_server, page: Page, log_in, bob, inventory
 ):
     page.set_viewport_size({"width": 390, "height": 844})
     log_in(page, bob)
     page.goto(f"{live_server.url}/inventory/")
-    table = page.locator("#resource-table")
-    expect(table).to_be_visible()
+    # Cards, not the table: name and status on each, the first ones on the first screen.
+    cards = page.locator("#resource-cards .resource-card")
+    expect(cards.first).to_be_visible()
+    expect(page.locator("#resource-table")).to_be_hidden()
     assert page.locator("#result-count").bounding_box()["y"] < 844
-    assert table.locator("tbody tr").first.bounding_box()["y"] < 844
-    wrapper = page.locator("#results .table-responsive")
-    assert wrapper.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
-    # Name and status both show; the filters are one tap away.
-    expect(table.get_by_role("columnheader", name="Status")).to_be_visible()
+    assert cards.nth(1).bounding_box()["y"] < 844
+    assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
+    expect(cards.first.locator(".resource-status")).to_be_visible()
+    # Sorting without headers; the filters are one tap away.
+    page.locator("#card-sort").get_by_role("link", name="status").click()
+    expect(page).to_have_url(re.compile(r"sort=status"))
+    expect(cards.first.locator(".resource-status")).to_have_text("available")
     expect(page.locator("#id_status")).to_be_hidden()
     page.locator("#filter-toggle").click()
     expect(page.locator("#id_status")).to_be_visible()
