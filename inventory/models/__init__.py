@@ -13,6 +13,7 @@ from inventory.models.accounts import (
 from inventory.models.actions import ActionRun, ResourceActionLease
 from inventory.models.resources import (
     MANAGED_TAG,
+    CostBasis,
     Resource,
     ResourceEvent,
     ResourceLink,
@@ -28,6 +29,7 @@ __all__ = [
     "AwsExternalId",
     "CloudAccount",
     "CloudAccountQuerySet",
+    "CostBasis",
     "HealthStatus",
     "ProviderHealth",
     "Resource",

@@ -41,6 +41,13 @@ class ResourceType(models.TextChoices):
     DNS_ZONE = "dns_zone", "DNS zone"
 
 
+class CostBasis(models.TextChoices):
+    """Where a resource's `monthly_cost` comes from."""
+
+    BILLED = "billed", "Billed, last 30 days"
+    ESTIMATE = "estimate", "Estimate (list prices)"
+
+
 class Resource(models.Model):
     """A VM, disk, bucket, network or database as the last sync saw it.
 
@@ -78,6 +85,15 @@ class Resource(models.Model):
     last_seen = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # What the resource costs a month, written by billing after each cost import (the
+    # inventory reads it and never computes it): billed over the last 30 days where the
+    # provider bills per resource, else a list-price estimate; `cost_basis` says which ("" when
+    # neither is known, shown as a dash). Database defaults: the ingest inserts in SQL.
+    monthly_cost = models.DecimalField(max_digits=18, decimal_places=2, db_default=0, default=0)
+    cost_currency = models.CharField(max_length=3, blank=True, db_default="", default="")
+    cost_basis = models.CharField(
+        max_length=8, choices=CostBasis.choices, blank=True, db_default="", default=""
+    )
 
     class Meta:
         ordering = ["name", "id"]
@@ -100,6 +116,12 @@ class Resource(models.Model):
                 fields=["organization", "last_seen", "id"],
                 condition=Q(deleted_at__isnull=True),
                 name="resource_live_by_last_seen",
+            ),
+            # Sorted by cost / month (either way: a backward scan serves "-monthly_cost, -id").
+            models.Index(
+                fields=["organization", "monthly_cost", "id"],
+                condition=Q(deleted_at__isnull=True),
+                name="resource_live_by_cost",
             ),
             models.Index(fields=["organization", "deployment_ref"]),
             # Costs name resources in lower case (Azure does): they are matched on this.

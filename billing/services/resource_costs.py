@@ -1,0 +1,151 @@
+"""What each resource costs: its daily costs (`CostResourceDaily`) and the inventory's
+"cost / month" figure (`Resource.monthly_cost`), both written by every cost import.
+
+- Daily costs per resource come from the provider's own resource-level query where it has one
+  apart from the bill by service (`mcloud.clouds.base.ResourceCosts`: AWS Cost Explorer's
+  resource-level data, which must be enabled in the payer account and reaches back 14 days),
+  else from the imported rows that name a resource (Azure Cost Management by ResourceId, a GCP
+  detailed export). The days an import fetched are replaced; older days are kept, so the
+  history grows past what the provider keeps.
+- `monthly_cost` is what the resource was billed over the last 30 full days (before today),
+  scaled up to 30 days where fewer are stored yet (AWS's first import holds 14), with
+  `cost_basis` "billed". A resource without a billed figure that runs gets a list-price
+  estimate (its hourly estimate x 730 hours, USD) with `cost_basis` "estimate"; any other
+  shows none. The figures of the resources of the account and of its member accounts (whose
+  costs the connection imports) are written; each row only when its figure changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Min, Q, Sum
+from django.db.models.fields.json import KeyTextTransform
+
+from billing.models import CostData, CostResourceDaily
+from inventory.models import CloudAccount, CostBasis, Resource
+from mcloud.clouds.base import CostRecord
+
+logger = logging.getLogger(__name__)
+BATCH = 2000
+WINDOW_DAYS = 30  # the billed figure's period: the last 30 full days
+HOURS_PER_MONTH = Decimal(730)
+ESTIMATE_CURRENCY = "USD"
+# Statuses in which a resource's hourly list price is being paid.
+ESTIMATED_STATUSES = ("running", "available", "in_use")
+CENT = Decimal("0.01")
+
+
+def resource_costs_replace(
+    *, account: CloudAccount, start: date, end: date, records: Iterable[CostRecord] | None
+) -> int:
+    """Make the account's stored daily costs per resource of [start, end) exactly `records`
+    (summed per resource, day and currency), or, when `records` is None, the sums of its
+    imported rows of those days that name a resource. Call it in a transaction, after the
+    imported rows of the window are written."""
+    CostResourceDaily.objects.filter(account=account, date__gte=start, date__lt=end).delete()
+    sums: dict[tuple[str, date, str], Decimal] = {}
+    if records is None:
+        grouped = (
+            CostData.objects.filter(account=account, date__gte=start, date__lt=end)
+            .exclude(resource_id="")
+            .values_list("resource_id", "date", "currency")
+            .annotate(total=Sum("amount"))
+            .order_by()
+        )
+        sums = {(rid, day, currency): total for rid, day, currency, total in grouped}
+    else:
+        for r in records:
+            if not r.resource_id or not start <= r.date < end:
+                continue
+            key = (r.resource_id[:500].lower(), r.date, r.currency)
+            sums[key] = sums.get(key, Decimal(0)) + r.amount
+    CostResourceDaily.objects.bulk_create(
+        (
+            CostResourceDaily(
+                organization_id=account.organization_id,
+                account=account,
+                provider=account.provider,
+                resource_id=rid,
+                date=day,
+                currency=currency,
+                amount=amount,
+            )
+            for (rid, day, currency), amount in sums.items()
+        ),
+        batch_size=BATCH,
+    )
+    return len(sums)
+
+
+def billed_per_month(*, account: CloudAccount, today: date) -> dict[str, tuple[Decimal, str]]:
+    """Lower-case provider id -> (cost of the last 30 full days, currency) of each resource
+    the account's stored costs name, scaled to 30 days when fewer days are stored. A
+    resource billed in two currencies keeps the larger."""
+    start = today - timedelta(days=WINDOW_DAYS)
+    rows = CostResourceDaily.objects.filter(account=account, date__gte=start, date__lt=today)
+    first = rows.aggregate(first=Min("date"))["first"]
+    if first is None:
+        return {}
+    scale = Decimal(WINDOW_DAYS) / Decimal((today - first).days)
+    billed: dict[str, tuple[Decimal, str]] = {}
+    grouped = rows.values_list("resource_id", "currency").annotate(total=Sum("amount")).order_by()
+    for rid, currency, total in grouped:
+        amount = (total * scale).quantize(CENT, rounding=ROUND_HALF_UP)
+        if rid not in billed or amount > billed[rid][0]:
+            billed[rid] = (amount, currency)
+    return billed
+
+
+def estimate_per_month(hourly: object) -> Decimal | None:
+    """A month (730 hours) at an hourly list price, in USD; None without a usable price."""
+    try:
+        price = Decimal(str(hourly))
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+    if not price.is_finite() or price <= 0:
+        return None
+    return (price * HOURS_PER_MONTH).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def resource_figures_refresh(*, account: CloudAccount, today: date) -> int:
+    """Write the "cost / month" of the resources of the account and its members from the
+    stored costs (see the module docstring). Returns how many rows changed."""
+    billed = billed_per_month(account=account, today=today)
+    rows = (
+        Resource.objects.filter(Q(account=account) | Q(account__parent=account))
+        .annotate(hourly=KeyTextTransform("cost_per_hour", "metadata"))
+        .values_list(
+            "pk",
+            "resource_id",
+            "status",
+            "deleted_at",
+            "hourly",
+            "monthly_cost",
+            "cost_currency",
+            "cost_basis",
+        )
+        .order_by()
+    )
+    changed: list[Resource] = []
+    for pk, rid, status, deleted_at, hourly, cost, currency, basis in rows.iterator(BATCH):
+        figure: tuple[Decimal, str, str] = (Decimal(0), "", "")
+        if rid.lower() in billed:
+            amount, code = billed[rid.lower()]
+            figure = (amount, code, CostBasis.BILLED)
+        elif deleted_at is None and status in ESTIMATED_STATUSES:
+            estimate = estimate_per_month(hourly)
+            if estimate is not None:
+                figure = (estimate, ESTIMATE_CURRENCY, CostBasis.ESTIMATE)
+        if figure != (cost, currency, basis):
+            changed.append(
+                Resource(pk=pk, monthly_cost=figure[0], cost_currency=figure[1],
+                         cost_basis=figure[2])
+            )  # fmt: skip
+    Resource.objects.bulk_update(
+        changed, ["monthly_cost", "cost_currency", "cost_basis"], batch_size=500
+    )
+    return len(changed)
