@@ -8,9 +8,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from mcloud.clouds.aws.errors import translate_errors
+from botocore.exceptions import ClientError
+
+from mcloud.clouds.aws.errors import error_code, translate_errors
 from mcloud.clouds.aws.session import DEFAULT_REGION
-from mcloud.clouds.base import CostRecord, TagCostRecord
+from mcloud.clouds.base import CloudError, CostRecord, TagCostRecord
 
 COST_METRIC = "UnblendedCost"
 
@@ -106,6 +108,10 @@ def tag_costs(
 
 
 RESOURCE_DAYS = 14  # Cost Explorer keeps resource-level data this many days
+NOT_ENABLED = (
+    "Cost Explorer has no resource-level data for this account: enable it in the Cost "
+    "Explorer settings of the payer (management) account"
+)
 NO_RESOURCE = "NoResourceId"
 S3 = "Amazon Simple Storage Service"
 
@@ -136,7 +142,12 @@ def resource_costs(client: Callable[[str, str], Any], start: date, end: date) ->
     records: list[CostRecord] = []
     with translate_errors("read the costs per resource from Cost Explorer"):
         while True:
-            page = ce.get_cost_and_usage_with_resources(**request)
+            try:
+                page = ce.get_cost_and_usage_with_resources(**request)
+            except ClientError as error:
+                if error_code(error) == "DataUnavailableException":
+                    raise CloudError(NOT_ENABLED, code="DataUnavailable") from None
+                raise
             for period in page.get("ResultsByTime", []):
                 day = date.fromisoformat(period["TimePeriod"]["Start"])
                 for group in period.get("Groups", []):
