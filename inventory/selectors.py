@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import Organization
@@ -156,6 +157,32 @@ def resource_list(*, organization: Organization, filters: ResourceFilters) -> Qu
         account_id__in=excluded_members(organization)
     )
     return apply_filters(rows, filters, organization=organization)
+
+
+@dataclass(frozen=True)
+class CostTotal:
+    """What the resources a filter matches cost a month, in one currency; `estimated` when
+    list-price estimates are part of it."""
+
+    currency: str
+    amount: Decimal
+    estimated: bool
+
+
+def resource_cost_totals(rows: QuerySet[Resource]) -> list[CostTotal]:
+    """The monthly cost of `rows` (a filtered list) per currency, largest first: one
+    aggregate query. Resources without a figure count for nothing."""
+    totals = (
+        rows.order_by()
+        .exclude(cost_basis="")
+        .values_list("cost_currency")
+        .annotate(total=Sum("monthly_cost"), estimates=Count("id", filter=Q(cost_basis="estimate")))
+    )
+    cent = Decimal("0.01")  # as stored, whatever the database's sum returns
+    found = [
+        CostTotal(code, (total or Decimal(0)).quantize(cent), bool(n)) for code, total, n in totals
+    ]
+    return sorted(found, key=lambda t: (-t.amount, t.currency))
 
 
 def resource_events(*, resource: Resource, limit: int = 50) -> list[ResourceEvent]:

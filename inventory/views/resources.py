@@ -27,6 +27,7 @@ from inventory.models import Resource, SavedView
 from inventory.selectors import (
     account_choices,
     region_choices,
+    resource_cost_totals,
     resource_count,
     resource_events,
     saved_view_list,
@@ -39,7 +40,8 @@ from mcloud.errors import ActionRefused
 from mcloud.exports import csv_lines
 
 LIST_FIELDS = ("id", "name", "resource_id", "type", "provider", "region", "status", "first_seen",
-               "last_seen", "deleted_at", "deployment_ref", "tags", "account__name")  # fmt: skip
+               "last_seen", "deleted_at", "deployment_ref", "tags", "account__name",
+               "monthly_cost", "cost_currency", "cost_basis")  # fmt: skip
 FILTER_KEYS = ("q", "provider", "account", "region", "type", "status", "tag", "managed",
                "attached_to", "unattached", "include_deleted", "sort", "per_page")  # fmt: skip
 ACTIVE_KEYS = FILTER_KEYS[:-2]  # what the phone's "Filters (n)" button counts: not sort, size
@@ -51,7 +53,8 @@ VM_HIDDEN_FILTERS = (
     "attached_to",
 )  # not on the VM list's form
 CSV_COLUMNS = ("provider", "account", "type", "name", "resource_id", "region", "status",
-               "tags", "first_seen", "last_seen", "deleted_at", "managed_by")  # fmt: skip
+               "tags", "first_seen", "last_seen", "deleted_at", "managed_by",
+               "cost_per_month", "cost_currency", "cost_basis")  # fmt: skip
 
 
 def _form(request: OrgRequest, data: dict | None = None) -> ResourceFilterForm:
@@ -83,7 +86,8 @@ def _render_list(request: OrgRequest, *, vm_only: bool) -> HttpResponse:
     if vm_only:
         data["type"] = "vm"
     form = _form(request, data)
-    paginator = Paginator(_rows(request, form), form.page_size())
+    rows = _rows(request, form)
+    paginator = Paginator(rows, form.page_size())
     known = resource_count(organization=request.organization, filters=form.filters())
     if known is not None:
         paginator.count = known  # from the tallies: no COUNT over every row
@@ -110,6 +114,7 @@ def _render_list(request: OrgRequest, *, vm_only: bool) -> HttpResponse:
         "active_filters": sum(1 for key in ACTIVE_KEYS if request.GET.get(key)),
         "chips": filter_chips(form, request.GET, hidden=("type",) if vm_only else ()),
         "clear_query": _query(request.GET, keys=("sort", "per_page")),
+        "cost_totals": resource_cost_totals(rows),
     }
     template = "inventory/resource_list.html"
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
@@ -162,7 +167,9 @@ def resource_export(request: OrgRequest) -> StreamingHttpResponse:
             yield (r.provider, r.account.name, r.type, r.name, r.resource_id, r.region, r.status,
                    tags, r.first_seen.isoformat() if r.first_seen else "",
                    r.last_seen.isoformat(), r.deleted_at.isoformat() if r.deleted_at else "",
-                   " ".join(d.name for d in r.managed_by))  # type: ignore[attr-defined]  # fmt: skip
+                   " ".join(d.name for d in r.managed_by),  # type: ignore[attr-defined]
+                   r.monthly_cost if r.cost_basis else "", r.cost_currency,
+                   r.cost_basis)  # fmt: skip
 
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(
