@@ -8,8 +8,10 @@ resources that cost money for nothing and the monthly saving of removing them.
 - VMs stopped for more than STOPPED_DAYS (since the last sync that saw them stop, or since
   they were first seen stopped): their disks' cost, which a stopped VM keeps paying.
 
-Every figure is an estimate. Prices come from `mcloud.clouds.prices` (list prices, USD);
-where a resource has billed cost this month, its month is projected from that instead. The
+Every figure is an estimate. Prices come from the price catalog (`inventory.estimates`: list
+prices in USD, by the resource's class and region, read once per rule); a resource the
+catalog does not price saves 0. Where a resource has billed cost this month, its month is
+projected from that instead. The
 fingerprint of a finding is what it rests on (size, state, attachment), never a timestamp,
 so a dismissed finding reappears only when one of those changes.
 """
@@ -32,9 +34,8 @@ from django.utils import timezone
 from accounts.models import Organization
 from billing.models import CostResourceMonth, Finding
 from inventory.attachments import resources_by_key, unattached
+from inventory.estimates import resource_estimates
 from inventory.models import Resource, ResourceEvent, ResourceLink, ResourceType
-from mcloud.clouds import prices
-from mcloud.clouds.registry import provider_get
 
 SNAPSHOT_DAYS = 90
 STOPPED_DAYS = 7
@@ -47,6 +48,7 @@ FIELDS = (
     "resource_id",
     "name",
     "type",
+    "region",
     "status",
     "metadata",
     "created_at",
@@ -114,9 +116,10 @@ def monthly(ctx: Context, resource: Resource, estimate: Decimal) -> tuple[Decima
     return estimate, USD, Finding.Basis.ESTIMATE
 
 
-def price(kind: str, provider: str) -> Decimal:
-    """A list price of the provider's (`disk_gb_month`, `snapshot_gb_month`, `ip_hourly`)."""
-    return Decimal(str(getattr(provider_get(provider).storage_prices, kind)))
+def list_prices(resources: list[Resource]) -> dict[int, Decimal]:
+    """{pk: a month of the resource at list price}, 0 where the catalog has no price for it,
+    in one read of the catalog."""
+    return {pk: usd or Decimal(0) for pk, usd in resource_estimates(resources).items()}
 
 
 def live(ctx: Context) -> Any:
@@ -124,10 +127,12 @@ def live(ctx: Context) -> Any:
 
 
 def unattached_disks(ctx: Context) -> list[Found]:
+    disks = list(unattached(live(ctx).filter(type=ResourceType.DISK)).only(*FIELDS))
+    estimates = list_prices(disks)
     found = []
-    for disk in unattached(live(ctx).filter(type=ResourceType.DISK)).only(*FIELDS):
+    for disk in disks:
         size = size_gb(disk)
-        saving, currency, basis = monthly(ctx, disk, size * price("disk_gb_month", disk.provider))
+        saving, currency, basis = monthly(ctx, disk, estimates[disk.pk])
         found.append(
             Found(
                 disk,
@@ -143,10 +148,11 @@ def unattached_disks(ctx: Context) -> list[Found]:
 
 
 def unused_ips(ctx: Context) -> list[Found]:
+    ips = list(unattached(live(ctx).filter(type=ResourceType.IP_ADDRESS)).only(*FIELDS))
+    estimates = list_prices(ips)
     found = []
-    for ip in unattached(live(ctx).filter(type=ResourceType.IP_ADDRESS)).only(*FIELDS):
-        hourly = price("ip_hourly", ip.provider)
-        saving, currency, basis = monthly(ctx, ip, hourly * prices.HOURS_PER_MONTH)
+    for ip in ips:
+        saving, currency, basis = monthly(ctx, ip, estimates[ip.pk])
         found.append(
             Found(
                 ip,
@@ -177,15 +183,18 @@ def orphan_snapshots(ctx: Context, days: int = SNAPSHOT_DAYS) -> list[Found]:
     holders = resources_by_key(
         organization_id=ctx.organization.pk, keys={k for ks in sources.values() for k in ks}
     )
+    orphans = [
+        snap
+        for snap in old
+        if (keys := sources.get(snap.pk))
+        and not any(k in holders and holders[k].deleted_at is None for k in keys)
+    ]
+    estimates = list_prices(orphans)
     found = []
-    for snap in old:
-        keys = sources.get(snap.pk)
-        if not keys or any(k in holders and holders[k].deleted_at is None for k in keys):
-            continue
+    for snap in orphans:
+        keys = sources[snap.pk]
         size = size_gb(snap)
-        saving, currency, basis = monthly(
-            ctx, snap, size * price("snapshot_gb_month", snap.provider)
-        )
+        saving, currency, basis = monthly(ctx, snap, estimates[snap.pk])
         found.append(
             Found(
                 snap,
@@ -225,22 +234,13 @@ def stopped_vms(ctx: Context, days: int = STOPPED_DAYS) -> list[Found]:
         .only(*FIELDS)
     )
     disks = vm_disks(ctx, vms)
+    estimates = list_prices([d for held in disks.values() for d in held])
     found = []
     for vm in vms:
-        parts = [
-            monthly(ctx, d, size_gb(d) * price("disk_gb_month", d.provider))
-            for d in disks.get(vm.pk, [])
-        ]
+        parts = [monthly(ctx, d, estimates[d.pk]) for d in disks.get(vm.pk, [])]
         currencies = {currency for _, currency, _ in parts}
         if len(currencies) > 1:  # never summed across currencies: the list prices then
-            parts = [
-                (
-                    size_gb(d) * price("disk_gb_month", d.provider),
-                    USD,
-                    Finding.Basis.ESTIMATE,
-                )
-                for d in disks[vm.pk]
-            ]
+            parts = [(estimates[d.pk], USD, Finding.Basis.ESTIMATE) for d in disks[vm.pk]]
         billed = any(basis == Finding.Basis.BILLED for _, _, basis in parts)
         listing = sorted((d.resource_id, str(size_gb(d))) for d in disks.get(vm.pk, []))
         found.append(

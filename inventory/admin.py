@@ -7,6 +7,7 @@ from inventory.models import (
     ActionRun,
     AwsExternalId,
     CloudAccount,
+    Price,
     ProviderHealth,
     Resource,
     ResourceActionLease,
@@ -163,3 +164,13 @@ class ResourceTallyAdmin(admin.ModelAdmin):
     list_filter = ["provider", "type", "live"]
     search_fields = ["account__name", "scope", "region"]
     list_select_related = ["account"]
+
+
+@admin.register(Price)
+class PriceAdmin(admin.ModelAdmin):
+    """The price catalog: loaded from the snapshot (`manage.py load_prices`), refreshed from
+    the providers' price lists (`manage.py refresh_prices`); edits here are overwritten then."""
+
+    list_display = ["provider", "kind", "size", "region", "unit", "usd", "source", "effective"]
+    list_filter = ["provider", "kind", "unit", "source"]
+    search_fields = ["size", "region"]

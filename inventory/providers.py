@@ -22,8 +22,13 @@ from inventory.forms.aws_account import AwsAccountForm
 from inventory.forms.azure_account import AzureAccountForm
 from inventory.forms.cloud_account import CloudAccountForm
 from inventory.forms.gcp_account import GcpAccountForm
-from mcloud.clouds.base import VM_ACTIONS, AwsCredentials, AzureCredentials, GcpCredentials
-from mcloud.clouds.prices import AWS_STORAGE, AZURE_STORAGE, GCP_STORAGE
+from mcloud.clouds.base import (
+    VM_ACTIONS,
+    AwsCredentials,
+    AzureCredentials,
+    GcpCredentials,
+    ResourceType,
+)
 from mcloud.clouds.registry import (
     CloudProvider,
     Colours,
@@ -95,7 +100,12 @@ def _aws_member_credentials(parent: StoredAccount, member_id: str) -> AwsCredent
 AWS = AccountProvider(
     key="aws",
     actions=VM_ACTIONS,
-    storage_prices=AWS_STORAGE,
+    price_sizes={
+        ResourceType.VM: ("instance_type",),
+        ResourceType.DISK: ("volume_type",),
+        ResourceType.DATABASE: ("instance_class",),
+        ResourceType.LOAD_BALANCER: ("load_balancer_type",),
+    },
     label="AWS",
     article="an",
     scope="region",
@@ -172,7 +182,12 @@ def _azure_sandbox_endpoints(description: Mapping[str, Any]) -> dict[str, Any]:
 AZURE = AccountProvider(
     key="azure",
     actions=VM_ACTIONS,
-    storage_prices=AZURE_STORAGE,
+    price_sizes={
+        ResourceType.VM: ("vm_size",),
+        ResourceType.DISK: ("sku",),
+        # A SQL database by its objective ("GP_Gen5_2"), a flexible server by its SKU.
+        ResourceType.DATABASE: ("service_objective", "sku"),
+    },
     label="Azure",
     article="an",
     scope="subscription",
@@ -255,7 +270,11 @@ def _gcp_sandbox_config(description: Mapping[str, Any]) -> dict[str, Any]:
 GCP = AccountProvider(
     key="gcp",
     actions=VM_ACTIONS,
-    storage_prices=GCP_STORAGE,
+    price_sizes={
+        ResourceType.VM: ("machine_type",),
+        ResourceType.DISK: ("disk_type",),
+        ResourceType.DATABASE: ("tier",),
+    },
     label="GCP",
     article="a",
     scope="project",

@@ -1,5 +1,6 @@
 """The inventory's models, a module per job: cloud accounts and their health
-(`accounts`), syncs (`runs`), resources and what is kept about them (`resources`)."""
+(`accounts`), syncs (`runs`), resources and what is kept about them (`resources`), actions on
+them (`actions`) and the price catalog (`prices`)."""
 
 from inventory.models.accounts import (
     AwsExternalId,
@@ -11,6 +12,7 @@ from inventory.models.accounts import (
     default_sync_interval,
 )
 from inventory.models.actions import ActionRun, ResourceActionLease
+from inventory.models.prices import Price, PriceKind, PriceUnit
 from inventory.models.resources import (
     MANAGED_TAG,
     CostBasis,
@@ -31,6 +33,9 @@ __all__ = [
     "CloudAccountQuerySet",
     "CostBasis",
     "HealthStatus",
+    "Price",
+    "PriceKind",
+    "PriceUnit",
     "ProviderHealth",
     "Resource",
     "ResourceActionLease",

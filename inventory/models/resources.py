@@ -75,6 +75,11 @@ class Resource(models.Model):
     tags = models.JSONField(default=dict, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     fingerprint = models.CharField(max_length=32, help_text="Hash of the synced fields.")
+    # A month of it at list price (USD), from the price catalog when it was last written
+    # (`inventory.estimates`); null when the catalog does not price it. An estimate only.
+    monthly_estimate = models.DecimalField(
+        "monthly estimate (USD)", max_digits=14, decimal_places=4, null=True, blank=True
+    )
     deployment_ref = models.CharField(
         max_length=64,
         blank=True,

@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -40,6 +41,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from inventory.estimates import monthly_estimates, price_query
 from inventory.models import (
     MANAGED_TAG,
     CloudAccount,
@@ -65,6 +67,7 @@ UPSERT_FIELDS = [
     "tags",
     "metadata",
     "fingerprint",
+    "monthly_estimate",
     "created_at",
     "last_seen",
     "updated_at",
@@ -93,14 +96,17 @@ class Counts:
 _JSON = DjangoJSONEncoder(sort_keys=True)  # one encoder: json.dumps(cls=...) makes one a call
 
 
-def serialize(record: ResourceRecord) -> tuple[str, str, str]:
+def serialize(record: ResourceRecord, estimate: Decimal | None = None) -> tuple[str, str, str]:
     """(tags JSON, metadata JSON, fingerprint): the JSON as stored, and a hash of everything
-    a sync writes, to tell a changed resource from an unchanged one with no second encoding."""
+    a sync writes, to tell a changed resource from an unchanged one with no second encoding.
+    The list-price `estimate` is part of it, so a price the catalog changed is written."""
     tags, metadata = _JSON.encode(record.tags), _JSON.encode(record.metadata)
     created = record.created_at.isoformat() if record.created_at else ""
     parts = [record.name, record.type, record.region, record.status, created, tags, metadata]
     if record.attached_to:  # without any, the fingerprints of before attachments still hold
         parts.append("\x1e".join(sorted(record.attached_to)))
+    if estimate is not None:  # without one, the fingerprints of before estimates still hold
+        parts.append(f"\x1d{estimate}")
     key = "\x1f".join(parts)
     return tags, metadata, hashlib.md5(key.encode(), usedforsecurity=False).hexdigest()
 
@@ -120,6 +126,19 @@ def ingest_scope(
     if not isinstance(records, CheckedListing):
         records = listing_checked(records)
     listed = {record.resource_id: record for record in records.records}
+    # One read of the price catalog for the whole scope.
+    estimates = monthly_estimates(
+        (
+            rid,
+            price_query(
+                provider=account.provider,
+                type=record.type,
+                region=record.region,
+                metadata=record.metadata,
+            ),
+        )
+        for rid, record in listed.items()
+    )
     counts = Counts()
     with transaction.atomic():
         stored = {
@@ -134,7 +153,8 @@ def ingest_scope(
         writes: list[Write] = []
         events: list[tuple[str, str, str, str]] = []  # (resource id, kind, old, new status)
         for rid, record in listed.items():
-            tags, metadata, fp = serialize(record)
+            estimate = estimates[rid]
+            tags, metadata, fp = serialize(record, estimate)
             known = stored.get(rid)
             gone = record.status in GONE_STATUSES
             if known is not None and known[1] == fp and (known[3] is not None) == gone:
@@ -142,7 +162,7 @@ def ingest_scope(
                 continue
             # A tombstone keeps the time it became one.
             deleted_at = ((known[3] if known else None) or now) if gone else None
-            writes.append((record, tags, metadata, fp, deleted_at))
+            writes.append((record, tags, metadata, fp, estimate, deleted_at))
             if known is None:
                 counts.created += 1
                 if not first_listing and not gone:
@@ -242,8 +262,8 @@ def live_scopes(*, account: CloudAccount) -> set[str]:
     )
 
 
-# (record, tags JSON, metadata JSON, fingerprint, deleted_at)
-Write = tuple[ResourceRecord, str, str, str, datetime | None]
+# (record, tags JSON, metadata JSON, fingerprint, monthly estimate, deleted_at)
+Write = tuple[ResourceRecord, str, str, str, Decimal | None, datetime | None]
 
 
 def _upsert(
@@ -267,10 +287,11 @@ def _upsert(
         (
             account.organization_id, account.pk, account.provider, record.resource_id, stamp,
             record.name[:255], record.type, record.region, scope, record.status,
-            tags, metadata, fp, ops.adapt_datetimefield_value(record.created_at), stamp, stamp,
+            tags, metadata, fp, ops.adapt_decimalfield_value(estimate, 14, 4),
+            ops.adapt_datetimefield_value(record.created_at), stamp, stamp,
             ops.adapt_datetimefield_value(deleted_at), str(record.tags.get(MANAGED_TAG, ""))[:64],
         )
-        for record, tags, metadata, fp, deleted_at in writes
+        for record, tags, metadata, fp, estimate, deleted_at in writes
     ]  # fmt: skip
     q = ops.quote_name
     table = q(Resource._meta.db_table)

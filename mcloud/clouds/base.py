@@ -155,8 +155,8 @@ class ResourceRecord:
     """One resource as an adapter lists it, before it becomes a database row.
 
     `metadata` holds what the provider says beyond the common fields: instance type or size,
-    public and private IPs, VPC / subnet / security groups, launch time, `provider_status`,
-    and an estimated `cost_per_hour` where the price table knows the type. `attached_to`
+    public and private IPs, VPC / subnet / security groups, launch time and `provider_status`
+    (the inventory prices it from its catalog: `inventory.estimates`). `attached_to`
     holds the provider ids of the resources this one is attached to or uses (a VM's disks,
     subnet, firewalls, IP addresses and load balancers; a disk's VM; a node group's cluster;
     a snapshot's source disk): the inventory links the two where it holds both.

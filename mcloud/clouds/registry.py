@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from mcloud.clouds.base import CloudAdapter, CloudError
-from mcloud.clouds.prices import StoragePrices
 
 _KEY = re.compile(r"^[a-z][a-z0-9]{1,9}$")  # fits the 10-character columns and CSS classes
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -117,8 +116,10 @@ class CloudProvider:
     # The VM actions (`mcloud.clouds.base.VM_ACTIONS`) its adapter performs (`VmActions`);
     # empty: resources of this provider are only looked at.
     actions: tuple[str, ...] = ()
-    # List prices of its disks, snapshots and idle addresses, for waste estimates.
-    storage_prices: StoragePrices = field(default_factory=StoragePrices)
+    # For each resource type it prices, the metadata keys that name the size the price
+    # catalog knows it by (a machine type, a disk class, a database class), first given wins:
+    # {ResourceType.VM: ("instance_type",)}. A type without one is priced by its kind alone.
+    price_sizes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def adapter_class(self) -> type[CloudAdapter]:
         module, _, name = self.adapter.rpartition(".")

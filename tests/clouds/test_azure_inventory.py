@@ -95,7 +95,6 @@ def test_every_type_comes_back_normalized(fake):
         "private_ips": [],
         "public_ips": [],
         "provider_status": "running",
-        "cost_per_hour": 0.096,
         "created": web.created_at.isoformat(),
         "provider_type": "microsoft.compute/virtualmachines",
     }

@@ -85,7 +85,6 @@ def test_machines_disks_networks_and_buckets_come_back_normalized(gcp, key):
         "instance_id": web["id"],
         "provider_status": "RUNNING",
         "provider_type": "compute.googleapis.com/Instance",
-        "cost_per_hour": 0.0971,
         "created": vm.created_at.isoformat(),
     }
     data = records["disk", "web-data"]

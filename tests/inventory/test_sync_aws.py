@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 
@@ -12,6 +13,7 @@ from emulators import estate_aws
 from emulators.proxy import ForwardingProxy
 from inventory.filters import ResourceFilters
 from inventory.models import Resource, ResourceEvent, SyncRun
+from inventory.pricing import hourly_usd
 from inventory.selectors import resource_list
 from inventory.services.sync import cloud_account_sync
 from mcloud.clouds.aws import AwsAdapter
@@ -55,7 +57,9 @@ def test_every_type_lands_normalized(aws, account, org):
     )
     assert vm.tags == {"Name": "web", "env": "prod"}
     assert vm.metadata["instance_type"] == "t3.micro"
-    assert vm.metadata["cost_per_hour"] == 0.0104
+    # The catalog's estimate (no eu-west-1 price for it: the any-region one), not the adapter's.
+    assert "cost_per_hour" not in vm.metadata
+    assert vm.monthly_estimate == hourly_usd("aws", "t3.micro") * 730 == Decimal("7.592")
     assert vm.metadata["private_ip"].startswith("10.")
     assert vm.metadata["vpc_id"].startswith("vpc-")
     assert isinstance(vm.metadata["security_groups"], list)

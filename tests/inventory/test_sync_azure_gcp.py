@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inventory.models import Resource, SyncRun
+from inventory.pricing import hourly_usd
 from inventory.services.sync import cloud_account_sync
 from tests.inventory.factories import azure_account, gcp_account
 
@@ -42,7 +43,9 @@ def test_an_azure_account_syncs_every_subscription(azure, org):
     stopped = rows.get(name="vm-0-0")
     assert stopped.metadata["provider_status"] == "deallocated"
     assert (stopped.scope, stopped.region, stopped.tags) == (SUBS[0], "westeurope", {"team": "web"})
-    assert stopped.metadata["cost_per_hour"] == 0.0416
+    hourly = hourly_usd("azure", stopped.metadata["vm_size"], "westeurope")
+    assert hourly is not None
+    assert stopped.monthly_estimate == hourly * 730  # the catalog's list price, an estimate
     assert {r.type for r in rows} == {"vm", "disk", "storage", "network", "subnet"}
 
     azure.set_power_state(stopped.resource_id, "running")

@@ -24,7 +24,6 @@ from mcloud.clouds.aws.normalize import (
     word,
 )
 from mcloud.clouds.base import ResourceType, Status
-from mcloud.clouds.prices import AWS_HOURLY_USD, hourly_price
 from mcloud.clouds.records import record_or_skip
 
 _EC2_STATES = {
@@ -80,7 +79,6 @@ def instance_record(i: dict[str, Any], region: str) -> Built:
             "platform": i.get("PlatformDetails") or i.get("Platform") or "Linux/UNIX",
             "launch_time": iso(i.get("LaunchTime")),
             "provider_status": state or None,
-            "cost_per_hour": hourly_price(AWS_HOURLY_USD, instance_type),
         },
         attached_to=joined(
             volumes, text_or_none(i.get("SubnetId")), groups, text_or_none(i.get("VpcId"))

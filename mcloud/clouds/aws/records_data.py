@@ -22,7 +22,6 @@ from mcloud.clouds.aws.normalize import (
     word,
 )
 from mcloud.clouds.base import ResourceType, Status
-from mcloud.clouds.prices import AWS_HOURLY_USD, hourly_price
 from mcloud.clouds.records import clean_text, record_or_skip
 
 _RDS_STATES = {
@@ -82,7 +81,6 @@ def database_record(d: dict[str, Any], region: str) -> Built:
             "vpc_id": get(d, "DBSubnetGroup", "VpcId"),
             "cluster": cluster if isinstance(cluster, str) and cluster else None,
             "provider_status": state or None,
-            "cost_per_hour": hourly_price(AWS_HOURLY_USD, instance_class),
         },
         attached_to=joined(
             cluster_arn,

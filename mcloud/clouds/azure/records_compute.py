@@ -27,7 +27,6 @@ from mcloud.clouds.azure.fields import (
 )
 from mcloud.clouds.azure.related import Related, top_level
 from mcloud.clouds.base import ResourceRecord, ResourceType, Skip, Status
-from mcloud.clouds.prices import AZURE_HOURLY_USD, hourly_price
 
 # Power states (the x of "PowerState/x"); the word itself stays in metadata.
 POWER_STATES = {
@@ -99,7 +98,6 @@ def vm_record(row: Any, related: Related) -> ResourceRecord | Skip:
         private_ips=reached.get("private_ips", []),
         public_ips=reached.get("public_ips", []),
         provider_status=power or provisioning,
-        cost_per_hour=hourly_price(AZURE_HOURLY_USD, size),
         created=created.isoformat() if created else None,
     )
 

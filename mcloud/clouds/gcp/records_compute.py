@@ -25,7 +25,6 @@ from mcloud.clouds.gcp.fields import (
     zone_region,
 )
 from mcloud.clouds.gcp.links import Links, instance_id
-from mcloud.clouds.prices import GCP_HOURLY_USD, hourly_price
 from mcloud.clouds.records import clean_text, record_or_skip
 
 _INSTANCE_STATUSES = {
@@ -98,7 +97,6 @@ def instance_record(i: Any, project: str, links: Links | None = None) -> Resourc
             "instance_id": str(i.id) if i.id else None,
             "provider_status": i.status or None,
             "provider_type": "compute.googleapis.com/Instance",
-            "cost_per_hour": hourly_price(GCP_HOURLY_USD, machine_type),
             "created": iso(created),
         },
         attached_to=attached,
