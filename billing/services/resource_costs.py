@@ -9,10 +9,12 @@
   history grows past what the provider keeps.
 - `monthly_cost` is what the resource was billed over the last 30 full days (before today),
   scaled up to 30 days where fewer are stored yet (AWS's first import holds 14), with
-  `cost_basis` "billed". A resource without a billed figure that runs gets a list-price
-  estimate (its hourly estimate x 730 hours, USD) with `cost_basis` "estimate"; any other
-  shows none. The figures of the resources of the account and of its member accounts (whose
-  costs the connection imports) are written; each row only when its figure changed.
+  `cost_basis` "billed". A live resource without a billed figure gets its list-price estimate
+  (`Resource.monthly_estimate`, which the inventory takes from the price catalog at each sync:
+  730 hours, USD) with `cost_basis` "estimate", except a VM or database that is not running
+  (it pays for no compute); any other shows none. The figures of the resources of the
+  account and of its member accounts (whose costs the connection imports) are written; each
+  row only when its figure changed.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Min, Q, Sum
-from django.db.models.fields.json import KeyTextTransform
 
 from billing.models import CostData, CostResourceDaily
 from inventory.models import CloudAccount, CostBasis, Resource
@@ -32,10 +33,10 @@ from mcloud.clouds.base import CostRecord
 logger = logging.getLogger(__name__)
 BATCH = 2000
 WINDOW_DAYS = 30  # the billed figure's period: the last 30 full days
-HOURS_PER_MONTH = Decimal(730)
-ESTIMATE_CURRENCY = "USD"
-# Statuses in which a resource's hourly list price is being paid.
-ESTIMATED_STATUSES = ("running", "available", "in_use")
+ESTIMATE_CURRENCY = "USD"  # the price catalog's
+# Kinds whose list price is for running: estimated only in these statuses.
+COMPUTE_TYPES = frozenset({"vm", "database"})
+RUNNING_STATUSES = frozenset({"running", "available"})
 CENT = Decimal("0.01")
 
 
@@ -100,15 +101,16 @@ def billed_per_month(*, account: CloudAccount, today: date) -> dict[str, tuple[D
     return billed
 
 
-def estimate_per_month(hourly: object) -> Decimal | None:
-    """A month (730 hours) at an hourly list price, in USD; None without a usable price."""
-    try:
-        price = Decimal(str(hourly))
-    except (ArithmeticError, ValueError, TypeError):
+def estimate_per_month(
+    *, estimate: Decimal | None, type: str, status: str, deleted: bool
+) -> Decimal | None:
+    """The "cost / month" estimate of a resource without a bill: its list-price estimate,
+    if it is live and (for a VM or database) running; None otherwise."""
+    if estimate is None or deleted or estimate <= 0:
         return None
-    if not price.is_finite() or price <= 0:
+    if type in COMPUTE_TYPES and status not in RUNNING_STATUSES:
         return None
-    return (price * HOURS_PER_MONTH).quantize(CENT, rounding=ROUND_HALF_UP)
+    return estimate.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def resource_figures_refresh(*, account: CloudAccount, today: date) -> int:
@@ -117,13 +119,13 @@ def resource_figures_refresh(*, account: CloudAccount, today: date) -> int:
     billed = billed_per_month(account=account, today=today)
     rows = (
         Resource.objects.filter(Q(account=account) | Q(account__parent=account))
-        .annotate(hourly=KeyTextTransform("cost_per_hour", "metadata"))
         .values_list(
             "pk",
             "resource_id",
+            "type",
             "status",
             "deleted_at",
-            "hourly",
+            "monthly_estimate",
             "monthly_cost",
             "cost_currency",
             "cost_basis",
@@ -131,13 +133,16 @@ def resource_figures_refresh(*, account: CloudAccount, today: date) -> int:
         .order_by()
     )
     changed: list[Resource] = []
-    for pk, rid, status, deleted_at, hourly, cost, currency, basis in rows.iterator(BATCH):
+    for row in rows.iterator(BATCH):
+        pk, rid, kind, status, deleted_at, listed, cost, currency, basis = row
         figure: tuple[Decimal, str, str] = (Decimal(0), "", "")
         if rid.lower() in billed:
             amount, code = billed[rid.lower()]
             figure = (amount, code, CostBasis.BILLED)
-        elif deleted_at is None and status in ESTIMATED_STATUSES:
-            estimate = estimate_per_month(hourly)
+        else:
+            estimate = estimate_per_month(
+                estimate=listed, type=kind, status=status, deleted=deleted_at is not None
+            )
             if estimate is not None:
                 figure = (estimate, ESTIMATE_CURRENCY, CostBasis.ESTIMATE)
         if figure != (cost, currency, basis):

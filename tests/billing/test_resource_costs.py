@@ -65,8 +65,8 @@ def test_aws_costs_per_resource_come_from_cost_explorer_resource_level_data(
     account = aws_account(org, aws.create_user_key("billing"))
     vm = resource(account, "i-0abc1234def567890")
     bucket = resource(account, "arn:aws:s3:::acme-logs", type="storage", status="available")
-    priced = resource(account, "i-0fff", metadata={"cost_per_hour": 0.0104})
-    stopped = resource(account, "i-0eee", status="stopped", metadata={"cost_per_hour": 0.0104})
+    priced = resource(account, "i-0fff", monthly_estimate=Decimal("7.592"))  # the catalog's
+    stopped = resource(account, "i-0eee", status="stopped", monthly_estimate=Decimal("7.592"))
     old = TODAY - timedelta(days=20)  # beyond the 14 days AWS keeps per resource
     rows = []
     for n in range(1, 15):
@@ -101,7 +101,7 @@ def test_aws_costs_per_resource_come_from_cost_explorer_resource_level_data(
     # 13 full days stored before today, scaled to 30 days.
     assert (vm.monthly_cost, vm.cost_currency, vm.cost_basis) == (Decimal("60.00"), "USD", "billed")
     assert (bucket.monthly_cost, bucket.cost_basis) == (Decimal("15.00"), "billed")
-    assert (priced.monthly_cost, priced.cost_basis) == (Decimal("7.59"), "estimate")  # 730 h
+    assert (priced.monthly_cost, priced.cost_basis) == (Decimal("7.59"), "estimate")
     assert (stopped.monthly_cost, stopped.cost_basis) == (Decimal(0), "")
 
 

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0005_user_theme'),
-        ('inventory', '0018_resource_actions'),
+        ('inventory', '0019_price_catalog'),
     ]
 
     operations = [
