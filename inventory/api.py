@@ -486,7 +486,12 @@ def _resource_page(request: ApiRequest, query: ResourceQuery, *, vm_only: bool) 
         "page": page.number,
         "pages": paginator.num_pages,
         "per_page": query.per_page,
-        "cost_per_month": [vars(t) for t in resource_cost_totals(rows)],
+        "cost_per_month": [
+            vars(t)
+            for t in resource_cost_totals(
+                organization=request.organization, filters=filters, rows=rows
+            )
+        ],
         "results": [resource_out(r, owners) for r in shown],
     }
 

@@ -169,14 +169,28 @@ class CostTotal:
     estimated: bool
 
 
-def resource_cost_totals(rows: QuerySet[Resource]) -> list[CostTotal]:
-    """The monthly cost of `rows` (a filtered list) per currency, largest first: one
-    aggregate query. Resources without a figure count for nothing."""
+def resource_cost_totals(
+    *, organization: Organization, filters: ResourceFilters, rows: QuerySet[Resource]
+) -> list[CostTotal]:
+    """What the resources the filters match (`rows`) cost a month, per currency, largest
+    first: from the tallies when the filters allow (as `resource_count`), else one aggregate
+    over the rows. Resources without a figure count for nothing."""
+    lookups = tally_filters(filters)
+    if lookups is None:
+        source: QuerySet = rows.order_by()
+    else:
+        source = (
+            ResourceTally.objects.filter(organization=organization, **lookups)
+            .exclude(account_id__in=excluded_members(organization))
+            .order_by()
+        )
     totals = (
-        rows.order_by()
-        .exclude(cost_basis="")
+        source.exclude(cost_basis="")
         .values_list("cost_currency")
-        .annotate(total=Sum("monthly_cost"), estimates=Count("id", filter=Q(cost_basis="estimate")))
+        .annotate(
+            total=Sum("monthly_cost"),
+            estimates=Count("id", filter=Q(cost_basis="estimate", monthly_cost__gt=0)),
+        )
     )
     cent = Decimal("0.01")  # as stored, whatever the database's sum returns
     found = [

@@ -14,7 +14,8 @@
   730 hours, USD) with `cost_basis` "estimate", except a VM or database that is not running
   (it pays for no compute); any other shows none. The figures of the resources of the
   account and of its member accounts (whose costs the connection imports) are written; each
-  row only when its figure changed.
+  row only when its figure changed, and the tallies of the scopes that changed (the list's
+  totals add those up).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from django.db.models import Min, Q, Sum
 
 from billing.models import CostData, CostResourceDaily
 from inventory.models import CloudAccount, CostBasis, Resource
+from inventory.services.ingest import tallies_rewrite
 from mcloud.clouds.base import CostRecord
 
 logger = logging.getLogger(__name__)
@@ -121,6 +123,8 @@ def resource_figures_refresh(*, account: CloudAccount, today: date) -> int:
         Resource.objects.filter(Q(account=account) | Q(account__parent=account))
         .values_list(
             "pk",
+            "account_id",
+            "scope",
             "resource_id",
             "type",
             "status",
@@ -133,8 +137,9 @@ def resource_figures_refresh(*, account: CloudAccount, today: date) -> int:
         .order_by()
     )
     changed: list[Resource] = []
+    scopes: dict[int, set[str]] = {}  # account id -> the scopes whose tallies changed
     for row in rows.iterator(BATCH):
-        pk, rid, kind, status, deleted_at, listed, cost, currency, basis = row
+        pk, owner, scope, rid, kind, status, deleted_at, listed, cost, currency, basis = row
         figure: tuple[Decimal, str, str] = (Decimal(0), "", "")
         if rid.lower() in billed:
             amount, code = billed[rid.lower()]
@@ -146,6 +151,7 @@ def resource_figures_refresh(*, account: CloudAccount, today: date) -> int:
             if estimate is not None:
                 figure = (estimate, ESTIMATE_CURRENCY, CostBasis.ESTIMATE)
         if figure != (cost, currency, basis):
+            scopes.setdefault(owner, set()).add(scope)
             changed.append(
                 Resource(pk=pk, monthly_cost=figure[0], cost_currency=figure[1],
                          cost_basis=figure[2])
@@ -153,4 +159,6 @@ def resource_figures_refresh(*, account: CloudAccount, today: date) -> int:
     Resource.objects.bulk_update(
         changed, ["monthly_cost", "cost_currency", "cost_basis"], batch_size=500
     )
+    for owner_account in CloudAccount.objects.filter(pk__in=scopes):
+        tallies_rewrite(account=owner_account, scopes=scopes[owner_account.pk])
     return len(changed)

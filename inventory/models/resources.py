@@ -211,8 +211,9 @@ class SavedView(models.Model):
 
 
 class ResourceTally(models.Model):
-    """How many resources of one kind a scope holds, rewritten by the ingest in the same
-    transaction as the resources themselves: dashboard tiles and list counts add these up
+    """How many resources of one kind a scope holds (and what they cost a month), rewritten
+    by the ingest in the same transaction as the resources themselves, and by billing when it
+    writes their costs (`tallies_rewrite`): dashboard tiles and list counts add these up
     instead of counting 100,000 rows, and they are never stale."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
@@ -224,6 +225,11 @@ class ResourceTally(models.Model):
     status = models.CharField(max_length=16)
     live = models.BooleanField(help_text="Counts resources not marked deleted.")
     count = models.PositiveIntegerField()
+    # Their cost / month (Resource.monthly_cost) summed, per basis and currency: the list's
+    # total of what a filter matches, without adding up 100,000 rows.
+    cost_basis = models.CharField(max_length=8, blank=True, db_default="", default="")
+    cost_currency = models.CharField(max_length=3, blank=True, db_default="", default="")
+    monthly_cost = models.DecimalField(max_digits=20, decimal_places=2, db_default=0, default=0)
 
     class Meta:
         verbose_name_plural = "resource tallies"

@@ -114,7 +114,9 @@ def _render_list(request: OrgRequest, *, vm_only: bool) -> HttpResponse:
         "active_filters": sum(1 for key in ACTIVE_KEYS if request.GET.get(key)),
         "chips": filter_chips(form, request.GET, hidden=("type",) if vm_only else ()),
         "clear_query": _query(request.GET, keys=("sort", "per_page")),
-        "cost_totals": resource_cost_totals(rows),
+        "cost_totals": resource_cost_totals(
+            organization=request.organization, filters=form.filters(), rows=rows
+        ),
     }
     template = "inventory/resource_list.html"
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:

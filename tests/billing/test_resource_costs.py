@@ -14,7 +14,7 @@ from accounts.models import AuditEvent
 from billing.models import CostData, CostResourceDaily, ImportRun
 from billing.services.imports import cost_import
 from emulators.aws_costs import CostExplorerProxy
-from inventory.models import Resource
+from inventory.models import Resource, ResourceTally
 from tests.inventory.factories import aws_account, azure_account, gcp_account
 
 pytestmark = pytest.mark.django_db
@@ -103,6 +103,13 @@ def test_aws_costs_per_resource_come_from_cost_explorer_resource_level_data(
     assert (bucket.monthly_cost, bucket.cost_basis) == (Decimal("15.00"), "billed")
     assert (priced.monthly_cost, priced.cost_basis) == (Decimal("7.59"), "estimate")
     assert (stopped.monthly_cost, stopped.cost_basis) == (Decimal(0), "")
+    # The scope's tallies sum them, for the inventory's totals.
+    tallied = ResourceTally.objects.filter(account=account, live=True).exclude(cost_basis="")
+    assert sorted((t.type, t.cost_basis, t.monthly_cost) for t in tallied) == [
+        ("storage", "billed", Decimal("15.00")),
+        ("vm", "billed", Decimal("60.00")),
+        ("vm", "estimate", Decimal("7.59")),
+    ]
 
 
 def test_without_resource_level_data_the_import_succeeds_and_says_so(cost_explorer, aws, org):

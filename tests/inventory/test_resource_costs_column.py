@@ -12,6 +12,7 @@ import pytest
 from django.urls import reverse
 
 from inventory.models import Resource
+from inventory.services.ingest import tallies_rewrite
 from tests.inventory import estate
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +28,7 @@ def priced(acct, prefix: str, count: int, *, region: str = "eu-west-1") -> None:
             cost_currency="USD",
             cost_basis="billed" if n % 2 else "estimate",
         )
+    tallies_rewrite(account=acct, scopes=[region])  # as billing does after writing them
 
 
 @pytest.fixture
@@ -56,10 +58,15 @@ def test_the_list_sorts_by_cost_either_way_and_totals_what_matches(login, vera, 
     assert "110.00 USD" in html
     assert "estimate</span>" in html
 
-    # The total follows the filter: the disks alone (types cycle through the estate's list).
+    # The total follows the filter: the disks alone (types cycle through the estate's list),
+    # from the tallies; a search, from the rows themselves.
     disks = client.get(url, {"type": "disk", "sort": "-cost"})
     expected = sum(r.monthly_cost for r in disks.context["page"].object_list)
     assert [(t.amount, t.currency) for t in disks.context["cost_totals"]] == [(expected, "USD")]
+    found = client.get(url, {"q": "res-001", "sort": "-cost"})  # res-0010 and res-0011
+    assert [(t.amount, t.estimated) for t in found.context["cost_totals"]] == [
+        (Decimal("210.00"), True)
+    ]
 
 
 def test_a_resource_without_a_figure_shows_a_dash_not_a_zero(login, vera, org):
