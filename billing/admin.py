@@ -8,6 +8,7 @@ from billing.models import (
     CostDaily,
     CostData,
     CostImportLease,
+    CostResourceDaily,
     CostResourceMonth,
     CostTagDaily,
     Finding,
@@ -42,6 +43,16 @@ class CostResourceMonthAdmin(admin.ModelAdmin):
     search_fields = ["resource_id", "account__name"]
     list_select_related = ["account"]
     raw_id_fields = ["account", "organization"]
+
+
+@admin.register(CostResourceDaily)
+class CostResourceDailyAdmin(admin.ModelAdmin):
+    list_display = ["date", "account", "resource_id", "amount", "currency"]
+    list_filter = ["provider", "currency"]
+    search_fields = ["resource_id", "account__name"]
+    list_select_related = ["account"]
+    raw_id_fields = ["account", "organization"]
+    show_full_result_count = False
 
 
 @admin.register(CostTagDaily)

@@ -1,6 +1,7 @@
 """What billing adds to the inventory's pages: the cost tiles of the dashboard, a budget
-alerts tile, a cost anomalies tile, the cost of a resource this month, an import after each
-"Sync now", and the sandbox's costs."""
+alerts tile, a cost anomalies tile, a resource's costs (this month, last month, its last 90
+days), what a set of resources costs this month (a deployment's cost, for provisioning), an
+import after each "Sync now", and the sandbox's costs."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.utils import timezone
 from accounts.tenancy import OrgRequest
 from billing.charts import sparkline
 from billing.models import Anomaly, BudgetAlert, CostData
+from billing.resource_history import resource_cost_history, resources_cost_this_month
 from billing.selectors import (
     FindingFilters,
     anomaly_list,
@@ -21,12 +23,12 @@ from billing.selectors import (
     finding_list,
     finding_totals,
     provider_costs,
-    resource_cost_this_month,
 )
 from inventory.extensions import (
     ResourcePanel,
     Tile,
     register_resource_panel,
+    register_resources_cost,
     register_sandbox_step,
     register_sync_completion,
     register_sync_followup,
@@ -127,8 +129,12 @@ def savings(request: OrgRequest) -> dict[str, Any]:
 
 
 def resource_cost(request: OrgRequest, resource: Any) -> dict[str, Any] | None:
-    money = resource_cost_this_month(resource=resource, today=timezone.localdate())
-    return {"money": money} if money else None
+    """The resource's billed costs (this month, last month, a 90-day sparkline), or its
+    list-price estimate when no bill names it; None when neither is known."""
+    history = resource_cost_history(resource=resource, today=timezone.localdate())
+    if history is None and not resource.cost_basis:
+        return None
+    return {"history": history}
 
 
 def import_after_sync(account: CloudAccount, run: Any) -> None:
@@ -196,6 +202,7 @@ def register() -> None:
     register_resource_panel(
         ResourcePanel("cost", "billing/panels/resource_cost.html", resource_cost)
     )
+    register_resources_cost(resources_cost_this_month)
     register_sync_followup("billing", import_after_sync)
     register_sync_completion("waste", waste_after_sync)
     register_sandbox_step("billing", sandbox_costs)

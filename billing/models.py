@@ -102,6 +102,41 @@ class CostResourceMonth(models.Model):
         return f"{self.month:%Y-%m} {self.resource_id} {self.amount} {self.currency}"
 
 
+class CostResourceDaily(models.Model):
+    """One day's cost of one resource (its provider id in lower case, as costs match the
+    inventory's `Resource.resource_id`), all services together: from the provider's
+    resource-level query where it has one apart (AWS Cost Explorer's resource-level data,
+    the last 14 days), else from the imported rows that name a resource (Azure, a GCP
+    detailed export). Replaced per day an import fetched; days before a window are kept, so
+    history grows past what the provider itself keeps. Never added to the totals: CostData
+    holds the bill."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(CloudAccount, on_delete=models.CASCADE, related_name="+")
+    provider = models.CharField(max_length=10, choices=provider_choices)
+    resource_id = models.CharField(max_length=500)
+    date = models.DateField()
+    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(**AMOUNT)
+
+    class Meta:
+        verbose_name = "daily cost of a resource"
+        verbose_name_plural = "daily costs of resources"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "resource_id", "date", "currency"],
+                name="costresourcedaily_unique_row",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "resource_id", "date"]),
+            models.Index(fields=["account", "date"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.resource_id} {self.amount} {self.currency}"
+
+
 class CostTagDaily(models.Model):
     """One day's cost of one value of an allocation tag key in one account, as the provider
     groups its bill by that key (value "" is the untagged cost). Each key's rows add up to
@@ -158,6 +193,9 @@ class ImportRun(models.Model):
     end = models.DateField(help_text="Exclusive.")
     rows = models.PositiveIntegerField(default=0)
     error = models.CharField(max_length=500, blank=True)
+    note = models.CharField(
+        max_length=500, blank=True, help_text="What a successful import left out, and why."
+    )
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     lease_token = models.CharField(max_length=32, blank=True, editable=False)

@@ -8,8 +8,10 @@ changes it a little, as real estates change, so that syncs have something to rep
 Three months of daily costs (COST_DAYS, up to yesterday) follow the estate: what runs where,
 at list prices, quieter at weekends, growing slowly, with some noise, and one spike for the
 anomaly check to find (SPIKE_DAYS_AGO: AWS data transfer in us-east-1). AWS's go to the Cost
-Explorer proxy (moto cannot answer arbitrary periods), Azure's to the fake's Cost Management,
-GCP's to a standard billing export table in BigQuery (GCP_BILLING_TABLE). Costs carry the
+Explorer proxy (moto cannot answer arbitrary periods; it answers resource-level queries too),
+Azure's to the fake's Cost Management, GCP's to a detailed (resource-level) billing export
+table in BigQuery (GCP_BILLING_TABLE). Machines, disks, databases and buckets are billed by
+resource id in all three; data transfer and monitoring name none. Costs carry the
 allocation tags (ALLOCATION_TAGS: team, env) of what they are for; network, disk and
 monitoring costs carry none, so each account has an untagged share.
 """
@@ -44,7 +46,8 @@ AWS_TYPES = ("t3.micro", "t3.small", "t3.medium", "m5.large", "c5.large")
 AZURE_SIZES = ("Standard_B1s", "Standard_B2s", "Standard_D2s_v3", "Standard_D4s_v3")
 GCP_TYPES = ("e2-small", "e2-medium", "e2-standard-2", "n2-standard-4")
 COST_DAYS = 92  # about three months, up to yesterday
-GCP_BILLING_TABLE = "acme-web-prod.billing.gcp_billing_export_v1"
+# A detailed (resource-level) export: its rows name their resources.
+GCP_BILLING_TABLE = "acme-web-prod.billing.gcp_billing_export_resource_v1_01A2B3_C4D5E6_F7A8B9"
 
 
 @dataclass
@@ -270,45 +273,52 @@ def _money(amount: float) -> Decimal:
 
 
 def aws_cost_rows(aws: AwsEmulator, rng: random.Random, days: list[dt.date]) -> list[dict]:
-    """Per day and region: EC2 compute for the running instances (per their team and env
-    tags), EC2 - Other for the EBS volumes and data transfer and CloudWatch (both untagged,
-    as in many real bills), RDS (tagged as the databases are); S3 in each bucket's region,
-    under the bucket's team tag."""
+    """Per day and region: EC2 compute for each running instance (by its id, under its team
+    and env tags), EC2 - Other for each EBS volume (by its id) and for data transfer, and
+    CloudWatch (all untagged, as in many real bills; data transfer and CloudWatch name no
+    resource), RDS for each database (by its ARN, tagged as the databases are); S3 for each
+    bucket (by its name, as Cost Explorer names buckets) in its region, under its team tag."""
     rows: list[dict[str, Any]] = []
     for region in AWS_REGIONS:
         ec2, rds = aws.client("ec2", region), aws.client("rds", region)
         price = AWS_REGION_PRICE.get(region, 1.1)
-        hourly: dict[tuple[tuple[str, str], ...], float] = {}  # allocation tags -> USD/hour
+        # (instance id, allocation tags, USD/hour) of the running instances
+        running: list[tuple[str, tuple[tuple[str, str], ...], float]] = []
         for reservation in ec2.describe_instances()["Reservations"]:
             for instance in reservation["Instances"]:
                 if instance["State"]["Name"] == "running":
-                    tags = _allocation_tags(instance.get("Tags"))
-                    hourly[tags] = hourly.get(tags, 0.0) + AWS_HOURLY.get(
-                        instance["InstanceType"], 0.05
-                    )
-        total_hourly = sum(hourly.values())
+                    running.append((instance["InstanceId"], _allocation_tags(instance.get("Tags")),
+                                    AWS_HOURLY.get(instance["InstanceType"], 0.05)))  # fmt: skip
+        total_hourly = sum(hourly for *_, hourly in running)
         compute = total_hourly * 24 * price
-        volumes = sum(v["Size"] for v in ec2.describe_volumes()["Volumes"]) * 0.08 / MONTH_DAYS
-        databases = rds.describe_db_instances()["DBInstances"]
-        database = sum(AWS_HOURLY.get(d["DBInstanceClass"], 0.02) * 24 + d["AllocatedStorage"]
-                       * 0.115 / MONTH_DAYS for d in databases) * price  # fmt: skip
-        database_tags = dict(_allocation_tags(databases[0].get("TagList")) if databases else ())
+        volumes = [(v["VolumeId"], v["Size"] * 0.08 / MONTH_DAYS * price)
+                   for v in ec2.describe_volumes()["Volumes"]]  # fmt: skip
+        databases = [(d["DBInstanceArn"], dict(_allocation_tags(d.get("TagList"))),
+                      (AWS_HOURLY.get(d["DBInstanceClass"], 0.02) * 24 + d["AllocatedStorage"]
+                       * 0.115 / MONTH_DAYS) * price)
+                     for d in rds.describe_db_instances()["DBInstances"]]  # fmt: skip
         for index, day in enumerate(days):
             spike = (region, len(days) - index) == (SPIKE_REGION, SPIKE_DAYS_AGO)
             surge = SPIKE_USD if spike else 0.0
             busy_compute = compute * _busy(day, index, rng, weekend=0.78)
-            for tags, share in sorted(hourly.items()):
+            for instance_id, tags, hourly in sorted(running):
                 rows.append({"date": day, "service": EC2_COMPUTE, "region": region,
-                             "cost": _money(busy_compute * share / total_hourly),
-                             "tags": dict(tags)})  # fmt: skip
-            for service, amount, tagged in (
-                (EC2_OTHER, volumes * price + rng.uniform(0.2, 1.5) + surge, {}),
-                ("Amazon Relational Database Service", database * rng.uniform(0.99, 1.01),
-                 database_tags),
-                ("AmazonCloudWatch", rng.uniform(0.3, 0.9), {}),
-            ):  # fmt: skip
-                rows.append({"date": day, "service": service, "region": region,
-                             "cost": _money(amount), "tags": tagged})  # fmt: skip
+                             "cost": _money(busy_compute * hourly / total_hourly),
+                             "tags": dict(tags), "resource_id": instance_id})  # fmt: skip
+            transfer = rng.uniform(0.2, 1.5) + surge
+            rows.append({"date": day, "service": EC2_OTHER, "region": region,
+                         "cost": _money(transfer), "tags": {}})  # fmt: skip
+            for volume_id, daily in volumes:
+                rows.append({"date": day, "service": EC2_OTHER, "region": region,
+                             "cost": _money(daily), "tags": {},
+                             "resource_id": volume_id})  # fmt: skip
+            steady = rng.uniform(0.99, 1.01)
+            for arn, tags_of_db, daily in databases:
+                rows.append({"date": day, "service": "Amazon Relational Database Service",
+                             "region": region, "cost": _money(daily * steady),
+                             "tags": tags_of_db, "resource_id": arn})  # fmt: skip
+            rows.append({"date": day, "service": "AmazonCloudWatch", "region": region,
+                         "cost": _money(rng.uniform(0.3, 0.9)), "tags": {}})  # fmt: skip
     s3 = aws.client("s3")
     for bucket in s3.list_buckets()["Buckets"]:
         location = s3.get_bucket_location(Bucket=bucket["Name"])["LocationConstraint"]
@@ -322,7 +332,7 @@ def aws_cost_rows(aws: AwsEmulator, rng: random.Random, days: list[dt.date]) -> 
             amount = stored_gb * (1 + index / 400) * 0.023 / MONTH_DAYS + rng.uniform(0.01, 0.3)
             rows.append({"date": day, "service": "Amazon Simple Storage Service",
                          "region": location or "us-east-1", "cost": _money(amount),
-                         "tags": bucket_tags})  # fmt: skip
+                         "tags": bucket_tags, "resource_id": bucket["Name"]})  # fmt: skip
     return rows
 
 
@@ -375,55 +385,58 @@ def azure_cost_rows(
 
 
 def gcp_billing_rows(gcp: GcpFake, rng: random.Random, days: list[dt.date]) -> list[dict]:
-    """Rows of a standard billing export: per project, region and day, Compute Engine for the
-    running instances (four six-hour rows; n2 machines earn a sustained use discount as a
-    credit) and their persistent disks, and Cloud Storage per bucket location (multi-region
-    buckets have no region)."""
+    """Rows of a detailed (resource-level) billing export: per project, region and day,
+    Compute Engine for each running instance (four six-hour rows; n2 machines earn a
+    sustained use discount as a credit) and each persistent disk, and Cloud Storage per bucket
+    (multi-region buckets have no region), each naming its resource as the export's
+    `resource.name` does (projects/p/zones/z/instances/name, projects/_/buckets/name)."""
     rows: list[dict[str, Any]] = []
     for project in GCP_PROJECTS:
-        # (region, allocation labels) -> [cost per hour, n2 share of it]
-        machines: dict[tuple[str, tuple[tuple[str, str], ...]], list[float]] = {}
+        # (region, allocation labels, resource path, cost per hour, n2 share of it)
+        machines: list[tuple[str, tuple[tuple[str, str], ...], str, float, float]] = []
         for instance in gcp.resources(project, "instance"):
             if instance["status"] != "RUNNING":
                 continue
-            region = instance["zone"].rsplit("/", 1)[1].rsplit("-", 1)[0]
+            zone = instance["zone"].rsplit("/", 1)[1]
             machine = instance["machineType"].rsplit("/", 1)[1]
             price = GCP_HOURLY.get(machine, 0.05)
             labels = tuple(sorted(_allocation_labels(instance.get("labels")).items()))
-            entry = machines.setdefault((region, labels), [0.0, 0.0])
-            entry[0] += price
-            entry[1] += price if machine.startswith("n2-") else 0.0
-        disks: dict[str, float] = {}  # region -> cost per day
+            path = f"projects/{project}/zones/{zone}/instances/{instance['name']}"
+            n2 = price if machine.startswith("n2-") else 0.0
+            machines.append((zone.rsplit("-", 1)[0], labels, path, price, n2))
+        disks: list[tuple[str, str, float]] = []  # region, resource path, cost per day
         for disk in gcp.resources(project, "disk"):
-            region = disk["zone"].rsplit("/", 1)[1].rsplit("-", 1)[0]
+            zone = disk["zone"].rsplit("/", 1)[1]
             kind = disk["type"].rsplit("/", 1)[1]
             monthly = int(disk["sizeGb"]) * GCP_DISK_MONTHLY_GB.get(kind, 0.1)
-            disks[region] = disks.get(region, 0.0) + monthly / MONTH_DAYS
+            path = f"projects/{project}/zones/{zone}/disks/{disk['name']}"
+            disks.append((zone.rsplit("-", 1)[0], path, monthly / MONTH_DAYS))
         buckets = [
-            (b["location"], rng.uniform(100, 9000), _allocation_labels(b.get("labels")))
+            (b["location"], rng.uniform(100, 9000), _allocation_labels(b.get("labels")),
+             f"projects/_/buckets/{b['name']}")
             for b in gcp.resources(project, "bucket")
-        ]
+        ]  # fmt: skip
         for index, day in enumerate(days):
             start = dt.datetime.combine(day, dt.time(), dt.UTC)
             busy = _busy(day, index, rng, weekend=0.85)
-            for (region, labels), (hourly, n2) in sorted(machines.items()):
+            for region, labels, path, hourly, n2 in sorted(machines):
                 for quarter in range(4):
                     rows.append({"usage_start_time": start + dt.timedelta(hours=6 * quarter),
                                  "service": "Compute Engine", "region": region, "project": project,
                                  "cost": round(hourly * 6 * busy, 6),
                                  "credits": round(-0.2 * n2 * 6 * busy, 6),
-                                 "labels": dict(labels)})  # fmt: skip
-            for region, daily in sorted(disks.items()):
+                                 "labels": dict(labels), "resource": path})  # fmt: skip
+            for region, path, daily in sorted(disks):
                 rows.append({"usage_start_time": start, "service": "Compute Engine",
                              "region": region, "project": project,
-                             "cost": round(daily, 6)})  # fmt: skip
-            for location, stored_gb, bucket_labels in buckets:
+                             "cost": round(daily, 6), "resource": path})  # fmt: skip
+            for location, stored_gb, bucket_labels, path in buckets:
                 regional = location.lower() if "-" in location else ""
                 cost = stored_gb * (1 + index / 300) * 0.02 / MONTH_DAYS + rng.uniform(0, 0.05)
                 rows.append({"usage_start_time": start + dt.timedelta(hours=1),
                              "service": "Cloud Storage", "region": regional, "project": project,
                              "cost": round(cost, 6), "credits": -0.01,
-                             "labels": bucket_labels})  # fmt: skip
+                             "labels": bucket_labels, "resource": path})  # fmt: skip
     return rows
 
 

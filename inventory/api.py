@@ -4,6 +4,7 @@ sorting and pages as the HTML list. Same forms, services and role checks as the 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from django import forms
@@ -24,6 +25,7 @@ from inventory.selectors import (
     account_choices,
     cloud_account_list,
     region_choices,
+    resource_cost_totals,
     resource_count,
     resource_events,
 )
@@ -146,6 +148,18 @@ class ResourceOut(Schema):
     first_seen: datetime
     last_seen: datetime
     deleted_at: datetime | None
+    cost_per_month: Decimal | None = Field(
+        description="Billed over the last 30 days, or an estimate from list prices (see "
+        "cost_basis); null when neither is known"
+    )
+    cost_currency: str
+    cost_basis: Literal["billed", "estimate", ""]
+
+
+class CostTotalOut(Schema):
+    currency: str
+    amount: Decimal
+    estimated: bool = Field(description="List-price estimates are part of it")
 
 
 class EventOut(Schema):
@@ -189,6 +203,9 @@ class ResourcePage(Schema):
     page: int
     pages: int
     per_page: int
+    cost_per_month: list[CostTotalOut] = Field(
+        description="What every resource the filter matches costs a month, per currency"
+    )
     results: list[ResourceOut]
 
 
@@ -210,7 +227,9 @@ class ResourceQuery(Schema):
     unattached: bool = Field(False, description="Disks and IP addresses that nothing uses")
     include_deleted: bool = False
     sort: str = Field(
-        "name", description="name, type, provider, region, status, last_seen; a leading - reverses"
+        "name",
+        description="name, type, provider, region, status, last_seen, cost (cost / month); "
+        "a leading - reverses",
     )
     page: int = Field(1, ge=1)
     per_page: int = Field(50, ge=1, le=200)
@@ -263,6 +282,9 @@ def resource_out(r: Resource, owners: dict[str, list[ManagedBy]]) -> dict[str, A
         "first_seen": r.first_seen,
         "last_seen": r.last_seen,
         "deleted_at": r.deleted_at,
+        "cost_per_month": r.monthly_cost if r.cost_basis else None,
+        "cost_currency": r.cost_currency,
+        "cost_basis": r.cost_basis,
     }
 
 
@@ -464,6 +486,12 @@ def _resource_page(request: ApiRequest, query: ResourceQuery, *, vm_only: bool) 
         "page": page.number,
         "pages": paginator.num_pages,
         "per_page": query.per_page,
+        "cost_per_month": [
+            vars(t)
+            for t in resource_cost_totals(
+                organization=request.organization, filters=filters, rows=rows
+            )
+        ],
         "results": [resource_out(r, owners) for r in shown],
     }
 

@@ -4,8 +4,10 @@ dashboard from their AppConfig.ready()."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from accounts.tenancy import OrgRequest
@@ -49,6 +51,35 @@ SANDBOX_STEPS: dict[str, Callable[[Any, Any], str]] = {}
 # managed-resource rule (nothing acts on a resource an mcloud deployment manages except
 # through its deployment), which provisioning registers once "managed" is defined.
 ACTION_GUARDS: dict[str, Callable[[Resource, str], str]] = {}
+
+
+@dataclass(frozen=True)
+class ResourcesCost:
+    """What some resources of an organization cost this month (to `today`), as the bill says:
+    amounts per currency, and how many of the resources the bill names."""
+
+    amounts: dict[str, Decimal] = field(default_factory=dict)
+    billed: int = 0
+
+
+# What a set of resources (lower-case provider ids) of an organization cost this month, from
+# the app that holds the costs (billing): provisioning asks it for a deployment's resources
+# without importing billing. Called with (organization id, ids, today).
+RESOURCES_COST: list[Callable[[int, Collection[str], date], ResourcesCost]] = []
+
+
+def register_resources_cost(source: Callable[[int, Collection[str], date], ResourcesCost]) -> None:
+    RESOURCES_COST[:] = [source]
+
+
+def resources_cost(
+    *, organization_id: int, resource_ids: Collection[str], today: date
+) -> ResourcesCost | None:
+    """What the resources cost this month (one query), or None when no app holds costs."""
+    if not RESOURCES_COST:
+        return None
+    keys = {rid.lower() for rid in resource_ids}
+    return RESOURCES_COST[0](organization_id, keys, today) if keys else ResourcesCost()
 
 
 def register_resource_panel(panel: ResourcePanel) -> None:

@@ -27,7 +27,11 @@ SORTS = {
     "region": "region",
     "status": "status",
     "last_seen": "last_seen",
+    "cost": "monthly_cost",  # cost / month (see Resource.monthly_cost)
 }
+# Sorts whose ties break on the id in the sort's own direction: the index (organization,
+# monthly_cost, id) then serves either direction, scanned forward or backward.
+SAME_WAY_TIES = frozenset({"cost"})
 PAGE_SIZES = (25, 50, 100, 200)
 MAX_PK = 2**63 - 1  # a bigger number does not fit the column: a query with it would fail
 STATUSES = (
@@ -296,7 +300,8 @@ def apply_filters(
     if f.unattached:
         rows = unattached(rows)
     order = SORTS[f.sort]
-    return rows.order_by(f"-{order}" if f.descending else order, "id")
+    tie = "-id" if f.descending and f.sort in SAME_WAY_TIES else "id"
+    return rows.order_by(f"-{order}" if f.descending else order, tie)
 
 
 def search(text: str) -> Q:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -160,6 +161,46 @@ def resource_list(*, organization: Organization, filters: ResourceFilters) -> Qu
         account_id__in=excluded_members(organization)
     )
     return apply_filters(rows, filters, organization=organization)
+
+
+@dataclass(frozen=True)
+class CostTotal:
+    """What the resources a filter matches cost a month, in one currency; `estimated` when
+    list-price estimates are part of it."""
+
+    currency: str
+    amount: Decimal
+    estimated: bool
+
+
+def resource_cost_totals(
+    *, organization: Organization, filters: ResourceFilters, rows: QuerySet[Resource]
+) -> list[CostTotal]:
+    """What the resources the filters match (`rows`) cost a month, per currency, largest
+    first: from the tallies when the filters allow (as `resource_count`), else one aggregate
+    over the rows. Resources without a figure count for nothing."""
+    lookups = tally_filters(filters)
+    if lookups is None:
+        source: QuerySet = rows.order_by()
+    else:
+        source = (
+            ResourceTally.objects.filter(organization=organization, **lookups)
+            .exclude(account_id__in=excluded_members(organization))
+            .order_by()
+        )
+    totals = (
+        source.exclude(cost_basis="")
+        .values_list("cost_currency")
+        .annotate(
+            total=Sum("monthly_cost"),
+            estimates=Count("id", filter=Q(cost_basis="estimate", monthly_cost__gt=0)),
+        )
+    )
+    cent = Decimal("0.01")  # as stored, whatever the database's sum returns
+    found = [
+        CostTotal(code, (total or Decimal(0)).quantize(cent), bool(n)) for code, total, n in totals
+    ]
+    return sorted(found, key=lambda t: (-t.amount, t.currency))
 
 
 def resource_events(*, resource: Resource, limit: int = 50) -> list[ResourceEvent]:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 from django.db.models import F, Prefetch, Q, QuerySet
-from django.db.models.functions import Substr
+from django.db.models.functions import Lower, Substr
 
 from accounts.models import Organization
-from inventory.models import CloudAccount
+from inventory.extensions import ResourcesCost, resources_cost
+from inventory.models import CloudAccount, Resource
 from provisioning.models import (
     Blueprint,
     Deployment,
+    DeploymentResource,
     DeploymentRun,
     DeploymentState,
     Policy,
@@ -71,6 +74,41 @@ def drifted_deployments(
 def deployment_names(*, organization: Organization) -> QuerySet[Deployment]:
     """The organization's deployments, their ids and names only (choices in a form)."""
     return Deployment.objects.filter(organization=organization).only("id", "name")
+
+
+@dataclass(frozen=True)
+class DeploymentCost:
+    """What a deployment's resources cost this month: those in its current state and those
+    tagged `mcloud-deployment` with its id (a hint, counted all the same: they are what a team
+    provisioned through it)."""
+
+    resources: int  # provider ids of the deployment
+    cost: ResourcesCost | None  # None: no app holds costs
+
+
+def deployment_cost(*, deployment: Deployment, today: date) -> DeploymentCost:
+    """Its resources' ids (one query), and what the bill says they cost this month (one more,
+    when it has any)."""
+    in_state = (
+        DeploymentResource.objects.filter(
+            organization_id=deployment.organization_id, deployment=deployment
+        )
+        .values_list("key", flat=True)
+        .order_by()
+    )
+    tagged = (
+        Resource.objects.filter(
+            organization_id=deployment.organization_id, deployment_ref=str(deployment.pk)
+        )
+        .annotate(key=Lower("resource_id"))
+        .values_list("key", flat=True)
+        .order_by()  # no ORDER BY inside a UNION
+    )
+    keys = set(in_state.union(tagged))
+    cost = resources_cost(
+        organization_id=deployment.organization_id, resource_ids=keys, today=today
+    )
+    return DeploymentCost(resources=len(keys), cost=cost)
 
 
 def run_list(

@@ -7,6 +7,11 @@ The costs by allocation tag (the organization's keys, `BillingSettings.allocatio
 from the provider's own grouping of its bill by each key, fetched in the same import and
 replaced the same way; a key with no stored day yet (just chosen) is back-filled.
 
+Each resource's daily costs and the inventory's "cost / month" figures are written in the
+same transaction (`billing.services.resource_costs`). A provider's resource-level query that
+fails (AWS's resource-level data not enabled) fails nothing else: the import keeps the
+resources' stored days and says why in its audit entry.
+
 One import per account at a time: an import holds the account's cost import lease
 (`mcloud.leases`; its own, not the sync's, so a sync and an import of one account run side by
 side). Each import first recovers the account's dead imports (failed and audited); a worker
@@ -38,11 +43,12 @@ from billing.models import (
 )
 from billing.services.anomalies import anomalies_detect
 from billing.services.budgets import budgets_evaluate
+from billing.services.resource_costs import resource_costs_replace, resource_figures_refresh
 from billing.services.waste import findings_refresh
 from billing.tasks import IMPORT_ACCOUNT_COSTS
 from inventory.account_adapters import adapter_for
 from inventory.models import CloudAccount
-from mcloud.clouds.base import CloudError, CostRecord, TagCostRecord
+from mcloud.clouds.base import CloudError, CostRecord, ResourceCosts, TagCostRecord
 from mcloud.leases import (
     Lease,
     LeaseLost,
@@ -156,6 +162,9 @@ def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRu
             adapter = adapter_for(account)
             records = adapter.costs(start, end)
             keeper.check()
+            resource_start, resource_records, note = _resource_records(adapter, start, end)
+            run.note = note[:500]
+            keeper.check()
             tag_records = adapter.tag_costs(tag_start, end, keys) if keys else []
             keeper.check()
             with transaction.atomic():
@@ -163,9 +172,14 @@ def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRu
                 run.rows = cost_records_replace(
                     account=account, start=start, end=end, records=records
                 )
+                if resource_start is not None:
+                    resource_costs_replace(
+                        account=account, start=resource_start, end=end, records=resource_records
+                    )
                 tag_costs_replace(
                     account=account, start=tag_start, end=end, keys=keys, records=tag_records
                 )
+                resource_figures_refresh(account=account, today=today)
         except LeaseLost:
             return _import_finish(run, ImportRun.State.FAILED, "Stopped: its lease was lost.")
         except CloudError as error:
@@ -181,6 +195,23 @@ def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRu
     if finished.status == ImportRun.State.SUCCEEDED:  # savings rest on billed costs
         findings_refresh(organization=account.organization)
     return finished
+
+
+def _resource_records(
+    adapter: object, start: date, end: date
+) -> tuple[date | None, list[CostRecord] | None, str]:
+    """Where the resources' daily costs are replaced from, and with what: the adapter's
+    resource-level records from as far back as the provider keeps them, or None to take them
+    from the imported rows. When the provider's resource-level query fails, nothing is
+    replaced (None start) and the third item says why."""
+    if not isinstance(adapter, ResourceCosts):
+        return start, None, ""
+    resource_start = max(start, end - timedelta(days=adapter.resource_cost_days))
+    try:
+        return resource_start, adapter.resource_costs(resource_start, end), ""
+    except CloudError as error:
+        logger.info("No costs per resource: %s", error.message)
+        return None, None, f"No costs per resource: {error.message}"
 
 
 def cost_records_replace(
@@ -320,7 +351,7 @@ def _next_month(month: date) -> date:
 
 def _import_finish(run: ImportRun, state: str, error: str) -> ImportRun:
     run.status, run.error, run.finished_at = state, error[:500], timezone.now()
-    run.save(update_fields=["status", "error", "finished_at", "rows"])
+    run.save(update_fields=["status", "error", "note", "finished_at", "rows"])
     audit_record(
         organization=run.account.organization,
         action="costs.imported" if state == ImportRun.State.SUCCEEDED else "costs.import_failed",
@@ -332,6 +363,7 @@ def _import_finish(run: ImportRun, state: str, error: str) -> ImportRun:
             "end": run.end.isoformat(),
             "rows": run.rows,
             "error": run.error,
+            **({"note": run.note} if run.note else {}),
         },
     )
     return run

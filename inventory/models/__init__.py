@@ -16,6 +16,7 @@ from inventory.models.limits import RateBucket
 from inventory.models.prices import Price, PriceKind, PriceUnit
 from inventory.models.resources import (
     MANAGED_TAG,
+    CostBasis,
     Resource,
     ResourceEvent,
     ResourceLink,
@@ -41,6 +42,7 @@ __all__ = [
     "BulkAction",
     "CloudAccount",
     "CloudAccountQuerySet",
+    "CostBasis",
     "HealthStatus",
     "PowerSchedule",
     "Price",

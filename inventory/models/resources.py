@@ -41,6 +41,13 @@ class ResourceType(models.TextChoices):
     DNS_ZONE = "dns_zone", "DNS zone"
 
 
+class CostBasis(models.TextChoices):
+    """Where a resource's `monthly_cost` comes from."""
+
+    BILLED = "billed", "Billed, last 30 days"
+    ESTIMATE = "estimate", "Estimate (list prices)"
+
+
 class Resource(models.Model):
     """A VM, disk, bucket, network or database as the last sync saw it.
 
@@ -83,6 +90,15 @@ class Resource(models.Model):
     last_seen = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # What the resource costs a month, written by billing after each cost import (the
+    # inventory reads it and never computes it): billed over the last 30 days where the
+    # provider bills per resource, else a list-price estimate; `cost_basis` says which ("" when
+    # neither is known, shown as a dash). Database defaults: the ingest inserts in SQL.
+    monthly_cost = models.DecimalField(max_digits=18, decimal_places=2, db_default=0, default=0)
+    cost_currency = models.CharField(max_length=3, blank=True, db_default="", default="")
+    cost_basis = models.CharField(
+        max_length=8, choices=CostBasis.choices, blank=True, db_default="", default=""
+    )
 
     class Meta:
         ordering = ["name", "id"]
@@ -105,6 +121,12 @@ class Resource(models.Model):
                 fields=["organization", "last_seen", "id"],
                 condition=Q(deleted_at__isnull=True),
                 name="resource_live_by_last_seen",
+            ),
+            # Sorted by cost / month (either way: a backward scan serves "-monthly_cost, -id").
+            models.Index(
+                fields=["organization", "monthly_cost", "id"],
+                condition=Q(deleted_at__isnull=True),
+                name="resource_live_by_cost",
             ),
             models.Index(fields=["organization", "deployment_ref"]),
             # Costs name resources in lower case (Azure does): they are matched on this.
@@ -189,8 +211,9 @@ class SavedView(models.Model):
 
 
 class ResourceTally(models.Model):
-    """How many resources of one kind a scope holds, rewritten by the ingest in the same
-    transaction as the resources themselves: dashboard tiles and list counts add these up
+    """How many resources of one kind a scope holds (and what they cost a month), rewritten
+    by the ingest in the same transaction as the resources themselves, and by billing when it
+    writes their costs (`tallies_rewrite`): dashboard tiles and list counts add these up
     instead of counting 100,000 rows, and they are never stale."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
@@ -202,6 +225,11 @@ class ResourceTally(models.Model):
     status = models.CharField(max_length=16)
     live = models.BooleanField(help_text="Counts resources not marked deleted.")
     count = models.PositiveIntegerField()
+    # Their cost / month (Resource.monthly_cost) summed, per basis and currency: the list's
+    # total of what a filter matches, without adding up 100,000 rows.
+    cost_basis = models.CharField(max_length=8, blank=True, db_default="", default="")
+    cost_currency = models.CharField(max_length=3, blank=True, db_default="", default="")
+    monthly_cost = models.DecimalField(max_digits=20, decimal_places=2, db_default=0, default=0)
 
     class Meta:
         verbose_name_plural = "resource tallies"

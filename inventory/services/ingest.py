@@ -38,7 +38,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from inventory.estimates import monthly_estimates, price_query
@@ -377,25 +377,36 @@ def _copy_and_merge(raw: Any, table: str, names: str, conflict: str, rows: list[
 
 
 def _retally(account: CloudAccount, scope: str) -> None:
-    """Rewrite the scope's tallies (counts per region, type, status) from its rows."""
+    """Rewrite the scope's tallies (counts and cost / month per region, type, status, cost
+    basis and currency) from its rows."""
     ResourceTally.objects.filter(account=account, scope=scope).delete()
+    live, gone = Q(deleted_at__isnull=True), Q(deleted_at__isnull=False)
     groups = (
         Resource.objects.filter(account=account, scope=scope)
-        .values("region", "type", "status")
-        .annotate(live=Count("id", filter=Q(deleted_at__isnull=True)),
-                  gone=Count("id", filter=Q(deleted_at__isnull=False)))
+        .values("region", "type", "status", "cost_basis", "cost_currency")
+        .annotate(live=Count("id", filter=live), gone=Count("id", filter=gone),
+                  live_cost=Sum("monthly_cost", filter=live),
+                  gone_cost=Sum("monthly_cost", filter=gone))
         .order_by()
     )  # fmt: skip
     common = {"organization_id": account.organization_id, "account_id": account.pk,
               "scope": scope, "provider": account.provider}  # fmt: skip
     ResourceTally.objects.bulk_create(
         ResourceTally(
-            **common, region=g["region"], type=g["type"], status=g["status"], live=live, count=n
+            **common, region=g["region"], type=g["type"], status=g["status"], live=live, count=n,
+            cost_basis=g["cost_basis"], cost_currency=g["cost_currency"], monthly_cost=cost or 0,
         )
         for g in groups
-        for live, n in ((True, g["live"]), (False, g["gone"]))
+        for live, n, cost in ((True, g["live"], g["live_cost"]), (False, g["gone"], g["gone_cost"]))
         if n
-    )
+    )  # fmt: skip
+
+
+def tallies_rewrite(*, account: CloudAccount, scopes: Iterable[str]) -> None:
+    """Rewrite the tallies of some of the account's scopes from their rows: for an app that
+    changed what they sum (billing, the resources' cost / month). Call it in a transaction."""
+    for scope in sorted(set(scopes)):
+        _retally(account, scope)
 
 
 def _primary_keys(account: CloudAccount, resource_ids: list[str]) -> dict[str, int]:

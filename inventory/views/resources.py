@@ -8,9 +8,7 @@ from itertools import batched
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import FloatField, QuerySet
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db.models import QuerySet
 from django.http import HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,6 +27,7 @@ from inventory.models import ActionRun, Resource, SavedView
 from inventory.selectors import (
     account_choices,
     region_choices,
+    resource_cost_totals,
     resource_count,
     resource_events,
     saved_view_list,
@@ -42,7 +41,8 @@ from mcloud.errors import ActionRefused
 from mcloud.exports import csv_lines
 
 LIST_FIELDS = ("id", "name", "resource_id", "type", "provider", "region", "status", "first_seen",
-               "last_seen", "deleted_at", "deployment_ref", "tags", "account__name")  # fmt: skip
+               "last_seen", "deleted_at", "deployment_ref", "tags", "account__name",
+               "monthly_cost", "cost_currency", "cost_basis")  # fmt: skip
 FILTER_KEYS = ("q", "provider", "account", "region", "type", "status", "tag", "managed",
                "attached_to", "unattached", "include_deleted", "sort", "per_page")  # fmt: skip
 ACTIVE_KEYS = FILTER_KEYS[:-2]  # what the phone's "Filters (n)" button counts: not sort, size
@@ -56,7 +56,8 @@ VM_HIDDEN_FILTERS = (
 CARD_SORTS = (("name", "name"), ("status", "status"), ("region", "region"),
               ("last_seen", "last seen"))  # fmt: skip  # the phone's cards have no headers
 CSV_COLUMNS = ("provider", "account", "type", "name", "resource_id", "region", "status",
-               "tags", "first_seen", "last_seen", "deleted_at", "managed_by")  # fmt: skip
+               "tags", "first_seen", "last_seen", "deleted_at", "managed_by",
+               "cost_per_month", "cost_currency", "cost_basis")  # fmt: skip
 
 
 def _form(request: OrgRequest, data: dict | None = None) -> ResourceFilterForm:
@@ -88,7 +89,8 @@ def _render_list(request: OrgRequest, *, vm_only: bool) -> HttpResponse:
     if vm_only:
         data["type"] = "vm"
     form = _form(request, data)
-    paginator = Paginator(_rows(request, form), form.page_size())
+    rows = _rows(request, form)
+    paginator = Paginator(rows, form.page_size())
     known = resource_count(organization=request.organization, filters=form.filters())
     if known is not None:
         paginator.count = known  # from the tallies: no COUNT over every row
@@ -118,6 +120,9 @@ def _render_list(request: OrgRequest, *, vm_only: bool) -> HttpResponse:
         "may_act": request.role.allows(ACTION_ROLE),
         "action_choices": ActionRun.Action.choices,
         "card_sorts": CARD_SORTS,
+        "cost_totals": resource_cost_totals(
+            organization=request.organization, filters=form.filters(), rows=rows
+        ),
     }
     template = "inventory/resource_list.html"
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
@@ -141,9 +146,6 @@ def _rows(request: OrgRequest, form: ResourceFilterForm) -> QuerySet[Resource]:
         resource_list_selector(organization=request.organization, filters=form.filters())
         .select_related("account")
         .only(*LIST_FIELDS)
-        # The estimate the adapters keep in the metadata (a phone's card shows it), not the
-        # whole metadata.
-        .annotate(cost_per_hour=Cast(KT("metadata__cost_per_hour"), FloatField()))
     )
 
 
@@ -173,7 +175,9 @@ def resource_export(request: OrgRequest) -> StreamingHttpResponse:
             yield (r.provider, r.account.name, r.type, r.name, r.resource_id, r.region, r.status,
                    tags, r.first_seen.isoformat() if r.first_seen else "",
                    r.last_seen.isoformat(), r.deleted_at.isoformat() if r.deleted_at else "",
-                   " ".join(d.name for d in r.managed_by))  # type: ignore[attr-defined]  # fmt: skip
+                   " ".join(d.name for d in r.managed_by),  # type: ignore[attr-defined]
+                   r.monthly_cost if r.cost_basis else "", r.cost_currency,
+                   r.cost_basis)  # fmt: skip
 
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(

@@ -369,3 +369,19 @@ class Listing:
 
     def __len__(self) -> int:
         return len(self.records)
+
+
+@runtime_checkable
+class ResourceCosts(Protocol):
+    """What an adapter adds whose provider bills per resource through a query of its own,
+    apart from the costs by service (AWS Cost Explorer's resource-level data). Providers whose
+    `costs` already name resources (Azure, a GCP detailed export) do not implement it."""
+
+    # How many days back (today included) the provider keeps costs per resource.
+    resource_cost_days: int
+
+    def resource_costs(self, start: date, end: date) -> list[CostRecord]:
+        """Each day's cost in [start, end) per resource (`resource_id` set), as far back as
+        the provider keeps it; raises CloudError when the provider has none to give (not
+        enabled)."""
+        ...

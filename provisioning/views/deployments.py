@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -158,6 +159,7 @@ def deployment_detail(request: OrgRequest, pk: int) -> HttpResponse:
         "state": selectors.state_current(deployment=deployment),
         # Joined in by _deployment: None when it was never checked.
         "drift": getattr(deployment, "drift", None),
+        "cost": selectors.deployment_cost(deployment=deployment, today=timezone.localdate()),
         "lock": lock_description(deployment),
     })  # fmt: skip
     return render(request, template, context)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from billing.models import BillingSettings
 from billing.services.imports import cost_records_replace, tag_costs_replace
+from billing.services.resource_costs import resource_costs_replace
 from inventory.models import CloudAccount
 from mcloud.clouds.base import CostRecord, TagCostRecord
 
@@ -37,12 +38,12 @@ def daily(
 
 
 def store(account: CloudAccount, records: list[CostRecord]) -> None:
-    """Replace the account's costs over the records' span with exactly these."""
+    """Replace the account's costs over the records' span with exactly these (and its costs
+    per resource with those that name one, as an import from Azure or GCP does)."""
     first = min(r.date for r in records)
-    last = max(r.date for r in records)
-    cost_records_replace(
-        account=account, start=first, end=last + timedelta(days=1), records=records
-    )
+    end = max(r.date for r in records) + timedelta(days=1)
+    cost_records_replace(account=account, start=first, end=end, records=records)
+    resource_costs_replace(account=account, start=first, end=end, records=None)
 
 
 def store_by_tag(account: CloudAccount, day: date, key: str, amounts: dict[str, str]) -> None:

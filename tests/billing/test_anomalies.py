@@ -296,3 +296,9 @@ def test_the_sandbox_costs_hold_one_anomaly_and_costs_by_tag(
         billed = CostDaily.objects.filter(account=account, date__gte=start, date__lt=end)
         # The same bill, split by tag (Azure's amounts travel as floats: not to the last digit).
         assert abs(result.total - sum(r.amount for r in billed)) < Decimal("0.01")
+    # Costs per resource in all three clouds, linked to the inventory: machines are billed.
+    from inventory.models import Resource
+
+    for account in CloudAccount.objects.filter(organization=org):
+        vms = Resource.objects.filter(account=account, type="vm", status="running")
+        assert vms.filter(cost_basis="billed", monthly_cost__gt=0).exists(), account.name

@@ -55,8 +55,20 @@ def test_it_reads_daily_costs_per_service_and_resource_across_pages(fake):
         [
             {"date": OCT_1, "service": "Virtual Machines", "resource_id": web, "cost": 10.25},
             {"date": OCT_1, "service": "Virtual Machines", "resource_id": web, "cost": 2.25},
-            {"date": OCT_1, "service": "Virtual Machines", "resource_id": db, "cost": 0.1},
-            {"date": OCT_1, "service": "Storage", "resource_id": db + "-disk", "cost": 1.5},
+            {
+                "date": OCT_1,
+                "service": "Virtual Machines",
+                "resource_id": db,
+                "cost": 0.1,
+                "location": "northeurope",
+            },
+            {
+                "date": OCT_1,
+                "service": "Storage",
+                "resource_id": db + "-disk",
+                "cost": 1.5,
+                "location": "northeurope",
+            },
             {"date": date(2026, 10, 2), "service": "Storage", "resource_id": web, "cost": 0},
             {"date": date(2026, 10, 3), "service": "Storage", "resource_id": web, "cost": 3},
             {"date": date(2026, 9, 30), "service": "Storage", "resource_id": web, "cost": 7},
@@ -78,9 +90,13 @@ def test_it_reads_daily_costs_per_service_and_resource_across_pages(fake):
         (OCT_1, "Bandwidth", vm_id(STAGING, "s").lower(), Decimal("1.0")),
     ]
     assert [r.metadata["subscription_id"] for r in records] == [SUB] * 4 + [STAGING]
-    assert {(r.currency, r.region) for r in records} == {("USD", "")}
+    # Each resource's region, from a second query grouped by ResourceId and ResourceLocation.
+    assert [r.region for r in records] == ["northeurope"] * 2 + ["westeurope"] * 3
+    assert {r.currency for r in records} == {"USD"}
     pages = [p for m, p in fake.requests if p.endswith("/Microsoft.CostManagement/query")]
-    assert len(pages) == 3  # two pages for SUB (four rows), one for STAGING
+    # Costs: two pages for SUB (four rows), one for STAGING; locations: two for SUB's three
+    # resources, one for STAGING's.
+    assert len(pages) == 6
 
 
 def test_a_restated_day_comes_back_with_its_new_amount(fake):

@@ -128,8 +128,9 @@ def test_an_empty_period_has_no_costs(gcp, key):
 
 
 def test_the_sandbox_estate_has_three_months_of_billing_export(gcp):
-    """The sandbox's GCP costs, read by the adapter from the standard export table the
-    sandbox describes: every day, Compute Engine where instances run, Cloud Storage."""
+    """The sandbox's GCP costs, read by the adapter from the detailed export table the
+    sandbox describes: every day, Compute Engine where instances run, Cloud Storage, each
+    naming its resource as the inventory does."""
     from emulators import estate
 
     sandbox = estate.build_gcp(gcp, random.Random(2026))
@@ -148,10 +149,22 @@ def test_the_sandbox_estate_has_three_months_of_billing_export(gcp):
 
     records = reader.costs(days[0], days[-1] + timedelta(days=1))
 
-    assert sandbox["billing_table"] == "acme-web-prod.billing.gcp_billing_export_v1"
+    assert sandbox["billing_table"].startswith(
+        "acme-web-prod.billing.gcp_billing_export_resource_v1_"
+    )
     assert sorted({r.date for r in records}) == days
     assert {r.metadata["project_id"] for r in records} == set(estate.GCP_PROJECTS)
     compute_regions = {r.region for r in records if r.service == "Compute Engine"}
     assert compute_regions == {"us-central1", "europe-west1", "asia-east1"}
     assert "" in {r.region for r in records if r.service == "Cloud Storage"}  # multi-region
     assert all(r.amount > 0 for r in records)
+    billed = {r.resource_id for r in records}
+    assert "" not in billed  # machines, disks and buckets: every row names its resource
+    running = {
+        f"projects/{project}/zones/{i['zone'].rsplit('/', 1)[1]}/instances/{i['name']}"
+        for project in estate.GCP_PROJECTS
+        for i in gcp.resources(project, "instance")
+        if i["status"] == "RUNNING"
+    }
+    assert running
+    assert running <= billed

@@ -1,6 +1,7 @@
 """The inventory's cards for phones: one per resource on the page, beside the table (CSS picks
-which shows), each with its name, status, provider, region and the hourly estimate the
-adapters keep, in the HTMX fragment too, for the same queries as the table alone."""
+which shows), each with its name, status, provider, region and its cost / month (billed, or
+a labelled estimate) as billing wrote it, in the HTMX fragment too, for the same queries as
+the table alone."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import reverse
 
+from inventory.models import Resource
 from inventory.services.ingest import ingest_scope
 from mcloud.clouds.base import ResourceRecord
 from tests.inventory import estate
@@ -19,13 +21,19 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
 
 
-def _vm(n: int, cost: float | None) -> ResourceRecord:
-    metadata = {"instance_type": "t3.micro"} | ({} if cost is None else {"cost_per_hour": cost})
+def _vm(n: int) -> ResourceRecord:
     return ResourceRecord(
         resource_id=f"i-{n}", name=f"web-{n}", type="vm", region="eu-west-1",
         status="running" if n else "stopped", created_at=datetime(2026, 1, 1, tzinfo=UTC),
-        tags={}, metadata=metadata,
+        tags={}, metadata={"instance_type": "t3.micro"},
     )  # fmt: skip
+
+
+def _costed(basis: str, amount: str, **lookup: object) -> None:
+    """The figures billing writes after an import (billing.services.resource_costs)."""
+    Resource.objects.filter(**lookup).update(
+        monthly_cost=amount, cost_currency="USD", cost_basis=basis
+    )
 
 
 def _cards(body: str) -> list[str]:
@@ -37,7 +45,8 @@ def test_each_resource_is_a_card_with_its_status_provider_region_and_estimate(
     login, vera, org, other_org
 ):
     acct = estate.account(org, "aws-prod")
-    ingest_scope(account=acct, scope="eu-west-1", records=[_vm(0, 0.0104), _vm(1, None)])
+    ingest_scope(account=acct, scope="eu-west-1", records=[_vm(0), _vm(1)])
+    _costed("billed", "12.5", resource_id="i-1")
     estate.fill(estate.account(other_org, "theirs"), 6, prefix="secret")
     body = login(vera).get(reverse("inventory:resource_list")).content.decode()
     cards = _cards(body)
@@ -47,9 +56,9 @@ def test_each_resource_is_a_card_with_its_status_provider_region_and_estimate(
     assert 'title="Only this status">stopped</a>' in stopped
     assert "provider-badge" in stopped
     assert 'class="resource-region text-mono">eu-west-1<' in stopped
-    assert "~0.0104 USD/h" in stopped
+    assert "USD/month" not in stopped  # no figure written for it: nothing made up
     assert "web-1" in running
-    assert "USD/h" not in running  # no estimate for its size: nothing made up
+    assert "12.50 USD/month" in running
     assert "secret" not in body
     # The table is still there for wider screens; the cards hide from md up.
     assert 'id="resource-table"' in body
@@ -80,12 +89,14 @@ def test_the_cards_follow_the_filters_in_the_htmx_fragment_and_on_the_vm_list(lo
 
 def test_the_cards_add_no_query(login, vera, org, django_assert_max_num_queries):
     acct = estate.account(org, "aws-prod")
-    ingest_scope(account=acct, scope="eu-west-1", records=[_vm(n, 0.02) for n in range(5)])
+    ingest_scope(account=acct, scope="eu-west-1", records=[_vm(n) for n in range(5)])
+    _costed("estimate", "7.59", account=acct)
     client = login(vera)
     with django_assert_max_num_queries(12) as few:
         client.get(reverse("inventory:resource_list"))
-    ingest_scope(account=acct, scope="eu-west-1", records=[_vm(n, 0.02) for n in range(80)])
+    ingest_scope(account=acct, scope="eu-west-1", records=[_vm(n) for n in range(80)])
+    _costed("estimate", "7.59", account=acct)
     with django_assert_max_num_queries(len(few.captured_queries)):
         body = client.get(reverse("inventory:resource_list")).content.decode()
     assert len(_cards(body)) == 50
-    assert body.count("~0.02 USD/h") == 50
+    assert body.count("~7.59 USD/month") == 50

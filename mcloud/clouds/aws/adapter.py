@@ -11,7 +11,9 @@ import boto3
 from botocore.config import Config
 
 from mcloud.clouds.aws.actions import ec2_vm_action
+from mcloud.clouds.aws.costs import RESOURCE_DAYS
 from mcloud.clouds.aws.costs import costs as explorer_costs
+from mcloud.clouds.aws.costs import resource_costs as explorer_resource_costs
 from mcloud.clouds.aws.costs import tag_costs as explorer_tag_costs
 from mcloud.clouds.aws.errors import translate_errors
 from mcloud.clouds.aws.inventory import GLOBAL_SCOPE, list_scope
@@ -118,6 +120,13 @@ class AwsAdapter:
     def tag_costs(self, start: date, end: date, keys: list[str]) -> list[TagCostRecord]:
         """Daily unblended costs per value of each cost allocation tag key (`tag_costs`)."""
         return explorer_tag_costs(self.client, start, end, keys)
+
+    resource_cost_days = RESOURCE_DAYS
+
+    def resource_costs(self, start: date, end: date) -> list[CostRecord]:
+        """Daily unblended usage costs per resource, the last 14 days of [start, end) at
+        most (`resource_costs`): Cost Explorer's resource-level data, once enabled."""
+        return explorer_resource_costs(self.client, start, end)
 
     # --- actions -----------------------------------------------------------------------
     def vm_action(self, action: str, resource_id: str, region: str) -> ActionResult:

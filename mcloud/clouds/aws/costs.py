@@ -4,13 +4,15 @@ of each cost allocation tag key."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from mcloud.clouds.aws.errors import translate_errors
+from botocore.exceptions import ClientError
+
+from mcloud.clouds.aws.errors import error_code, translate_errors
 from mcloud.clouds.aws.session import DEFAULT_REGION
-from mcloud.clouds.base import CostRecord, TagCostRecord
+from mcloud.clouds.base import CloudError, CostRecord, TagCostRecord
 
 COST_METRIC = "UnblendedCost"
 
@@ -103,3 +105,68 @@ def tag_costs(
                     break
                 request["NextPageToken"] = token
     return records
+
+
+RESOURCE_DAYS = 14  # Cost Explorer keeps resource-level data this many days
+NOT_ENABLED = (
+    "Cost Explorer has no resource-level data for this account: enable it in the Cost "
+    "Explorer settings of the payer (management) account"
+)
+NO_RESOURCE = "NoResourceId"
+S3 = "Amazon Simple Storage Service"
+
+
+def resource_costs(client: Callable[[str, str], Any], start: date, end: date) -> list[CostRecord]:
+    """Daily unblended usage costs per resource and service from `start` to `end`
+    (exclusive), from Cost Explorer's `GetCostAndUsageWithResources`, paged to the end.
+
+    Cost Explorer keeps resource-level data for RESOURCE_DAYS days and only once the payer
+    account opted in to it (Cost Explorer settings); the period is cut to those days. The
+    request must filter, so it filters on the Usage record type (the resources' own usage,
+    not credits, tax or support). Costs of no resource (`NoResourceId`) are left out. S3
+    names a bucket by its name: it becomes the bucket's ARN, as the inventory names it."""
+    start = max(start, end - timedelta(days=RESOURCE_DAYS))
+    if start >= end:
+        return []
+    ce = client("ce", DEFAULT_REGION)
+    request: dict[str, Any] = {
+        "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
+        "Granularity": "DAILY",
+        "Metrics": [COST_METRIC],
+        "Filter": {"Dimensions": {"Key": "RECORD_TYPE", "Values": ["Usage"]}},
+        "GroupBy": [
+            {"Type": "DIMENSION", "Key": "RESOURCE_ID"},
+            {"Type": "DIMENSION", "Key": "SERVICE"},
+        ],
+    }
+    records: list[CostRecord] = []
+    with translate_errors("read the costs per resource from Cost Explorer"):
+        while True:
+            try:
+                page = ce.get_cost_and_usage_with_resources(**request)
+            except ClientError as error:
+                if error_code(error) == "DataUnavailableException":
+                    raise CloudError(NOT_ENABLED, code="DataUnavailable") from None
+                raise
+            for period in page.get("ResultsByTime", []):
+                day = date.fromisoformat(period["TimePeriod"]["Start"])
+                for group in period.get("Groups", []):
+                    resource, service = [*group["Keys"], "", ""][:2]
+                    if not resource or resource == NO_RESOURCE:
+                        continue
+                    if service == S3 and not resource.startswith("arn:"):
+                        resource = f"arn:aws:s3:::{resource}"
+                    metric = group["Metrics"][COST_METRIC]
+                    records.append(
+                        CostRecord(
+                            date=day,
+                            service=service,
+                            amount=Decimal(str(metric["Amount"])),
+                            currency=metric.get("Unit", ""),
+                            resource_id=resource,
+                        )
+                    )
+            token = page.get("NextPageToken")
+            if not token:
+                return records
+            request["NextPageToken"] = token

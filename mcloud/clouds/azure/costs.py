@@ -1,10 +1,11 @@
 """Daily costs from the Cost Management query API, one subscription and at most a year at a
 time (Cost Management refuses longer custom periods), paged to the end.
 
-A query takes at most two groupings, and service and resource use both, so records carry no
-region (a second query by ResourceLocation could add it). Cost Management spells resource ids
-in lower case; they are kept as given, with the subscription in metadata. Costs by tag come
-from one query per tag key grouped by TagKey."""
+A query takes at most two groupings, and service and resource use both: a second query, of
+the whole period grouped by ResourceId and ResourceLocation, gives each resource's region
+(costs of no resource carry none). Cost Management spells resource ids in lower case; they are
+kept as given, with the subscription in metadata. Costs by tag come from one query per tag key
+grouped by TagKey."""
 
 from __future__ import annotations
 
@@ -50,7 +51,39 @@ def subscription_costs(
                     metadata={"subscription_id": subscription_id},
                 )
             )
+    if any(r.resource_id for r in records):
+        where = resource_locations(client, subscription_id, first, last, retries=retries)
+        for record in records:
+            record.region = where.get(record.resource_id.lower(), "")
     return records
+
+
+def resource_locations(
+    client: Any, subscription_id: str, first: date, last: date, *, retries: int
+) -> dict[str, str]:
+    """Each billed resource's location (lower-case id -> "westeurope"), from one query of
+    [first, last] grouped by ResourceId and ResourceLocation (no daily rows)."""
+    query = _query(
+        first,
+        last,
+        [
+            cost_models.QueryGrouping(type="Dimension", name="ResourceId"),
+            cost_models.QueryGrouping(type="Dimension", name="ResourceLocation"),
+        ],
+        daily=False,
+    )
+    found: dict[str, str] = {}
+    scope = f"/subscriptions/{subscription_id}"
+    for columns, rows in _pages(client, scope, query, retries, subscription_id):
+        if "resourceid" not in columns or "resourcelocation" not in columns:
+            raise CloudError(
+                "Azure answered the location query without its columns", code="UnexpectedAnswer"
+            )
+        for row in rows:
+            resource = _cell(row, columns["resourceid"]).lower()
+            if resource:
+                found[resource] = _cell(row, columns["resourcelocation"]).lower()
+    return found
 
 
 def subscription_tag_costs(
@@ -82,8 +115,9 @@ def subscription_tag_costs(
     return records
 
 
-def _query(first: date, last: date, grouping: list[Any]) -> Any:
-    """A daily pre-tax actual cost query of [first, last] with the given groupings."""
+def _query(first: date, last: date, grouping: list[Any], *, daily: bool = True) -> Any:
+    """A daily (or whole-period) pre-tax actual cost query of [first, last] with the given
+    groupings."""
     return cost_models.QueryDefinition(
         type="ActualCost",
         timeframe="Custom",
@@ -92,7 +126,7 @@ def _query(first: date, last: date, grouping: list[Any]) -> Any:
             to=datetime.combine(last, time(23, 59, 59), UTC),
         ),
         dataset=cost_models.QueryDataset(
-            granularity="Daily",
+            granularity="Daily" if daily else None,
             aggregation={
                 "totalCost": cost_models.QueryAggregation(name="PreTaxCost", function="Sum")
             },
