@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower, Substr
@@ -84,11 +84,29 @@ class DeploymentCost:
 
     resources: int  # provider ids of the deployment
     cost: ResourcesCost | None  # None: no app holds costs
+    # What the plan of its last successful apply estimated a month of its priced resources
+    # would cost (`provisioning.plan_costs`), and that plan's id; None before any estimate.
+    estimate: dict[str, Any] | None = None
+    estimate_plan: int | None = None
+
+
+def applied_estimate(deployment: Deployment) -> tuple[dict[str, Any] | None, int | None]:
+    """The cost estimate of the plan its last successful apply carried out (one query)."""
+    applied = (
+        DeploymentRun.objects.filter(
+            deployment=deployment, kind=DeploymentRun.Kind.APPLY,
+            status=DeploymentRun.Status.APPLIED, plan_run__isnull=False,
+        )
+        .order_by("-finished_at", "-id")
+        .values_list("plan_run__cost_estimate", "plan_run_id")
+        .first()
+    )  # fmt: skip
+    return applied if applied is not None else (None, None)
 
 
 def deployment_cost(*, deployment: Deployment, today: date) -> DeploymentCost:
-    """Its resources' ids (one query), and what the bill says they cost this month (one more,
-    when it has any)."""
+    """Its resources' ids (one query), what the bill says they cost this month (one more,
+    when it has any), and what its last applied plan estimated (one more)."""
     in_state = (
         DeploymentResource.objects.filter(
             organization_id=deployment.organization_id, deployment=deployment
@@ -108,7 +126,8 @@ def deployment_cost(*, deployment: Deployment, today: date) -> DeploymentCost:
     cost = resources_cost(
         organization_id=deployment.organization_id, resource_ids=keys, today=today
     )
-    return DeploymentCost(resources=len(keys), cost=cost)
+    estimate, plan = applied_estimate(deployment)
+    return DeploymentCost(resources=len(keys), cost=cost, estimate=estimate, estimate_plan=plan)
 
 
 def run_list(

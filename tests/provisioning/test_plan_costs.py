@@ -190,3 +190,20 @@ def test_the_estimate_shows_on_the_plan_page_and_in_the_api(
     assert "aws_instance.this" in page
     api = client.get(f"/api/runs/{run.pk}", HTTP_AUTHORIZATION=f"Bearer {token_for(alice)}")
     assert api.json()["cost_estimate"]["monthly_delta"] == estimate["monthly_delta"]
+
+
+def test_the_deployment_page_shows_what_its_applied_plan_estimated(
+    org, alice, hello_version, login
+):
+    deployment = make_deployment(org, alice, hello_version, "hello-1")
+    plan = run_plan_queue(deployment=deployment, user=alice, enqueue=False)
+    estimate = plan_cost_estimate(plan_fixture("aws-ec2-instance"))
+    DeploymentRun.objects.filter(pk=plan.pk).update(status="applied", cost_estimate=estimate)
+    DeploymentRun.objects.create(
+        organization=org, deployment=deployment, kind="apply", status="applied",
+        plan_run=plan, blueprint_version=plan.blueprint_version, started_by=alice,
+    )  # fmt: skip
+    page = login(alice).get(reverse("provisioning:deployment_detail", args=[deployment.pk]))
+    html = page.content.decode()
+    assert f"{estimate['monthly_total']:.2f} USD/month" in html
+    assert f"plan #{plan.pk}" in html
