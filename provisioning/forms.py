@@ -98,6 +98,8 @@ class ProvisioningSettingsForm(forms.Form):
     drift_check_hours = forms.TypedChoiceField(
         choices=DRIFT_CHECK_INTERVALS,
         coerce=int,
+        required=False,  # left out: unchanged
+        empty_value=None,
         initial=0,
         label="Check applied deployments for drift",
         help_text="A refresh-only plan per deployment: it changes nothing, and shows what was "

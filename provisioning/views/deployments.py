@@ -92,6 +92,8 @@ def settings_update(request: OrgRequest) -> HttpResponse:
             messages.error(request, str(refusal))
         else:
             messages.success(request, "Saved the provisioning settings.")
+    else:
+        messages.error(request, "Nothing was saved: choose one of the offered intervals.")
     return redirect("provisioning:deployment_list")
 
 

@@ -84,6 +84,7 @@ def test_a_refresh_only_plan_records_no_drift_then_drift_then_reconcile_clears_i
     assert found.plan_file is None
     assert found.changes_label == "1 drifted"
     assert "Objects have changed outside of Terraform" in found.log
+    assert SECRET not in found.log  # the deleted token's triggers hold it
     drift.refresh_from_db()
     assert drift.is_drifted
     assert [(d["address"], d["kind"]) for d in drift.terraform_differences] == [

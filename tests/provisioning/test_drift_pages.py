@@ -115,7 +115,8 @@ def test_the_page_shows_the_differences_to_its_organization_only(
 def test_admins_set_the_drift_check_interval_and_a_bad_one_changes_nothing(login, ada, bob, org):
     url = reverse("provisioning:settings_update")
     assert login(bob).post(url, {"drift_check_hours": "24"}).status_code == 403
-    login(ada).post(url, {"drift_check_hours": "999"})
+    refused = login(ada).post(url, {"drift_check_hours": "999"}, follow=True)
+    assert "Nothing was saved" in refused.content.decode()
     assert not ProvisioningSettings.objects.filter(organization=org).exists()
     login(ada).post(url, {"drift_check_hours": "24"})
     assert ProvisioningSettings.objects.get(organization=org).drift_check_hours == 24
