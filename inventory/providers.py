@@ -22,7 +22,13 @@ from inventory.forms.aws_account import AwsAccountForm
 from inventory.forms.azure_account import AzureAccountForm
 from inventory.forms.cloud_account import CloudAccountForm
 from inventory.forms.gcp_account import GcpAccountForm
-from mcloud.clouds.base import VM_ACTIONS, AwsCredentials, AzureCredentials, GcpCredentials
+from mcloud.clouds.base import (
+    CLEANUP_OF,
+    VM_ACTIONS,
+    AwsCredentials,
+    AzureCredentials,
+    GcpCredentials,
+)
 from mcloud.clouds.prices import AWS_STORAGE, AZURE_STORAGE, GCP_STORAGE
 from mcloud.clouds.registry import (
     CloudProvider,
@@ -32,6 +38,8 @@ from mcloud.clouds.registry import (
     provider_get,
     provider_register,
 )
+
+CLEANUP_TYPES = tuple(CLEANUP_OF)  # every provider removes its disks, snapshots and IPs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,6 +103,7 @@ def _aws_member_credentials(parent: StoredAccount, member_id: str) -> AwsCredent
 AWS = AccountProvider(
     key="aws",
     actions=VM_ACTIONS,
+    cleanups=CLEANUP_TYPES,
     storage_prices=AWS_STORAGE,
     label="AWS",
     article="an",
@@ -172,6 +181,7 @@ def _azure_sandbox_endpoints(description: Mapping[str, Any]) -> dict[str, Any]:
 AZURE = AccountProvider(
     key="azure",
     actions=VM_ACTIONS,
+    cleanups=CLEANUP_TYPES,
     storage_prices=AZURE_STORAGE,
     label="Azure",
     article="an",
@@ -255,6 +265,7 @@ def _gcp_sandbox_config(description: Mapping[str, Any]) -> dict[str, Any]:
 GCP = AccountProvider(
     key="gcp",
     actions=VM_ACTIONS,
+    cleanups=CLEANUP_TYPES,
     storage_prices=GCP_STORAGE,
     label="GCP",
     article="a",

@@ -117,6 +117,9 @@ class CloudProvider:
     # The VM actions (`mcloud.clouds.base.VM_ACTIONS`) its adapter performs (`VmActions`);
     # empty: resources of this provider are only looked at.
     actions: tuple[str, ...] = ()
+    # The resource types (`mcloud.clouds.base.CLEANUP_OF`) its adapter removes
+    # (`ResourceCleanups`); empty: waste is only shown.
+    cleanups: tuple[str, ...] = ()
     # List prices of its disks, snapshots and idle addresses, for waste estimates.
     storage_prices: StoragePrices = field(default_factory=StoragePrices)
 
