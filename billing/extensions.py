@@ -26,6 +26,7 @@ from billing.selectors import (
 from inventory.extensions import (
     ResourcePanel,
     Tile,
+    register_action_followup,
     register_resource_panel,
     register_sandbox_step,
     register_sync_followup,
@@ -33,6 +34,7 @@ from inventory.extensions import (
 )
 from inventory.models import CloudAccount
 from inventory.tiles import bars
+from mcloud.clouds.base import CLEANUP_ACTIONS
 
 
 def _has_costs(request: OrgRequest) -> bool:
@@ -162,6 +164,15 @@ def sandbox_costs(organization: Any, owner: Any) -> str:
     return f"costs: {rows:,} daily rows imported"
 
 
+def waste_after_cleanup(run: Any) -> None:
+    """A clean-up removed (or found gone) a finding's resource: the findings follow at once,
+    so the Savings page and its total no longer count it."""
+    from billing.services.waste import findings_refresh
+
+    if run.action in CLEANUP_ACTIONS:
+        findings_refresh(organization=run.resource.organization)
+
+
 def register() -> None:
     register_tile(Tile("cost_mtd", "Month to date", "billing/tiles/cost_mtd.html", cost_mtd))
     register_tile(
@@ -197,4 +208,5 @@ def register() -> None:
     )
     register_sync_followup("billing", import_after_sync)
     register_sync_followup("waste", waste_after_sync)
+    register_action_followup("waste", waste_after_cleanup)
     register_sandbox_step("billing", sandbox_costs)

@@ -5,6 +5,7 @@ from django.http import HttpRequest
 
 from inventory.models import (
     ActionRun,
+    ActionSettings,
     AwsExternalId,
     CloudAccount,
     ProviderHealth,
@@ -71,8 +72,15 @@ class ActionRunAdmin(admin.ModelAdmin):
     list_filter = ["status", "action", "queued_at"]
     search_fields = ["resource__name", "resource__resource_id", "organization__name", "error"]
     list_select_related = ["resource", "requested_by", "organization"]
-    raw_id_fields = ["resource", "organization", "requested_by"]
+    raw_id_fields = ["resource", "organization", "requested_by", "approved_by"]
     date_hierarchy = "queued_at"
+
+
+@admin.register(ActionSettings)
+class ActionSettingsAdmin(admin.ModelAdmin):
+    list_display = ["organization", "require_second_approver", "updated_by", "updated_at"]
+    list_select_related = ["organization", "updated_by"]
+    raw_id_fields = ["organization", "updated_by"]
 
 
 @admin.register(ResourceActionLease)

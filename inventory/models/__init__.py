@@ -10,7 +10,7 @@ from inventory.models.accounts import (
     _new_external_id,
     default_sync_interval,
 )
-from inventory.models.actions import ActionRun, ResourceActionLease
+from inventory.models.actions import ActionRun, ActionSettings, ResourceActionLease
 from inventory.models.resources import (
     MANAGED_TAG,
     Resource,
@@ -25,6 +25,7 @@ from inventory.models.runs import SyncRun, TimedRun
 __all__ = [
     "MANAGED_TAG",
     "ActionRun",
+    "ActionSettings",
     "AwsExternalId",
     "CloudAccount",
     "CloudAccountQuerySet",

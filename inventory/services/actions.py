@@ -1,4 +1,5 @@
-"""Actions on resources: start, stop and reboot a VM through its provider.
+"""Actions on resources: start, stop and reboot a VM through its provider; delete or release
+a waste finding's resource (the clean-ups: their rules in `inventory.services.cleanups`).
 
 - Asking (`resource_action_request`: the resource page, the API) checks the rules (a member
   or more; a live VM of an active account whose provider acts; not managed by a deployment
@@ -30,13 +31,20 @@ from accounts.audit import audit_record
 from accounts.models import Membership, User
 from accounts.roles import Role
 from inventory.account_adapters import adapter_for
-from inventory.extensions import ACTION_GUARDS
+from inventory.extensions import ACTION_FOLLOWUPS, ACTION_GUARDS
 from inventory.managed import ManagedBy, managed_by
 from inventory.models import ActionRun, Resource, ResourceActionLease, ResourceEvent
 from inventory.services.ingest import ingest_scope
 from inventory.services.sync import account_lease
 from inventory.tasks import RESOURCE_ACTION
-from mcloud.clouds.base import ActionResult, CloudError, ResourceType, VmActions
+from mcloud.clouds.base import (
+    CLEANUP_ACTIONS,
+    ActionResult,
+    CloudError,
+    ResourceCleanups,
+    ResourceType,
+    VmActions,
+)
 from mcloud.clouds.records import listing_checked
 from mcloud.clouds.registry import provider_get
 from mcloud.errors import ActionRefused
@@ -132,7 +140,12 @@ def resource_action_request(
     """(the run that answers `user`'s request for `action` on `resource`, whether it is new).
 
     PermissionDenied for a viewer or an outsider, ActionRefused when the action cannot be
-    asked (`resource_action_refusal`). See the module docstring."""
+    asked (`resource_action_refusal`). See the module docstring. A clean-up (delete, release)
+    follows its own rules (`inventory.services.cleanups.resource_cleanup_request`)."""
+    if action in CLEANUP_ACTIONS:
+        from inventory.services.cleanups import resource_cleanup_request  # it imports this
+
+        return resource_cleanup_request(resource=resource, action=action, user=user, ip=ip)
     membership = Membership.objects.filter(
         organization_id=resource.organization_id, user=user
     ).first()
@@ -195,9 +208,12 @@ def action_run_execute(*, run: ActionRun) -> ActionRun:
     try:
         with lease_kept(lease, token):
             adapter = adapter_for(resource.account)
-            if not isinstance(adapter, VmActions):
+            if run.action in CLEANUP_ACTIONS and isinstance(adapter, ResourceCleanups):
+                result = adapter.cleanup(resource.type, resource.resource_id, resource.region)
+            elif run.action in CLEANUP_ACTIONS or not isinstance(adapter, VmActions):
                 raise CloudError(f"mcloud cannot {run.action} resources of this provider.")
-            result = adapter.vm_action(run.action, resource.resource_id, resource.region)
+            else:
+                result = adapter.vm_action(run.action, resource.resource_id, resource.region)
     except LeaseLost:
         return _finish(run, resource, error=LEASE_LOST)
     except CloudError as error:
@@ -223,7 +239,7 @@ def _finish(
         run.message = result.message[:500]
     else:
         run.status, run.error, run.code = ActionRun.State.FAILED, error[:500], code[:64]
-    if result is None or result.changed or code == "NotFound":
+    if result is None or result.changed or code == "NotFound" or run.action in CLEANUP_ACTIONS:
         run.resync_note = resource_resync(resource=resource)[:300]
     resource.refresh_from_db(fields=["status", "deleted_at"])
     run.status_after = resource.status
@@ -235,6 +251,11 @@ def _finish(
         old_status=run.status_before, new_status=run.status_after, occurred_at=run.finished_at,
     )  # fmt: skip
     _audit_finished(run, resource)
+    for name, followup in ACTION_FOLLOWUPS.items():
+        try:
+            followup(run)
+        except Exception:  # a follow-up's failure is its own: the run stands
+            logger.exception("Follow-up %s of action run %s failed", name, run.pk)
     return run
 
 

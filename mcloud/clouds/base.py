@@ -326,6 +326,7 @@ class VmActions(Protocol):
         ...
 
 
+@runtime_checkable
 class ResourceCleanups(Protocol):
     """What an adapter of a provider that removes waste adds (its registry entry lists the
     resource types in `cleanups`).
