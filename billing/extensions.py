@@ -164,6 +164,12 @@ def sandbox_costs(organization: Any, owner: Any) -> str:
     return f"costs: {rows:,} daily rows imported"
 
 
+def waste(request: OrgRequest, resource: Any) -> dict[str, Any] | None:
+    from billing.removals import waste_panel  # it imports the inventory's action services
+
+    return waste_panel(request, resource)
+
+
 def waste_after_cleanup(run: Any) -> None:
     """A clean-up removed (or found gone) a finding's resource: the findings follow at once,
     so the Savings page and its total no longer count it."""
@@ -206,6 +212,7 @@ def register() -> None:
     register_resource_panel(
         ResourcePanel("cost", "billing/panels/resource_cost.html", resource_cost)
     )
+    register_resource_panel(ResourcePanel("waste", "billing/panels/resource_waste.html", waste))
     register_sync_followup("billing", import_after_sync)
     register_sync_followup("waste", waste_after_sync)
     register_action_followup("waste", waste_after_cleanup)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inventory.views import accounts, actions, dashboard, resources, sandbox, sync
+from inventory.views import accounts, actions, cleanups, dashboard, resources, sandbox, sync
 
 app_name = "inventory"
 
@@ -33,6 +33,19 @@ urlpatterns = [
         name="resource_action",
     ),
     path("action-runs/<int:pk>/progress/", actions.action_run_progress, name="action_run_progress"),
+    path(
+        "action-runs/<int:pk>/approve/",
+        cleanups.action_run_decide,
+        {"decision": "approve"},
+        name="action_run_approve",
+    ),
+    path(
+        "action-runs/<int:pk>/reject/",
+        cleanups.action_run_decide,
+        {"decision": "reject"},
+        name="action_run_reject",
+    ),
+    path("action-settings/", cleanups.action_settings_edit, name="action_settings_edit"),
     path("inventory/views/", resources.saved_view_create, name="saved_view_create"),
     path(
         "inventory/views/<int:pk>/delete/",

@@ -39,7 +39,7 @@ from mcloud.leases import row_lock, runs_recover
 
 CLEANUP_ROLE = Role.ADMIN  # who may delete and release, and approve it
 PENDING = (ActionRun.State.AWAITING, ActionRun.State.QUEUED, ActionRun.State.RUNNING)
-_WORDS = {"disk": "disk", "snapshot": "snapshot", "ip_address": "IP address"}
+WORDS = {"disk": "disk", "snapshot": "snapshot", "ip_address": "IP address"}
 _PLURALS = {"disk": "disks", "snapshot": "snapshots", "ip_address": "IP addresses"}
 
 
@@ -84,7 +84,7 @@ def resource_cleanup_refusal(
     if not wanted:
         return "Only disks, snapshots and IP addresses can be removed."
     if action != wanted:
-        return f"A {_WORDS[resource.type]} is removed with {wanted!r}, not {action!r}."
+        return f"A {WORDS[resource.type]} is removed with {wanted!r}, not {action!r}."
     if resource.deleted_at is not None:
         return "This resource is gone: there is nothing to remove."
     if resource.type not in provider_get(resource.provider).cleanups:

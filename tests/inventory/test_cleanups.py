@@ -34,6 +34,11 @@ DISK = P + "/zones/us-central1-a/disks/spare"
 
 @pytest.fixture
 def estate_gcp(gcp, org) -> dict[str, Resource]:
+    return gcp_waste(gcp, org)
+
+
+def gcp_waste(gcp, org) -> dict[str, Resource]:
+    """A synced GCP project with a VM and one waste finding of each removable kind."""
     key = gcp.add_service_account(PROJECT)
     gcp.add_instance(PROJECT, name="web-1")
     gcp.add_disk(PROJECT, name="spare", size_gb=100)
