@@ -73,8 +73,8 @@ def azure_cleanup(
     if kind == ResourceType.IP_ADDRESS:
         config = getattr(item, "ip_configuration", None)
         if config is not None or getattr(item, "nat_gateway", None) is not None:
-            owner = str(getattr(config, "id", "") or "a NAT gateway").split("/")
-            user = owner[8] if len(owner) > 8 else owner[-1]
+            parts = str(getattr(config, "id", "") or "a NAT gateway").split("/")
+            user = parts[8] if len(parts) > 8 else parts[-1]
             raise in_use(what, f"associated with {user}")
     kwargs: dict[str, Any] = {}
     if poll_seconds is not None:
