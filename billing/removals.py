@@ -100,7 +100,10 @@ def finding_remove_view(request: OrgRequest, pk: int) -> HttpResponse:
 
 
 def waste_panel(request: OrgRequest, resource: Any) -> dict[str, Any] | None:
-    """The resource page's waste card: its open finding, the saving and the Remove button."""
+    """The resource page's waste card: its open finding, the saving and the Remove button
+    (for the kinds mcloud removes; no query for the others)."""
+    if not cleanup_of(resource):
+        return None
     finding = (
         Finding.objects.filter(resource=resource, dismissed_at__isnull=True)
         .order_by("-saving")
