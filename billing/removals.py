@@ -22,7 +22,6 @@ from inventory.models import ActionRun
 from inventory.services.actions import resource_action_request
 from inventory.services.cleanups import (
     CLEANUP_ROLE,
-    PENDING,
     WORDS,
     action_settings,
     cleanup_of,
@@ -51,7 +50,7 @@ def removal_context(request: OrgRequest, findings: Iterable[Finding]) -> dict[st
         finding.cleanup = cleanup_of(finding.resource)  # type: ignore[attr-defined]
         finding.removal = runs.get(finding.resource_id)  # type: ignore[attr-defined]
         finding.question = removal_question(finding)  # type: ignore[attr-defined]
-    return {"can_remove": request.role.allows(CLEANUP_ROLE), "pending_states": PENDING}
+    return {"can_remove": request.role.allows(CLEANUP_ROLE)}
 
 
 def removal_question(finding: Finding) -> str:
