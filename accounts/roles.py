@@ -7,6 +7,7 @@ The role matrix (also in the README):
 | viewer | read everything in the organization                                                   |
 | member | also trigger syncs and Terraform plans; start, stop and reboot VMs                    |
 | admin  | also manage cloud accounts, members and notifications; approve, apply, destroy; audit |
+|        | (and remove waste: delete unattached disks and old snapshots, release unused IPs)     |
 | owner  | also rename or delete the organization and transfer ownership                         |
 """
 

@@ -27,6 +27,7 @@ from billing.selectors import (
 from inventory.extensions import (
     ResourcePanel,
     Tile,
+    register_action_followup,
     register_resource_panel,
     register_resources_cost,
     register_sandbox_step,
@@ -36,6 +37,7 @@ from inventory.extensions import (
 )
 from inventory.models import CloudAccount
 from inventory.tiles import bars
+from mcloud.clouds.base import CLEANUP_ACTIONS
 
 
 def _has_costs(request: OrgRequest) -> bool:
@@ -169,6 +171,21 @@ def sandbox_costs(organization: Any, owner: Any) -> str:
     return f"costs: {rows:,} daily rows imported"
 
 
+def waste(request: OrgRequest, resource: Any) -> dict[str, Any] | None:
+    from billing.removals import waste_panel  # it imports the inventory's action services
+
+    return waste_panel(request, resource)
+
+
+def waste_after_cleanup(run: Any) -> None:
+    """A clean-up removed (or found gone) a finding's resource: the findings follow at once,
+    so the Savings page and its total no longer count it."""
+    from billing.services.waste import findings_refresh
+
+    if run.action in CLEANUP_ACTIONS:
+        findings_refresh(organization=run.resource.organization)
+
+
 def register() -> None:
     register_tile(Tile("cost_mtd", "Month to date", "billing/tiles/cost_mtd.html", cost_mtd))
     register_tile(
@@ -202,7 +219,9 @@ def register() -> None:
     register_resource_panel(
         ResourcePanel("cost", "billing/panels/resource_cost.html", resource_cost)
     )
+    register_resource_panel(ResourcePanel("waste", "billing/panels/resource_waste.html", waste))
     register_resources_cost(resources_cost_this_month)
     register_sync_followup("billing", import_after_sync)
     register_sync_completion("waste", waste_after_sync)
+    register_action_followup("waste", waste_after_cleanup)
     register_sandbox_step("billing", sandbox_costs)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing import views
+from billing import removals, views
 
 app_name = "billing"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("billing/savings/", views.savings_view, name="savings"),
     path("billing/savings.csv", views.savings_export, name="savings_export"),
     path("billing/savings/<int:pk>/dismiss/", views.finding_dismiss_view, name="finding_dismiss"),
+    path("billing/savings/<int:pk>/remove/", removals.finding_remove_view, name="finding_remove"),
     path("billing/budgets/", views.budget_list, name="budget_list"),
     path("billing/budgets/new/", views.budget_edit, name="budget_create"),
     path("billing/budgets/<int:pk>/", views.budget_edit, name="budget_edit"),

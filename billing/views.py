@@ -34,6 +34,7 @@ from billing.models import (
     ImportRun,
 )
 from billing.money import round_amount
+from billing.removals import removal_context
 from billing.selectors import (
     DIMENSIONS,
     FINDING_ORDERS,
@@ -70,6 +71,7 @@ from billing.services.settings import (
 from billing.services.waste import finding_dismiss
 from inventory.models import CloudAccount, ResourceType
 from inventory.selectors import account_choices
+from inventory.services.cleanups import action_settings
 from mcloud.exports import csv_lines
 
 KEEP = ("period", "start", "end", "group", "provider", "account", "service", "region")
@@ -466,6 +468,9 @@ def savings_view(request: OrgRequest) -> HttpResponse:
         "page": page, "filters": filters, "total": total, "per_rule": per_rule,
         "accounts": accounts, "rules": Finding.Rule.choices, "kinds": ResourceType.choices,
         "can_dismiss": request.role.allows(Role.MEMBER),
+        "cleanup_rules": action_settings(request.organization),
+        "rules_locked": request.role != Role.OWNER,
+        **removal_context(request, page.object_list),
     })  # fmt: skip
 
 

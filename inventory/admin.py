@@ -7,6 +7,7 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from inventory.models import (
     ActionRun,
+    ActionSettings,
     AwsExternalId,
     BulkAction,
     CloudAccount,
@@ -79,7 +80,7 @@ class ActionRunAdmin(admin.ModelAdmin):
     list_filter = ["status", "action", "queued_at"]
     search_fields = ["resource__name", "resource__resource_id", "organization__name", "error"]
     list_select_related = ["resource", "requested_by", "organization"]
-    raw_id_fields = ["resource", "organization", "requested_by", "bulk"]
+    raw_id_fields = ["resource", "organization", "requested_by", "bulk", "approved_by"]
     date_hierarchy = "queued_at"
 
 
@@ -100,6 +101,13 @@ class RateBucketAdmin(admin.ModelAdmin):
 
     list_display = ["key", "tokens", "updated"]
     readonly_fields = ["key", "tokens", "updated"]
+
+
+@admin.register(ActionSettings)
+class ActionSettingsAdmin(admin.ModelAdmin):
+    list_display = ["organization", "require_second_approver", "updated_by", "updated_at"]
+    list_select_related = ["organization", "updated_by"]
+    raw_id_fields = ["organization", "updated_by"]
 
 
 @admin.register(ResourceActionLease)

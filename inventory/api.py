@@ -32,6 +32,7 @@ from inventory.selectors import (
 from inventory.selectors import resource_list as resource_list_selector
 from inventory.services import accounts as services
 from inventory.services.actions import ACTION_ROLE, resource_action_request
+from inventory.services.cleanups import CLEANUP_ROLE, action_run_approve, action_run_reject
 from inventory.services.health import connection_check
 from inventory.services.sync import sync_run_request
 from mcloud.api.errors import InvalidInput, responses
@@ -181,8 +182,11 @@ class ResourceDetailOut(ResourceOut):
 class ActionRunOut(Schema):
     id: int
     resource_id: int = Field(description="The resource's id in mcloud.")
-    action: str = Field(description="start, stop or reboot")
-    status: str = Field(description="queued, running, succeeded, noop (nothing to do), failed")
+    action: str = Field(description="start, stop or reboot; delete or release (clean-ups)")
+    status: str = Field(
+        description="awaiting (a clean-up waiting for another admin's approval), queued, "
+        "running, succeeded, noop (nothing to do), failed, rejected"
+    )
     message: str = Field(description="The provider's answer, in words.")
     error: str
     code: str = Field(description="The provider's error code, when it refused.")
@@ -540,12 +544,16 @@ def resource_detail(request: ApiRequest, resource_pk: int) -> dict:
 @router.post(
     "/resources/{resource_pk}/actions/{action}",
     response=responses({202: ActionRunOut}),
-    summary="Start, stop or reboot a VM",
-    description="`action` is start, stop or reboot. "
+    summary="Start, stop or reboot a VM; delete or release a waste resource",
+    description="`action` is start, stop or reboot (a VM; Member role), or a clean-up: "
+    "delete (an unattached disk, an old snapshot) or release (an unassociated IP address), "
+    "which needs the Admin role. "
     "Queues the action and answers at once with its run (202); poll "
-    "`/action-runs/{id}` for its end. Asked again while a run of the resource is queued or "
-    "running, it answers that run. Refused (409) for anything but a live VM of an active "
-    "account.",
+    "`/action-runs/{id}` for its end. When the organization requires a second approver, a "
+    "clean-up's run is `awaiting` until another admin approves it "
+    "(`/action-runs/{id}/approve`). Asked again while a run of the resource is awaiting, "
+    "queued or running, it answers that run. Refused (409) for anything but a live resource "
+    "of an active account that the action applies to, or one a deployment manages.",
     auth=role_auth(ACTION_ROLE),
 )
 def resource_action(request: ApiRequest, resource_pk: int, action: str) -> Status:
@@ -561,3 +569,33 @@ def resource_action(request: ApiRequest, resource_pk: int, action: str) -> Statu
 @router.get("/action-runs/{run_id}", response=responses(ActionRunOut))
 def action_run(request: ApiRequest, run_id: int) -> ActionRun:
     return get_for_org(ActionRun.objects.select_related("requested_by"), request, pk=run_id)
+
+
+class RejectIn(Schema):
+    reason: str = Field("", max_length=300)
+
+
+@router.post(
+    "/action-runs/{run_id}/approve",
+    response=responses({202: ActionRunOut}),
+    summary="Approve a clean-up awaiting a second admin",
+    description="Queues the run (202). Refused (409) unless it is awaiting approval, and for "
+    "the admin who asked for it.",
+    auth=role_auth(CLEANUP_ROLE),
+)
+def action_run_approve_api(request: ApiRequest, run_id: int) -> Status:
+    run = get_for_org(ActionRun.objects.select_related("resource"), request, pk=run_id)
+    return Status(202, action_run_approve(run=run, user=request.user, ip=client_ip(request)))
+
+
+@router.post(
+    "/action-runs/{run_id}/reject",
+    response=responses(ActionRunOut),
+    summary="Reject a clean-up awaiting a second admin",
+    description="Ends the run with nothing sent. Refused (409) unless it is awaiting "
+    "approval, and for the admin who asked for it.",
+    auth=role_auth(CLEANUP_ROLE),
+)
+def action_run_reject_api(request: ApiRequest, run_id: int, body: RejectIn) -> ActionRun:
+    run = get_for_org(ActionRun.objects.select_related("resource"), request, pk=run_id)
+    return action_run_reject(run=run, user=request.user, reason=body.reason, ip=client_ip(request))

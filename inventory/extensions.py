@@ -51,6 +51,9 @@ SANDBOX_STEPS: dict[str, Callable[[Any, Any], str]] = {}
 # managed-resource rule (nothing acts on a resource an mcloud deployment manages except
 # through its deployment), which provisioning registers once "managed" is defined.
 ACTION_GUARDS: dict[str, Callable[[Resource, str], str]] = {}
+# Called with the run once an action on a resource is final and the resource re-synced
+# (billing refreshes the waste findings after a clean-up).
+ACTION_FOLLOWUPS: dict[str, Callable[[Any], None]] = {}
 
 
 @dataclass(frozen=True)
@@ -106,3 +109,7 @@ def register_sync_completion(name: str, completion: Callable[[Any, Any], None]) 
 
 def register_action_guard(name: str, guard: Callable[[Resource, str], str]) -> None:
     ACTION_GUARDS[name] = guard
+
+
+def register_action_followup(name: str, followup: Callable[[Any], None]) -> None:
+    ACTION_FOLLOWUPS[name] = followup

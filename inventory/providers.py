@@ -23,6 +23,7 @@ from inventory.forms.azure_account import AzureAccountForm
 from inventory.forms.cloud_account import CloudAccountForm
 from inventory.forms.gcp_account import GcpAccountForm
 from mcloud.clouds.base import (
+    CLEANUP_OF,
     VM_ACTIONS,
     AwsCredentials,
     AzureCredentials,
@@ -37,6 +38,8 @@ from mcloud.clouds.registry import (
     provider_get,
     provider_register,
 )
+
+CLEANUP_TYPES = tuple(CLEANUP_OF)  # every provider removes its disks, snapshots and IPs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,6 +116,7 @@ AWS = AccountProvider(
     # EC2's mutating calls refill at 5 a second per account and region (bucket of 50).
     action_rate=5.0,
     action_burst=20,
+    cleanups=CLEANUP_TYPES,
     label="AWS",
     article="an",
     scope="region",
@@ -204,6 +208,7 @@ AZURE = AccountProvider(
     # token bucket refilling 10 a second in the new; the lower one is the safe one.
     action_rate=3.0,
     action_burst=10,
+    cleanups=CLEANUP_TYPES,
     label="Azure",
     article="an",
     scope="subscription",
@@ -295,6 +300,7 @@ GCP = AccountProvider(
     # Compute Engine's write requests: a per-project quota of about 20 a second.
     action_rate=10.0,
     action_burst=20,
+    cleanups=CLEANUP_TYPES,
     label="GCP",
     article="a",
     scope="project",

@@ -4,6 +4,7 @@ from inventory.views import (
     accounts,
     actions,
     bulk,
+    cleanups,
     dashboard,
     resources,
     sandbox,
@@ -46,6 +47,19 @@ urlpatterns = [
     path("bulk-actions/<int:pk>/", bulk.bulk_action_detail, name="bulk_action_detail"),
     path("bulk-actions/<int:pk>/cancel/", bulk.bulk_action_cancel_view, name="bulk_action_cancel"),
     path("action-runs/<int:pk>/progress/", actions.action_run_progress, name="action_run_progress"),
+    path(
+        "action-runs/<int:pk>/approve/",
+        cleanups.action_run_decide,
+        {"decision": "approve"},
+        name="action_run_approve",
+    ),
+    path(
+        "action-runs/<int:pk>/reject/",
+        cleanups.action_run_decide,
+        {"decision": "reject"},
+        name="action_run_reject",
+    ),
+    path("action-settings/", cleanups.action_settings_edit, name="action_settings_edit"),
     path("inventory/views/", resources.saved_view_create, name="saved_view_create"),
     path(
         "inventory/views/<int:pk>/delete/",

@@ -19,7 +19,8 @@ special cases:
 * Compute Engine v1 (`/compute/v1/...`): projects, aggregated and zonal instance lists, aggregated
   disks, global networks, with real paging (`maxResults`, `pageToken`, `nextPageToken`) and the
   `NO_RESULTS_ON_PAGE` warnings of aggregated lists; an instance's start, stop and reset
-  as zone operations (`emulators.gcp.operations`).
+  as zone operations (`emulators.gcp.operations`); a disk's, address's and snapshot's get and
+  delete, as zone, region and global operations (`emulators.gcp.cleanups`).
 * Cloud Storage JSON API (`/storage/v1/b`): bucket lists and gets.
 * Cloud Asset Inventory v1 (`/v1/projects/{project}/assets`): ListAssets over every resource
   above and the ones only it serves here (subnetworks, firewalls, addresses, Cloud NAT, load
@@ -48,6 +49,7 @@ from emulators.base import FakeServer, Request, Response
 from emulators.gcp.asset import ASSET_KINDS, AssetMixin
 from emulators.gcp.auth import JWT_GRANT, TOKEN_LIFETIME, AuthMixin
 from emulators.gcp.bigquery import BIGQUERY_LOCATION, BigQueryMixin
+from emulators.gcp.cleanups import CleanupsMixin
 from emulators.gcp.common import (
     _REASONS,
     COMPUTE,
@@ -88,6 +90,7 @@ class GcpFake(
     AuthMixin,
     ComputeMixin,
     OperationsMixin,
+    CleanupsMixin,
     NetworkMixin,
     FleetMixin,
     ServicesMixin,
@@ -120,7 +123,7 @@ class GcpFake(
         ]
         for pattern, handler in compute:
             self.route("GET", pattern)(self._authenticated("compute", handler))
-        for method, pattern, handler in self._operation_routes(p):
+        for method, pattern, handler in self._operation_routes(p) + self._cleanup_routes(p):
             self.route(method, pattern)(self._authenticated("compute", handler))
         self.route("GET", r"/storage/v1/b")(self._authenticated("storage", self._list_buckets))
         self.route("GET", r"/storage/v1/b/(?P<bucket>[^/]+)")(

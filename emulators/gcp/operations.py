@@ -40,6 +40,12 @@ class OperationsMixin(GcpPart):
              self._instance_action),
             ("GET", zone + r"/operations/(?P<op>[^/]+)", self._get_operation),
             ("POST", zone + r"/operations/(?P<op>[^/]+)/wait", self._wait_operation),
+            ("GET", p + r"/regions/(?P<region>[^/]+)/operations/(?P<op>[^/]+)",
+             self._get_operation),
+            ("POST", p + r"/regions/(?P<region>[^/]+)/operations/(?P<op>[^/]+)/wait",
+             self._wait_operation),
+            ("GET", p + r"/global/operations/(?P<op>[^/]+)", self._get_operation),
+            ("POST", p + r"/global/operations/(?P<op>[^/]+)/wait", self._wait_operation),
         ]  # fmt: skip
 
     def _instance_action(self, request: Request, email: str) -> Response:
@@ -85,17 +91,21 @@ class OperationsMixin(GcpPart):
             }
             self._operations[op_name] = {
                 "data": data, "polls": self.operation_polls, "project": project,
-                "key": (zone, name), "final": None if already else final,
+                "key": (zone, name), "final": None if already else final, "place": f"zones/{zone}",
             }  # fmt: skip
             return Response.json(copy.deepcopy(data))
 
     def _operation(self, request: Request, email: str, *, wait: bool) -> Response:
+        """zoneOperations, regionOperations or globalOperations: get (or wait)."""
         project, op = request.params["project"], request.params["op"]
-        self._check(project, email, "compute.zoneOperations.get")
+        zone, region = request.params.get("zone"), request.params.get("region")
+        place = f"zones/{zone}" if zone else f"regions/{region}" if region else "global"
+        kind = "zone" if zone else "region" if region else "global"
+        self._check(project, email, f"compute.{kind}Operations.get")
         with self._lock:
             found = self._operations.get(op)
-            if found is None or found["project"] != project:
-                where = f"projects/{project}/zones/{request.params['zone']}/operations/{op}"
+            if found is None or found["project"] != project or found.get("place", place) != place:
+                where = f"projects/{project}/{place}/operations/{op}"
                 message = f"The resource '{where}' was not found"
                 raise _ApiError(self.error(404, "NotFound", message))
             if found["data"]["status"] != "DONE":
@@ -108,6 +118,9 @@ class OperationsMixin(GcpPart):
     def _finish(self, found: dict[str, Any]) -> None:
         data = found["data"]
         data.update(status="DONE", progress=100, endTime=_compute_time(datetime.now(UTC)))
+        if "remove" in found:  # a delete: the resource goes now
+            found["remove"]()
+            return
         instance = self._projects[found["project"]].instances.get(found["key"])
         if instance is not None and found["final"]:
             instance["status"] = found["final"]

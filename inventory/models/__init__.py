@@ -11,7 +11,7 @@ from inventory.models.accounts import (
     _new_external_id,
     default_sync_interval,
 )
-from inventory.models.actions import ActionRun, BulkAction, ResourceActionLease
+from inventory.models.actions import ActionRun, ActionSettings, BulkAction, ResourceActionLease
 from inventory.models.limits import RateBucket
 from inventory.models.prices import Price, PriceKind, PriceUnit
 from inventory.models.resources import (
@@ -38,6 +38,7 @@ __all__ = [
     "SKIP_TAG",
     "SKIP_VALUE",
     "ActionRun",
+    "ActionSettings",
     "AwsExternalId",
     "BulkAction",
     "CloudAccount",

@@ -1,6 +1,7 @@
-"""Actions on resources (start, stop, reboot a VM): one `ActionRun` per request, the lease
-that keeps one action per resource at a time (`mcloud.leases`), and a `BulkAction` that asks
-one action of many resources at once (a run each)."""
+"""Actions on resources (start, stop, reboot a VM; delete or release a waste finding's
+resource): one `ActionRun` per request, the lease that keeps one action per resource at a time
+(`mcloud.leases`), a `BulkAction` that asks one action of many resources at once (a run each),
+and the organization's approval rule for clean-ups."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.db import models
 from accounts.models import Organization
 from inventory.models.resources import Resource
 from inventory.models.runs import TimedRun
-from mcloud.clouds.base import VmAction
+from mcloud.clouds.base import Cleanup, VmAction
 
 
 class ResourceActionLease(models.Model):
@@ -82,8 +83,12 @@ class ActionRun(TimedRun):
         START = VmAction.START, "Start"
         STOP = VmAction.STOP, "Stop"
         REBOOT = VmAction.REBOOT, "Reboot"
+        DELETE = Cleanup.DELETE, "Delete"
+        RELEASE = Cleanup.RELEASE, "Release"
 
     class State(models.TextChoices):
+        AWAITING = "awaiting", "Awaiting approval"  # a clean-up another admin must approve
+        REJECTED = "rejected", "Rejected"
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
@@ -92,7 +97,14 @@ class ActionRun(TimedRun):
         SKIPPED = "skipped", "Skipped"  # a bulk action's resource it did not act on
         CANCELLED = "cancelled", "Cancelled"  # its bulk action was cancelled before it ran
 
-    FINAL = (State.SUCCEEDED, State.NOOP, State.FAILED, State.SKIPPED, State.CANCELLED)
+    FINAL = (
+        State.SUCCEEDED,
+        State.NOOP,
+        State.FAILED,
+        State.SKIPPED,
+        State.CANCELLED,
+        State.REJECTED,
+    )
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="action_runs")
@@ -129,6 +141,11 @@ class ActionRun(TimedRun):
         related_name="action_runs",
         help_text="The off-hours schedule that asked for it (none: a person did).",
     )
+    # A clean-up under the second-approver rule: who approved (or rejected) it, and when.
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-queued_at", "-id"]
@@ -148,6 +165,33 @@ class ActionRun(TimedRun):
             return self.error or "Failed."
         if self.status == self.State.CANCELLED:
             return self.message or "Cancelled before it started."
+        if self.status == self.State.AWAITING:
+            return "Waiting for another admin to approve it."
+        if self.status == self.State.REJECTED:
+            return self.message or "Rejected."
         if self.is_final:
             return self.message
         return "Waiting for a worker." if self.status == self.State.QUEUED else "Under way."
+
+
+class ActionSettings(models.Model):
+    """An organization's rules for actions on resources."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="action_settings"
+    )
+    require_second_approver = models.BooleanField(
+        default=False,
+        help_text="A clean-up (deleting a disk or snapshot, releasing an IP) that one admin "
+        "asks for runs only once another admin approves it.",
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "action settings"
+
+    def __str__(self) -> str:
+        return f"action settings of organization {self.organization_id}"

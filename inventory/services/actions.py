@@ -1,4 +1,5 @@
-"""Actions on resources: start, stop and reboot a VM through its provider.
+"""Actions on resources: start, stop and reboot a VM through its provider; delete or release
+a waste finding's resource (the clean-ups: their rules in `inventory.services.cleanups`).
 
 - Asking (`resource_action_request`: the resource page, the API) checks the rules (a member
   or more; a live VM of an active account whose provider acts; not managed by a deployment
@@ -34,7 +35,7 @@ from accounts.audit import audit_record
 from accounts.models import Membership, Organization, User
 from accounts.roles import Role
 from inventory.account_adapters import adapter_for
-from inventory.extensions import ACTION_GUARDS
+from inventory.extensions import ACTION_FOLLOWUPS, ACTION_GUARDS
 from inventory.managed import ManagedBy, managed_by
 from inventory.models import (
     ActionRun,
@@ -47,7 +48,14 @@ from inventory.rate_limit import acquire_action_slot
 from inventory.services.ingest import ingest_scope
 from inventory.services.sync import account_lease
 from inventory.tasks import RESOURCE_ACTION
-from mcloud.clouds.base import ActionResult, CloudError, ResourceType, VmActions
+from mcloud.clouds.base import (
+    CLEANUP_ACTIONS,
+    ActionResult,
+    CloudError,
+    ResourceCleanups,
+    ResourceType,
+    VmActions,
+)
 from mcloud.clouds.records import listing_checked
 from mcloud.clouds.registry import provider_get
 from mcloud.errors import ActionRefused
@@ -148,7 +156,12 @@ def resource_action_request(
     """(the run that answers `user`'s request for `action` on `resource`, whether it is new).
 
     PermissionDenied for a viewer or an outsider, ActionRefused when the action cannot be
-    asked (`resource_action_refusal`). See the module docstring."""
+    asked (`resource_action_refusal`). See the module docstring. A clean-up (delete, release)
+    follows its own rules (`inventory.services.cleanups.resource_cleanup_request`)."""
+    if action in CLEANUP_ACTIONS:
+        from inventory.services.cleanups import resource_cleanup_request  # it imports this
+
+        return resource_cleanup_request(resource=resource, action=action, user=user, ip=ip)
     membership = Membership.objects.filter(
         organization_id=resource.organization_id, user=user
     ).first()
@@ -216,6 +229,18 @@ def _action_queue(
 
 
 # --- an action ---------------------------------------------------------------------------
+def _act(adapter: object, run: ActionRun, resource: Resource) -> ActionResult:
+    """Ask the provider, once its rate limit allows (shared by every worker)."""
+    cleanup = run.action in CLEANUP_ACTIONS
+    if cleanup and isinstance(adapter, ResourceCleanups):
+        acquire_action_slot(resource.provider)
+        return adapter.cleanup(resource.type, resource.resource_id, resource.region)
+    if not cleanup and isinstance(adapter, VmActions):
+        acquire_action_slot(resource.provider)
+        return adapter.vm_action(run.action, resource.resource_id, resource.region)
+    raise CloudError(f"mcloud cannot {run.action} resources of this provider.")
+
+
 def action_run_execute(*, run: ActionRun) -> ActionRun:
     """Carry out a queued run now, in this process: the provider's action, then a re-sync of
     the resource's scope and an event in its history. Returns the run, final."""
@@ -246,10 +271,7 @@ def action_run_execute(*, run: ActionRun) -> ActionRun:
     try:
         with lease_kept(lease, token):
             adapter = adapter_for(resource.account)
-            if not isinstance(adapter, VmActions):
-                raise CloudError(f"mcloud cannot {run.action} resources of this provider.")
-            acquire_action_slot(resource.provider)  # the provider's limit, shared by all
-            result = adapter.vm_action(run.action, resource.resource_id, resource.region)
+            result = _act(adapter, run, resource)
     except LeaseLost:
         return _finish(run, resource, error=LEASE_LOST)
     except CloudError as error:
@@ -281,7 +303,7 @@ def _finish(
         run.save(update_fields=["status", "message", "error", "code", "finished_at"])
         _bulk_run_ended(run.bulk_id)
         return run
-    if result is None or result.changed or code == "NotFound":
+    if result is None or result.changed or code == "NotFound" or run.action in CLEANUP_ACTIONS:
         run.resync_note = resource_resync(resource=resource)[:300]
     resource.refresh_from_db(fields=["status", "deleted_at"])
     run.status_after = resource.status
@@ -293,6 +315,11 @@ def _finish(
         old_status=run.status_before, new_status=run.status_after, occurred_at=run.finished_at,
     )  # fmt: skip
     _audit_finished(run, resource)
+    for name, followup in ACTION_FOLLOWUPS.items():
+        try:
+            followup(run)
+        except Exception:  # a follow-up's failure is its own: the run stands
+            logger.exception("Follow-up %s of action run %s failed", name, run.pk)
     return run
 
 

@@ -232,6 +232,22 @@ class VmAction:
 VM_ACTIONS = (VmAction.START, VmAction.STOP, VmAction.REBOOT)
 
 
+class Cleanup:
+    """What removes a waste finding's resource, the same words for every provider."""
+
+    DELETE = "delete"  # an unattached disk, an old snapshot
+    RELEASE = "release"  # an unassociated public IP address
+
+
+CLEANUP_ACTIONS = (Cleanup.DELETE, Cleanup.RELEASE)
+# The clean-up of each resource type that has one.
+CLEANUP_OF = {
+    ResourceType.DISK: Cleanup.DELETE,
+    ResourceType.SNAPSHOT: Cleanup.DELETE,
+    ResourceType.IP_ADDRESS: Cleanup.RELEASE,
+}
+
+
 @dataclass(frozen=True)
 class ActionResult:
     """The provider's answer to an action, followed to its end.
@@ -310,6 +326,37 @@ class VmActions(Protocol):
     def vm_action(self, action: str, resource_id: str, region: str) -> ActionResult:
         """Do `action` (a `VmAction`) to the VM `resource_id` (as listed) in `region`."""
         ...
+
+
+@runtime_checkable
+class ResourceCleanups(Protocol):
+    """What an adapter of a provider that removes waste adds (its registry entry lists the
+    resource types in `cleanups`).
+
+    `cleanup` reads the resource first: one the provider no longer has is a no-op said in
+    words ("already gone"), never a second call; one that is attached or associated at the
+    provider now (the inventory was behind) is refused with a permanent CloudError (code
+    "InUse"), nothing sent. Otherwise it deletes or releases it and follows the provider's
+    long-running operation to its end."""
+
+    def cleanup(self, kind: str, resource_id: str, region: str) -> ActionResult:
+        """Remove the resource `resource_id` (as listed) of `kind` (a `ResourceType` of
+        `CLEANUP_OF`) in `region`."""
+        ...
+
+
+def already_gone(what: str) -> ActionResult:
+    """The answer of a clean-up of a resource the provider no longer has."""
+    return ActionResult(False, f"Nothing to do: {what} is already gone.", Status.TERMINATED)
+
+
+def in_use(what: str, by: str) -> CloudError:
+    """The refusal of a clean-up of a resource that is in use at the provider now."""
+    return CloudError(
+        f"Not removed: {what} is {by} at the provider now; the inventory was behind.",
+        permanent=True,
+        code="InUse",
+    )
 
 
 class MemberDiscovery(Protocol):

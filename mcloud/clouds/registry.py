@@ -125,6 +125,9 @@ class CloudProvider:
     # The ACTION_RATE_LIMITS setting overrides them per install.
     action_rate: float = 5.0
     action_burst: int = 10
+    # The resource types (`mcloud.clouds.base.CLEANUP_OF`) its adapter removes
+    # (`ResourceCleanups`); empty: waste is only shown.
+    cleanups: tuple[str, ...] = ()
 
     def adapter_class(self) -> type[CloudAdapter]:
         module, _, name = self.adapter.rpartition(".")

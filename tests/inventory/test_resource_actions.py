@@ -107,7 +107,7 @@ def test_only_live_vms_of_active_accounts_are_acted_on(vm, bob):
     with pytest.raises(ActionRefused, match="Only virtual machines"):
         resource_action_request(resource=disk, action="stop", user=bob)
     with pytest.raises(ActionRefused, match="Unknown action"):
-        resource_action_request(resource=vm, action="delete", user=bob)
+        resource_action_request(resource=vm, action="explode", user=bob)
     vm.account.enabled = False
     vm.account.save()
     with pytest.raises(ActionRefused, match="resume it first"):

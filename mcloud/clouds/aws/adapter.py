@@ -11,6 +11,7 @@ import boto3
 from botocore.config import Config
 
 from mcloud.clouds.aws.actions import ec2_vm_action
+from mcloud.clouds.aws.cleanups import ec2_cleanup
 from mcloud.clouds.aws.costs import RESOURCE_DAYS
 from mcloud.clouds.aws.costs import costs as explorer_costs
 from mcloud.clouds.aws.costs import resource_costs as explorer_resource_costs
@@ -132,3 +133,7 @@ class AwsAdapter:
     def vm_action(self, action: str, resource_id: str, region: str) -> ActionResult:
         """Start, stop or reboot an EC2 instance of `region` (`mcloud.clouds.aws.actions`)."""
         return ec2_vm_action(self.client("ec2", region), action, resource_id)
+
+    def cleanup(self, kind: str, resource_id: str, region: str) -> ActionResult:
+        """Delete a volume or snapshot, release an Elastic IP (`mcloud.clouds.aws.cleanups`)."""
+        return ec2_cleanup(self.client("ec2", region), kind, resource_id)

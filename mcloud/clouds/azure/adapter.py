@@ -12,10 +12,12 @@ from azure.identity import ClientSecretCredential
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.costmanagement import CostManagementClient
 from azure.mgmt.managementgroups import ManagementGroupsMgmtClient
+from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.resource import SubscriptionClient
 from azure.mgmt.resourcegraph import ResourceGraphClient
 
 from mcloud.clouds.azure.actions import azure_vm_action, vm_parts
+from mcloud.clouds.azure.cleanups import azure_cleanup, cleanup_parts
 from mcloud.clouds.azure.costs import subscription_costs, subscription_tag_costs, windows
 from mcloud.clouds.azure.errors import translate_errors
 from mcloud.clouds.azure.graph import API_VERSION, graph_rows, query_text
@@ -28,6 +30,7 @@ from mcloud.clouds.base import (
     Endpoints,
     Listing,
     Member,
+    ResourceType,
     ScopeListing,
     TagCostRecord,
 )
@@ -237,3 +240,16 @@ class AzureAdapter:
         compute = self.client(ComputeManagementClient, subscription_id=subscription)
         e = self.endpoints
         return azure_vm_action(compute, action, resource_id, e.poll_seconds, e.action_timeout)
+
+    def cleanup(self, kind: str, resource_id: str, region: str) -> ActionResult:
+        """Delete a managed disk, snapshot or public IP address, followed to the end of ARM's
+        long-running operation (`mcloud.clouds.azure.cleanups`)."""
+        subscription, _, _ = cleanup_parts(kind, resource_id)
+        if kind == ResourceType.IP_ADDRESS:
+            client = self.client(NetworkManagementClient, subscription_id=subscription)
+            operations = client.public_ip_addresses
+        else:
+            client = self.client(ComputeManagementClient, subscription_id=subscription)
+            operations = client.snapshots if kind == ResourceType.SNAPSHOT else client.disks
+        e = self.endpoints
+        return azure_cleanup(operations, kind, resource_id, e.poll_seconds, e.action_timeout)

@@ -37,6 +37,7 @@ from mcloud.clouds.base import (
 )
 from mcloud.clouds.gcp.actions import gcp_vm_action
 from mcloud.clouds.gcp.assets import ASSET_PAGE_SIZE
+from mcloud.clouds.gcp.cleanups import cleanup_target, gcp_cleanup
 from mcloud.clouds.gcp.costs import billing_costs, billing_tag_costs
 from mcloud.clouds.gcp.errors import TRANSIENT, translate_errors
 from mcloud.clouds.gcp.inventory import list_project
@@ -44,6 +45,12 @@ from mcloud.clouds.gcp.projects import organization_projects
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 COMPUTE_MAX_RESULTS = 500  # the most Compute accepts per page
+# The clients an ExtendedOperation of each kind polls through.
+_OPERATIONS_CLIENTS = {
+    "zone_operations": compute_v1.ZoneOperationsClient,
+    "region_operations": compute_v1.RegionOperationsClient,
+    "global_operations": compute_v1.GlobalOperationsClient,
+}
 
 
 class GcpAdapter:
@@ -231,6 +238,23 @@ class GcpAdapter:
             instances, action, resource_id,
             call_options=self._call_options(), poll_seconds=e.poll_seconds,
             timeout=e.action_timeout,
+        )  # fmt: skip
+
+    def cleanup(self, kind: str, resource_id: str, region: str) -> ActionResult:
+        """Delete a disk or snapshot, release an address, followed to the end of its zone,
+        region or global operation (`mcloud.clouds.gcp.cleanups`)."""
+        e = self.endpoints
+
+        def client_of(name: str, operations: str) -> Any:
+            client = self.compute(getattr(compute_v1, name))
+            if e.gcp_compute_endpoint:  # the operations client on our endpoint (see vm_action)
+                wanted = _OPERATIONS_CLIENTS[operations]
+                client.transport._extended_operations_services[operations] = self.compute(wanted)
+            return client
+
+        return gcp_cleanup(
+            cleanup_target(kind, resource_id, client_of), call_options=self._call_options(),
+            poll_seconds=e.poll_seconds, timeout=e.action_timeout,
         )  # fmt: skip
 
     # --- costs -------------------------------------------------------------------------
