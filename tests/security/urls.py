@@ -138,6 +138,9 @@ VARIANTS: dict[str, Callable[[Objects], list[str]]] = {
     "billing:overview": lambda objects: ["?group=service", "?period=last_90&group=service"],
     "inventory:resource_list": lambda objects: ["?include_deleted=on&sort=-region"],
     "accounts:channel_create": lambda objects: [f"?kind={k}" for k in CHANNEL_KINDS],
+    # The search palette with a text that finds something of every kind (hostile names hold
+    # "xss"), and one too short for resources.
+    "accounts:search": lambda objects: ["?q=xss", "?q=x"],
 }
 
 
