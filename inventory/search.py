@@ -9,8 +9,10 @@ indexes, brings an exact name or a pasted id first even when thousands of others
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.urls import reverse
 
@@ -37,7 +39,7 @@ _SQLITE_MATCHES = """
 """
 
 
-def _live(organization: Organization):  # noqa: ANN202 - a QuerySet of values tuples
+def _live(organization: Organization) -> QuerySet[Resource, tuple[Any, ...]]:
     return (
         Resource.objects.filter(organization=organization, deleted_at__isnull=True)
         .filter(Q(account__parent__isnull=True) | Q(account__enabled=True))
