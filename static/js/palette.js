@@ -74,6 +74,9 @@
     input = document.getElementById("palette-input");
     body = document.getElementById("palette-body");
     input.addEventListener("keydown", onInputKey);
+    // What is shown no longer answers what is typed: Enter now searches (the results page)
+    // until the new results arrive.
+    input.addEventListener("input", function () { choose(null); });
     document.querySelectorAll("[data-palette-open]").forEach(function (link) {
       link.addEventListener("click", function (event) { event.preventDefault(); open(); });
     });
