@@ -16,6 +16,7 @@ class AccountsConfig(AppConfig):
             NotificationPreference,
             Organization,
         )
+        from accounts.search import MEMBERS, register_search_kind
         from accounts.sites import site_sync
         from mcloud.api.security import identities_register
 
@@ -30,3 +31,4 @@ class AccountsConfig(AppConfig):
         register_audit_target(
             NotificationPreference, "accounts:notification_preferences", with_pk=False
         )
+        register_search_kind(MEMBERS)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import search_views, views
 from accounts.notifications import views as notifications
 
 app_name = "accounts"
@@ -25,6 +25,7 @@ urlpatterns = [
     ),
     path("theme/", views.theme_set, name="theme"),
     path("activity/", views.activity, name="activity"),
+    path("search/", search_views.search, name="search"),
     path("organization/audit/", views.audit_log, name="audit_log"),
     path("organization/audit/export.csv", views.audit_export, name="audit_export"),
     path("organization/notifications/", notifications.channel_list, name="channel_list"),

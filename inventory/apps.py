@@ -9,10 +9,12 @@ class InventoryConfig(AppConfig):
     def ready(self) -> None:
         from accounts.activity import register_activity_source
         from accounts.audit import register_audit_target
+        from accounts.search import register_search_kind
         from inventory.activity import sync_activity
         from inventory.models import CloudAccount, Resource
         from inventory.providers import register_default_providers
         from inventory.schedules import ensure_schedules
+        from inventory.search import CLOUD_ACCOUNTS, RESOURCES
         from inventory.services.actions import ACTION_RUNS
         from inventory.services.sync import SYNC_RUNS
         from inventory.tiles import register_default_tiles
@@ -25,6 +27,8 @@ class InventoryConfig(AppConfig):
         register_run_kind(ACTION_RUNS)
         register_audit_target(CloudAccount, "inventory:account_detail")
         register_audit_target(Resource, "inventory:resource_detail")
+        register_search_kind(RESOURCES)
+        register_search_kind(CLOUD_ACCOUNTS)
 
         # After django_q's tables exist; once per migrate, for this app only.
         post_migrate.connect(ensure_schedules, sender=self)

@@ -9,6 +9,7 @@ class ProvisioningConfig(AppConfig):
     def ready(self) -> None:
         from accounts.activity import register_activity_source
         from accounts.audit import register_audit_target
+        from accounts.search import register_search_kind
         from inventory.extensions import (
             register_resource_panel,
             register_sandbox_step,
@@ -22,6 +23,7 @@ class ProvisioningConfig(AppConfig):
         from provisioning.panels import RESOURCE_PANEL
         from provisioning.sandbox_hello import sandbox_hello
         from provisioning.schedules import ensure_schedules
+        from provisioning.search import BLUEPRINTS, DEPLOYMENTS
         from provisioning.services.blueprints import blueprint_sync_bundled
         from provisioning.services.drift import drift_after_sync
         from provisioning.services.managed import MANAGED_SOURCE
@@ -37,6 +39,8 @@ class ProvisioningConfig(AppConfig):
         register_tile(DRIFT_TILE)
         register_audit_target(Deployment, "provisioning:deployment_detail")
         register_audit_target(Blueprint, "provisioning:blueprint_detail")
+        register_search_kind(DEPLOYMENTS)
+        register_search_kind(BLUEPRINTS)
         # Once per migrate (and per flush in tests), for this app only.
         post_migrate.connect(blueprint_sync_bundled, sender=self)
         post_migrate.connect(ensure_schedules, sender=self)

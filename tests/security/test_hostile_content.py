@@ -5,7 +5,8 @@ account names and pause reasons, sync and health errors, the organization's name
 e-mail address, an API token, a budget, a saved view, a blueprint (name, description, variable
 descriptions and defaults), a deployment's variables, outputs, run log and drift differences.
 Every page, HTMX partial and dashboard tile of the URL walk is rendered, plainly, as HTMX, and
-with hostile filter values in its query string, and so is every GET operation of the API.
+with hostile filter values in its query string, and so is every GET operation of the API; the
+search palette finds the hostile names and shows them escaped.
 
 Each HTML answer is parsed: no element, attribute, event handler or javascript: link came from
 the data, and no payload appears unescaped. Each payload is shown, escaped, somewhere (the
@@ -386,6 +387,9 @@ def test_hostile_text_is_shown_escaped_everywhere(hostile, team, login, token_fo
     assert escape(IMG) in shown[create]  # the variable's description, as help text
     assert escape(ATTR) in shown[create]
     assert escape(EMAIL) in shown[reverse("accounts:member_list")]
+    palette = shown[reverse("accounts:search") + "?q=xss (HTMX)"]  # what the palette shows
+    for payload in (SCRIPT, IMG, ATTR, SVG):  # resources, accounts, the blueprint
+        assert escape(payload) in palette, payload
     detail = shown[reverse("inventory:resource_detail", args=[hostile["resource"].pk])]
     assert escape(SCRIPT) in detail
     assert escape(IMG) in detail  # a tag's value

@@ -162,6 +162,9 @@ VARIANTS: dict[str, Callable[[Objects], list[str]]] = {
         f"?action=reboot&scope=selected&ids={objects['vm'].pk}",
     ],
     "accounts:channel_create": lambda objects: [f"?kind={k}" for k in CHANNEL_KINDS],
+    # The search palette with a text that finds something of every kind (hostile names hold
+    # "xss"), and one too short for resources.
+    "accounts:search": lambda objects: ["?q=xss", "?q=x"],
 }
 
 
