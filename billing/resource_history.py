@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, Sum
+from django.db.models.functions import TruncMonth
 
 from billing.charts import sparkline
 from billing.models import CostResourceDaily
@@ -21,6 +22,7 @@ from inventory.extensions import ResourcesCost
 from inventory.models import Resource
 
 HISTORY_DAYS = 90
+MONTHS = 5  # the months before this one a set of resources' cost is given for
 
 
 @dataclass(frozen=True)
@@ -82,20 +84,32 @@ def resources_cost_this_month(
     organization_id: int, keys: Collection[str], today: date
 ) -> ResourcesCost:
     """What the resources (lower-case provider ids) of the organization were billed this
-    month, to today, per currency, and how many of them the bill names: one query."""
+    month, to today, per currency, and how many of them the bill names; and each of the
+    MONTHS months before it: one query."""
+    month = today.replace(day=1)
+    start = month
+    for _ in range(MONTHS):
+        start = (start - timedelta(days=1)).replace(day=1)
     rows = (
         CostResourceDaily.objects.filter(
             organization_id=organization_id,
             resource_id__in=list(keys),
-            date__gte=today.replace(day=1),
+            date__gte=start,
             date__lte=today,
         )
-        .values_list("currency")
+        .annotate(month=TruncMonth("date"))
+        .values_list("month", "currency")
         .annotate(total=Sum("amount"), resources=Count("resource_id", distinct=True))
         .order_by()
     )
-    amounts, billed = {}, 0
-    for currency, total, resources in rows:
-        amounts[currency] = total
-        billed = max(billed, resources)
-    return ResourcesCost(amounts=amounts, billed=billed)
+    amounts: dict[str, Decimal] = {}
+    months: dict[date, dict[str, Decimal]] = {}
+    billed = 0
+    for first, currency, total, resources in rows:
+        months.setdefault(first, {})[currency] = total
+        if first == month:
+            amounts[currency] = total
+            billed = max(billed, resources)
+    return ResourcesCost(
+        amounts=amounts, billed=billed, months=tuple(sorted(months.items(), reverse=True))
+    )

@@ -59,10 +59,12 @@ ACTION_FOLLOWUPS: dict[str, Callable[[Any], None]] = {}
 @dataclass(frozen=True)
 class ResourcesCost:
     """What some resources of an organization cost this month (to `today`), as the bill says:
-    amounts per currency, and how many of the resources the bill names."""
+    amounts per currency, and how many of the resources the bill names; and what they cost in
+    each of the last months (first day of the month, amounts per currency), newest first."""
 
     amounts: dict[str, Decimal] = field(default_factory=dict)
     billed: int = 0
+    months: tuple[tuple[date, dict[str, Decimal]], ...] = ()
 
 
 # What a set of resources (lower-case provider ids) of an organization cost this month, from
@@ -78,7 +80,8 @@ def register_resources_cost(source: Callable[[int, Collection[str], date], Resou
 def resources_cost(
     *, organization_id: int, resource_ids: Collection[str], today: date
 ) -> ResourcesCost | None:
-    """What the resources cost this month (one query), or None when no app holds costs."""
+    """What the resources cost this month and the months before (one query), or None when no
+    app holds costs."""
     if not RESOURCES_COST:
         return None
     keys = {rid.lower() for rid in resource_ids}

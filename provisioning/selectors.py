@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower, Substr
+from django.utils import timezone
 
 from accounts.models import Organization
 from inventory.extensions import ResourcesCost, resources_cost
@@ -85,23 +86,37 @@ class DeploymentCost:
     resources: int  # provider ids of the deployment
     cost: ResourcesCost | None  # None: no app holds costs
     # What the plan of its last successful apply estimated a month of its priced resources
-    # would cost (`provisioning.plan_costs`), and that plan's id; None before any estimate.
+    # would cost (`provisioning.plan_costs`), that plan's id and the apply's day; None before
+    # any estimate.
     estimate: dict[str, Any] | None = None
     estimate_plan: int | None = None
+    estimate_since: date | None = None
+
+    @property
+    def months(self) -> list[tuple[date, dict[str, Any], float | None]]:
+        """Each month the bill names (newest first): what it billed, and the estimate for
+        the months from the apply's on (None before it)."""
+        since = self.estimate_since.replace(day=1) if self.estimate_since else None
+        total = self.estimate.get("monthly_total") if self.estimate else None
+        return [
+            (month, amounts, total if since is not None and month >= since else None)
+            for month, amounts in (self.cost.months if self.cost else ())
+        ]
 
 
-def applied_estimate(deployment: Deployment) -> tuple[dict[str, Any] | None, int | None]:
-    """The cost estimate of the plan its last successful apply carried out (one query)."""
+def applied_estimate(deployment: Deployment) -> tuple[dict[str, Any] | None, int | None, Any]:
+    """The cost estimate of the plan its last successful apply carried out, that plan's id
+    and when the apply finished (one query)."""
     applied = (
         DeploymentRun.objects.filter(
             deployment=deployment, kind=DeploymentRun.Kind.APPLY,
             status=DeploymentRun.Status.APPLIED, plan_run__isnull=False,
         )
         .order_by("-finished_at", "-id")
-        .values_list("plan_run__cost_estimate", "plan_run_id")
+        .values_list("plan_run__cost_estimate", "plan_run_id", "finished_at")
         .first()
     )  # fmt: skip
-    return applied if applied is not None else (None, None)
+    return applied if applied is not None else (None, None, None)
 
 
 def deployment_cost(*, deployment: Deployment, today: date) -> DeploymentCost:
@@ -126,8 +141,11 @@ def deployment_cost(*, deployment: Deployment, today: date) -> DeploymentCost:
     cost = resources_cost(
         organization_id=deployment.organization_id, resource_ids=keys, today=today
     )
-    estimate, plan = applied_estimate(deployment)
-    return DeploymentCost(resources=len(keys), cost=cost, estimate=estimate, estimate_plan=plan)
+    estimate, plan, applied_at = applied_estimate(deployment)
+    return DeploymentCost(
+        resources=len(keys), cost=cost, estimate=estimate, estimate_plan=plan,
+        estimate_since=timezone.localdate(applied_at) if applied_at else None,
+    )  # fmt: skip
 
 
 def run_list(

@@ -162,6 +162,7 @@ def deployment_detail(request: OrgRequest, pk: int) -> HttpResponse:
         # Joined in by _deployment: None when it was never checked.
         "drift": getattr(deployment, "drift", None),
         "cost": selectors.deployment_cost(deployment=deployment, today=timezone.localdate()),
+        "today": timezone.localdate(),
         "lock": lock_description(deployment),
     })  # fmt: skip
     return render(request, template, context)

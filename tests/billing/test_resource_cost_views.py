@@ -94,6 +94,13 @@ def test_a_deployment_shows_what_its_resources_cost_this_month(
     card = html.split('id="deployment-cost"')[1].split("</div></div>")[0]
     assert "200.00 USD" in card
     assert "billed to 1 of its 2 resources" in card
+    # Month by month: November to date, then October; nothing estimated (no apply yet).
+    months = card.split('id="deployment-cost-months"')[1].split("</table>")[0]
+    rows = [r.split("</tr>")[0] for r in months.split("<tr>")[2:]]
+    assert ["November 2026" in rows[0], "October 2026" in rows[1]] == [True, True]
+    assert "(to date)" in rows[0]
+    assert "310.00 USD" in rows[1]
+    assert len(rows) == 2
 
     more = estate.account(org, "aws-more")
     estate.fill(more, 200, prefix="more")

@@ -207,3 +207,21 @@ def test_the_deployment_page_shows_what_its_applied_plan_estimated(
     html = page.content.decode()
     assert f"{estimate['monthly_total']:.2f} USD/month" in html
     assert f"plan #{plan.pk}" in html
+
+
+def test_each_billed_month_from_the_apply_on_sits_beside_the_estimate():
+    from datetime import date
+
+    from inventory.extensions import ResourcesCost
+    from provisioning.selectors import DeploymentCost
+
+    billed = ResourcesCost(
+        amounts={"USD": Decimal("5")}, billed=1,
+        months=((date(2026, 11, 1), {"USD": Decimal("5")}),
+                (date(2026, 10, 1), {"USD": Decimal("9")}),
+                (date(2026, 9, 1), {"USD": Decimal("1")})),
+    )  # fmt: skip
+    cost = DeploymentCost(resources=1, cost=billed, estimate={"monthly_total": 8.5},
+                          estimate_plan=3, estimate_since=date(2026, 10, 14))  # fmt: skip
+    assert [(m.month, e) for m, _amounts, e in cost.months] == [(11, 8.5), (10, 8.5), (9, None)]
+    assert DeploymentCost(resources=0, cost=None).months == []
