@@ -362,6 +362,7 @@ class Finding(models.Model):
         UNUSED_IP = "unused_ip", "Unassociated public IP"
         ORPHAN_SNAPSHOT = "orphan_snapshot", "Old snapshot of a deleted disk"
         STOPPED_VM = "stopped_vm", "Long-stopped VM"
+        IDLE_LOAD_BALANCER = "idle_load_balancer", "Load balancer with no targets"
 
     class Basis(models.TextChoices):
         ESTIMATE = "estimate", "Estimate (list prices)"

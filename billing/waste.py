@@ -7,6 +7,8 @@ resources that cost money for nothing and the monthly saving of removing them.
   id the snapshot names): size x the snapshot price.
 - VMs stopped for more than STOPPED_DAYS (since the last sync that saw them stop, or since
   they were first seen stopped): their disks' cost, which a stopped VM keeps paying.
+- Load balancers with nothing to balance (no live VM, VM group, function or cluster behind
+  them, and no target the provider counts): the balancer's own price.
 
 Every figure is an estimate. Prices come from the price catalog (`inventory.estimates`: list
 prices in USD, by the resource's class and region, read once per rule); a resource the
@@ -257,6 +259,52 @@ def stopped_vms(ctx: Context, days: int = STOPPED_DAYS) -> list[Found]:
     return found
 
 
+# What a load balancer can send traffic to: a balancer with none of these behind it is idle.
+SERVING = (ResourceType.VM, ResourceType.VM_GROUP, ResourceType.FUNCTION, ResourceType.KUBERNETES)
+
+
+def idle_load_balancers(ctx: Context) -> list[Found]:
+    """Load balancers with no live VM, VM group, function or cluster behind them (their
+    attachments), and no target the provider counts (`metadata.targets`, where it gives one:
+    AWS registers IP targets the inventory does not hold), in three queries."""
+    balancers = list(live(ctx).filter(type=ResourceType.LOAD_BALANCER).only(*FIELDS))
+    behind: dict[int, set[str]] = {}
+    for pk, key in ResourceLink.objects.filter(resource__in=balancers).values_list(
+        "resource_id", "target_key"
+    ):
+        behind.setdefault(pk, set()).add(key)
+    serving = set(
+        live(ctx)
+        .filter(type__in=SERVING)
+        .annotate(key=Lower("resource_id"))
+        .filter(key__in=sorted(set().union(*behind.values())))
+        .values_list("key", flat=True)
+    ) if behind else set()  # fmt: skip
+    idle = [
+        lb
+        for lb in balancers
+        if not (behind.get(lb.pk, set()) & serving) and not _counted_targets(lb)
+    ]
+    estimates = list_prices(idle)
+    found = []
+    for lb in idle:
+        saving, currency, basis = monthly(ctx, lb, estimates[lb.pk])
+        found.append(
+            Found(
+                lb, Finding.Rule.IDLE_LOAD_BALANCER, saving, currency, basis, {},
+                {"status": lb.status, "serving": False},
+            )
+        )  # fmt: skip
+    return found
+
+
+def _counted_targets(lb: Resource) -> int:
+    try:
+        return int(lb.metadata.get("targets") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 def vm_disks(ctx: Context, vms: list[Resource]) -> dict[int, list[Resource]]:
     """{VM pk: its live disks}, linked either way, in three queries."""
     if not vms:
@@ -292,6 +340,7 @@ RULES: dict[str, Callable[[Context], list[Found]]] = {
     Finding.Rule.UNUSED_IP: unused_ips,
     Finding.Rule.ORPHAN_SNAPSHOT: orphan_snapshots,
     Finding.Rule.STOPPED_VM: stopped_vms,
+    Finding.Rule.IDLE_LOAD_BALANCER: idle_load_balancers,
 }
 
 

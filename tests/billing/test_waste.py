@@ -13,6 +13,7 @@ from accounts.models import AuditEvent
 from billing.models import CostResourceMonth, Finding
 from billing.services.waste import finding_dismiss, findings_refresh
 from billing.waste import findings
+from inventory.models import Price
 from inventory.services.ingest import ingest_scope
 from mcloud.clouds.base import ResourceRecord
 from tests.inventory.estate import account
@@ -76,6 +77,28 @@ def test_unassociated_ips_cost_a_month_of_the_address_price(org):
         rec("i-1", "vm", "running", attached=("eip-used",)),
     )
     assert rules(org, Finding.Rule.UNUSED_IP) == {"eip-free": Decimal("3.650")}
+
+
+def test_load_balancers_with_nothing_behind_them_cost_their_own_price(org):
+    acct = account(org, "prod")
+    counted = rec("lb-ip-targets", "load_balancer", "running", attached=("subnet-1",))
+    counted.metadata["targets"] = 2  # AWS registered IP targets the inventory does not hold
+    ingest(
+        acct,
+        rec("lb-idle", "load_balancer", "running", attached=("subnet-1", "sg-1")),
+        rec("lb-web", "load_balancer", "running", attached=("subnet-1", "i-1")),
+        rec("lb-gone-vm", "load_balancer", "running", attached=("i-terminated",)),
+        rec("lb-group", "load_balancer", "running", attached=("asg-1",)),
+        counted,
+        rec("i-1", "vm", "running"),
+        rec("asg-1", "vm_group", "running"),
+        rec("subnet-1", "subnet"),
+        rec("sg-1", "firewall"),
+    )
+    found = rules(org, Finding.Rule.IDLE_LOAD_BALANCER)
+    assert set(found) == {"lb-idle", "lb-gone-vm"}  # i-terminated is no live resource
+    price = Price.objects.get(provider="aws", kind="load_balancer", size="", region="")
+    assert found["lb-idle"] == (price.usd * 730).quantize(Decimal("0.001"))
 
 
 def test_old_snapshots_whose_source_disk_is_gone(org):
