@@ -1,6 +1,7 @@
 """An admin loads the sandbox and acts on what runs: removes a waste finding's disk from the
-Savings page and sees its saving leave the total, then stops and starts a VM of each provider
-from its resource page and sees its status change on the page, without a reload."""
+Savings page and sees its saving leave the total, stops and starts a VM of each provider from
+its resource page and sees its status change on the page, without a reload, then bulk-stops
+the VMs of a saved view and follows the bulk action to its end."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.models import Membership
-from billing.services.waste import findings_refresh
+from inventory.models import Resource, SavedView
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,10 +27,6 @@ def test_remove_waste_then_stop_and_start_a_vm_of_each_provider(
     # Loading syncs three clouds in the request: on a busy machine it outlasts a click's wait.
     page.get_by_role("button", name="Load a sandbox estate").click(no_wait_after=True)
     expect(page.get_by_text("Sandbox is ready")).to_be_visible(timeout=400_000)
-    # The sandbox's own syncs are not "Sync now": the findings are refreshed as a manual sync
-    # or the daily schedule would.
-    for membership in Membership.objects.filter(user=alice).select_related("organization"):
-        findings_refresh(organization=membership.organization)
 
     # Remove the unattached disk with the biggest saving.
     page.goto(f"{live_server.url}/billing/savings/?rule=unattached_disk")
@@ -55,3 +52,27 @@ def test_remove_waste_then_stop_and_start_a_vm_of_each_provider(
         expect(page.locator("#action-runs")).to_contain_text("Succeeded")
         page.locator('button[data-action="start"]').click()
         expect(status).to_have_text("running", timeout=60_000)
+
+    # Bulk-stop the running GCP VMs through a saved view: the count, then the run to its end.
+    sandbox_org = Membership.objects.filter(user=alice).order_by("-pk").first().organization
+    SavedView.objects.create(organization=sandbox_org, owner=alice, name="GCP running VMs",
+                             query="type=vm&status=running&provider=gcp")  # fmt: skip
+    running = Resource.objects.filter(organization=sandbox_org, provider="gcp", type="vm",
+                                      status="running", deleted_at__isnull=True)  # fmt: skip
+    count = running.count()
+    page.goto(f"{live_server.url}/inventory/")
+    page.get_by_role("link", name="GCP running VMs").click()
+    page.locator("#bulk-action").select_option("stop")
+    page.locator("#bulk-all").click()
+    expect(page.locator("#bulk-summary")).to_contain_text(f"{count} resource")
+    page.locator("#bulk-confirm button[type=submit]").click()
+    expect(page.locator("#bulk-status")).to_have_attribute("data-status", "finished",
+                                                           timeout=120_000)  # fmt: skip
+    figures = page.locator("#bulk-figures").inner_text()
+    done, failed, skipped = (
+        int(re.search(rf"(\d+) {word}", figures).group(1))  # type: ignore[union-attr]
+        for word in ("done", "failed", "skipped")
+    )
+    assert (done, failed, done + skipped) == (count - skipped, 0, count), figures
+    assert done > 0
+    assert running.count() == skipped  # re-synced: the stopped ones show stopped
