@@ -11,7 +11,7 @@ from django.db import models
 from accounts.models import Organization
 from inventory.models.resources import Resource
 from inventory.models.runs import TimedRun
-from mcloud.clouds.base import Cleanup, VmAction
+from mcloud.clouds.base import VM_ACTIONS, Cleanup, VmAction
 
 
 class ResourceActionLease(models.Model):
@@ -85,6 +85,9 @@ class ActionRun(TimedRun):
         REBOOT = VmAction.REBOOT, "Reboot"
         DELETE = Cleanup.DELETE, "Delete"
         RELEASE = Cleanup.RELEASE, "Release"
+
+    # The actions a VM's page and the lists' bulk bar offer (clean-ups are offered on waste).
+    VM_CHOICES = [(value, label) for value, label in Action.choices if value in VM_ACTIONS]
 
     class State(models.TextChoices):
         AWAITING = "awaiting", "Awaiting approval"  # a clean-up another admin must approve

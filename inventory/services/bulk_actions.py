@@ -49,7 +49,7 @@ from inventory.services.actions import (
 )
 from inventory.tasks import BULK_ACTION_DISPATCH, BULK_ACTION_SETTLE, RESOURCE_ACTION
 from mcloud.clouds.actions import action_precheck
-from mcloud.clouds.base import CloudError
+from mcloud.clouds.base import VM_ACTIONS, CloudError
 from mcloud.clouds.registry import provider_get
 from mcloud.errors import ActionRefused
 
@@ -125,7 +125,7 @@ def bulk_action_plan(
 ) -> BulkPlan:
     """Plan `action` on `resources` (read only): the confirmation page shows it, and
     `start_bulk_action` writes it. A few queries whatever the number of resources."""
-    if action not in ActionRun.Action.values:
+    if action not in VM_ACTIONS:
         raise ActionRefused(f"Unknown action {action!r}: use start, stop or reboot.")
     rows = _resources(organization, resources)
     owners = managed_by(organization_id=organization.pk, resource_ids=[r.resource_id for r in rows])

@@ -42,7 +42,7 @@ def resource_actions_context(request: OrgRequest, resource: Resource) -> dict[st
         "action_refusal": resource_action_refusal(
             resource=resource, action="start", managed=getattr(resource, "managed_by", None)
         ),
-        "action_choices": ActionRun.Action.choices,
+        "action_choices": ActionRun.VM_CHOICES,
         "action_runs": runs,
         "active_run": next((r for r in runs if r.status in ACTIVE), None),
     }

@@ -118,7 +118,7 @@ def _render_list(request: OrgRequest, *, vm_only: bool) -> HttpResponse:
         "chips": filter_chips(form, request.GET, hidden=("type",) if vm_only else ()),
         "clear_query": _query(request.GET, keys=("sort", "per_page")),
         "may_act": request.role.allows(ACTION_ROLE),
-        "action_choices": ActionRun.Action.choices,
+        "action_choices": ActionRun.VM_CHOICES,
         "card_sorts": CARD_SORTS,
         "cost_totals": resource_cost_totals(
             organization=request.organization, filters=form.filters(), rows=rows

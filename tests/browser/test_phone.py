@@ -129,5 +129,5 @@ def test_every_main_page_fits_a_phone(live_server, page: Page, log_in, sandbox, 
     expect(first.locator(".resource-status")).to_be_visible()
     expect(first.locator(".provider-badge")).to_be_visible()
     expect(first.locator(".resource-region")).to_be_visible()
-    expect(first.locator(".resource-cost")).to_contain_text("/h")
+    expect(first.locator(".resource-cost")).to_contain_text("/month")
     screenshot(page, "inventory-phone", full_page=False)  # the first screen, as a phone shows it

@@ -96,7 +96,7 @@ def test_the_page_shows_the_differences_to_its_organization_only(
     drifted(deployment)
     url = reverse("provisioning:deployment_detail", args=[deployment.pk])
     client = login(vera)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):  # and its cost: resources, applied estimate
         page = client.get(url)
     html = page.content.decode()
     assert 'id="drift-differences"' in html

@@ -129,7 +129,13 @@ def test_a_policy_that_allocates_or_loops_is_stopped_by_its_limits_and_the_rest_
         PolicyLimits(memory_mb=200, cpu_seconds=1, wall_seconds=20),
     )
     assert [o.status for o in outcomes] == ["error", "error", "passed"]
-    assert outcomes[0].messages == ["Stopped by its limits: more than 200 MB of memory."]
+    # The allocation reaches 200 MB within its second of CPU on a quiet machine; on a busy one
+    # the worker's memory watch may see it only after the CPU limit stopped it. Either way
+    # it is stopped by a limit, and the rest still run.
+    assert outcomes[0].messages in (
+        ["Stopped by its limits: more than 200 MB of memory."],
+        ["Stopped by its limits: more than 1 s of CPU time."],
+    )
     assert outcomes[1].messages == ["Stopped by its limits: more than 1 s of CPU time."]
 
 
