@@ -68,9 +68,12 @@
     }
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
-    dialog = document.getElementById("palette");
-    if (!dialog || typeof dialog.showModal !== "function") { dialog = null; return; }
+  // Binds the page's palette; again after a boosted link swapped the body (palette included).
+  function bind() {
+    var found = document.getElementById("palette");
+    if (found === dialog) { return; }
+    if (!found || typeof found.showModal !== "function") { dialog = null; return; }
+    dialog = found;
     input = document.getElementById("palette-input");
     body = document.getElementById("palette-body");
     input.addEventListener("keydown", onInputKey);
@@ -92,5 +95,8 @@
     });
     // A click on the backdrop (the dialog itself, outside its box) closes it.
     dialog.addEventListener("click", function (event) { if (event.target === dialog) { dialog.close(); } });
-  });
+  }
+
+  document.addEventListener("DOMContentLoaded", bind);
+  document.addEventListener("htmx:afterSettle", bind);
 })();
