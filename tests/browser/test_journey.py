@@ -24,20 +24,20 @@ PASSWORD = "a long passphrase for tests 2026"
 def test_a_newcomers_first_day(live_server, page: Page, sandbox, screenshot):
     page.set_viewport_size({"width": 1400, "height": 1000})
     page.goto(f"{live_server.url}/accounts/signup/")
-    page.fill("input[name=email]", "newcomer@example.test")
+    page.fill("input[name=email]", "first-day@example.test")
     page.fill("input[name=password1]", PASSWORD)
     page.fill("input[name=password2]", PASSWORD)
     page.get_by_role("button", name="Sign Up").click()
     link = re.search(r"https?://\S+/accounts/confirm-email/\S+", mail.outbox[-1].body).group(0)
     page.goto(link)
     page.get_by_role("button", name="Confirm").click()
-    expect(page.get_by_role("heading", name="newcomer's organization")).to_be_visible()
+    expect(page.get_by_role("heading", name="first-day's organization")).to_be_visible()
 
     # The sandbox: three clouds, synced in the request.
     page.get_by_role("link", name="Cloud accounts").click()
     page.get_by_role("button", name="Load a sandbox estate").click(no_wait_after=True)
     expect(page.get_by_text("Sandbox is ready")).to_be_visible(timeout=400_000)
-    membership = Membership.objects.filter(user__email="newcomer@example.test").latest("pk")
+    membership = Membership.objects.filter(user__email="first-day@example.test").latest("pk")
     org, user = membership.organization, membership.user
 
     # The accounts list follows a sync under way, then its end, without a reload.
