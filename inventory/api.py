@@ -25,9 +25,8 @@ from inventory.selectors import (
     account_choices,
     cloud_account_list,
     region_choices,
-    resource_cost_totals,
-    resource_count,
     resource_events,
+    resource_summary,
 )
 from inventory.selectors import resource_list as resource_list_selector
 from inventory.services import accounts as services
@@ -477,9 +476,8 @@ def _resource_page(request: ApiRequest, query: ResourceQuery, *, vm_only: bool) 
     filters = form.filters()
     rows = resource_list_selector(organization=request.organization, filters=filters)
     paginator = Paginator(rows, query.per_page)
-    known = resource_count(organization=request.organization, filters=filters)
-    if known is not None:
-        paginator.count = known
+    summary = resource_summary(organization=request.organization, filters=filters, rows=rows)
+    paginator.count = summary.count
     page = paginator.get_page(query.page)
     shown = list(page)
     owners = managed_by(
@@ -490,12 +488,7 @@ def _resource_page(request: ApiRequest, query: ResourceQuery, *, vm_only: bool) 
         "page": page.number,
         "pages": paginator.num_pages,
         "per_page": query.per_page,
-        "cost_per_month": [
-            vars(t)
-            for t in resource_cost_totals(
-                organization=request.organization, filters=filters, rows=rows
-            )
-        ],
+        "cost_per_month": [vars(t) for t in summary.totals],
         "results": [resource_out(r, owners) for r in shown],
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -142,20 +143,6 @@ def region_choices(*, organization: Organization) -> list[str]:
     )
 
 
-def resource_count(*, organization: Organization, filters: ResourceFilters) -> int | None:
-    """The number of matching resources from the tallies, or None when the filters need the
-    rows themselves (tags, search, managed, attachments)."""
-    lookups = tally_filters(filters)
-    if lookups is None:
-        return None
-    found = (
-        ResourceTally.objects.filter(organization=organization, **lookups)
-        .exclude(account_id__in=excluded_members(organization))
-        .aggregate(n=Sum("count"))
-    )
-    return found["n"] or 0
-
-
 def resource_list(*, organization: Organization, filters: ResourceFilters) -> QuerySet[Resource]:
     rows = Resource.objects.filter(organization=organization).exclude(
         account_id__in=excluded_members(organization)
@@ -173,34 +160,48 @@ class CostTotal:
     estimated: bool
 
 
-def resource_cost_totals(
+@dataclass(frozen=True)
+class ResourceSummary:
+    """How many resources a filter matches, and what they cost a month per currency
+    (largest first)."""
+
+    count: int
+    totals: list[CostTotal]
+
+
+def resource_summary(
     *, organization: Organization, filters: ResourceFilters, rows: QuerySet[Resource]
-) -> list[CostTotal]:
-    """What the resources the filters match (`rows`) cost a month, per currency, largest
-    first: from the tallies when the filters allow (as `resource_count`), else one aggregate
-    over the rows. Resources without a figure count for nothing."""
+) -> ResourceSummary:
+    """Count and cost / month of the resources the filters match (`rows`), in one query:
+    over the tallies when the filters allow, else one scan of the rows (tags, search,
+    managed and attachments need them), which counts them too, so that a page needs no
+    COUNT of its own. Resources without a figure count for nothing in the totals."""
     lookups = tally_filters(filters)
     if lookups is None:
         source: QuerySet = rows.order_by()
+        count: Any = Count("id")
     else:
         source = (
             ResourceTally.objects.filter(organization=organization, **lookups)
             .exclude(account_id__in=excluded_members(organization))
             .order_by()
         )
-    totals = (
-        source.exclude(cost_basis="")
-        .values_list("cost_currency")
-        .annotate(
-            total=Sum("monthly_cost"),
-            estimates=Count("id", filter=Q(cost_basis="estimate", monthly_cost__gt=0)),
-        )
+        count = Sum("count")
+    priced = ~Q(cost_basis="")
+    groups = source.values_list("cost_currency").annotate(
+        n=count,
+        priced=Count("id", filter=priced),
+        total=Sum("monthly_cost", filter=priced),
+        estimates=Count("id", filter=Q(cost_basis="estimate", monthly_cost__gt=0)),
     )
     cent = Decimal("0.01")  # as stored, whatever the database's sum returns
-    found = [
-        CostTotal(code, (total or Decimal(0)).quantize(cent), bool(n)) for code, total, n in totals
-    ]
-    return sorted(found, key=lambda t: (-t.amount, t.currency))
+    matched, totals = 0, []
+    for code, n, priced_rows, total, estimates in groups:
+        matched += n or 0
+        if priced_rows:
+            totals.append(CostTotal(code, (total or Decimal(0)).quantize(cent), bool(estimates)))
+    totals.sort(key=lambda t: (-t.amount, t.currency))
+    return ResourceSummary(matched, totals)
 
 
 def resource_events(*, resource: Resource, limit: int = 50) -> list[ResourceEvent]:

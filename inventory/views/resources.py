@@ -27,9 +27,8 @@ from inventory.models import ActionRun, Resource, SavedView
 from inventory.selectors import (
     account_choices,
     region_choices,
-    resource_cost_totals,
-    resource_count,
     resource_events,
+    resource_summary,
     saved_view_list,
 )
 from inventory.selectors import resource_list as resource_list_selector
@@ -91,9 +90,8 @@ def _render_list(request: OrgRequest, *, vm_only: bool) -> HttpResponse:
     form = _form(request, data)
     rows = _rows(request, form)
     paginator = Paginator(rows, form.page_size())
-    known = resource_count(organization=request.organization, filters=form.filters())
-    if known is not None:
-        paginator.count = known  # from the tallies: no COUNT over every row
+    summary = resource_summary(organization=request.organization, filters=form.filters(), rows=rows)
+    paginator.count = summary.count  # counted with the totals: no COUNT query of its own
     page = paginator.get_page(request.GET.get("page"))
     page.object_list = with_managed_by(request, list(page.object_list))
     # A refused filter value is left out and said beside its field (none on the VM list's
@@ -120,9 +118,7 @@ def _render_list(request: OrgRequest, *, vm_only: bool) -> HttpResponse:
         "may_act": request.role.allows(ACTION_ROLE),
         "action_choices": ActionRun.VM_CHOICES,
         "card_sorts": CARD_SORTS,
-        "cost_totals": resource_cost_totals(
-            organization=request.organization, filters=form.filters(), rows=rows
-        ),
+        "cost_totals": summary.totals,
     }
     template = "inventory/resource_list.html"
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
