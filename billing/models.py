@@ -404,11 +404,18 @@ class Finding(models.Model):
             models.UniqueConstraint(fields=["resource", "rule"], name="finding_one_per_rule")
         ]
         indexes = [
-            models.Index(fields=["organization", "dismissed_at", "-saving"]),
-            # Covers the totals per rule (the Savings tile): no row is read, only the index.
+            # The open findings, dearest first: a page of them is read from the index in
+            # order (PostgreSQL does not order by an index after `IS NULL`, so it is partial).
             models.Index(
-                fields=["organization", "dismissed_at", "rule", "currency", "saving"],
-                name="finding_totals",
+                fields=["organization", "-saving", "id"],
+                condition=models.Q(dismissed_at__isnull=True),
+                name="finding_open_by_saving",
+            ),
+            # Covers the open findings' totals per rule (the Savings tile and page).
+            models.Index(
+                fields=["organization", "rule", "currency", "saving"],
+                condition=models.Q(dismissed_at__isnull=True),
+                name="finding_open_totals",
             ),
         ]
 

@@ -450,7 +450,7 @@ def finding_totals(rows: QuerySet[Finding]) -> tuple[Money, list[dict[str, Any]]
     total = Money()
     per_rule: dict[str, dict[str, Any]] = {}
     grouped = (
-        rows.order_by().values("rule", "currency").annotate(saving=Sum("saving"), count=Count("id"))
+        rows.order_by().values("rule", "currency").annotate(saving=Sum("saving"), count=Count("*"))
     )
     for row in grouped:
         total.add(row["currency"], row["saving"])

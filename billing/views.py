@@ -463,7 +463,9 @@ def savings_view(request: OrgRequest) -> HttpResponse:
     filters = _finding_filters(request, accounts)
     rows = finding_list(organization=request.organization, filters=filters)
     total, per_rule = finding_totals(rows)
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    paginator = Paginator(rows, 50)
+    paginator.count = sum(entry["count"] for entry in per_rule)  # counted with the totals
+    page = paginator.get_page(request.GET.get("page"))
     return render(request, "billing/savings.html", {
         "page": page, "filters": filters, "total": total, "per_rule": per_rule,
         "accounts": accounts, "rules": Finding.Rule.choices, "kinds": ResourceType.choices,

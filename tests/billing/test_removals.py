@@ -123,11 +123,11 @@ def test_the_savings_page_takes_the_same_queries_with_removals_under_way(
 ):
     client = login(alice)
     client.get(PAGE)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         client.get(PAGE)
     login(ada).post(reverse("inventory:action_settings_edit"), {"require_second_approver": "on"})
     for name, action in (("spare", "delete"), ("spare-ip", "release"), ("old", "delete")):
         resource_action_request(resource=waste[name], action=action, user=ada)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         html = client.get(PAGE).content.decode()
     assert html.count('data-removal="awaiting"') == 3

@@ -56,7 +56,7 @@ def test_the_page_and_tile_take_the_same_queries_however_many(
 ):
     client = login(vera)
     client.get(PAGE)
-    with django_assert_num_queries(10) as few:  # 2 for the removals: their runs, the rule
+    with django_assert_num_queries(9) as few:  # 2 for the removals: their runs, the rule
         client.get(PAGE)
     estate(world, disks=20)
     with django_assert_num_queries(len(few.captured_queries)):
