@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -31,20 +30,14 @@ SUB = "11111111-2222-3333-4444-555555555555"
 OTHER = "99999999-8888-7777-6666-555555555555"  # exists, but not granted to the app
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[AzureFake]:
-    with AzureFake() as fake:
-        yield fake
-
-
 @pytest.fixture
-def fake(server: AzureFake) -> AzureFake:
-    server.reset()
-    server.faults.retry_after = 0  # azure-core then sleeps its own (tiny) backoff instead
-    server.add_subscription(SUB, "Production", TENANT)
-    server.add_subscription(OTHER, "Someone else's", TENANT)
-    server.add_app(TENANT, CLIENT_ID, SECRET, subscriptions=[SUB])
-    return server
+def fake(azure_server: AzureFake) -> AzureFake:
+    azure_server.reset()
+    azure_server.faults.retry_after = 0  # azure-core then sleeps its own (tiny) backoff instead
+    azure_server.add_subscription(SUB, "Production", TENANT)
+    azure_server.add_subscription(OTHER, "Someone else's", TENANT)
+    azure_server.add_app(TENANT, CLIENT_ID, SECRET, subscriptions=[SUB])
+    return azure_server
 
 
 def credential(fake: AzureFake, secret: str = SECRET) -> ClientSecretCredential:

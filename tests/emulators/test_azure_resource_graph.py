@@ -4,8 +4,6 @@ cannot run as the real service refuses invalid queries, and takes faults like ev
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.identity import ClientSecretCredential
@@ -23,26 +21,20 @@ OTHER = "99999999-8888-7777-6666-555555555555"  # exists, but not granted to the
 VMS = "Microsoft.Compute/virtualMachines"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[AzureFake]:
-    with AzureFake() as fake:
-        yield fake
-
-
 @pytest.fixture
-def fake(server: AzureFake) -> AzureFake:
-    server.reset()
-    server.faults.retry_after = 0
+def fake(azure_server: AzureFake) -> AzureFake:
+    azure_server.reset()
+    azure_server.faults.retry_after = 0
     for sub, name in ((SUB, "Production"), (SUB2, "Staging"), (OTHER, "Someone else's")):
-        server.add_subscription(sub, name, TENANT)
-    server.add_app(TENANT, CLIENT_ID, SECRET, subscriptions=[SUB, SUB2])
+        azure_server.add_subscription(sub, name, TENANT)
+    azure_server.add_app(TENANT, CLIENT_ID, SECRET, subscriptions=[SUB, SUB2])
     for n, state in enumerate(("running", "deallocated", "running")):
-        server.add_vm(SUB, name=f"vm-{n}", power_state=state, size="Standard_D2s_v3")
-    server.add_vm(SUB2, name="staging-vm", resource_group="RG-Staging")
-    server.add_disk(SUB, name="data-1", size_gb=64)
-    server.add_virtual_network(SUB, name="hub")
-    server.add_vm(OTHER, name="not-ours")
-    return server
+        azure_server.add_vm(SUB, name=f"vm-{n}", power_state=state, size="Standard_D2s_v3")
+    azure_server.add_vm(SUB2, name="staging-vm", resource_group="RG-Staging")
+    azure_server.add_disk(SUB, name="data-1", size_gb=64)
+    azure_server.add_virtual_network(SUB, name="hub")
+    azure_server.add_vm(OTHER, name="not-ours")
+    return azure_server
 
 
 def client(fake: AzureFake) -> ResourceGraphClient:

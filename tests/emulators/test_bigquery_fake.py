@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -47,18 +46,11 @@ def period(start: dt.date, end: dt.date) -> bigquery.QueryJobConfig:
 OCTOBER = period(dt.date(2026, 10, 1), dt.date(2026, 11, 1))
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[GcpFake]:
-    fake = GcpFake().start()
-    yield fake
-    fake.stop()
-
-
 @pytest.fixture
-def fake(server: GcpFake) -> GcpFake:
-    server.reset()
-    server.faults.retry_after = 0
-    return server
+def fake(gcp_server: GcpFake) -> GcpFake:
+    gcp_server.reset()
+    gcp_server.faults.retry_after = 0
+    return gcp_server
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,18 +25,11 @@ RETRY = Retry(
 )
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[GcpFake]:
-    fake = GcpFake().start()
-    yield fake
-    fake.stop()
-
-
 @pytest.fixture
-def fake(server: GcpFake) -> GcpFake:
-    server.reset()
-    server.faults.retry_after = 0
-    return server
+def fake(gcp_server: GcpFake) -> GcpFake:
+    gcp_server.reset()
+    gcp_server.faults.retry_after = 0
+    return gcp_server
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,17 +24,10 @@ RETRY = Retry(
 )
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[GcpFake]:
-    fake = GcpFake().start()
-    yield fake
-    fake.stop()
-
-
 @pytest.fixture
-def fake(server: GcpFake) -> GcpFake:
-    server.reset()
-    return server
+def fake(gcp_server: GcpFake) -> GcpFake:
+    gcp_server.reset()
+    return gcp_server
 
 
 def credentials(key: dict[str, Any]) -> service_account.Credentials:

@@ -3,7 +3,6 @@ google-cloud-resource-manager client, and their wire shape and paging."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,20 +18,13 @@ SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 ORG = "organizations/77"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[GcpFake]:
-    fake = GcpFake().start()
-    yield fake
-    fake.stop()
-
-
 @pytest.fixture
-def fake(server: GcpFake) -> GcpFake:
-    server.reset()
-    prod = server.add_folder("1", "Prod", ORG)
+def fake(gcp_server: GcpFake) -> GcpFake:
+    gcp_server.reset()
+    prod = gcp_server.add_folder("1", "Prod", ORG)
     for n in range(5):
-        server.place_project(f"acme-p{n}", prod if n % 2 else ORG, labels={"n": str(n)})
-    return server
+        gcp_server.place_project(f"acme-p{n}", prod if n % 2 else ORG, labels={"n": str(n)})
+    return gcp_server
 
 
 @pytest.fixture
