@@ -191,3 +191,23 @@ def test_an_export_that_cannot_be_read_fails_the_import_and_keeps_the_costs(
     assert run.status == ImportRun.State.FAILED
     assert message in run.error
     assert stored(account) == before
+
+
+def test_a_closed_period_read_before_is_not_read_again(cost_explorer, aws, s3, org):
+    account = aws_account(org, aws.create_user_key("billing"), **EXPORT)
+    deliver(s3)
+    assert cost_import(account=account, today=TODAY).status == "succeeded"
+
+    # A month later September is long closed (AWS restates a period for two weeks after
+    # it ends): a changed file is not read again; October, younger, still is.
+    later = date(2026, 12, 20)
+    cost_explorer.today = later
+    september = [line_item(at(SEP, 1), 99.0, resource="i-0abc")]
+    put_period(s3, "acme-cur", "cur", "payer", "2026-09", {"p1.parquet": parquet(september)})
+    deliver_october = [line_item(at(OCT, 5), 6.0, resource="i-0abc")]
+    put_period(s3, "acme-cur", "cur", "payer", "2026-10", {"p1.parquet": parquet(deliver_october)})
+    run = cost_import(account=account, today=later)
+
+    assert run.status == "succeeded", run.error
+    assert day_total(account, SEP) == Decimal("2.8")
+    assert day_total(account, OCT) == Decimal(5)  # 6 less the credit of the second file
