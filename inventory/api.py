@@ -80,7 +80,8 @@ class CloudAccountIn(Schema):
     settings: dict[str, Any] = Field(
         default_factory=dict,
         description="The provider's fields, as on the form: auth_method, role_arn, "
-        "access_key_id, secret_access_key, session_token, regions (list) for AWS; tenant_id, "
+        "access_key_id, secret_access_key, session_token, regions (list), export_bucket, "
+        "export_prefix, export_name (its CUR 2.0 data export) for AWS; tenant_id, "
         "client_id, client_secret, subscription_ids (list) for Azure; service_account_key "
         "(the JSON key), project_ids (list), billing_table for GCP. Secrets are write-only.",
     )

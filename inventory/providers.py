@@ -85,6 +85,9 @@ def _aws_credentials(stored: StoredAccount) -> AwsCredentials:
         role_arn=config.get("role_arn", "") if by_role else "",
         external_id=stored.external_id() if by_role else "",
         regions=tuple(config.get("regions") or ()),
+        export_bucket=config.get("export_bucket", ""),
+        export_prefix=config.get("export_prefix", ""),
+        export_name=config.get("export_name", ""),
     )
 
 
@@ -94,12 +97,14 @@ AWS_MEMBER_ROLE = "mcloud-reader"
 
 def _aws_member_credentials(parent: StoredAccount, member_id: str) -> AwsCredentials:
     """A member account's credentials: the connection's own, then the member's reader role,
-    with the organization's external ID (which the role's trust policy names)."""
+    with the organization's external ID (which the role's trust policy names). The
+    connection's data export is its own: a member's costs come with the connection's."""
     signed_in = _aws_credentials(parent)
     role = parent.config.get("member_role_name") or AWS_MEMBER_ROLE
     return AwsCredentials(
         **{**vars(signed_in), "external_id": parent.external_id(),
-           "member_role_arn": f"arn:aws:iam::{member_id}:role/{role}"}
+           "member_role_arn": f"arn:aws:iam::{member_id}:role/{role}",
+           "export_bucket": "", "export_prefix": "", "export_name": ""}
     )  # fmt: skip
 
 

@@ -8,7 +8,10 @@ from the provider's own grouping of its bill by each key, fetched in the same im
 replaced the same way; a key with no stored day yet (just chosen) is back-filled.
 
 Each resource's daily costs and the inventory's "cost / month" figures are written in the
-same transaction (`billing.services.resource_costs`). A provider's resource-level query that
+same transaction (`billing.services.resource_costs`). An AWS account that names its CUR 2.0
+data export gets the days before Cost Explorer's 14 per resource from it, whole billing
+periods replaced in the same transaction (`billing.services.cost_exports`); an export that
+cannot be read fails the import. A provider's resource-level query that
 fails (AWS's resource-level data not enabled) fails nothing else: the import keeps the
 resources' stored days and says why in its audit entry.
 
@@ -43,6 +46,7 @@ from billing.models import (
 )
 from billing.services.anomalies import anomalies_detect
 from billing.services.budgets import budgets_evaluate
+from billing.services.cost_exports import SOURCE, ExportRead, export_costs_read
 from billing.services.resource_costs import resource_costs_replace, resource_figures_refresh
 from billing.services.waste import findings_refresh
 from billing.tasks import IMPORT_ACCOUNT_COSTS
@@ -163,10 +167,14 @@ def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRu
             records = adapter.costs(start, end)
             keeper.check()
             resource_start, resource_records, note = _resource_records(adapter, start, end)
-            run.note = note[:500]
             keeper.check()
             tag_records = adapter.tag_costs(tag_start, end, keys) if keys else []
             keeper.check()
+            exported = export_costs_read(
+                account=account, adapter=adapter, start=start, end=end, keys=keys,
+                refill=tag_start < start, check=keeper.check,
+            )  # fmt: skip
+            run.note = "; ".join(n for n in (note, exported.note) if n)[:500]
             with transaction.atomic():
                 lease_renew(lease, token)  # never write for an import that was recovered
                 run.rows = cost_records_replace(
@@ -179,6 +187,7 @@ def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRu
                 tag_costs_replace(
                     account=account, start=tag_start, end=end, keys=keys, records=tag_records
                 )
+                run.rows += export_costs_replace(account=account, read=exported, keys=keys)
                 resource_figures_refresh(account=account, today=today)
         except LeaseLost:
             return _import_finish(run, ImportRun.State.FAILED, "Stopped: its lease was lost.")
@@ -246,6 +255,31 @@ def cost_records_replace(
     CostData.objects.bulk_create(rows.values(), batch_size=BATCH)
     _rollup(account, start, end)
     return len(rows)
+
+
+def export_costs_replace(*, account: CloudAccount, read: ExportRead, keys: list[str]) -> int:
+    """Make the stored days of each billing period read from the account's export exactly
+    the export's: the bill (and its rollups, each row marked as the export's), the
+    resources' daily costs and the tag costs. Call it in the import's transaction, after
+    Cost Explorer's rows are written. Returns the rows of the bill written."""
+    rows = 0
+    marker = {"source": SOURCE, "export": read.location}
+    for period in read.periods:
+        if period.start >= period.end:
+            continue
+        for record in period.costs:
+            record.metadata = marker
+        rows += cost_records_replace(
+            account=account, start=period.start, end=period.end, records=period.costs
+        )
+        resource_costs_replace(
+            account=account, start=period.start, end=period.end, records=period.resource_costs
+        )
+        tag_costs_replace(
+            account=account, start=period.start, end=period.end, keys=keys,
+            records=period.tag_costs,
+        )  # fmt: skip
+    return rows
 
 
 def allocation_keys(organization_id: int) -> list[str]:

@@ -1,5 +1,6 @@
-"""The AWS credentials form: an IAM role to assume (recommended) or an access key, and the
-regions to cover."""
+"""The AWS credentials form: an IAM role to assume (recommended) or an access key, the
+regions to cover, and where the account's CUR 2.0 data export is (for cost history beyond
+Cost Explorer's 14 days per resource)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ from inventory.regions import AWS_REGIONS
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{12,124}$")
+# S3's rules for a bucket name (general purpose buckets).
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+IP_ADDRESS = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+# A key prefix of S3's safe characters, in folders; a Data Exports export name.
+EXPORT_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()=-]+(/[A-Za-z0-9!_.*'()=-]+)*$")
+EXPORT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
 class AwsAccountForm(CloudAccountForm):
@@ -54,6 +61,28 @@ class AwsAccountForm(CloudAccountForm):
         required=False,
         initial="mcloud-reader",
         max_length=64,
+    )
+
+    export_bucket = forms.CharField(
+        label="Data export bucket",
+        required=False,
+        max_length=63,
+        help_text="For cost history beyond Cost Explorer's 14 days per resource: the S3 "
+        "bucket a CUR 2.0 export (AWS Data Exports, Parquet) is delivered to. Leave blank "
+        "to read Cost Explorer alone.",
+    )
+    export_prefix = forms.CharField(
+        label="Export path prefix",
+        required=False,
+        max_length=512,
+        help_text="The export's S3 path prefix, e.g. cur/payer (blank when it has none).",
+    )
+    export_name = forms.CharField(
+        label="Export name",
+        required=False,
+        max_length=128,
+        help_text="The export's name, as in Data Exports: its files are in "
+        "<prefix>/<name>/data/BILLING_PERIOD=YYYY-MM/.",
     )
 
     # Shown only for the options they belong to (read by mcloud.forms.BootstrapBoundField).
@@ -98,7 +127,42 @@ class AwsAccountForm(CloudAccountForm):
                 "member_role_name",
                 "A role name is 1 to 64 letters, digits and + = , . @ _ - characters.",
             )
+        self._clean_export(data)
         return data
+
+    def _clean_export(self, data: dict[str, Any]) -> None:
+        """The export's place: a bucket and a name, or nothing; each as S3 and Data Exports
+        would take it (a pasted s3:// or trailing slash is forgiven)."""
+        bucket = data.get("export_bucket", "").strip().removeprefix("s3://").strip("/")
+        prefix = data.get("export_prefix", "").strip().strip("/")
+        name = data.get("export_name", "").strip().strip("/")
+        data["export_bucket"], data["export_prefix"], data["export_name"] = bucket, prefix, name
+        if not bucket:
+            if prefix or name:
+                self.add_error(
+                    "export_bucket",
+                    "Name the bucket the export is delivered to, or clear the export's fields.",
+                )
+            return
+        if not BUCKET.match(bucket) or ".." in bucket or IP_ADDRESS.match(bucket):
+            self.add_error(
+                "export_bucket",
+                "A bucket name is 3 to 63 lower-case letters, digits, dots and hyphens, "
+                "starting and ending with a letter or digit (no s3:// or path).",
+            )
+        if prefix and (not EXPORT_PREFIX.match(prefix) or ".." in prefix.split("/")):
+            self.add_error(
+                "export_prefix",
+                "Write the prefix as folders of letters, digits and ! _ . * ' ( ) = - "
+                "characters, separated by /.",
+            )
+        if not name:
+            self.add_error("export_name", "Enter the export's name, as in Data Exports.")
+        elif not EXPORT_NAME.match(name):
+            self.add_error(
+                "export_name",
+                "An export name is 1 to 128 letters, digits, hyphens and underscores.",
+            )
 
     def config(self) -> dict[str, Any]:
         d = self.cleaned_data
@@ -111,6 +175,9 @@ class AwsAccountForm(CloudAccountForm):
         }
         if d.get("discover_members"):
             config |= {"discover_members": True, "member_role_name": d["member_role_name"]}
+        if d.get("export_bucket"):
+            config |= {"export_bucket": d["export_bucket"], "export_prefix": d["export_prefix"],
+                       "export_name": d["export_name"]}  # fmt: skip
         return config
 
     def secrets(self) -> dict[str, str]:

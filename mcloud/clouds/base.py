@@ -70,6 +70,12 @@ class AwsCredentials:
     # A member account of an AWS organization: after signing in as above (the management
     # account's connection), assume this role in the member, with the same external ID.
     member_role_arn: str = ""
+    # Where the account's CUR 2.0 data export (AWS Data Exports, Parquet) is delivered:
+    # s3://<export_bucket>/<export_prefix>/<export_name>/data/BILLING_PERIOD=YYYY-MM/. No
+    # bucket: no export, costs come from Cost Explorer alone.
+    export_bucket: str = ""
+    export_prefix: str = ""
+    export_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -431,4 +437,40 @@ class ResourceCosts(Protocol):
         """Each day's cost in [start, end) per resource (`resource_id` set), as far back as
         the provider keeps it; raises CloudError when the provider has none to give (not
         enabled)."""
+        ...
+
+
+@dataclass
+class ExportedCosts:
+    """One billing period of a provider's billing export, up to a day: the bill per day,
+    service, region and resource (`costs`), each resource's own usage per day
+    (`resource_costs`), and the cost per value of each tag key asked for (`tag_costs`,
+    value "" untagged), all for the days in [start, end)."""
+
+    start: date
+    end: date
+    costs: list[CostRecord] = field(default_factory=list)
+    resource_costs: list[CostRecord] = field(default_factory=list)
+    tag_costs: list[TagCostRecord] = field(default_factory=list)
+    rows: int = 0  # line items read
+    skipped: int = 0  # line items that could not be read (no day, no amount) or are not ours
+
+
+@runtime_checkable
+class BillingExport(Protocol):
+    """What an adapter adds whose provider can deliver the bill to storage the customer
+    owns, for history beyond what its cost query keeps (AWS's CUR 2.0 data export in S3).
+    The import reads it for days older than the cost query's resource-level reach."""
+
+    def export_location(self) -> str:
+        """Where the export is ("s3://bucket/prefix/name"), or "" when none is configured."""
+        ...
+
+    def export_periods(self) -> list[date]:
+        """The first day of each billing period the export holds, oldest first. Raises
+        CloudError when the export cannot be read (no such bucket, access denied)."""
+        ...
+
+    def export_costs(self, period: date, before: date, keys: list[str]) -> ExportedCosts:
+        """The period's costs of the days before `before` (see `ExportedCosts`)."""
         ...

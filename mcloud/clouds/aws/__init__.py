@@ -11,6 +11,9 @@ and costs, a module per job:
   reads the item as botocore parsed it and never raises (see mcloud.clouds.records);
   `normalize`: the helpers they share.
 - `costs`: Cost Explorer; `organizations`: an AWS organization's member accounts.
+- `cost_export`: the account's CUR 2.0 data export in S3 (longer history), through
+  `export_files` (its periods and files, read in ranges) and `export_rows` (Parquet line
+  items as cost records).
 """
 
 from __future__ import annotations

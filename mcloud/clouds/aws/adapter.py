@@ -12,6 +12,7 @@ from botocore.config import Config
 
 from mcloud.clouds.aws.actions import ec2_vm_action
 from mcloud.clouds.aws.cleanups import ec2_cleanup
+from mcloud.clouds.aws.cost_export import CostExportReader, export_place
 from mcloud.clouds.aws.costs import RESOURCE_DAYS
 from mcloud.clouds.aws.costs import costs as explorer_costs
 from mcloud.clouds.aws.costs import resource_costs as explorer_resource_costs
@@ -23,9 +24,11 @@ from mcloud.clouds.aws.session import DEFAULT_REGION, AwsSession
 from mcloud.clouds.base import (
     ActionResult,
     AwsCredentials,
+    CloudError,
     ConnectionResult,
     CostRecord,
     Endpoints,
+    ExportedCosts,
     Listing,
     Member,
     ScopeListing,
@@ -128,6 +131,26 @@ class AwsAdapter:
         """Daily unblended usage costs per resource, the last 14 days of [start, end) at
         most (`resource_costs`): Cost Explorer's resource-level data, once enabled."""
         return explorer_resource_costs(self.client, start, end)
+
+    # --- the CUR 2.0 data export (longer history) ------------------------------------------
+    def _export(self) -> CostExportReader:
+        place = export_place(self._aws)
+        if place is None:
+            raise CloudError("The account names no data export.", permanent=True)
+        return CostExportReader(self._aws, place)
+
+    def export_location(self) -> str:
+        """ "s3://bucket/prefix/name" of the account's CUR 2.0 export, or "" when none."""
+        place = export_place(self._aws)
+        return str(place) if place else ""
+
+    def export_periods(self) -> list[date]:
+        """The billing periods the export has delivered (`cost_export`)."""
+        return self._export().periods()
+
+    def export_costs(self, period: date, before: date, keys: list[str]) -> ExportedCosts:
+        """One billing period's costs of the days before `before`, from the export."""
+        return self._export().costs(period, before, keys)
 
     # --- actions -----------------------------------------------------------------------
     def vm_action(self, action: str, resource_id: str, region: str) -> ActionResult:
