@@ -16,6 +16,7 @@ it in this process (moto's server runs in it):
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from typing import Any
@@ -126,6 +127,14 @@ class AwsEmulator:
             aws_access_key_id=key_id,
             aws_secret_access_key=secret,
         )
+
+    def snapshot_taken(self, region: str, snapshot_id: str, when: dt.datetime) -> None:
+        """Date a snapshot back to `when`: AWS stamps a snapshot when it is made, and an
+        estate that has grown for years holds old ones (moto's server runs in this process)."""
+        from moto.ec2.models import ec2_backends
+
+        naive_utc = when.astimezone(dt.UTC).replace(tzinfo=None)  # as moto keeps its times
+        ec2_backends[ACCOUNT_ID][region].snapshots[snapshot_id].start_time = naive_utc
 
     def create_user_key(self, name: str, policy: str = ADMIN_POLICY) -> tuple[str, str]:
         """An IAM user with an access key (id, secret), as a customer would create."""

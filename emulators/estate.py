@@ -5,6 +5,12 @@ resources of every type, tags, and a mix of running and stopped machines. The sa
 builds the same estate (names, shapes, states; moto picks its own instance ids). `drift()`
 changes it a little, as real estates change, so that syncs have something to report.
 
+The waste finder (billing.waste) has examples on each provider: spare disks and addresses,
+and in one scope each an idle load balancer and an old snapshot of a deleted disk
+(`idle_load_balancer`, `orphan_snapshot` in estate_aws, estate_azure and estate_gcp).
+Long-stopped VMs it finds only after a week: it counts from when a sync first saw them
+stopped.
+
 Three months of daily costs (COST_DAYS, up to yesterday) follow the estate: what runs where,
 at list prices, quieter at weekends, growing slowly, with some noise, and one spike for the
 anomaly check to find (SPIKE_DAYS_AGO: AWS data transfer in us-east-1). AWS's go to the Cost
@@ -183,7 +189,10 @@ def build_azure(azure: AzureFake, rng: random.Random) -> dict[str, Any]:
                 address_prefixes=(f"10.{index * 10 + n}.0.0/16",),
                 subnets=(("default", f"10.{index * 10 + n}.0.0/24"),),
             )
-        estate_azure.build_types(azure, sub, env, index)
+        made = estate_azure.build_types(azure, sub, env, index)
+        if env == "staging":  # the waste finder's examples
+            estate_azure.idle_load_balancer(azure, sub, env, made["subnets"]["app"])
+            estate_azure.orphan_snapshot(azure, sub, env)
     secret = f"sandbox-{rng.getrandbits(64):016x}"
     azure.add_app(AZURE_TENANT, AZURE_CLIENT, secret, list(AZURE_SUBSCRIPTIONS))
     return {"arm_endpoint": azure.base_url, "authority": azure.authority,
@@ -228,6 +237,9 @@ def build_gcp(gcp: GcpFake, rng: random.Random) -> dict[str, Any]:
         for name in ("default", f"{env}-vpc"):
             gcp.add_network(project, name=name, auto_create_subnetworks=name == "default")
         estate_gcp.build_project(gcp, project, env, TEAMS)
+        if p_index == 0:  # the waste finder's examples
+            estate_gcp.idle_load_balancer(gcp, project, env)
+            estate_gcp.orphan_snapshot(gcp, project, env)
     key = gcp.add_service_account(
         GCP_PROJECTS[0],
         email="mcloud-sandbox@acme-web-prod.iam.gserviceaccount.com",

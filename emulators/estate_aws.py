@@ -10,7 +10,11 @@ as a team would build it:
 - two DynamoDB tables; an EKS cluster with a node group; two Lambda functions in the VPC;
 - an SQS queue with its dead-letter queue, and an SNS topic that feeds the queue and a
   function;
-- in Route 53 (global): a public hosted zone, and a private one on the first region's VPC.
+- in Route 53 (global): a public hosted zone, and a private one on the first region's VPC;
+- in the first region, examples for the waste finder: a canary's Application Load Balancer
+  left behind with no targets (`idle_load_balancer`), a snapshot of a deleted volume, taken
+  long ago (`orphan_snapshot`), and an Elastic IP kept after its instance went
+  (`unused_address`).
 
 A handful of each, so that the sandbox builds and syncs quickly. `region_estate` is what the
 tests build too; it returns the ids it made.
@@ -18,6 +22,7 @@ tests build too; it returns the ids it made.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import zipfile
@@ -34,9 +39,12 @@ _TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
 
 
 def build(aws: AwsEmulator, regions: Sequence[str]) -> None:
-    """Every region's application estate, and the hosted zones."""
-    vpcs = [region_estate(aws, region, index=n)["vpc"] for n, region in enumerate(regions)]
-    hosted_zones(aws, "acme.example", private_vpc=(regions[0], vpcs[0]))
+    """Every region's application estate, the hosted zones, and the waste examples."""
+    made = [region_estate(aws, region, index=n) for n, region in enumerate(regions)]
+    hosted_zones(aws, "acme.example", private_vpc=(regions[0], made[0]["vpc"]))
+    idle_load_balancer(aws, regions[0], made[0])
+    orphan_snapshot(aws, regions[0])
+    unused_address(aws, regions[0])
 
 
 def _tags(**tags: str) -> list[dict[str, str]]:
@@ -163,6 +171,47 @@ def _load_balancers(aws: AwsEmulator, region: str, made: dict[str, Any], image: 
     )  # fmt: skip
     made["asg"] = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["workers"])[
         "AutoScalingGroups"][0]["AutoScalingGroupARN"]  # fmt: skip
+
+
+def idle_load_balancer(aws: AwsEmulator, region: str, made: dict[str, Any]) -> str:
+    """An Application Load Balancer a finished canary left behind in a region's estate
+    (`made`, as `region_estate` returns it): its listener forwards to a target group with
+    nothing registered. Returns its ARN."""
+    elbv2 = aws.client("elbv2", region)
+    alb = elbv2.create_load_balancer(
+        Name="web-canary", Subnets=made["subnets"], SecurityGroups=[made["web_sg"]],
+        Tags=_tags(team="web"),
+    )["LoadBalancers"][0]["LoadBalancerArn"]  # fmt: skip
+    group = elbv2.create_target_group(
+        Name="web-canary", Protocol="HTTP", Port=80, VpcId=made["vpc"], TargetType="instance"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    forward = [{"Type": "forward", "TargetGroupArn": group}]
+    elbv2.create_listener(LoadBalancerArn=alb, Protocol="HTTP", Port=80, DefaultActions=forward)
+    return alb
+
+
+def orphan_snapshot(aws: AwsEmulator, region: str, *, days: int = 200) -> str:
+    """The last snapshot of a reporting volume, taken `days` ago; the volume was deleted
+    since. Returns its id."""
+    ec2 = aws.client("ec2", region)
+    volume = ec2.create_volume(Size=200, AvailabilityZone=f"{region}a", VolumeType="gp3")
+    snapshot = ec2.create_snapshot(
+        VolumeId=volume["VolumeId"], Description="reports: last copy before deletion",
+        TagSpecifications=[{"ResourceType": "snapshot",
+                            "Tags": _tags(Name="reports-final", team="data")}],
+    )["SnapshotId"]  # fmt: skip
+    ec2.delete_volume(VolumeId=volume["VolumeId"])
+    aws.snapshot_taken(region, snapshot, dt.datetime.now(dt.UTC) - dt.timedelta(days=days))
+    return snapshot
+
+
+def unused_address(aws: AwsEmulator, region: str) -> str:
+    """An Elastic IP a bastion host held: the host was terminated, the address kept (and
+    billed). Returns its allocation id."""
+    return aws.client("ec2", region).allocate_address(
+        Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip",
+                                          "Tags": _tags(Name="bastion", team="platform")}],
+    )["AllocationId"]  # fmt: skip
 
 
 def _data(aws: AwsEmulator, region: str, made: dict[str, Any]) -> None:

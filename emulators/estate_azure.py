@@ -9,12 +9,15 @@ with public IPs), a public load balancer in front of the web VMs, an internal on
 a scale set, an application gateway, a NAT gateway for the app subnet and a spare public IP;
 snapshots of three OS disks; an AKS cluster (its two node pools are scale sets); an SQL
 server with two databases, a PostgreSQL and a MySQL flexible server, a Cosmos DB account, two
-function apps and a web app, a Service Bus namespace and a DNS zone.
+function apps and a web app, a Service Bus namespace and a DNS zone. In one subscription
+of the sandbox, examples for the waste finder: a load balancer with an empty backend pool
+(`idle_load_balancer`) and an old snapshot of a deleted disk (`orphan_snapshot`).
 
 Deterministic: no random draws, so the rest of the estate keeps its names and shapes."""
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 from typing import Any
 
@@ -195,6 +198,34 @@ def build_types(azure: AzureFake, sub: str, env: str, index: int) -> dict[str, A
         "cluster": cluster,
         "postgres": postgres,
     }
+
+
+def idle_load_balancer(azure: AzureFake, sub: str, env: str, subnet_id: str) -> str:
+    """An internal load balancer kept after the VMs of its backend pool were removed (the
+    pool is empty), in `subnet_id`. Returns its id."""
+    return azure.add_load_balancer(
+        sub,
+        name=f"lb-{env}-legacy-api",
+        resource_group=f"rg-platform-{env}",
+        subnet_id=subnet_id,
+        tags={"env": env, "team": "web"},
+    )["id"]
+
+
+def orphan_snapshot(azure: AzureFake, sub: str, env: str, *, days: int = 200) -> str:
+    """The last snapshot of a reporting VM's data disk, taken `days` ago; the disk was
+    deleted with its VM since. Returns its id."""
+    group = f"rg-data-{env}"
+    disks = f"/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.Compute/disks"
+    return azure.add_snapshot(
+        sub,
+        name=f"reports-{env}-vm-data-final",
+        source_disk_id=f"{disks}/reports-{env}-vm-data",
+        resource_group=f"rg-backup-{env}",
+        size_gb=256,
+        tags={"team": "data"},
+        created=dt.datetime.now(dt.UTC) - dt.timedelta(days=days),
+    )["id"]
 
 
 def _block(network: ipaddress.IPv4Network | ipaddress.IPv6Network, n: int, prefix: int) -> str:

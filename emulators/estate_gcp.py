@@ -6,6 +6,9 @@ wired together as a team would wire them.
   tagged web servers), a Cloud NAT on its own address, a reserved address nobody uses;
 - a managed instance group behind an HTTP load balancer (global forwarding rule, target proxy,
   URL map, backend service), and an internal passthrough balancer on the same group;
+- in one project, examples for the waste finder: a legacy network load balancer whose
+  target pool lost its VMs (`idle_load_balancer`), and an old snapshot of a deleted disk
+  (`orphan_snapshot`);
 - snapshots of boot disks, a GKE cluster with a node pool, Cloud SQL (one stopped),
   Firestore, Pub/Sub topics, 2nd-gen Cloud Functions (one on a topic), a Cloud Run service on
   Cloud SQL and the VPC, and public and private DNS zones.
@@ -14,6 +17,7 @@ Each project draws from its own generator, so that the rest of the estate stays 
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 
 from emulators.gcp import GcpFake
@@ -26,7 +30,7 @@ def build_project(gcp: GcpFake, project: str, env: str, teams: tuple[str, ...]) 
     rng = random.Random(f"gcp-{project}")
     labels = {"env": env}
     vpc = f"{env}-vpc"
-    n = 10 + len(project) % 7  # a second octet of the project's own
+    n = _octet(project)
     for index, name in enumerate(("app", "data")):
         gcp.add_subnetwork(project, name=f"{env}-{name}", region=REGION, network=vpc,
                            cidr=f"10.{n}.{index}.0/24", private_google_access=True)  # fmt: skip
@@ -73,6 +77,36 @@ def build_project(gcp: GcpFake, project: str, env: str, teams: tuple[str, ...]) 
     gcp.add_dns_zone(project, name=f"{env}-public", dns_name=f"{env}.acme.example.")
     gcp.add_dns_zone(project, name=f"{env}-internal", dns_name=f"{env}.internal.",
                      private_networks=[vpc, "default"])  # fmt: skip
+
+
+def _octet(project: str) -> int:
+    """A second octet of the project's own, for its addresses."""
+    return 10 + len(project) % 7
+
+
+def idle_load_balancer(gcp: GcpFake, project: str, env: str) -> str:
+    """A legacy network load balancer left behind: a regional forwarding rule to a target
+    pool whose VMs were deleted (the pool is empty). Returns the rule's URL."""
+    pool = gcp.add_target_pool(project, name=f"{env}-legacy-pool", region=REGION)
+    rule = gcp.add_forwarding_rule(project, name=f"{env}-legacy-tcp", region=REGION,
+                                   ip_address=f"34.{_octet(project)}.100.9",
+                                   target=pool["selfLink"], scheme="EXTERNAL",
+                                   labels={"team": "web"})  # fmt: skip
+    return rule["selfLink"]
+
+
+def orphan_snapshot(gcp: GcpFake, project: str, env: str, *, days: int = 200) -> str:
+    """The last snapshot of a reporting disk, taken `days` ago; the disk was deleted since.
+    Returns its URL."""
+    snapshot = gcp.add_snapshot(
+        project,
+        name=f"{env}-reports-data-final",
+        source_disk=f"{REGION}-a/{env}-reports-data",
+        size_gb=200,
+        labels={"team": "data"},
+        created=dt.datetime.now(dt.UTC) - dt.timedelta(days=days),
+    )
+    return snapshot["selfLink"]
 
 
 def _balanced_group(gcp: GcpFake, project: str, env: str, n: int, labels: dict[str, str]) -> None:

@@ -237,6 +237,21 @@ class NetworkMixin(GcpPart):
         data = {"urlMap": compute_url(project, url_map, "urlMaps"), "fingerprint": "mL0wx9DvBxQ="}
         return self._stored(project, asset_type, kind, name, data)
 
+    def add_target_pool(
+        self,
+        project: str,
+        *,
+        name: str,
+        region: str,
+        instances: Iterable[str] = (),
+        created: datetime | str | None = None,
+    ) -> dict[str, Any]:
+        """A compute#targetPool (a legacy network load balancer's backend) of instances (full
+        URLs); a forwarding rule names it as its `target`."""
+        data = {"instances": list(instances), "healthChecks": [], "sessionAffinity": "NONE"}
+        return self._stored(project, "compute.googleapis.com/TargetPool", "targetPools", name,
+                            data, region=region, created=created)  # fmt: skip
+
     def add_forwarding_rule(
         self,
         project: str,
