@@ -16,6 +16,9 @@
   any stretch of T seconds at most `burst + rate * T + batch - 1` calls go per domain and
   adapter, and the tokens an adapter took and did not use are lost (at most `batch - 1` per
   domain). Batches stay small beside the burst (a tenth of it, at most `MAX_BATCH`).
+- When the buckets' store fails (Redis down, the database locked past its timeout), calls
+  go unpaced, with a warning: pacing is a courtesy to the provider, whose throttling answers
+  are still waited out, and must not fail a sync by itself.
 - A thread that had no database connection before it took tokens from the database closes
   the one it opened: the listing threads of a sync are short-lived and would otherwise leave
   one connection each behind until garbage collection. A thread that had one (the sync's,
@@ -25,6 +28,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from dataclasses import dataclass, field
 
@@ -35,6 +39,7 @@ from inventory.rate_limit import SYSTEM_CLOCK, Clock, Limit, limits_parsed, rese
 from mcloud.clouds.registry import provider_get
 from mcloud.clouds.throttling import Throttle
 
+logger = logging.getLogger(__name__)
 MAX_BATCH = 10
 OFF = "off"
 _MAX_KEY = 120  # RateBucket.key
@@ -94,6 +99,10 @@ class CallThrottle:
         try:
             return reserve(key, rate=limit.rate, burst=limit.burst, now=self.clock.now(),
                            max_wait=None, count=count)  # fmt: skip
+        except Exception as error:  # noqa: BLE001 - see the module docstring
+            logger.warning("Calls of %s go unpaced: the rate-limit store failed (%s)",
+                           key, error.__class__.__name__)  # fmt: skip
+            return 0.0
         finally:
             if opened:
                 connection.close()

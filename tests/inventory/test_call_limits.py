@@ -21,8 +21,10 @@ from inventory.cloud_limits import MAX_BATCH, CallThrottle, bucket_key, calls_li
 from inventory.models import RateBucket, Resource, SyncRun
 from inventory.rate_limit import Clock, Limit
 from inventory.services.sync import cloud_account_sync
+from mcloud.clouds.aws.session import s3_bucket
 from mcloud.clouds.base import CloudError
 from mcloud.clouds.registry import provider_get
+from mcloud.clouds.throttling import azure_domain, gcp_domain
 from tests.inventory import aws_estate
 from tests.inventory.factories import aws_account, azure_account, gcp_account
 
@@ -92,6 +94,23 @@ def test_a_long_domain_is_hashed_to_fit_the_column():
     assert len(key) <= 120
     assert key.startswith("calls:gcp:")
     assert key != bucket_key("gcp", "project:" + "y" * 200)
+
+
+def test_domains_are_the_providers_own_ids():
+    assert s3_bucket("https://logs.s3.eu-west-1.amazonaws.com/?tagging") == "logs"
+    assert s3_bucket("http://127.0.0.1:5000/logs?location") == "logs"  # path-style
+    assert s3_bucket("https://s3.amazonaws.com/") == ""  # the bucket list
+    arm = "https://management.azure.com"
+    sub = "AAAAAAAA-0000-0000-0000-000000000001"
+    assert azure_domain(f"{arm}/subscriptions/{sub}/providers/X?api-version=1", TENANT) == (
+        f"subscription:{sub.lower()}"
+    )
+    graph = f"{arm}/providers/Microsoft.ResourceGraph/resources?api-version=2024-04-01"
+    assert azure_domain(graph, TENANT) == f"tenant:{TENANT}"
+    compute = "https://compute.googleapis.com/compute/v1/projects/acme-prod/aggregated/disks"
+    assert gcp_domain(compute, "acme-admin") == "project:acme-prod"
+    search = "https://cloudresourcemanager.googleapis.com/v3/projects:search"
+    assert gcp_domain(search, "acme-admin") == "project:acme-admin"
 
 
 # --- one bucket for every worker -------------------------------------------------------------
