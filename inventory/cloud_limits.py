@@ -74,7 +74,8 @@ class CallThrottle:
     provider: str
     limit: Limit
     clock: Clock = SYSTEM_CLOCK
-    _held: dict[str, int] = field(default_factory=dict)
+    _held: dict[str, int] = field(default_factory=dict)  # tokens taken and not yet used
+    _key_locks: dict[str, threading.Lock] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -84,14 +85,17 @@ class CallThrottle:
     def __call__(self, domain: str) -> None:
         key = bucket_key(self.provider, domain)
         with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        # The adapter's threads that call one domain at once share a batch: one reserves it
+        # (and waits for it) while the others wait for their share.
+        with key_lock:
             if self._held.get(key, 0) > 0:
                 self._held[key] -= 1
                 return
-        wait = self._reserve(key)
-        if wait > 0:
-            self.clock.sleep(wait)
-        with self._lock:
-            self._held[key] = self._held.get(key, 0) + self.batch - 1
+            wait = self._reserve(key)
+            if wait > 0:
+                self.clock.sleep(wait)
+            self._held[key] = self.batch - 1
 
     def _reserve(self, key: str) -> float:
         limit, count = self.limit, self.batch
