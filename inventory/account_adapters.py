@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
+from inventory.cloud_limits import calls_throttle
 from inventory.models import AwsExternalId, CloudAccount
 from inventory.sandbox_clouds import sandbox_description, sandbox_mapping
 from mcloud.clouds.base import CloudAdapter, CloudError, Endpoints
@@ -66,6 +67,7 @@ def adapter_for(account: CloudAccount, **endpoint_overrides: Any) -> CloudAdapte
     sandbox = sandbox_description() if account.is_sandbox else None
     if sandbox is not None:
         endpoint_overrides = {**sandbox_mapping(provider).endpoints(sandbox), **endpoint_overrides}
+    endpoint_overrides.setdefault("throttle", calls_throttle(provider.key))
     return provider.adapter_class()(
         credentials_for(account, sandbox), endpoints(**endpoint_overrides)
     )

@@ -121,6 +121,11 @@ AWS = AccountProvider(
     # EC2's mutating calls refill at 5 a second per account and region (bucket of 50).
     action_rate=5.0,
     action_burst=20,
+    # Every other call, per account, region and service (the adapter's domain): EC2's
+    # non-mutating calls refill at 20 a second per account and region (bucket of 100);
+    # most other services allow as much or more.
+    call_rate=20.0,
+    call_burst=100,
     cleanups=CLEANUP_TYPES,
     label="AWS",
     article="an",
@@ -213,6 +218,12 @@ AZURE = AccountProvider(
     # token bucket refilling 10 a second in the new; the lower one is the safe one.
     action_rate=3.0,
     action_burst=10,
+    # Every other call, per subscription (tenant-wide calls per tenant): Resource Manager's
+    # reads refill at 25 a second per subscription (bucket of 250) in the new limits; half,
+    # to leave the customer's own tools their share. Resource Graph allows fewer (15 per
+    # 5 s per principal): its 429s are waited out as Retry-After says.
+    call_rate=12.0,
+    call_burst=120,
     cleanups=CLEANUP_TYPES,
     label="Azure",
     article="an",
@@ -305,6 +316,11 @@ GCP = AccountProvider(
     # Compute Engine's write requests: a per-project quota of about 20 a second.
     action_rate=10.0,
     action_burst=20,
+    # Every other call, per project named in the request (else the service account's own):
+    # Compute Engine's read requests are a per-project quota of about 25 a second; Cloud
+    # Asset's and Resource Manager's are lower, and their 429s are waited out.
+    call_rate=10.0,
+    call_burst=50,
     cleanups=CLEANUP_TYPES,
     label="GCP",
     article="a",

@@ -13,8 +13,9 @@
 - Time comes from the clock given (`Clock`): the system's wall clock by default, whose
   seconds since the epoch every host shares; tests give one they move themselves.
 
-The VM actions use it per provider (`action_limit`, `acquire_action_slot`); org-wide syncs
-can take their own keys.
+The VM actions use it per provider (`action_limit`, `acquire_action_slot`); every other
+provider API call goes through it too, per provider and rate-limit domain
+(`inventory.cloud_limits`).
 """
 
 from __future__ import annotations
@@ -73,14 +74,22 @@ def acquire(
     return wait
 
 
-def reserve(key: str, *, rate: float, burst: int, now: float, max_wait: float | None) -> float:
-    """Take a token of `key` at time `now`: the seconds until it is due (0: now). Raises
-    RateLimitTimeout, taking nothing, when that is more than `max_wait`."""
+def reserve(
+    key: str,
+    *,
+    rate: float,
+    burst: int,
+    now: float,
+    max_wait: float | None,
+    count: int = 1,
+) -> float:
+    """Take `count` tokens of `key` at time `now`: the seconds until the last is due (0: now).
+    Raises RateLimitTimeout, taking nothing, when that is more than `max_wait`."""
     limit = -1.0 if max_wait is None else max_wait
     if settings.REDIS_URL:
-        wait = _reserve_redis(key, rate, burst, now, limit)
+        wait = _reserve_redis(key, rate, burst, now, limit, count)
     else:
-        wait = _reserve_database(key, rate, burst, now, limit)
+        wait = _reserve_database(key, rate, burst, now, limit, count)
     if wait < 0:
         raise RateLimitTimeout(f"No token of {key} within {max_wait} s.")
     return wait
@@ -95,7 +104,9 @@ def _refill(
     return tokens, updated
 
 
-def _reserve_database(key: str, rate: float, burst: int, now: float, limit: float) -> float:
+def _reserve_database(
+    key: str, rate: float, burst: int, now: float, limit: float, count: int
+) -> float:
     with transaction.atomic():
         RateBucket.objects.get_or_create(key=key, defaults={"tokens": burst, "updated": now})
         if connection.vendor == "sqlite":  # a first write takes the database's write lock
@@ -104,16 +115,16 @@ def _reserve_database(key: str, rate: float, burst: int, now: float, limit: floa
         else:
             bucket = RateBucket.objects.select_for_update().get(key=key)
         tokens, updated = _refill(bucket.tokens, bucket.updated, rate, burst, now)
-        wait = max(0.0, (1 - tokens) / rate)
+        wait = max(0.0, (count - tokens) / rate)
         if limit >= 0 and wait > limit:
             return -1.0
-        RateBucket.objects.filter(key=key).update(tokens=tokens - 1, updated=updated)
+        RateBucket.objects.filter(key=key).update(tokens=tokens - count, updated=updated)
     return wait
 
 
 _LUA = """
 local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
-local now, limit = tonumber(ARGV[3]), tonumber(ARGV[4])
+local now, limit, count = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
 local tokens, updated = tonumber(state[1]), tonumber(state[2])
 if tokens == nil then tokens, updated = burst, now end
@@ -122,40 +133,43 @@ if now > updated then
   updated = now
 end
 local wait = 0
-if tokens < 1 then wait = (1 - tokens) / rate end
+if tokens < count then wait = (count - tokens) / rate end
 if limit >= 0 and wait > limit then return '-1' end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - 1), 'updated', tostring(updated))
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - count), 'updated', tostring(updated))
 redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate + wait) + 60)
 return tostring(wait)
 """
 _scripts: dict[str, Any] = {}
 
 
-def _reserve_redis(key: str, rate: float, burst: int, now: float, limit: float) -> float:
+def _reserve_redis(
+    key: str, rate: float, burst: int, now: float, limit: float, count: int
+) -> float:
     script = _scripts.get(settings.REDIS_URL)
     if script is None:
         import redis
 
         client = redis.Redis.from_url(settings.REDIS_URL)
         script = _scripts[settings.REDIS_URL] = client.register_script(_LUA)
-    answer = script(keys=[f"mcloud:rate:{key}"], args=[rate, burst, repr(now), limit])
+    answer = script(keys=[f"mcloud:rate:{key}"], args=[rate, burst, repr(now), limit, count])
     return float(answer)
 
 
-# --- the VM actions' limits, per provider --------------------------------------------------
-def _overrides() -> dict[str, Limit]:
-    """ACTION_RATE_LIMITS as limits: "aws=5/20,gcp=10" (rate[/burst] per provider key)."""
+# --- per-provider limits, from the registry unless a setting says otherwise ---------------
+def limits_parsed(setting: str, value: str) -> dict[str, Limit]:
+    """A setting's limits: "aws=5/20,gcp=10" (rate[/burst] per provider key; a burst left
+    out is the rate, at least 1)."""
     found: dict[str, Limit] = {}
-    for pair in filter(None, (p.strip() for p in settings.ACTION_RATE_LIMITS.split(","))):
-        key, _, value = pair.partition("=")
-        rate, _, burst = value.partition("/")
+    for pair in filter(None, (p.strip() for p in value.split(","))):
+        key, _, number = pair.partition("=")
+        rate, _, burst = number.partition("/")
         try:
             limit = Limit(float(rate), int(burst) if burst else max(1, int(float(rate))))
         except ValueError:
             limit = Limit(0, 0)
         if not key.strip() or limit.rate <= 0 or limit.burst < 1:
             raise ImproperlyConfigured(
-                f"ACTION_RATE_LIMITS: {pair!r} is not key=rate or key=rate/burst "
+                f"{setting}: {pair!r} is not key=rate or key=rate/burst "
                 "(a rate above 0, a whole burst of 1 or more)."
             )
         found[key.strip()] = limit
@@ -165,7 +179,7 @@ def _overrides() -> dict[str, Limit]:
 def action_limit(provider: str) -> Limit:
     """How fast actions go to `provider`: the ACTION_RATE_LIMITS setting's, else the
     provider's registry entry's."""
-    override = _overrides().get(provider)
+    override = limits_parsed("ACTION_RATE_LIMITS", settings.ACTION_RATE_LIMITS).get(provider)
     if override is not None:
         return override
     entry = provider_get(provider)

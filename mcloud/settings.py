@@ -348,6 +348,11 @@ CLOUD_POLL_SECONDS = env.float("CLOUD_POLL_SECONDS", default=None)
 # "key=rate[/burst]" pairs, e.g. "aws=5/20,gcp=10", rate in calls a second. A provider left
 # out keeps its registry entry's default (`CloudProvider.action_rate`, `action_burst`).
 ACTION_RATE_LIMITS = env.str("ACTION_RATE_LIMITS", default="")
+# Every other call to each provider's API (syncs, discovery, cost imports), per rate-limit
+# domain (AWS account, region and service, S3 per bucket; Azure subscription; GCP project),
+# shared by every worker and host: "key=rate[/burst]" pairs as above, or "off". A provider
+# left out keeps its registry entry's default (`CloudProvider.call_rate`, `call_burst`).
+CLOUD_RATE_LIMITS = env.str("CLOUD_RATE_LIMITS", default="")
 # The most resources one bulk action may cover.
 BULK_ACTION_MAX = env.int("BULK_ACTION_MAX", default=5000)
 

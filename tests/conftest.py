@@ -294,3 +294,12 @@ def hello_version(db) -> BlueprintVersion:
     """The bundled hello blueprint's version (real Terraform, null provider)."""
     blueprint_sync_bundled()  # idempotent; flushes between transactional tests empty the table
     return Blueprint.objects.get(organization=None, slug="hello").latest_version
+
+
+@pytest.fixture(autouse=True)
+def _provider_calls_not_paced(settings) -> None:
+    """Calls to the providers are not paced unless a test turns it on
+    (tests/inventory/test_call_limits.py): a sync's listing threads take their tokens on
+    database connections of their own, which a test's open transaction keeps waiting on
+    SQLite. Throttling answers are still waited out."""
+    settings.CLOUD_RATE_LIMITS = "off"

@@ -52,7 +52,9 @@ def connection_check(
     deadline = settings.CONNECTION_TEST_TIMEOUT
     started = clock()
     try:
-        adapter = adapter_for(account, timeout=max(1.0, deadline / 2), retries=1)
+        adapter = adapter_for(
+            account, timeout=max(1.0, deadline / 2), retries=1, throttle_patience=deadline / 2
+        )
         result = _executor.submit(adapter.test_connection).result(timeout=deadline)
     except FutureTimeout:
         status, message = (

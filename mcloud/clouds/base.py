@@ -5,7 +5,7 @@ between adapters and the inventory, are in `mcloud.clouds.records`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -55,6 +55,13 @@ class Endpoints:
     poll_seconds: float | None = None
     # The longest an action waits for its operation to end.
     action_timeout: float = 600.0
+    # Called before every request an adapter sends (each retry too) with the request's
+    # rate-limit domain, and returns when it may go (`mcloud.clouds.throttling`); None: calls
+    # are not paced. The app gives one that waits for a shared token (inventory.cloud_limits).
+    throttle: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
+    # How long a call the provider keeps throttling (AWS Throttling, HTTP 429) is retried
+    # beyond `retries`, waiting as it asks.
+    throttle_patience: float = 600.0
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,12 @@ class CloudProvider:
     # The ACTION_RATE_LIMITS setting overrides them per install.
     action_rate: float = 5.0
     action_burst: int = 10
+    # How fast mcloud calls the provider's API otherwise (syncs, discovery, cost imports,
+    # connection tests), shared by every worker and host (`inventory.cloud_limits`): calls
+    # a second and the bucket's size, per rate-limit domain that the adapter names (its
+    # `Endpoints.throttle` docstring says which). CLOUD_RATE_LIMITS overrides them.
+    call_rate: float = 10.0
+    call_burst: int = 50
     # The resource types (`mcloud.clouds.base.CLEANUP_OF`) its adapter removes
     # (`ResourceCleanups`); empty: waste is only shown.
     cleanups: tuple[str, ...] = ()

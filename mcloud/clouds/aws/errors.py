@@ -49,6 +49,24 @@ KEY_ERRORS = frozenset(
         "InvalidSignatureException",  # the REST and JSON services' word for a wrong secret
     }
 )
+# Throttling answers (waited out and sent again: `mcloud.clouds.throttling`), as botocore
+# knows them; any HTTP 429 is one too.
+THROTTLING = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "RequestThrottled",
+        "SlowDown",
+        "EC2ThrottledException",
+        "PriorRequestNotComplete",
+    }
+)
 # Refused whatever the action: the key or its session is at fault, not a permission.
 _ACCOUNT_WIDE = KEY_ERRORS | {"ExpiredToken", "ExpiredTokenException", "OptInRequired"}
 

@@ -5,8 +5,15 @@ the member's reader role, and clients on it.
 - The role is assumed once per session object (an adapter lives for one operation).
 - Clients are made under a lock: a boto3 session is not thread-safe, and a sync lists its
   scopes, and the services of each scope, on several threads.
-- Clients retry throttling and server errors themselves (botocore's adaptive mode), within
-  the endpoints' timeout and retry budget.
+- Clients retry server errors themselves (botocore's adaptive mode), within the endpoints'
+  timeout and retry budget; throttling answers are retried beyond it, as long as the
+  endpoints' throttle patience (`mcloud.clouds.throttling`).
+- Every request a client sends (each retry too) first calls the endpoints' throttle with its
+  rate-limit domain, "account:region:service": AWS limits each service's API calls per
+  account and region. S3 limits requests per bucket (prefix) instead, in any region: its
+  domain is "account:s3:bucket" ("account:s3" for the bucket list). The account is the one
+  of the role assumed (the member's, else the connection's), or else the access key, known
+  without a call (one key is of one account; two keys of one account are paced apart).
 """
 
 from __future__ import annotations
@@ -14,12 +21,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
 
-from mcloud.clouds.aws.errors import translate_errors
+from mcloud.clouds.aws.errors import THROTTLING, translate_errors
 from mcloud.clouds.base import AwsCredentials, CloudError, Endpoints
+from mcloud.clouds.throttling import ThrottledCall, retry_after
 
 DEFAULT_REGION = "us-east-1"
 # Connections per client: the most detail calls one service makes side by side.
@@ -33,6 +42,17 @@ class Identity:
     account_id: str
     partition: str
     arn: str
+
+
+def s3_bucket(url: str) -> str:
+    """The bucket an S3 request is for: the first label of a virtual-hosted address
+    ("bucket.s3.eu-west-1.amazonaws.com"), else the first segment of the path (path-style,
+    as with an endpoint URL); "" for the bucket list."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ".s3." in host or ".s3-" in host:
+        return host.split(".s3", 1)[0]
+    return parts.path.lstrip("/").split("/", 1)[0]
 
 
 class AwsSession:
@@ -82,7 +102,10 @@ class AwsSession:
         return session
 
     def _assumed(self, source: boto3.Session, role_arn: str, doing: str) -> boto3.Session:
-        sts = source.client("sts", region_name=DEFAULT_REGION, **self.client_kwargs())
+        sts = self.paced(
+            source.client("sts", region_name=DEFAULT_REGION, **self.client_kwargs()),
+            DEFAULT_REGION,
+        )
         kwargs = {"RoleArn": role_arn, "RoleSessionName": "mcloud"}
         if self.credentials.external_id:
             kwargs["ExternalId"] = self.credentials.external_id
@@ -97,7 +120,53 @@ class AwsSession:
     def client(self, service: str, region: str = DEFAULT_REGION) -> Any:
         session = self.session()
         with self._lock:
-            return session.client(service, region_name=region, **self.client_kwargs())
+            client = session.client(service, region_name=region, **self.client_kwargs())
+        return self.paced(client, region)
+
+    def account_label(self) -> str:
+        """Whose limits this session's calls count against (see the module docstring)."""
+        arn = self.credentials.member_role_arn or self.credentials.role_arn
+        parts = arn.split(":")
+        if len(parts) > 4 and parts[4]:
+            return parts[4]
+        return self.credentials.access_key_id or "default"
+
+    def paced(self, client: Any, region: str) -> Any:
+        """`client`, taking the throttle's token before each request it sends and retrying
+        throttling answers as long as the patience (see the module docstring)."""
+        events = client.meta.events
+        throttle = self.endpoints.throttle
+        if throttle is not None:
+            service = client.meta.service_model.endpoint_prefix
+            domain = f"{self.account_label()}:{region}:{service}"
+            if service == "s3":
+                domain = f"{self.account_label()}:s3"
+
+            def take_token(request: Any = None, **_: Any) -> None:
+                # A before-send handler that answers None lets the request go.
+                bucket = s3_bucket(str(request.url)) if service == "s3" and request else ""
+                throttle(f"{domain}:{bucket}" if bucket else domain)
+
+            events.register("before-send", take_token)
+        events.register_first("needs-retry", self._throttled_retry)
+        return client
+
+    def _throttled_retry(
+        self, response: Any = None, request_dict: Any = None, **_: Any
+    ) -> float | None:
+        """botocore's needs-retry hook: the seconds to wait before sending a throttled call
+        again, or None to leave the answer to botocore's own retries."""
+        if response is None or request_dict is None:
+            return None
+        http, parsed = response
+        error = parsed.get("Error", {}) if isinstance(parsed, dict) else {}
+        if http.status_code != 429 and error.get("Code") not in THROTTLING:
+            return None
+        context = request_dict.setdefault("context", {})
+        call = context.get("mcloud_throttled")
+        if call is None:  # the call's first throttling answer
+            call = context["mcloud_throttled"] = ThrottledCall(self.endpoints.throttle_patience)
+        return call.wait(retry_after(http.headers.get("Retry-After")))
 
     def partition(self, region: str) -> str:
         """The partition a region is in ("aws", "aws-cn", ...), from botocore's own data."""

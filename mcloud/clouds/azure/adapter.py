@@ -1,6 +1,9 @@
 """The Azure adapter: a service principal's credential, the connection test, the account's
 subscriptions (or, for discovery, every subscription it can see), each subscription's
-resources (one Resource Graph query) and its costs (Cost Management)."""
+resources (one Resource Graph query) and its costs (Cost Management).
+
+Every client's pipeline paces its requests and waits out throttling answers
+(`mcloud.clouds.azure.pacing`)."""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from mcloud.clouds.azure.costs import subscription_costs, subscription_tag_costs
 from mcloud.clouds.azure.errors import translate_errors
 from mcloud.clouds.azure.graph import API_VERSION, graph_rows, query_text
 from mcloud.clouds.azure.inventory import QUERIED_TYPES, listing_of
+from mcloud.clouds.azure.pacing import Paced, ThrottledRetry
 from mcloud.clouds.base import (
     ActionResult,
     AzureCredentials,
@@ -89,6 +93,10 @@ class AzureAdapter:
             "retry_backoff_factor": 0.5,
             "connection_timeout": e.timeout,
             "read_timeout": e.timeout,
+            # Around the retry policy, throttling answers are waited out beyond its budget;
+            # after it, each attempt takes the throttle's token.
+            "per_call_policies": [ThrottledRetry(e.throttle_patience)],
+            "per_retry_policies": [Paced(e.throttle, self.credentials.tenant_id)],
         }
         if e.azure_ca_bundle:
             kwargs["connection_verify"] = e.azure_ca_bundle

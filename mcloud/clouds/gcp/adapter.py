@@ -6,7 +6,9 @@ transport, with the endpoints of `Endpoints` when set).
 - Every read is retried with backoff on throttling, server errors, dropped connections and
   timeouts, within `timeout * (retries + 1)`; pagers reuse the same retry for every page.
 - A project that Compute says does not exist (deleted) is not a scope any more; one it refuses
-  stays one, and its listing fails as a scope error."""
+  stays one, and its listing fails as a scope error.
+- Every client's HTTP session paces its requests and waits out throttling answers
+  (`mcloud.clouds.gcp.pacing`)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from datetime import date
 from typing import Any
 
 from google.api_core.retry import Retry, if_exception_type
+from google.auth.transport.requests import AuthorizedSession
 from google.cloud import asset_v1, bigquery, compute_v1
 from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY as BIGQUERY_JOB_RETRY
 from google.cloud.bigquery.retry import DEFAULT_RETRY as BIGQUERY_RETRY
@@ -41,6 +44,7 @@ from mcloud.clouds.gcp.cleanups import cleanup_target, gcp_cleanup
 from mcloud.clouds.gcp.costs import billing_costs, billing_tag_costs
 from mcloud.clouds.gcp.errors import TRANSIENT, translate_errors
 from mcloud.clouds.gcp.inventory import list_project
+from mcloud.clouds.gcp.pacing import PacedAdapter, paced_session
 from mcloud.clouds.gcp.projects import organization_projects
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
@@ -79,25 +83,41 @@ class GcpAdapter:
     def _options(self, endpoint: str | None) -> dict[str, Any] | None:
         return {"api_endpoint": endpoint} if endpoint else None
 
+    def _pacing(self) -> PacedAdapter:
+        e = self.endpoints
+        own_project = str(self.credentials.key_info.get("project_id") or "")
+        return PacedAdapter(e.throttle, own_project, e.throttle_patience)
+
+    def _paced(self, client: Any) -> Any:
+        """A GAPIC REST client whose session paces its requests (mcloud.clouds.gcp.pacing)."""
+        paced_session(client.transport._session, self._pacing())
+        return client
+
     def compute(self, client_class: type) -> Any:
-        return client_class(
-            credentials=self.google_credentials(),
-            transport="rest",
-            client_options=self._options(self.endpoints.gcp_compute_endpoint),
+        return self._paced(
+            client_class(
+                credentials=self.google_credentials(),
+                transport="rest",
+                client_options=self._options(self.endpoints.gcp_compute_endpoint),
+            )
         )
 
     def asset_client(self) -> asset_v1.AssetServiceClient:
-        return asset_v1.AssetServiceClient(
-            credentials=self.google_credentials(),
-            transport="rest",
-            client_options=self._options(self.endpoints.gcp_asset_endpoint),
+        return self._paced(
+            asset_v1.AssetServiceClient(
+                credentials=self.google_credentials(),
+                transport="rest",
+                client_options=self._options(self.endpoints.gcp_asset_endpoint),
+            )
         )
 
     def resource_manager(self, client_class: type) -> Any:
-        return client_class(
-            credentials=self.google_credentials(),
-            transport="rest",
-            client_options=self._options(self.endpoints.gcp_resource_manager_endpoint),
+        return self._paced(
+            client_class(
+                credentials=self.google_credentials(),
+                transport="rest",
+                client_options=self._options(self.endpoints.gcp_resource_manager_endpoint),
+            )
         )
 
     def retry(self) -> Retry:
@@ -259,10 +279,12 @@ class GcpAdapter:
 
     # --- costs -------------------------------------------------------------------------
     def bigquery_client(self, project: str) -> bigquery.Client:
+        credentials = self.google_credentials()
         return bigquery.Client(
             project=project,
-            credentials=self.google_credentials(),
+            credentials=credentials,
             client_options=self._options(self.endpoints.gcp_bigquery_endpoint),
+            _http=paced_session(AuthorizedSession(credentials), self._pacing()),
         )
 
     def bigquery_retry(self, job: bool = False) -> Retry | None:
