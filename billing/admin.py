@@ -18,9 +18,10 @@ from billing.models import (
 
 @admin.register(CostData)
 class CostDataAdmin(admin.ModelAdmin):
-    list_display = ["date", "account", "service", "region", "resource_id", "amount", "currency"]
+    list_display = ["date", "account", "member_id", "service", "region", "resource_id", "amount",
+                    "currency"]  # fmt: skip
     list_filter = ["provider", "currency", "date"]
-    search_fields = ["service", "resource_id", "account__name", "organization__name"]
+    search_fields = ["service", "resource_id", "account__name", "organization__name", "member_id"]
     list_select_related = ["account"]
     raw_id_fields = ["account", "organization"]
     show_full_result_count = False
@@ -28,9 +29,9 @@ class CostDataAdmin(admin.ModelAdmin):
 
 @admin.register(CostDaily)
 class CostDailyAdmin(admin.ModelAdmin):
-    list_display = ["date", "account", "service", "region", "amount", "currency"]
+    list_display = ["date", "account", "member_id", "service", "region", "amount", "currency"]
     list_filter = ["provider", "currency"]
-    search_fields = ["service", "account__name"]
+    search_fields = ["service", "account__name", "member_id"]
     list_select_related = ["account"]
     raw_id_fields = ["account", "organization"]
     show_full_result_count = False
@@ -57,7 +58,7 @@ class CostResourceDailyAdmin(admin.ModelAdmin):
 
 @admin.register(CostTagDaily)
 class CostTagDailyAdmin(admin.ModelAdmin):
-    list_display = ["date", "account", "key", "value", "amount", "currency"]
+    list_display = ["date", "account", "member_id", "key", "value", "amount", "currency"]
     list_filter = ["provider", "key", "currency"]
     search_fields = ["key", "value", "account__name"]
     list_select_related = ["account"]

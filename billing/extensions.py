@@ -1,7 +1,8 @@
 """What billing adds to the inventory's pages: the cost tiles of the dashboard, a budget
 alerts tile, a cost anomalies tile, a resource's costs (this month, last month, its last 90
-days), what a set of resources costs this month (a deployment's cost, for provisioning), an
-import after each "Sync now", and the sandbox's costs."""
+days), an account's cost this month (a member's own share of its organization's bill), what
+a set of resources costs this month (a deployment's cost, for provisioning), an import after
+each "Sync now", and the sandbox's costs."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.tenancy import OrgRequest
 from billing.charts import sparkline
-from billing.models import Anomaly, BudgetAlert, CostData
+from billing.models import Anomaly, BudgetAlert, CostDaily, CostData
+from billing.money import Money
 from billing.resource_history import resource_cost_history, resources_cost_this_month
 from billing.selectors import (
     FindingFilters,
@@ -25,8 +28,10 @@ from billing.selectors import (
     provider_costs,
 )
 from inventory.extensions import (
+    AccountPanel,
     ResourcePanel,
     Tile,
+    register_account_panel,
     register_action_followup,
     register_resource_panel,
     register_resources_cost,
@@ -139,6 +144,27 @@ def resource_cost(request: OrgRequest, resource: Any) -> dict[str, Any] | None:
     return {"history": history}
 
 
+def account_cost(request: OrgRequest, account: CloudAccount) -> dict[str, Any] | None:
+    """The account's cost this month (a member's own share of its organization's bill), and
+    what of it a connection holds for accounts of its organization not discovered or
+    excluded, from one query; None when it has none."""
+    today = timezone.localdate()
+    rows = (
+        CostDaily.objects.filter(account=account, date__gte=today.replace(day=1), date__lte=today)
+        .values_list("currency", "member_id")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    month, held = Money(), Money()
+    for currency, member_id, total in rows:
+        month.add(currency, total)
+        if member_id:
+            held.add(currency, total)
+    if not month.amounts:
+        return None
+    return {"account": account, "month": month, "held": held}
+
+
 def import_after_sync(account: CloudAccount, run: Any) -> None:
     from billing.services.imports import cost_import_queue
 
@@ -220,6 +246,7 @@ def register() -> None:
         ResourcePanel("cost", "billing/panels/resource_cost.html", resource_cost)
     )
     register_resource_panel(ResourcePanel("waste", "billing/panels/resource_waste.html", waste))
+    register_account_panel(AccountPanel("cost", "billing/panels/account_cost.html", account_cost))
     register_resources_cost(resources_cost_this_month)
     register_sync_followup("billing", import_after_sync)
     register_sync_completion("waste", waste_after_sync)

@@ -26,7 +26,11 @@ AMOUNT: _Precision = {"max_digits": 18, "decimal_places": 6}
 
 class CostData(models.Model):
     """One day's cost of one service (in one region, of one resource where the provider says),
-    as imported. Replaced, never summed twice, when a provider restates recent days."""
+    as imported. Replaced, never summed twice, when a provider restates recent days.
+
+    An organization's consolidated bill is stored on each member account's own row where
+    mcloud knows the member (`billing.services.member_costs`); `member_id` names the member
+    a connection holds the cost for otherwise."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     account = models.ForeignKey(CloudAccount, on_delete=models.CASCADE, related_name="costs")
@@ -39,13 +43,27 @@ class CostData(models.Model):
     amount = models.DecimalField(**AMOUNT)
     currency = models.CharField(max_length=3)
     metadata = models.JSONField(default=dict, blank=True)
+    member_id = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Held on a connection for a member account of its organization that is not "
+        "discovered (yet) or is excluded: the provider's id of that account. Empty otherwise.",
+    )
 
     class Meta:
         verbose_name = "cost row"
         constraints = [
             models.UniqueConstraint(
-                fields=["account", "date", "service", "region", "resource_id", "currency"],
-                name="costdata_unique_row",
+                fields=[
+                    "account",
+                    "member_id",
+                    "date",
+                    "service",
+                    "region",
+                    "resource_id",
+                    "currency",
+                ],
+                name="costdata_unique_member_row",
             )
         ]
         indexes = [models.Index(fields=["account", "resource_id", "date"])]
@@ -66,6 +84,12 @@ class CostDaily(models.Model):
     region = models.CharField(max_length=64, blank=True)
     currency = models.CharField(max_length=3)
     amount = models.DecimalField(**AMOUNT)
+    member_id = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Held on a connection for a member account of its organization that is not "
+        "discovered (yet) or is excluded: the provider's id of that account. Empty otherwise.",
+    )
 
     class Meta:
         verbose_name = "daily cost"
@@ -163,14 +187,20 @@ class CostTagDaily(models.Model):
     value = models.CharField(max_length=256, blank=True, help_text="Empty: untagged.")
     currency = models.CharField(max_length=3)
     amount = models.DecimalField(**AMOUNT)
+    member_id = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Held on a connection for a member account of its organization that is not "
+        "discovered (yet) or is excluded: the provider's id of that account. Empty otherwise.",
+    )
 
     class Meta:
         verbose_name = "daily cost by tag"
         verbose_name_plural = "daily costs by tag"
         constraints = [
             models.UniqueConstraint(
-                fields=["account", "date", "key", "value", "currency"],
-                name="costtagdaily_unique_row",
+                fields=["account", "member_id", "date", "key", "value", "currency"],
+                name="costtagdaily_unique_member_row",
             )
         ]
         indexes = [models.Index(fields=["organization", "key", "date"])]

@@ -3,7 +3,7 @@ month and its last 90 days (the resource page's card), and what a set of resourc
 month (a deployment's cost, asked through `inventory.extensions.resources_cost`).
 
 Resources are matched by their provider id in lower case within the organization, whichever
-account imported the cost (an AWS management account imports its members' costs)."""
+account holds the cost (an AWS connection keeps its members' costs per resource)."""
 
 from __future__ import annotations
 

@@ -204,25 +204,29 @@ def breakdown(
     sort: str = "-amount",
 ) -> list[dict[str, Any]]:
     """Cost per provider, account, service or region over [start, end), with each row's
-    share; sortable by amount or name."""
-    column = "account_id" if by == "account" else by
+    share; sortable by amount or name. By account, the costs a connection holds for a member
+    account of its organization that is not discovered or is excluded are rows of their own,
+    labelled so (their key is the connection's, which filters to them)."""
+    columns = ["account_id", "member_id"] if by == "account" else [by]
     rows = (
         _daily(organization, filters)
         .filter(date__gte=start, date__lt=end)
-        .values(column, "currency")
+        .values(*columns, "currency")
         .annotate(total=Sum("amount"))
         .order_by()
     )
     grouped: dict[Any, Money] = {}
     for row in rows:
-        grouped.setdefault(row[column], Money()).add(row["currency"], row["total"])
+        group = tuple(row[c] for c in columns) if by == "account" else row[by]
+        grouped.setdefault(group, Money()).add(row["currency"], row["total"])
     names = _names(organization, by, grouped)
     result = []
-    for key, money in grouped.items():
+    for group, money in grouped.items():
+        key = group[0] if by == "account" else group
         result.append(
             {
                 "key": key,
-                "label": names.get(key, key) or NONE,
+                "label": names.get(group, key) or NONE,
                 "money": money,
                 "total": money.converted(currency, rates),
             }
@@ -242,14 +246,45 @@ def breakdown(
 
 def _names(organization: Organization, by: str, grouped: dict) -> dict[Any, str]:
     if by == "account":
-        return dict(
-            CloudAccount.objects.filter(
-                organization=organization, pk__in=list(grouped)
-            ).values_list("pk", "name")
-        )
+        return _account_labels(organization, list(grouped))
     if by == "provider":
         return dict(provider_choices())
     return {}
+
+
+def _account_labels(
+    organization: Organization, groups: list[tuple[int, str]]
+) -> dict[tuple[int, str], str]:
+    """(account id, member id) -> "aws-prod", or for costs a connection holds for a member
+    account: "aws-org: account 210987654321 (not discovered)" (or "excluded"). One query."""
+    held = [(pk, member) for pk, member in groups if member]
+    found = CloudAccount.objects.filter(organization=organization).filter(
+        Q(pk__in=[pk for pk, _ in groups])
+        | Q(parent_id__in=[pk for pk, _ in held], member_id__in=[m for _, m in held])
+    )
+    names: dict[int, str] = {}
+    members: dict[tuple[int, str], bool] = {}  # (connection, member id) -> included
+    for pk, name, parent, member, enabled in found.values_list(
+        "pk", "name", "parent_id", "member_id", "enabled"
+    ):
+        names[pk] = name
+        if parent is not None:
+            members[(parent, member)] = enabled
+    labels: dict[tuple[int, str], str] = {}
+    for pk, member in groups:
+        if pk not in names:
+            continue
+        if not member:
+            labels[(pk, member)] = names[pk]
+            continue
+        state = members.get((pk, member))
+        why = (
+            "not discovered" if state is None
+            else "excluded" if not state
+            else "discovered since the last import"
+        )  # fmt: skip
+        labels[(pk, member)] = f"{names[pk]}: account {member} ({why})"
+    return labels
 
 
 def top_resources(

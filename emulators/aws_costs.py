@@ -11,11 +11,16 @@ answer whatever date range an app asks for. This answers the JSON 1.1 request
   empty ones included; `Estimated` is true from the first day of the current month on.
 - `Metrics`: any of the cost metrics (UnblendedCost, BlendedCost, AmortizedCost,
   NetUnblendedCost, NetAmortizedCost), all the same amount here (no reservations, no credits).
-- `GroupBy`: up to two groupings among the DIMENSIONs SERVICE, REGION, RECORD_TYPE and (with
-  resources) RESOURCE_ID, and TAGs (`Groups`, and `GroupDefinitions`); without any, each
-  period has its `Total`. A TAG group's key is `key$value`, and `key$` for the cost of
-  resources without the tag; a RESOURCE_ID group's key is `NoResourceId` for costs of no
-  resource (data transfer, support), as in Cost Explorer.
+- `GroupBy`: up to two groupings among the DIMENSIONs SERVICE, REGION, RECORD_TYPE,
+  LINKED_ACCOUNT and (with resources) RESOURCE_ID, and TAGs (`Groups`, and
+  `GroupDefinitions`); without any, each period has its `Total`. A TAG group's key is
+  `key$value`, and `key$` for the cost of resources without the tag; a RESOURCE_ID group's key
+  is `NoResourceId` for costs of no resource (data transfer, support), as in Cost Explorer.
+- LINKED_ACCOUNT: the payer's bill holds its organization's accounts. A cost row is of the
+  payer (`account_id`, moto's account) unless it names another (`account`); grouped by it,
+  a group's key is the account's id and `DimensionValueAttributes` lists each id of the page
+  with its name (`{"Value": id, "Attributes": {"description": name}}`, names from
+  `account_names`, else the id), as Cost Explorer answers a management account.
 - `Filter`: an Expression of `Dimensions` (those dimensions, `Values` matched exactly; the
   MatchOptions EQUALS and CASE_SENSITIVE), `And`, `Or` and `Not`. Tags and cost categories
   are not filtered here.
@@ -42,6 +47,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from emulators.aws import ACCOUNT_ID
 from emulators.base import Request, Response
 from emulators.proxy import ForwardingProxy
 
@@ -56,7 +62,7 @@ COST_METRICS = (
     "NetUnblendedCost",
     "NetAmortizedCost",
 )
-DIMENSIONS = ("SERVICE", "REGION", "RECORD_TYPE")
+DIMENSIONS = ("SERVICE", "REGION", "RECORD_TYPE", "LINKED_ACCOUNT")
 RESOURCE_DIMENSIONS = (*DIMENSIONS, "RESOURCE_ID")
 
 
@@ -78,7 +84,10 @@ class CostExplorerProxy(ForwardingProxy):
         self.currency = currency
         self.resource_level = True  # resource-level data opted in (in the payer account)
         self.today: dt.date | None = None  # None: today in UTC
-        # (day, service, region, ((tag key, value), ...), resource id, record type) -> cost
+        self.account_id = ACCOUNT_ID  # the payer's: cost rows naming no account are its
+        self.account_names: dict[str, str] = {}  # linked account id -> its name
+        # (day, service, region, ((tag key, value), ...), resource id, record type,
+        #  linked account) -> cost
         self._costs: dict[_Key, Decimal] = {}
         self._costs_lock = threading.Lock()
 
@@ -86,8 +95,9 @@ class CostExplorerProxy(ForwardingProxy):
     def add_costs(self, rows: Iterable[dict[str, Any]]) -> None:
         """Daily rows: date, service, region ("NoRegion" for none), cost, and optionally the
         tags of what the cost is for ({"team": "web"}), the resource's id as Cost Explorer
-        names it (`resource_id`: "i-0abc", a bucket's name, an ARN) and the record type
-        (`record_type`, default "Usage"); rows of the same key add up."""
+        names it (`resource_id`: "i-0abc", a bucket's name, an ARN), the record type
+        (`record_type`, default "Usage") and the linked account it is of (`account`, default
+        the payer's `account_id`); rows of the same key add up."""
         checked = []
         for row in rows:
             if missing := {"date", "service", "region", "cost"} - row.keys():
@@ -98,7 +108,8 @@ class CostExplorerProxy(ForwardingProxy):
             tags = tuple(sorted((str(k), str(v)) for k, v in (row.get("tags") or {}).items()))
             resource = str(row.get("resource_id") or "")
             kind = str(row.get("record_type") or "Usage")
-            key = (day, str(row["service"]), str(row["region"]), tags, resource, kind)
+            linked = str(row.get("account") or self.account_id)
+            key = (day, str(row["service"]), str(row["region"]), tags, resource, kind, linked)
             checked.append((key, _decimal(row)))
         with self._costs_lock:
             for key, cost in checked:
@@ -204,7 +215,20 @@ class CostExplorerProxy(ForwardingProxy):
             sizes.append(max(1, len(sums)))
             if sum(sizes) >= self.page_size:
                 break
-        answer: dict[str, Any] = {"ResultsByTime": results, "DimensionValueAttributes": []}
+        linked = sorted(
+            {
+                group["Keys"][index]
+                for period in results
+                for group in period["Groups"]
+                for index, (kind, k) in enumerate(groups)
+                if (kind, k) == ("DIMENSION", "LINKED_ACCOUNT")
+            }
+        )
+        attributes = [
+            {"Value": v, "Attributes": {"description": self.account_names.get(v, v)}}
+            for v in linked
+        ]
+        answer: dict[str, Any] = {"ResultsByTime": results, "DimensionValueAttributes": attributes}
         if groups:
             answer["GroupDefinitions"] = [{"Type": kind, "Key": k} for kind, k in groups]
         following = first + len(results)
@@ -239,19 +263,21 @@ class CostExplorerProxy(ForwardingProxy):
         return entry
 
 
-# (day, service, region, ((tag key, value), ...), resource id, record type)
-_Key = tuple[dt.date, str, str, tuple[tuple[str, str], ...], str, str]
+# (day, service, region, ((tag key, value), ...), resource id, record type, linked account)
+_Key = tuple[dt.date, str, str, tuple[tuple[str, str], ...], str, str, str]
 
 
 def _dimension(row: _Key, dimension: str) -> str:
     """A cost row's value of a dimension, as Cost Explorer spells it."""
-    _, service, region, _, resource, kind = row
+    _, service, region, _, resource, kind, linked = row
     if dimension == "SERVICE":
         return service
     if dimension == "REGION":
         return region
     if dimension == "RECORD_TYPE":
         return kind
+    if dimension == "LINKED_ACCOUNT":
+        return linked
     return resource or NO_RESOURCE
 
 

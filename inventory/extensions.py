@@ -1,6 +1,6 @@
 """How the apps built on the inventory (billing, provisioning) add to its pages without the
-inventory importing them: they register panels of the resource page and tiles of the
-dashboard from their AppConfig.ready()."""
+inventory importing them: they register panels of the resource and account pages and tiles of
+the dashboard from their AppConfig.ready()."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from accounts.tenancy import OrgRequest
-from inventory.models import Resource
+from inventory.models import CloudAccount, Resource
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,15 @@ class ResourcePanel:
     name: str
     template: str
     context: Callable[[OrgRequest, Resource], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class AccountPanel:
+    """A card on a cloud account's page: `context` returns None when it has nothing to show."""
+
+    name: str
+    template: str
+    context: Callable[[OrgRequest, CloudAccount], dict[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,7 @@ class Tile:
 
 
 RESOURCE_PANELS: dict[str, ResourcePanel] = {}
+ACCOUNT_PANELS: dict[str, AccountPanel] = {}
 TILES: dict[str, Tile] = {}
 # Called with (account, run) after each "Sync now" (billing imports the account's costs).
 SYNC_FOLLOWUPS: dict[str, Callable[[Any, Any], None]] = {}
@@ -90,6 +100,10 @@ def resources_cost(
 
 def register_resource_panel(panel: ResourcePanel) -> None:
     RESOURCE_PANELS[panel.name] = panel
+
+
+def register_account_panel(panel: AccountPanel) -> None:
+    ACCOUNT_PANELS[panel.name] = panel
 
 
 def register_tile(tile: Tile) -> None:

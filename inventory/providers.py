@@ -88,6 +88,7 @@ def _aws_credentials(stored: StoredAccount) -> AwsCredentials:
         export_bucket=config.get("export_bucket", ""),
         export_prefix=config.get("export_prefix", ""),
         export_name=config.get("export_name", ""),
+        costs_by_account=bool(config.get("discover_members")),
     )
 
 
@@ -104,7 +105,8 @@ def _aws_member_credentials(parent: StoredAccount, member_id: str) -> AwsCredent
     return AwsCredentials(
         **{**vars(signed_in), "external_id": parent.external_id(),
            "member_role_arn": f"arn:aws:iam::{member_id}:role/{role}",
-           "export_bucket": "", "export_prefix": "", "export_name": ""}
+           "export_bucket": "", "export_prefix": "", "export_name": "",
+           "costs_by_account": False}
     )  # fmt: skip
 
 

@@ -7,6 +7,10 @@ The costs by allocation tag (the organization's keys, `BillingSettings.allocatio
 from the provider's own grouping of its bill by each key, fetched in the same import and
 replaced the same way; a key with no stored day yet (just chosen) is back-filled.
 
+An organization's consolidated bill (a connection that discovers its members) is split among
+its member accounts as it is written: each member's rows are its own, those of accounts not
+discovered or excluded stay on the connection, named (`billing.services.member_costs`).
+
 Each resource's daily costs and the inventory's "cost / month" figures are written in the
 same transaction (`billing.services.resource_costs`). An AWS account that names its CUR 2.0
 data export gets the days before Cost Explorer's 14 per resource from it, whole billing
@@ -30,7 +34,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Sum
+from django.db.models import Max, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -47,6 +51,7 @@ from billing.models import (
 from billing.services.anomalies import anomalies_detect
 from billing.services.budgets import budgets_evaluate
 from billing.services.cost_exports import SOURCE, ExportRead, export_costs_read
+from billing.services.member_costs import CostOwners, cost_owners, member_costs_follow
 from billing.services.resource_costs import resource_costs_replace, resource_figures_refresh
 from billing.services.waste import findings_refresh
 from billing.tasks import IMPORT_ACCOUNT_COSTS
@@ -177,16 +182,19 @@ def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRu
             run.note = "; ".join(n for n in (note, exported.note) if n)[:500]
             with transaction.atomic():
                 lease_renew(lease, token)  # never write for an import that was recovered
+                owners = cost_owners(connection=account)
+                member_costs_follow(owners=owners)
                 run.rows = cost_records_replace(
-                    account=account, start=start, end=end, records=records
+                    account=account, start=start, end=end, records=records, owners=owners
                 )
                 if resource_start is not None:
                     resource_costs_replace(
                         account=account, start=resource_start, end=end, records=resource_records
                     )
                 tag_costs_replace(
-                    account=account, start=tag_start, end=end, keys=keys, records=tag_records
-                )
+                    account=account, start=tag_start, end=end, keys=keys, records=tag_records,
+                    owners=owners,
+                )  # fmt: skip
                 run.rows += export_costs_replace(account=account, read=exported, keys=keys)
                 resource_figures_refresh(account=account, today=today)
         except LeaseLost:
@@ -200,10 +208,23 @@ def cost_import(*, account: CloudAccount, today: date | None = None) -> ImportRu
             )
         finished = _import_finish(run, ImportRun.State.SUCCEEDED, "")
     budgets_evaluate(organization=account.organization, today=today)
-    anomalies_detect(account=account, today=today)
+    for owner in _cost_holders(account, start):
+        anomalies_detect(account=owner, today=today)
     if finished.status == ImportRun.State.SUCCEEDED:  # savings rest on billed costs
         findings_refresh(organization=account.organization)
     return finished
+
+
+def _cost_holders(account: CloudAccount, start: date) -> list[CloudAccount]:
+    """The account, and its members that hold costs from `start` on: whose anomalies an
+    import of the account may have changed."""
+    members = CloudAccount.objects.filter(
+        parent=account,
+        pk__in=CostDaily.objects.filter(account__parent=account, date__gte=start).values(
+            "account_id"
+        ),
+    ).select_related("organization")
+    return [account, *members]
 
 
 def _resource_records(
@@ -224,36 +245,47 @@ def _resource_records(
 
 
 def cost_records_replace(
-    *, account: CloudAccount, start: date, end: date, records: list[CostRecord]
+    *,
+    account: CloudAccount,
+    start: date,
+    end: date,
+    records: list[CostRecord],
+    owners: CostOwners | None = None,
 ) -> int:
-    """Make the stored costs of [start, end) exactly `records`, rollups included. Call it in
-    a transaction."""
-    CostData.objects.filter(account=account, date__gte=start, date__lt=end).delete()
+    """Make the stored costs of [start, end) of the account and its members exactly
+    `records`, each on the account it is of (`member_costs`), rollups included. Call it in a
+    transaction."""
+    owners = owners or cost_owners(connection=account)
+    family = owners.family
+    CostData.objects.filter(account_id__in=family, date__gte=start, date__lt=end).delete()
     rows: dict[tuple, CostData] = {}
     for r in records:
         if not start <= r.date < end:
             continue  # a provider answering more than asked: keep to the window
+        owner, member_id = owners.owner(r.member_id[:64])
         # Resource ids compare without case in every cloud, and Azure's costs send them in
         # lower case: store them so, and match inventory resources on LOWER(resource_id).
-        key = (r.date, r.service[:200], r.region[:64], r.resource_id[:500].lower(), r.currency)
+        key = (owner.pk, member_id, r.date, r.service[:200], r.region[:64],
+               r.resource_id[:500].lower(), r.currency)  # fmt: skip
         if key in rows:  # the same line twice (e.g. credits apart): one row, summed
             rows[key].amount += r.amount
             continue
         rows[key] = CostData(
             organization_id=account.organization_id,
-            account=account,
+            account=owner,
+            member_id=member_id,
             provider=account.provider,
             date=r.date,
             billing_period=f"{r.date:%Y-%m}",
-            service=key[1],
-            region=key[2],
-            resource_id=key[3],
+            service=key[3],
+            region=key[4],
+            resource_id=key[5],
             amount=r.amount,
             currency=r.currency,
             metadata=r.metadata,
         )
     CostData.objects.bulk_create(rows.values(), batch_size=BATCH)
-    _rollup(account, start, end)
+    _rollup(account, family, start, end)
     return len(rows)
 
 
@@ -292,11 +324,12 @@ def allocation_keys(organization_id: int) -> list[str]:
 
 def tag_window_start(account: CloudAccount, keys: list[str], start: date, end: date) -> date:
     """Where the fetch of costs by tag starts: the import's own start, or the back-fill's
-    when a key has no stored day in the account yet (it was just chosen)."""
+    when a key has no stored day in the account (or its members) yet (it was just chosen)."""
     if not keys:
         return start
     stored = set(
-        CostTagDaily.objects.filter(account=account, key__in=keys)
+        CostTagDaily.objects.filter(Q(account=account) | Q(account__parent=account))
+        .filter(key__in=keys)
         .values_list("key", flat=True)
         .distinct()
     )
@@ -306,29 +339,40 @@ def tag_window_start(account: CloudAccount, keys: list[str], start: date, end: d
 
 
 def tag_costs_replace(
-    *, account: CloudAccount, start: date, end: date, keys: list[str], records: list[TagCostRecord]
+    *,
+    account: CloudAccount,
+    start: date,
+    end: date,
+    keys: list[str],
+    records: list[TagCostRecord],
+    owners: CostOwners | None = None,
 ) -> int:
-    """Make the stored costs by tag of [start, end) exactly `records` (lines of one day, key,
-    value and currency summed: several subscriptions or projects), and forget the keys the
-    organization no longer allocates by (chosen again, they are back-filled whole). Call it
-    in a transaction."""
-    CostTagDaily.objects.filter(account=account).exclude(key__in=keys).delete()
-    CostTagDaily.objects.filter(account=account, date__gte=start, date__lt=end).delete()
+    """Make the stored costs by tag of [start, end) of the account and its members exactly
+    `records` (lines of one day, key, value and currency summed: several subscriptions or
+    projects; each on the account it is of, as `cost_records_replace`), and forget the keys
+    the organization no longer allocates by (chosen again, they are back-filled whole). Call
+    it in a transaction."""
+    owners = owners or cost_owners(connection=account)
+    family = CostTagDaily.objects.filter(account_id__in=owners.family)
+    family.exclude(key__in=keys).delete()
+    family.filter(date__gte=start, date__lt=end).delete()
     rows: dict[tuple, CostTagDaily] = {}
     for r in records:
         if not start <= r.date < end or r.key not in keys:
             continue
-        key = (r.date, r.key, r.value[:256], r.currency)
+        owner, member_id = owners.owner(r.member_id[:64])
+        key = (owner.pk, member_id, r.date, r.key, r.value[:256], r.currency)
         if key in rows:
             rows[key].amount += r.amount
             continue
         rows[key] = CostTagDaily(
             organization_id=account.organization_id,
-            account=account,
+            account=owner,
+            member_id=member_id,
             provider=account.provider,
             date=r.date,
             key=r.key,
-            value=key[2],
+            value=key[4],
             currency=r.currency,
             amount=r.amount,
         )
@@ -336,12 +380,13 @@ def tag_costs_replace(
     return len(rows)
 
 
-def _rollup(account: CloudAccount, start: date, end: date) -> None:
-    """Rewrite the daily and per-resource monthly rollups the window touches."""
-    CostDaily.objects.filter(account=account, date__gte=start, date__lt=end).delete()
+def _rollup(account: CloudAccount, family: list[int], start: date, end: date) -> None:
+    """Rewrite the daily and per-resource monthly rollups the window touches, of the accounts
+    of `family` (the account and its members)."""
+    CostDaily.objects.filter(account_id__in=family, date__gte=start, date__lt=end).delete()
     daily = (
-        CostData.objects.filter(account=account, date__gte=start, date__lt=end)
-        .values("date", "service", "region", "currency")
+        CostData.objects.filter(account_id__in=family, date__gte=start, date__lt=end)
+        .values("account_id", "member_id", "date", "service", "region", "currency")
         .annotate(total=Sum("amount"))
         .order_by()
     )
@@ -349,12 +394,14 @@ def _rollup(account: CloudAccount, start: date, end: date) -> None:
     # Whole months, because a month's total needs every day of it.
     first = start.replace(day=1)
     last = (end - timedelta(days=1)).replace(day=1)
-    CostResourceMonth.objects.filter(account=account, month__gte=first, month__lte=last).delete()
+    CostResourceMonth.objects.filter(
+        account_id__in=family, month__gte=first, month__lte=last
+    ).delete()
     monthly = (
-        CostData.objects.filter(account=account, date__gte=first, date__lt=_next_month(last))
+        CostData.objects.filter(account_id__in=family, date__gte=first, date__lt=_next_month(last))
         .exclude(resource_id="")
         .annotate(month=TruncMonth("date"))
-        .values("month", "resource_id", "service", "region", "currency")
+        .values("account_id", "month", "resource_id", "service", "region", "currency")
         .annotate(total=Sum("amount"))
         .order_by()
     )
@@ -364,12 +411,9 @@ def _rollup(account: CloudAccount, start: date, end: date) -> None:
 def _insert_totals[M: (CostDaily, CostResourceMonth)](
     model: type[M], account: CloudAccount, rows: Iterable[Mapping[str, Any]]
 ) -> None:
-    """Insert grouped rows (their `total` as the amount) as rollup rows of `account`."""
-    fixed = {
-        "organization_id": account.organization_id,
-        "account": account,
-        "provider": account.provider,
-    }
+    """Insert grouped rows (their `total` as the amount, each of its `account_id`) as rollup
+    rows of `account`'s organization and provider."""
+    fixed = {"organization_id": account.organization_id, "provider": account.provider}
     model.objects.bulk_create(
         (
             model(**fixed, amount=row["total"], **{k: v for k, v in row.items() if k != "total"})

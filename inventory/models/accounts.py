@@ -38,7 +38,9 @@ class CloudAccountQuerySet(models.QuerySet["CloudAccount"]):
     def cost_importing(self) -> CloudAccountQuerySet:
         """The active accounts whose costs are imported: not member accounts, whose costs
         are on their connection's consolidated bill (the management account's Cost Explorer
-        answers for the whole organization), so importing both would count them twice."""
+        answers for the whole organization), so importing both would count them twice. The
+        connection's import writes each member's share to the member itself (AWS: billing's
+        `member_costs`)."""
         return self.active().filter(parent__isnull=True)
 
 

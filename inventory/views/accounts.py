@@ -16,6 +16,7 @@ from accounts.audit import client_ip
 from accounts.roles import Role
 from accounts.tenancy import OrgRequest, get_for_org, org_view
 from inventory.account_adapters import external_id_for
+from inventory.extensions import ACCOUNT_PANELS
 from inventory.forms.aws_account import ROLE_NAME
 from inventory.forms.kept_keys import KeptKeys
 from inventory.models import CloudAccount
@@ -66,6 +67,11 @@ def account_list(request: OrgRequest) -> HttpResponse:
 @org_view(Role.VIEWER)
 def account_detail(request: OrgRequest, pk: int) -> HttpResponse:
     account = get_for_org(CloudAccount.objects.select_related("latest_health"), request, pk=pk)
+    panels = []
+    for panel in ACCOUNT_PANELS.values():
+        context = panel.context(request, account)
+        if context is not None:
+            panels.append((panel.template, context))
     return render(
         request,
         "inventory/cloudaccount_detail.html",
@@ -81,6 +87,7 @@ def account_detail(request: OrgRequest, pk: int) -> HttpResponse:
             # Made on first use: only a provider whose panel shows it (AWS) creates one.
             "external_id": partial(external_id_for, request.organization),
             "can_manage": request.role.allows(Role.ADMIN),
+            "panels": panels,
         },
     )
 

@@ -83,6 +83,9 @@ class AwsCredentials:
     export_bucket: str = ""
     export_prefix: str = ""
     export_name: str = ""
+    # A connection that discovers its organization's member accounts: its consolidated bill
+    # is read per linked account (each cost record names the member it is of).
+    costs_by_account: bool = False
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,10 @@ class ResourceRecord:
 @dataclass
 class CostRecord:
     """One day's cost of one service (in one region, of one resource where the provider
-    says), in the currency the provider bills in."""
+    says), in the currency the provider bills in.
+
+    `member_id` is set on an organization's consolidated bill: the provider's id of the
+    member account the cost is of (an AWS linked account), "" for the connection's own."""
 
     date: date
     service: str
@@ -200,6 +206,7 @@ class CostRecord:
     region: str = ""
     resource_id: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    member_id: str = ""
 
 
 @dataclass
@@ -213,6 +220,7 @@ class TagCostRecord:
     value: str
     amount: Decimal
     currency: str
+    member_id: str = ""  # as CostRecord's
 
 
 @dataclass(frozen=True)

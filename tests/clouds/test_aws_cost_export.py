@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from mcloud.clouds.aws import AwsAdapter
+from mcloud.clouds.aws.export_rows import COST, DAY, PAYER, USAGE_ACCOUNT, PeriodTotals
 from mcloud.clouds.base import AwsCredentials, CloudError, Endpoints
 from tests.clouds.cur_files import SCHEMA, at, line_item, parquet, put_period
 
@@ -167,3 +168,25 @@ def test_an_export_that_cannot_be_read_raises_a_clear_error(aws, s3):
     put_period(s3, BUCKET, "cur/payer", "acme-cur2", "2026-09", {"b.parquet": b"PAR1 junk"})
     with pytest.raises(CloudError, match=r"b\.parquet could not be read as Parquet"):
         adapter(aws, key).export_costs(SEPTEMBER, BEFORE, [])
+
+
+def test_a_connection_that_discovers_members_reads_each_line_items_usage_account():
+    """As Cost Explorer's LINKED_ACCOUNT: the payer's own line items name no member, each
+    other usage account's name it; tag costs likewise. Without discovery, none is named."""
+    payer, web = "123456789012", "210987654321"
+    columns = {
+        DAY: [date(2026, 10, 2)] * 3,
+        COST: [1.0, 2.0, 4.0],
+        USAGE_ACCOUNT: [payer, web, web],
+        PAYER: [payer] * 3,
+    }
+    split = PeriodTotals(date(2026, 10, 1), date(2026, 11, 1), ["team"], payer, by_account=True)
+    split.add_batch(columns, 3)
+    whole = PeriodTotals(date(2026, 10, 1), date(2026, 11, 1), ["team"], payer)
+    whole.add_batch(columns, 3)
+
+    read = split.result()
+    assert {r.member_id: r.amount for r in read.costs} == {"": Decimal(1), web: Decimal(6)}
+    assert {r.member_id: r.amount for r in read.tag_costs} == {"": Decimal(1), web: Decimal(6)}
+    assert {r.member_id for r in read.resource_costs} <= {""}
+    assert {r.member_id: r.amount for r in whole.result().costs} == {"": Decimal(7)}

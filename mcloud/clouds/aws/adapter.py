@@ -118,12 +118,16 @@ class AwsAdapter:
 
     # --- costs -------------------------------------------------------------------------
     def costs(self, start: date, end: date) -> list[CostRecord]:
-        """Daily unblended costs per service and region from Cost Explorer (`costs`)."""
-        return explorer_costs(self.client, start, end)
+        """Daily unblended costs per service and region from Cost Explorer (`costs`), per
+        linked account too when the connection discovers its organization's members."""
+        by_account = self.credentials.costs_by_account
+        return explorer_costs(self.client, start, end, by_account=by_account)
 
     def tag_costs(self, start: date, end: date, keys: list[str]) -> list[TagCostRecord]:
-        """Daily unblended costs per value of each cost allocation tag key (`tag_costs`)."""
-        return explorer_tag_costs(self.client, start, end, keys)
+        """Daily unblended costs per value of each cost allocation tag key (`tag_costs`),
+        per linked account too as `costs`."""
+        by_account = self.credentials.costs_by_account
+        return explorer_tag_costs(self.client, start, end, keys, by_account=by_account)
 
     resource_cost_days = RESOURCE_DAYS
 

@@ -64,7 +64,10 @@ class CostExportReader:
         period = period.replace(day=1)
         end = min(next_month(period), before)
         account_id = self.session.identity().account_id
-        totals = PeriodTotals(period, max(period, end), keys, account_id)
+        totals = PeriodTotals(
+            period, max(period, end), keys, account_id,
+            by_account=self.session.credentials.costs_by_account,
+        )  # fmt: skip
         if end <= period:
             return totals.result()
         for file in period_files(self.s3, self.place, period):

@@ -21,7 +21,9 @@ What becomes of a line item, as Cost Explorer's answers are read (`mcloud.clouds
   item, so that each key's values add up to the day's whole bill.
 The line items of other accounts than the signed-in one are left out, unless it pays for them
 (the management account sees its whole organization, as in Cost Explorer), so that two
-connections pointed at one export count nothing twice.
+connections pointed at one export count nothing twice. With `by_account` (a connection that
+discovers its members), the bill and the tag costs name the usage account of each line item
+as Cost Explorer's LINKED_ACCOUNT does (`member_id`, "" for the signed-in account's own).
 """
 
 from __future__ import annotations
@@ -130,12 +132,15 @@ def tag_columns(key: str) -> tuple[str, ...]:
 class PeriodTotals:
     """The sums of one billing period's line items over [start, end), fed batch by batch."""
 
-    def __init__(self, start: date, end: date, keys: list[str], account_id: str) -> None:
+    def __init__(
+        self, start: date, end: date, keys: list[str], account_id: str, *, by_account: bool = False
+    ) -> None:
         self.start, self.end, self.account_id = start, end, account_id
+        self.by_account = by_account
         self.keys = {key: tag_columns(key) for key in keys}
-        self.bill: dict[tuple[date, str, str, str, str], Decimal] = {}
+        self.bill: dict[tuple[date, str, str, str, str, str], Decimal] = {}
         self.usage: dict[tuple[str, date, str], Decimal] = {}
-        self.tags: dict[tuple[date, str, str, str], Decimal] = {}
+        self.tags: dict[tuple[date, str, str, str, str], Decimal] = {}
         self.rows = 0
         self.skipped = 0
 
@@ -173,7 +178,8 @@ class PeriodTotals:
         resource = _text(resource_value, MAX_ID)
         if resource and code == S3_PRODUCT and not resource.startswith("arn:"):
             resource = f"arn:aws:s3:::{resource}"[:MAX_ID]
-        key = (day, service or "Unknown", region, resource.lower(), currency)
+        member = user_id if self.by_account and user_id != self.account_id else ""
+        key = (day, service or "Unknown", region, resource.lower(), currency, member)
         self.bill[key] = self.bill.get(key, Decimal(0)) + amount
         if resource and line_type in RESOURCE_TYPES:
             used = (resource.lower(), day, currency)
@@ -182,7 +188,7 @@ class PeriodTotals:
             found = _mapping(tags)
             for tag_key, columns in self.keys.items():
                 value = next((found[c] for c in columns if found.get(c) is not None), "")
-                tagged = (day, tag_key, _text(value, MAX_TAG_VALUE), currency)
+                tagged = (day, tag_key, _text(value, MAX_TAG_VALUE), currency, member)
                 self.tags[tagged] = self.tags.get(tagged, Decimal(0)) + amount
         return True
 
@@ -192,8 +198,9 @@ class PeriodTotals:
             end=self.end,
             costs=[
                 CostRecord(date=day, service=service, amount=amount, currency=currency,
-                           region=region, resource_id=resource)
-                for (day, service, region, resource, currency), amount in self.bill.items()
+                           region=region, resource_id=resource, member_id=member)
+                for (day, service, region, resource, currency, member), amount
+                in self.bill.items()
             ],
             resource_costs=[
                 CostRecord(date=day, service="", amount=amount, currency=currency,
@@ -201,8 +208,9 @@ class PeriodTotals:
                 for (resource, day, currency), amount in self.usage.items()
             ],
             tag_costs=[
-                TagCostRecord(date=day, key=key, value=value, amount=amount, currency=currency)
-                for (day, key, value, currency), amount in self.tags.items()
+                TagCostRecord(date=day, key=key, value=value, amount=amount, currency=currency,
+                              member_id=member)
+                for (day, key, value, currency, member), amount in self.tags.items()
             ],
             rows=self.rows,
             skipped=self.skipped,
