@@ -5,8 +5,9 @@ resources that cost money for nothing and the monthly saving of removing them.
 - Unassociated public IPs (the same definition): the hourly price of a kept address.
 - Snapshots older than SNAPSHOT_DAYS whose source disk is gone (no live resource holds the
   id the snapshot names): size x the snapshot price.
-- VMs stopped for more than STOPPED_DAYS (since the last sync that saw them stop, or since
-  they were first seen stopped): their disks' cost, which a stopped VM keeps paying.
+- VMs stopped for more than STOPPED_DAYS (since the provider says they stopped, where it
+  says so, else since the last sync that saw them stop, or since they were first seen
+  stopped): their disks' cost, which a stopped VM keeps paying.
 - Load balancers with nothing to balance (no live VM, VM group, function or cluster behind
   them, and no target the provider counts): the balancer's own price.
 
@@ -217,24 +218,30 @@ def orphan_snapshots(ctx: Context, days: int = SNAPSHOT_DAYS) -> list[Found]:
 
 
 def stopped_vms(ctx: Context, days: int = STOPPED_DAYS) -> list[Found]:
-    """VMs stopped since before `days` ago (the last status event that stopped them, or
-    their first sighting when they were stopped from the start), with their disks' cost."""
-    stopped_at = (
+    """VMs stopped since before `days` ago, with their disks' cost. A VM stopped when the
+    provider says (`metadata.stopped_at`, where it gives one: AWS and GCP do); else at the
+    last status event that stopped it, else at its first sighting (stopped from the start).
+    The provider's time is read here over the stopped VMs already fetched: one query."""
+    stopped_event = (
         ResourceEvent.objects.filter(
             resource=OuterRef("pk"), kind=ResourceEvent.Kind.STATUS, new_status="stopped"
         )
         .order_by("-occurred_at")
         .values("occurred_at")[:1]
     )
-    vms = list(
+    stopped = list(
         live(ctx)
         .filter(type=ResourceType.VM, status="stopped")
         .annotate(
-            stopped_at=Coalesce(Subquery(stopped_at), "first_seen", output_field=DateTimeField())
+            seen_stopped=Coalesce(
+                Subquery(stopped_event), "first_seen", output_field=DateTimeField()
+            )
         )
-        .filter(stopped_at__lt=ctx.now - timedelta(days=days))
         .only(*FIELDS)
     )
+    cutoff = ctx.now - timedelta(days=days)
+    since = {vm.pk: stopped_since(vm, ctx.now, vm.seen_stopped) for vm in stopped}
+    vms = [vm for vm in stopped if since[vm.pk] < cutoff]
     disks = vm_disks(ctx, vms)
     estimates = list_prices([d for held in disks.values() for d in held])
     found = []
@@ -252,7 +259,10 @@ def stopped_vms(ctx: Context, days: int = STOPPED_DAYS) -> list[Found]:
                 sum((p[0] for p in parts), Decimal(0)),
                 parts[0][1] if parts else USD,
                 Finding.Basis.BILLED if billed else Finding.Basis.ESTIMATE,
-                {"disks": [{"id": rid, "size_gb": gb} for rid, gb in listing]},
+                {
+                    "disks": [{"id": rid, "size_gb": gb} for rid, gb in listing],
+                    "stopped_since": since[vm.pk].isoformat(),
+                },
                 {"status": vm.status, "disks": listing},
             )
         )
@@ -303,6 +313,19 @@ def _counted_targets(lb: Resource) -> int:
         return int(lb.metadata.get("targets") or 0)
     except (TypeError, ValueError):
         return 0
+
+
+def stopped_since(vm: Resource, now: datetime, seen: datetime) -> datetime:
+    """The provider's stop time of `vm` when it gives a readable one no later than `now`
+    (a time to come is no evidence), else `seen`: when our syncs saw it stopped."""
+    value = vm.metadata.get("stopped_at") if isinstance(vm.metadata, dict) else None
+    try:
+        when = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return seen
+    if when is None or when.tzinfo is None or when > now:
+        return seen
+    return when
 
 
 def vm_disks(ctx: Context, vms: list[Resource]) -> dict[int, list[Resource]]:

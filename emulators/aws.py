@@ -136,6 +136,17 @@ class AwsEmulator:
         naive_utc = when.astimezone(dt.UTC).replace(tzinfo=None)  # as moto keeps its times
         ec2_backends[ACCOUNT_ID][region].snapshots[snapshot_id].start_time = naive_utc
 
+    def instance_stopped(self, region: str, instance_id: str, when: dt.datetime) -> None:
+        """Date a stopped instance's stop back to `when`: AWS writes the time into its
+        StateTransitionReason ("User initiated (... GMT)"), and moto writes its own now."""
+        from moto.ec2.models import ec2_backends
+
+        instance = ec2_backends[ACCOUNT_ID][region].get_instance_by_id(instance_id)
+        if instance is None or instance.state != "stopped":
+            raise ValueError(f"{instance_id} is no stopped instance in {region}")
+        at = when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        instance._reason = f"User initiated ({at} GMT)"
+
     def create_user_key(self, name: str, policy: str = ADMIN_POLICY) -> tuple[str, str]:
         """An IAM user with an access key (id, secret), as a customer would create."""
         return self._user_with_key(self.client("iam"), name, policy)

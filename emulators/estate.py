@@ -7,9 +7,10 @@ changes it a little, as real estates change, so that syncs have something to rep
 
 The waste finder (billing.waste) has examples on each provider: spare disks and addresses,
 and in one scope each an idle load balancer and an old snapshot of a deleted disk
-(`idle_load_balancer`, `orphan_snapshot` in estate_aws, estate_azure and estate_gcp).
-Long-stopped VMs it finds only after a week: it counts from when a sync first saw them
-stopped.
+(`idle_load_balancer`, `orphan_snapshot` in estate_aws, estate_azure and estate_gcp). AWS
+and GCP say when a VM stopped, so one already-stopped VM each is dated two months back
+(`long_stopped_vm`); Azure does not, so its stopped VMs count only after a week from when
+a sync first saw them stopped.
 
 Three months of daily costs (COST_DAYS, up to yesterday) follow the estate: what runs where,
 at list prices, quieter at weekends, growing slowly, with some noise, and one spike for the
@@ -240,6 +241,7 @@ def build_gcp(gcp: GcpFake, rng: random.Random) -> dict[str, Any]:
         if p_index == 0:  # the waste finder's examples
             estate_gcp.idle_load_balancer(gcp, project, env)
             estate_gcp.orphan_snapshot(gcp, project, env)
+            estate_gcp.long_stopped_vm(gcp, project)
     key = gcp.add_service_account(
         GCP_PROJECTS[0],
         email="mcloud-sandbox@acme-web-prod.iam.gserviceaccount.com",

@@ -13,8 +13,9 @@ as a team would build it:
 - in Route 53 (global): a public hosted zone, and a private one on the first region's VPC;
 - in the first region, examples for the waste finder: a canary's Application Load Balancer
   left behind with no targets (`idle_load_balancer`), a snapshot of a deleted volume, taken
-  long ago (`orphan_snapshot`), and an Elastic IP kept after its instance went
-  (`unused_address`).
+  long ago (`orphan_snapshot`), an Elastic IP kept after its instance went
+  (`unused_address`), and an instance stopped long ago (`long_stopped_vm`: one of those
+  `estate.build_aws` stopped, dated back).
 
 A handful of each, so that the sandbox builds and syncs quickly. `region_estate` is what the
 tests build too; it returns the ids it made.
@@ -45,6 +46,7 @@ def build(aws: AwsEmulator, regions: Sequence[str]) -> None:
     idle_load_balancer(aws, regions[0], made[0])
     orphan_snapshot(aws, regions[0])
     unused_address(aws, regions[0])
+    long_stopped_vm(aws, regions[0])
 
 
 def _tags(**tags: str) -> list[dict[str, str]]:
@@ -203,6 +205,24 @@ def orphan_snapshot(aws: AwsEmulator, region: str, *, days: int = 200) -> str:
     ec2.delete_volume(VolumeId=volume["VolumeId"])
     aws.snapshot_taken(region, snapshot, dt.datetime.now(dt.UTC) - dt.timedelta(days=days))
     return snapshot
+
+
+def long_stopped_vm(aws: AwsEmulator, region: str, *, days: int = 60) -> str | None:
+    """The region's first stopped instance (by Name tag and id), its stop dated `days` back
+    (moto stamps its own now). Returns its id; None when the region has none stopped."""
+    reservations = aws.client("ec2", region).describe_instances(
+        Filters=[{"Name": "instance-state-name", "Values": ["stopped"]}]
+    )["Reservations"]
+    stopped = sorted(
+        ({t["Key"]: t["Value"] for t in i.get("Tags", [])}.get("Name", ""), i["InstanceId"])
+        for r in reservations
+        for i in r["Instances"]
+    )
+    if not stopped:
+        return None
+    instance = stopped[0][1]
+    aws.instance_stopped(region, instance, dt.datetime.now(dt.UTC) - dt.timedelta(days=days))
+    return instance
 
 
 def unused_address(aws: AwsEmulator, region: str) -> str:

@@ -7,8 +7,8 @@ wired together as a team would wire them.
 - a managed instance group behind an HTTP load balancer (global forwarding rule, target proxy,
   URL map, backend service), and an internal passthrough balancer on the same group;
 - in one project, examples for the waste finder: a legacy network load balancer whose
-  target pool lost its VMs (`idle_load_balancer`), and an old snapshot of a deleted disk
-  (`orphan_snapshot`);
+  target pool lost its VMs (`idle_load_balancer`), an old snapshot of a deleted disk
+  (`orphan_snapshot`), and a VM stopped long ago (`long_stopped_vm`);
 - snapshots of boot disks, a GKE cluster with a node pool, Cloud SQL (one stopped),
   Firestore, Pub/Sub topics, 2nd-gen Cloud Functions (one on a topic), a Cloud Run service on
   Cloud SQL and the VPC, and public and private DNS zones.
@@ -107,6 +107,20 @@ def orphan_snapshot(gcp: GcpFake, project: str, env: str, *, days: int = 200) ->
         created=dt.datetime.now(dt.UTC) - dt.timedelta(days=days),
     )
     return snapshot["selfLink"]
+
+
+def long_stopped_vm(gcp: GcpFake, project: str, *, days: int = 60) -> str:
+    """The project's first stopped VM (by zone and name), stopped `days` ago by Compute's
+    lastStopTimestamp rather than when the estate was built. Returns its name."""
+    stopped = sorted(
+        (i["zone"], i["name"])
+        for i in gcp.resources(project, "instance")
+        if i["status"] == "TERMINATED"
+    )
+    name = stopped[0][1]
+    when = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    gcp.set_instance_status(project, name, "TERMINATED", when=when)
+    return name
 
 
 def _balanced_group(gcp: GcpFake, project: str, env: str, n: int, labels: dict[str, str]) -> None:

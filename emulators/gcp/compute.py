@@ -40,6 +40,7 @@ INSTANCE_STATUSES = frozenset(
         "TERMINATED",
     }
 )
+STOPPED_STATUSES = frozenset({"TERMINATED", "STOPPED"})
 KINDS = ("instance", "disk", "network", "bucket")
 
 
@@ -64,12 +65,15 @@ class ComputeMixin(GcpPart):
         subnetwork: str | None = None,
         boot_disk: str | None = None,
         metadata: dict[str, str] | None = None,
+        stopped: datetime | str | None = None,
     ) -> dict[str, Any]:
         """A compute#instance; without external_ip it has no access config, as on GCP.
         `network_tags` are its network tags (`tags.items`, which firewall rules match); its
         subnetwork is the network's name in the zone's region unless named; its boot disk is
         disks/<boot_disk or name> of the zone; `metadata` its metadata items (a managed
-        instance group's "created-by"). It runs as the project's default service account."""
+        instance group's "created-by"). It runs as the project's default service account.
+        A stopped one (TERMINATED) stopped at `stopped` (its lastStopTimestamp; else when
+        it was created)."""
         assert status in INSTANCE_STATUSES, status
         with self._lock:
             state = self._project(project)
@@ -162,6 +166,8 @@ class ComputeMixin(GcpPart):
                 data["labels"] = dict(labels)
             if status == "RUNNING":
                 data["lastStartTimestamp"] = timestamp
+            if status in STOPPED_STATUSES:
+                data["lastStopTimestamp"] = _compute_time(stopped) if stopped else timestamp
             state.instances[(zone, name)] = data
             return copy.deepcopy(data)
 
@@ -294,15 +300,23 @@ class ComputeMixin(GcpPart):
                 found = [table[key] for key in sorted(table)]
             return copy.deepcopy(found)
 
-    def set_instance_status(self, project: str, name: str, status: str) -> None:
-        """Change an instance's status (e.g. STOPPED -> RUNNING) in every zone it exists in."""
+    def set_instance_status(
+        self, project: str, name: str, status: str, *, when: datetime | str | None = None
+    ) -> None:
+        """Change an instance's status (e.g. STOPPED -> RUNNING) in every zone it exists in,
+        as of `when` (now): a start or a stop stamps lastStartTimestamp or lastStopTimestamp,
+        as Compute does; a stopped instance given a `when` has its stop dated back."""
         assert status in INSTANCE_STATUSES, status
         with self._lock:
             found = [i for (_, n), i in self._projects[project].instances.items() if n == name]
             if not found:
                 raise KeyError(f"instance {name} not in {project}")
             for instance in found:
-                instance["status"] = status
+                changed, instance["status"] = instance["status"] != status, status
+                if status == "RUNNING" and changed:
+                    instance["lastStartTimestamp"] = _compute_time(when)
+                elif status in STOPPED_STATUSES and (changed or when):
+                    instance["lastStopTimestamp"] = _compute_time(when)
 
     @staticmethod
     def _zones(state: _Project) -> list[str]:

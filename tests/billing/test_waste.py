@@ -224,3 +224,84 @@ def test_a_cost_import_refreshes_the_findings(azure, org):
     assert not Finding.objects.exists()
     assert cost_import(account=acct).status == "succeeded"
     assert list(Finding.objects.values_list("resource__resource_id", flat=True)) == ["vol-free"]
+
+
+def test_aws_says_when_a_vm_stopped_so_the_first_sync_finds_a_long_stopped_one(aws, org):
+    """moto's StateTransitionReason ("User initiated (... GMT)") dates the stop: an instance
+    stopped two months before the account was connected is found on its first sync; one
+    stopped yesterday is not."""
+    from emulators.estate_aws import amazon_linux_image
+    from inventory.models import Resource
+    from inventory.services.sync import cloud_account_sync
+    from tests.inventory.factories import aws_account
+
+    acct = aws_account(org, aws.create_user_key("reader"), regions=["eu-west-1"])
+    ec2 = aws.client("ec2", "eu-west-1")
+    image = amazon_linux_image(ec2)
+    old, recent = (
+        i["InstanceId"]
+        for i in ec2.run_instances(ImageId=image, MinCount=2, MaxCount=2)["Instances"]
+    )
+    ec2.stop_instances(InstanceIds=[old, recent])
+    now = datetime.now(UTC)
+    aws.instance_stopped("eu-west-1", old, now - timedelta(days=60))
+    aws.instance_stopped("eu-west-1", recent, now - timedelta(days=1))
+    assert cloud_account_sync(account=acct).status == "succeeded"
+
+    vm = Resource.objects.get(resource_id=old)
+    stopped = datetime.fromisoformat(vm.metadata["stopped_at"])
+    assert timedelta(days=60) <= now - stopped < timedelta(days=60, minutes=1)
+    findings_refresh(organization=org)
+    found = Finding.objects.get(rule=Finding.Rule.STOPPED_VM)
+    assert found.resource.resource_id == old
+    assert found.details["stopped_since"] == vm.metadata["stopped_at"]
+    assert found.saving > 0  # its root volume
+
+
+def test_gcp_says_when_a_vm_stopped_so_the_first_sync_finds_a_long_stopped_one(gcp, org):
+    """Compute's lastStopTimestamp dates the stop, as the AWS reason does."""
+    from inventory.services.sync import cloud_account_sync
+    from tests.inventory.factories import gcp_account
+
+    key = gcp.add_service_account("acme-prod")
+    now = datetime.now(UTC)
+    for name, days in (("old", 45), ("recent", 2)):
+        gcp.add_instance("acme-prod", name=name, status="TERMINATED", boot_disk=f"{name}-boot",
+                         stopped=now - timedelta(days=days))  # fmt: skip
+        gcp.add_disk("acme-prod", name=f"{name}-boot", size_gb=20, users=(name,))
+    gcp.add_instance("acme-prod", name="up")
+    assert cloud_account_sync(account=gcp_account(org, key)).status == "succeeded"
+
+    findings_refresh(organization=org)
+    found = Finding.objects.get(rule=Finding.Rule.STOPPED_VM)
+    assert found.resource.name == "old"
+    assert found.saving > 0  # its boot disk
+
+
+def test_a_provider_stop_time_to_come_or_unreadable_is_no_evidence(org):
+    """A stop time the provider gives is preferred to our own sightings, unless it lies in
+    the future or cannot be read: then the VM counts from when our syncs saw it stop."""
+    acct = account(org, "prod")
+    vms = []
+    for rid, stopped_at in (
+        ("i-old", (NOW - timedelta(days=40)).isoformat()),
+        ("i-new", (NOW - timedelta(days=3)).isoformat()),
+        ("i-future", (NOW + timedelta(days=40)).isoformat()),
+        ("i-naive", "2026-01-01T00:00:00"),
+        ("i-junk", "last tuesday"),
+    ):
+        vm = rec(rid, "vm", "stopped")
+        vm.metadata["stopped_at"] = stopped_at
+        vms.append(vm)
+    ingest(acct, *vms, now=NOW - timedelta(days=5))  # first seen (stopped) five days ago
+    assert set(rules(org, Finding.Rule.STOPPED_VM)) == {"i-old"}
+    later = findings(organization=org, now=NOW + timedelta(days=10), rules=["stopped_vm"])
+    since = {f.resource.resource_id: f.details["stopped_since"] for f in later}
+    seen = (NOW - timedelta(days=5)).isoformat()
+    assert since == {
+        "i-old": (NOW - timedelta(days=40)).isoformat(),
+        "i-new": (NOW - timedelta(days=3)).isoformat(),
+        "i-future": seen,
+        "i-naive": seen,
+        "i-junk": seen,
+    }

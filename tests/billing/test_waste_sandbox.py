@@ -1,7 +1,7 @@
 """The sandbox estate (`python -m emulators`, loaded by `manage.py demo` through the real
 sync) holds examples of the waste rules on each provider: what a newcomer's Savings page
 shows. The examples are built in emulators/estate_*.py (`idle_load_balancer`,
-`orphan_snapshot`, the spare disks and addresses)."""
+`orphan_snapshot`, `long_stopped_vm`, the spare disks and addresses)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,10 @@ def test_the_sandbox_holds_examples_of_the_waste_rules(sandbox):
         "azure": ["reports-staging-vm-data-final"],
         "gcp": ["prod-reports-data-final"],
     }
+    # AWS and GCP say when a VM stopped: one stopped two months ago shows at once. Azure
+    # does not, and the sandbox's stopped VMs were first seen stopped just now.
+    stopped = {p: sorted(found[(p, Finding.Rule.STOPPED_VM)]) for p in PROVIDERS}
+    assert stopped == {"aws": ["data-dev-5"], "azure": [], "gcp": ["payments-prod-11"]}
     for provider in PROVIDERS:
         assert found[(provider, Finding.Rule.UNATTACHED_DISK)], provider
         assert found[(provider, Finding.Rule.UNUSED_IP)], provider

@@ -114,3 +114,84 @@ def test_gcp_compute_items_normalize(schema, message, build):
         _check(made, [_usable(i.get("name")) for i in items])
 
     check()
+
+
+# --- when a stopped VM stopped: the provider's word, or nothing ----------------------------
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [
+        ("User initiated (2026-01-01 12:00:00 GMT)", "2026-01-01T12:00:00+00:00"),
+        ("User initiated (2026-01-01 12:00:00 UTC)", "2026-01-01T12:00:00+00:00"),  # moto
+        ("Server.ScheduledStop", None),
+        ("User initiated", None),
+        ("User initiated (2026-13-45 99:00:00 GMT)", None),
+        ("User initiated (2026-01-01 12:00:00 PST)", None),
+        ("User initiated (\uff12\uff10\uff12\uff16-01-01 12:00:00 GMT)", None),  # wide digits
+        ("(" * 100_000, None),
+        (None, None),
+        (20260101, None),
+        ({"when": "2026-01-01 12:00:00 GMT"}, None),
+    ],
+)
+def test_aws_stop_times_are_read_from_the_reason_or_ignored(reason, expected):
+    from mcloud.clouds.aws.records_compute import stopped_at
+
+    assert stopped_at(reason) == expected
+
+
+@given(reason=st.text(max_size=80) | st.none() | st.integers())
+def test_an_aws_stop_time_is_utc_iso_or_nothing_whatever_the_reason(reason):
+    from datetime import UTC, datetime
+
+    from mcloud.clouds.aws.records_compute import stopped_at
+
+    found = stopped_at(reason)
+    assert found is None or datetime.fromisoformat(found).tzinfo == UTC
+
+
+@pytest.mark.parametrize(("state", "kept"), [("stopped", True), ("running", False)])
+def test_only_a_stopped_aws_instance_says_when_it_stopped(state, kept):
+    item = {
+        "InstanceId": "i-1",
+        "State": {"Name": state},
+        "StateTransitionReason": "User initiated (2026-01-01 12:00:00 GMT)",
+    }
+    record = aws.made("instance", item, aws.instance_record, "eu-west-1")
+    assert isinstance(record, ResourceRecord)
+    assert record.metadata.get("stopped_at") == ("2026-01-01T12:00:00+00:00" if kept else None)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"status": "TERMINATED", "lastStopTimestamp": "2026-01-01T04:00:00.000-08:00"},
+         "2026-01-01T12:00:00+00:00"),
+        ({"status": "STOPPED", "lastStopTimestamp": "2026-01-01T12:00:00Z"},
+         "2026-01-01T12:00:00+00:00"),
+        ({"status": "SUSPENDED", "lastSuspendedTimestamp": "2026-01-01T12:00:00Z",
+          "lastStopTimestamp": "2025-01-01T12:00:00Z"}, "2026-01-01T12:00:00+00:00"),
+        ({"status": "RUNNING", "lastStopTimestamp": "2026-01-01T12:00:00Z"}, None),
+        ({"status": "TERMINATED"}, None),
+        ({"status": "TERMINATED", "lastStopTimestamp": "yesterday"}, None),
+        ({"status": "TERMINATED", "lastStopTimestamp": "9999-12-31T23:59:59-23:59"}, None),
+        ({"status": "TERMINATED", "lastStopTimestamp": "\x00" * 5000}, None),
+    ],
+)  # fmt: skip
+def test_gcp_stop_times_are_read_from_compute_or_ignored(fields, expected):
+    item = compute_v1.Instance.from_json(json.dumps({"name": "vm-1", **fields}))
+    record = gcp.made("Instance", item, gcp.instance_record, "acme-prod")
+    assert isinstance(record, ResourceRecord)
+    assert record.metadata.get("stopped_at") == expected
+
+
+@given(status=st.sampled_from(["TERMINATED", "SUSPENDED", "RUNNING"]), when=st.text(max_size=40))
+def test_a_gcp_stop_time_is_utc_iso_or_nothing_whatever_compute_sends(status, when):
+    from datetime import UTC, datetime
+
+    message = {"name": "vm-1", "status": status, "lastStopTimestamp": when,
+               "lastSuspendedTimestamp": when}  # fmt: skip
+    item = compute_v1.Instance.from_json(json.dumps(message))
+    record = gcp.made("Instance", item, gcp.instance_record, "acme-prod")
+    assert isinstance(record, ResourceRecord)
+    found = record.metadata.get("stopped_at")
+    assert found is None or datetime.fromisoformat(found).tzinfo == UTC

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -158,6 +159,34 @@ def test_aggregated_instances_page_across_zones(fake: GcpFake) -> None:
         project="acme-prod", zone="europe-west1-d"
     )
     assert len(list(zonal)) == 400
+
+
+def test_a_stopped_instance_says_when_it_stopped_as_compute_does(fake: GcpFake) -> None:
+    """lastStopTimestamp: given, else its creation for one made stopped; a status change
+    stamps the stop (or the start) as of now, or as of `when`."""
+    key = fake.add_service_account("acme-prod")
+    made = "2026-01-01T00:00:00.000+00:00"
+    fake.add_instance("acme-prod", name="old", status="TERMINATED", created=made,
+                      stopped="2026-02-01T00:00:00Z")  # fmt: skip
+    fake.add_instance("acme-prod", name="born-stopped", status="TERMINATED", created=made)
+    fake.add_instance("acme-prod", name="up", created=made)
+    fake.add_instance("acme-prod", name="dated", created=made)
+    fake.set_instance_status("acme-prod", "up", "TERMINATED")
+    fake.set_instance_status("acme-prod", "dated", "TERMINATED", when="2026-03-01T00:00:00Z")
+    client = compute(compute_v1.InstancesClient, fake, key)
+    got = {
+        i.name: (i.status, i.last_stop_timestamp)
+        for i in client.list(project="acme-prod", zone="us-central1-a")
+    }
+    assert got["old"] == ("TERMINATED", "2026-02-01T00:00:00.000+00:00")
+    assert got["born-stopped"] == ("TERMINATED", made)
+    assert got["dated"] == ("TERMINATED", "2026-03-01T00:00:00.000+00:00")
+    assert got["up"][0] == "TERMINATED"
+    stamped = datetime.fromisoformat(got["up"][1])
+    assert timedelta(0) <= datetime.now(UTC) - stamped < timedelta(minutes=5)  # now
+    fake.set_instance_status("acme-prod", "up", "TERMINATED")  # no change: no new stop
+    stopped = fake.resources("acme-prod", "instance")
+    assert {i["name"]: i["lastStopTimestamp"] for i in stopped}["up"] == got["up"][1]
 
 
 def test_disks_networks_and_buckets_list_with_paging(fake: GcpFake) -> None:

@@ -9,6 +9,8 @@ instances, subnets and classic load balancers; a volume its instances; a snapsho
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from mcloud.clouds.aws.normalize import (
@@ -49,6 +51,23 @@ _SNAPSHOT_STATES = {
     "recoverable": Status.AVAILABLE,  # in the Recycle Bin, restorable
     "recovering": Status.PENDING,
 }
+# A stopped instance's StateTransitionReason: "User initiated (2026-01-01 12:00:00 GMT)"
+# (moto writes UTC); a stop by AWS itself may carry no time.
+_STOPPED_AT = re.compile(
+    r"\(([0-9]{4}-[0-9]{2}-[0-9]{2}) ([0-9]{2}:[0-9]{2}:[0-9]{2}) (?:GMT|UTC)\)"
+)
+
+
+def stopped_at(reason: Any) -> str | None:
+    """When a stopped instance stopped, from its StateTransitionReason, in ISO 8601 UTC;
+    None when the reason gives no (valid) time."""
+    match = _STOPPED_AT.search(reason[:1000]) if isinstance(reason, str) else None
+    if match is None:
+        return None
+    try:
+        return datetime.fromisoformat(f"{match[1]}T{match[2]}").replace(tzinfo=UTC).isoformat()
+    except ValueError:
+        return None
 
 
 def instance_record(i: dict[str, Any], region: str) -> Built:
@@ -57,6 +76,7 @@ def instance_record(i: dict[str, Any], region: str) -> Built:
     instance_type = word(i.get("InstanceType"))
     groups = ids(i.get("SecurityGroups"), "GroupId")
     volumes = [get(m, "Ebs", "VolumeId") for m in as_list(i.get("BlockDeviceMappings"))]
+    stopped = stopped_at(i.get("StateTransitionReason")) if state == "stopped" else None
     return record_or_skip(
         kind="instance",
         resource_id=i.get("InstanceId"),
@@ -79,6 +99,7 @@ def instance_record(i: dict[str, Any], region: str) -> Built:
             "platform": i.get("PlatformDetails") or i.get("Platform") or "Linux/UNIX",
             "launch_time": iso(i.get("LaunchTime")),
             "provider_status": state or None,
+            **({"stopped_at": stopped} if stopped else {}),
         },
         attached_to=joined(
             volumes, text_or_none(i.get("SubnetId")), groups, text_or_none(i.get("VpcId"))

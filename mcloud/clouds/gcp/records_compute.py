@@ -66,6 +66,13 @@ def instance_record(i: Any, project: str, links: Links | None = None) -> Resourc
     created = timestamp(i.creation_timestamp)
     name = clean_text(i.name)
     rid = instance_id(project, zone, name) if name else None
+    status = _INSTANCE_STATUSES.get(i.status, Status.UNKNOWN)
+    # When it stopped (or was suspended), as Compute says; only of an instance that is.
+    stopped = None
+    if status == Status.STOPPED:
+        stopped = timestamp(
+            i.last_suspended_timestamp if i.status == "SUSPENDED" else i.last_stop_timestamp
+        )
     network_tags = list(i.tags.items) if i.tags else []
     accounts = [a.email for a in i.service_accounts]
     networks = dict.fromkeys(links.paths.of(n.network) for n in i.network_interfaces)
@@ -83,7 +90,7 @@ def instance_record(i: Any, project: str, links: Links | None = None) -> Resourc
         name=name,
         type=ResourceType.VM,
         region=zone_region(zone),
-        status=_INSTANCE_STATUSES.get(i.status, Status.UNKNOWN),
+        status=status,
         created_at=created,
         tags=dict(i.labels),
         metadata={
@@ -98,6 +105,7 @@ def instance_record(i: Any, project: str, links: Links | None = None) -> Resourc
             "provider_status": i.status or None,
             "provider_type": "compute.googleapis.com/Instance",
             "created": iso(created),
+            **({"stopped_at": iso(stopped)} if stopped else {}),
         },
         attached_to=attached,
         where=f"in zone {zone}" if zone else "",
