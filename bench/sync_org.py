@@ -1,7 +1,7 @@
 """An AWS organization synced by a q2 cluster, against the bare listing of the same calls.
 
     python bench/sync_org.py [--members 20] [--regions 4] [--per-region 175] [--workers 2]
-    python bench/sync_org.py --members 2 --per-region 10       # a smoke run
+    python bench/sync_org.py --members 2 --regions 2 --per-region 10   # a smoke run
 
 moto's server (in its own process, mended as the emulators mend it) holds an organization:
 the management account and `--members` member accounts (some in an organizational unit), each
@@ -16,13 +16,16 @@ Then, in the same run:
 1. the bare listing: a plain boto3 script making the same calls as our sync (the
    organization's accounts and their places, then in each account its assumed role, its
    regions, and per scope the same paginators with the same page sizes and the same detail
-   calls), with the same concurrency: `--workers` processes, each listing one account at a
-   time, its scopes SYNC_CONCURRENCY at a time, each scope's listings and detail calls on
-   pools of the sizes the adapter uses (`mcloud.clouds.aws.inventory`);
+   calls; a session per account, as plain boto3 makes it, where our workers share parsed
+   service models between syncs), with the same concurrency: `--workers` processes, each
+   listing one account at a time, its scopes SYNC_CONCURRENCY at a time, each scope's
+   listings and detail calls on pools of the sizes the adapter uses
+   (`mcloud.clouds.aws.inventory`);
 2. our sync: `manage.py qcluster` with `--workers` workers (PostgreSQL, the Redis broker) is
    asked for one sync of the organization's connection, which discovers the member accounts
-   and queues each one's own sync (and connection check); timed from the request to the end
-   of the last member's sync, as the runs record it;
+   and queues each one's own sync (then their connection checks, which run after the last
+   sync: the cluster is stopped 2 s after it); timed from the request to the end of the last
+   member's sync, as the runs record it;
 3. the bare listing again: the figure is the sync against the mean of the two.
 
 The peak resident memory of each worker (VmHWM, read while the cluster runs) is printed;
