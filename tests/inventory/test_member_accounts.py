@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent
 from inventory.account_adapters import external_id_for
-from inventory.models import CloudAccount, Resource, SyncRun
+from inventory.models import CloudAccount, ProviderHealth, Resource, SyncRun
 from inventory.services.accounts import cloud_account_delete
 from inventory.services.members import account_members_discover
 from inventory.services.sync import cloud_account_sync
@@ -71,6 +71,22 @@ def test_a_member_syncs_its_own_resources_through_its_reader_role(connection, tr
     assert vms.count() == 1
     # The management account has none: the member's VM was listed in the member.
     assert not Resource.objects.filter(account=connection, type="vm").exists()
+
+
+def test_new_members_are_all_synced_before_they_are_checked(
+    connection, tree, django_capture_on_commit_callbacks
+):
+    # The organization's inventory comes first; each member's connection check follows.
+    with django_capture_on_commit_callbacks(execute=True):
+        account_members_discover(account=connection)
+
+    members = list(connection.members.all())
+    runs = SyncRun.objects.filter(account__in=members)
+    checks = ProviderHealth.objects.filter(account__in=members)
+    assert runs.filter(status=SyncRun.State.SUCCEEDED).count() == checks.count() == 2
+    assert max(runs.values_list("finished_at", flat=True)) <= min(
+        checks.values_list("checked_at", flat=True)
+    )
 
 
 def test_a_member_without_the_role_fails_alone(aws, connection, tree, org):
