@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -48,6 +49,7 @@ from billing.services.waste import findings_refresh
 from billing.tasks import IMPORT_ACCOUNT_COSTS
 from inventory.account_adapters import adapter_for
 from inventory.models import CloudAccount
+from mcloud.bulk_insert import rows_insert
 from mcloud.clouds.base import CloudError, CostRecord, ResourceCosts, TagCostRecord
 from mcloud.leases import (
     Lease,
@@ -61,7 +63,6 @@ from mcloud.leases import (
 )
 
 logger = logging.getLogger(__name__)
-BATCH = 2000
 IMPORT_ABANDONED = "Abandoned: the worker running this cost import stopped before it finished."
 BUSY = "A cost import of this account is running."
 
@@ -220,7 +221,8 @@ def cost_records_replace(
     """Make the stored costs of [start, end) exactly `records`, rollups included. Call it in
     a transaction."""
     CostData.objects.filter(account=account, date__gte=start, date__lt=end).delete()
-    rows: dict[tuple, CostData] = {}
+    # (date, service, region, resource id, currency) -> [amount, metadata]
+    rows: dict[tuple[date, str, str, str, str], list[Any]] = {}
     for r in records:
         if not start <= r.date < end:
             continue  # a provider answering more than asked: keep to the window
@@ -228,22 +230,19 @@ def cost_records_replace(
         # lower case: store them so, and match inventory resources on LOWER(resource_id).
         key = (r.date, r.service[:200], r.region[:64], r.resource_id[:500].lower(), r.currency)
         if key in rows:  # the same line twice (e.g. credits apart): one row, summed
-            rows[key].amount += r.amount
+            rows[key][0] += r.amount
             continue
-        rows[key] = CostData(
-            organization_id=account.organization_id,
-            account=account,
-            provider=account.provider,
-            date=r.date,
-            billing_period=f"{r.date:%Y-%m}",
-            service=key[1],
-            region=key[2],
-            resource_id=key[3],
-            amount=r.amount,
-            currency=r.currency,
-            metadata=r.metadata,
-        )
-    CostData.objects.bulk_create(rows.values(), batch_size=BATCH)
+        rows[key] = [r.amount, r.metadata]
+    rows_insert(
+        CostData,
+        ("organization", "account", "provider", "date", "billing_period", "service", "region",
+         "resource_id", "amount", "currency", "metadata"),
+        (
+            (account.organization_id, account.pk, account.provider, day, f"{day:%Y-%m}",
+             service, region, resource_id, amount, currency, metadata)
+            for (day, service, region, resource_id, currency), (amount, metadata) in rows.items()
+        ),
+    )  # fmt: skip
     _rollup(account, start, end)
     return len(rows)
 
@@ -280,69 +279,66 @@ def tag_costs_replace(
     in a transaction."""
     CostTagDaily.objects.filter(account=account).exclude(key__in=keys).delete()
     CostTagDaily.objects.filter(account=account, date__gte=start, date__lt=end).delete()
-    rows: dict[tuple, CostTagDaily] = {}
+    sums: dict[tuple[date, str, str, str], Decimal] = {}  # (date, key, value, currency)
     for r in records:
         if not start <= r.date < end or r.key not in keys:
             continue
         key = (r.date, r.key, r.value[:256], r.currency)
-        if key in rows:
-            rows[key].amount += r.amount
-            continue
-        rows[key] = CostTagDaily(
-            organization_id=account.organization_id,
-            account=account,
-            provider=account.provider,
-            date=r.date,
-            key=r.key,
-            value=key[2],
-            currency=r.currency,
-            amount=r.amount,
-        )
-    CostTagDaily.objects.bulk_create(rows.values(), batch_size=BATCH)
-    return len(rows)
+        sums[key] = sums.get(key, Decimal(0)) + r.amount
+    return rows_insert(
+        CostTagDaily,
+        ("organization", "account", "provider", "date", "key", "value", "currency", "amount"),
+        (
+            (account.organization_id, account.pk, account.provider, *key, amount)
+            for key, amount in sums.items()
+        ),
+    )
 
 
 def _rollup(account: CloudAccount, start: date, end: date) -> None:
     """Rewrite the daily and per-resource monthly rollups the window touches."""
     CostDaily.objects.filter(account=account, date__gte=start, date__lt=end).delete()
+    per_day = ("date", "service", "region", "currency")
     daily = (
         CostData.objects.filter(account=account, date__gte=start, date__lt=end)
-        .values("date", "service", "region", "currency")
+        .values(*per_day)
         .annotate(total=Sum("amount"))
         .order_by()
     )
-    _insert_totals(CostDaily, account, daily)
+    _insert_totals(CostDaily, account, per_day, daily)
     # Whole months, because a month's total needs every day of it.
     first = start.replace(day=1)
     last = (end - timedelta(days=1)).replace(day=1)
     CostResourceMonth.objects.filter(account=account, month__gte=first, month__lte=last).delete()
+    per_month = ("month", "resource_id", "service", "region", "currency")
     monthly = (
         CostData.objects.filter(account=account, date__gte=first, date__lt=_next_month(last))
         .exclude(resource_id="")
         .annotate(month=TruncMonth("date"))
-        .values("month", "resource_id", "service", "region", "currency")
+        .values(*per_month)
         .annotate(total=Sum("amount"))
         .order_by()
     )
-    _insert_totals(CostResourceMonth, account, monthly)
+    _insert_totals(CostResourceMonth, account, per_month, monthly)
 
 
-def _insert_totals[M: (CostDaily, CostResourceMonth)](
-    model: type[M], account: CloudAccount, rows: Iterable[Mapping[str, Any]]
+def _insert_totals(
+    model: type[CostDaily | CostResourceMonth],
+    account: CloudAccount,
+    fields: tuple[str, ...],
+    rows: Iterable[Mapping[str, Any]],
 ) -> None:
-    """Insert grouped rows (their `total` as the amount) as rollup rows of `account`."""
-    fixed = {
-        "organization_id": account.organization_id,
-        "account": account,
-        "provider": account.provider,
-    }
-    model.objects.bulk_create(
+    """Insert grouped rows (`fields`, and their `total` as the amount) as rollup rows of
+    `account`."""
+    rows_insert(
+        model,
+        ("organization", "account", "provider", "amount", *fields),
         (
-            model(**fixed, amount=row["total"], **{k: v for k, v in row.items() if k != "total"})
+            (account.organization_id, account.pk, account.provider, row["total"],
+             *(row[name] for name in fields))
             for row in rows
         ),
-        batch_size=BATCH,
-    )
+    )  # fmt: skip
 
 
 def _next_month(month: date) -> date:
