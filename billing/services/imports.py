@@ -30,7 +30,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -57,6 +56,7 @@ from billing.services.waste import findings_refresh
 from billing.tasks import IMPORT_ACCOUNT_COSTS
 from inventory.account_adapters import adapter_for
 from inventory.models import CloudAccount
+from mcloud.bulk_insert import instances_insert, rows_insert
 from mcloud.clouds.base import CloudError, CostRecord, ResourceCosts, TagCostRecord
 from mcloud.leases import (
     Lease,
@@ -70,7 +70,11 @@ from mcloud.leases import (
 )
 
 logger = logging.getLogger(__name__)
-BATCH = 2000
+# What the import writes of each row (in bulk: mcloud.bulk_insert).
+COST_FIELDS = ("organization", "account", "member_id", "provider", "date", "billing_period",
+               "service", "region", "resource_id", "amount", "currency", "metadata")  # fmt: skip
+TAG_FIELDS = ("organization", "account", "member_id", "provider", "date", "key", "value",
+              "currency", "amount")  # fmt: skip
 IMPORT_ABANDONED = "Abandoned: the worker running this cost import stopped before it finished."
 BUSY = "A cost import of this account is running."
 
@@ -284,7 +288,7 @@ def cost_records_replace(
             currency=r.currency,
             metadata=r.metadata,
         )
-    CostData.objects.bulk_create(rows.values(), batch_size=BATCH)
+    instances_insert(CostData, COST_FIELDS, rows.values())
     _rollup(account, family, start, end)
     return len(rows)
 
@@ -376,8 +380,7 @@ def tag_costs_replace(
             currency=r.currency,
             amount=r.amount,
         )
-    CostTagDaily.objects.bulk_create(rows.values(), batch_size=BATCH)
-    return len(rows)
+    return instances_insert(CostTagDaily, TAG_FIELDS, rows.values())
 
 
 def _rollup(account: CloudAccount, family: list[int], start: date, end: date) -> None:
@@ -408,19 +411,21 @@ def _rollup(account: CloudAccount, family: list[int], start: date, end: date) ->
     _insert_totals(CostResourceMonth, account, monthly)
 
 
-def _insert_totals[M: (CostDaily, CostResourceMonth)](
-    model: type[M], account: CloudAccount, rows: Iterable[Mapping[str, Any]]
+def _insert_totals(
+    model: type[CostDaily | CostResourceMonth], account: CloudAccount, rows: Iterable[Mapping]
 ) -> None:
     """Insert grouped rows (their `total` as the amount, each of its `account_id`) as rollup
     rows of `account`'s organization and provider."""
-    fixed = {"organization_id": account.organization_id, "provider": account.provider}
-    model.objects.bulk_create(
-        (
-            model(**fixed, amount=row["total"], **{k: v for k, v in row.items() if k != "total"})
-            for row in rows
-        ),
-        batch_size=BATCH,
-    )
+    grouped = list(rows)
+    if not grouped:
+        return
+    keys = [k for k in grouped[0] if k != "total"]
+    rows_insert(
+        model,
+        ("organization", "provider", "amount", *keys),
+        ((account.organization_id, account.provider, row["total"], *(row[k] for k in keys))
+         for row in grouped),
+    )  # fmt: skip
 
 
 def _next_month(month: date) -> date:

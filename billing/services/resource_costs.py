@@ -30,6 +30,7 @@ from django.db.models import Min, Q, Sum
 from billing.models import CostData, CostResourceDaily
 from inventory.models import CloudAccount, CostBasis, Resource
 from inventory.services.ingest import tallies_rewrite
+from mcloud.bulk_insert import rows_insert
 from mcloud.clouds.base import CostRecord
 
 logger = logging.getLogger(__name__)
@@ -66,22 +67,14 @@ def resource_costs_replace(
                 continue
             key = (r.resource_id[:500].lower(), r.date, r.currency)
             sums[key] = sums.get(key, Decimal(0)) + r.amount
-    CostResourceDaily.objects.bulk_create(
+    return rows_insert(
+        CostResourceDaily,
+        ("organization", "account", "provider", "resource_id", "date", "currency", "amount"),
         (
-            CostResourceDaily(
-                organization_id=account.organization_id,
-                account=account,
-                provider=account.provider,
-                resource_id=rid,
-                date=day,
-                currency=currency,
-                amount=amount,
-            )
+            (account.organization_id, account.pk, account.provider, rid, day, currency, amount)
             for (rid, day, currency), amount in sums.items()
         ),
-        batch_size=BATCH,
     )
-    return len(sums)
 
 
 def billed_per_month(*, account: CloudAccount, today: date) -> dict[str, tuple[Decimal, str]]:

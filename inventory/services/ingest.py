@@ -51,6 +51,7 @@ from inventory.models import (
     ResourceTally,
     SyncRun,
 )
+from mcloud.bulk_insert import rows_insert
 from mcloud.clouds.base import GONE_STATUSES, ResourceRecord
 from mcloud.clouds.records import CheckedListing, listing_checked
 
@@ -333,31 +334,15 @@ def _relink(
     ResourceLink.objects.filter(
         resource__in=Resource.objects.filter(account=account, scope=scope, updated_at=now)
     ).delete()  # a fast delete: nothing refers to links
-    rows = [
-        (account.organization_id, keys[record.resource_id], target, target.lower())
-        for record, *_ in writes
-        for target in record.attached_to
-    ]
-    if not rows:
-        return
-    q = connection.ops.quote_name
-    table = q(ResourceLink._meta.db_table)
-    names = ", ".join(q(c) for c in ("organization_id", "resource_id", "target_id", "target_key"))
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        limit = connection.features.max_query_params
-        size = BATCH_SIZE if limit is None else min(BATCH_SIZE, limit // 4)
-        for start in range(0, len(rows), size):
-            chunk = rows[start : start + size]
-            cursor.cursor.execute(
-                f"INSERT INTO {table} ({names}) VALUES "  # noqa: S608 - names only
-                + ", ".join(["(%s, %s, %s, %s)"] * len(chunk)),
-                [value for row in chunk for value in row],
-            )
+    rows_insert(
+        ResourceLink,
+        ("organization", "resource", "target_id", "target_key"),
+        (
+            (account.organization_id, keys[record.resource_id], target, target.lower())
+            for record, *_ in writes
+            for target in record.attached_to
+        ),
+    )
 
 
 def _copy_and_merge(raw: Any, table: str, names: str, conflict: str, rows: list[tuple]) -> None:

@@ -7,7 +7,9 @@
   lock, answers with the active run or else queues a new one: N requests at once make one run
   and N answers naming it; a run already queued is never queued again.
 - Only a run that ran (took the lease) is followed by other work (the cost import after
-  "Sync now"; after every sync that did not fail, `SYNC_COMPLETIONS`: drift).
+  "Sync now"; after every sync that did not fail, `SYNC_COMPLETIONS`: drift). Those read
+  what the sync wrote at once, so a sync that wrote many rows first refreshes PostgreSQL's
+  planner statistics of the inventory's tables (`mcloud.planner_statistics`).
 - An account disabled, excluded (a member) or retired is not synced: a run queued before
   that fails without running.
 - Scopes (regions, subscriptions, projects) are listed in parallel threads, which never
@@ -47,7 +49,7 @@ from accounts.notifications.events import Event
 from accounts.notifications.services import notify
 from inventory.account_adapters import adapter_for
 from inventory.extensions import SYNC_COMPLETIONS
-from inventory.models import CloudAccount, SyncRun
+from inventory.models import CloudAccount, Resource, ResourceEvent, ResourceLink, SyncRun
 from inventory.services.ingest import Counts, ingest_scope, live_scopes, scopes_retire
 from inventory.services.members import account_members_discover, discovers_members
 from inventory.tasks import SYNC_RUN
@@ -65,6 +67,7 @@ from mcloud.leases import (
     row_lock,
     runs_recover,
 )
+from mcloud.planner_statistics import statistics_refresh
 
 logger = logging.getLogger(__name__)
 LEASE_LOST = "Stopped: another worker took over the sync."
@@ -373,6 +376,9 @@ def _sync_finish(run: SyncRun, state: str, error: str) -> SyncRun:
     if state == SyncRun.State.FAILED and run.ran:
         _failing_streak_notify(account, run)
     elif run.ran:
+        # Links and events are written with the resources, about as many.
+        written = run.created + run.updated + run.removed
+        statistics_refresh([Resource, ResourceLink, ResourceEvent], written=written)
         _completions(account, run)
     return run
 
