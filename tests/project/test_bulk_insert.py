@@ -12,8 +12,8 @@ from inventory.models import CloudAccount
 from mcloud.bulk_insert import rows_insert
 
 pytestmark = pytest.mark.django_db
-FIELDS = ("organization", "account", "provider", "date", "billing_period", "service", "region",
-          "resource_id", "amount", "currency", "metadata")  # fmt: skip
+FIELDS = ("organization", "account", "member_id", "provider", "date", "billing_period",
+          "service", "region", "resource_id", "amount", "currency", "metadata")  # fmt: skip
 
 
 def stored(account) -> list[tuple]:
@@ -41,8 +41,8 @@ def test_rows_are_stored_as_bulk_create_stores_them(org):
         CostData,
         FIELDS,
         (
-            (org.pk, by_rows.pk, "aws", day, f"{day:%Y-%m}", service, "", rid, amount, currency,
-             metadata)
+            (org.pk, by_rows.pk, "", "aws", day, f"{day:%Y-%m}", service, "", rid, amount,
+             currency, metadata)
             for day, service, rid, amount, currency, metadata in values
         ),
     )  # fmt: skip
@@ -55,7 +55,7 @@ def test_rows_are_stored_as_bulk_create_stores_them(org):
 def test_more_rows_than_one_statement_holds(org):
     account = CloudAccount.objects.create(organization=org, name="many", provider="gcp")
     rows = [
-        (org.pk, account.pk, "gcp", date(2026, 12, 1), "2026-12", "Compute", "", f"vm-{n}",
+        (org.pk, account.pk, "", "gcp", date(2026, 12, 1), "2026-12", "Compute", "", f"vm-{n}",
          Decimal(n), "USD", {})
         for n in range(2_500)
     ]  # fmt: skip
